@@ -1,0 +1,372 @@
+"""The one seam to the host: files, commands, HTTP (IMDS), and, through mixins, the system
+(journal, processes) and the network (DNS, TCP, TLS).
+
+Every bound is enforced here, so a probe cannot forget one: file reads take a byte limit,
+commands and HTTP calls a timeout that never runs past the run's deadline. ``root`` re-roots
+every file read (like sos ``--sysroot``); commands are never run against a foreign root.
+Needs no privilege of its own; what root-only files cannot be read surfaces as PermissionError.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Dict, List, Mapping, Optional, Protocol, Sequence
+
+from .host_net import NetHostMixin
+from .host_system import SystemHostMixin
+
+# Bounds on command output: `systemctl show` is a few KiB, `rpm -ql` of the agent a few dozen
+# lines; 1 MiB leaves ample room and keeps a runaway command from filling memory.
+COMMAND_OUTPUT_LIMIT = 1024 * 1024
+COMMAND_STDERR_LIMIT = 64 * 1024
+# The shortest budget any call gets, so a call made just before the deadline still fails fast
+# and cleanly instead of with a zero or negative timeout.
+MIN_CALL_BUDGET_S = 0.05
+
+
+class Unsupported(Exception):
+    """The host cannot answer this kind of question (for example a command under --root)."""
+
+
+class CouldNotLook(Exception):
+    """A probe could not observe what it was after; the message says why."""
+
+
+class HostTimeout(Exception):
+    """A call ran out of time."""
+
+
+class HttpFailure(Exception):
+    """An HTTP call got no response. ``kind`` is one of: refused, connect_timeout,
+    read_timeout, unreachable, disconnected, too_slow, connection, invalid_url."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: bytes
+    stderr: bytes
+    truncated: bool = False
+    not_found: bool = False
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    truncated: bool = False
+
+
+class Host(Protocol):
+    """What probes may ask. A recorded host replays the answers of a live one."""
+
+    root: Optional[str]
+    env: Mapping[str, str]
+
+    def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
+    def exists(self, path: str) -> bool: ...
+    def is_dir(self, path: str) -> bool: ...
+    def list_dir(self, path: str) -> List[str]: ...
+    def file_size(self, path: str) -> int: ...
+    def mtime(self, path: str) -> float: ...
+    def readlink(self, path: str) -> str: ...
+    def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> CommandResult: ...
+    def http(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        limit: int,
+    ) -> HttpResponse: ...
+    def machine(self) -> str: ...
+    def os_release(self) -> Dict[str, str]: ...
+    def is_root(self) -> bool: ...
+    def now(self) -> float: ...
+
+
+class LiveHost(SystemHostMixin, NetHostMixin):
+    """The machine the doctor runs on, optionally with files read from under ``root``."""
+
+    def __init__(
+        self,
+        root: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        deadline: Optional[float] = None,
+    ) -> None:
+        self.root = os.path.abspath(root) if root else None
+        self.env: Mapping[str, str] = dict(os.environ if env is None else env)
+        self.deadline = deadline  # time.monotonic() value, or None for no deadline
+        self._session: Any = None
+        self._session_lock = threading.Lock()
+
+    # -- budget ---------------------------------------------------------------------------
+    def budget(self, timeout: float) -> float:
+        """The timeout a call may use: its own, but never past the run's deadline."""
+        if self.deadline is None:
+            return timeout
+        return max(MIN_CALL_BUDGET_S, min(timeout, self.deadline - time.monotonic()))
+
+    # -- files ----------------------------------------------------------------------------
+    def path(self, path: str) -> str:
+        if not self.root:
+            return path
+        return os.path.join(self.root, path.lstrip("/"))
+
+    def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes:
+        with open(self.path(path), "rb") as fh:
+            if tail:
+                try:
+                    size = os.fstat(fh.fileno()).st_size
+                    if size > limit:
+                        fh.seek(size - limit)
+                except OSError:
+                    pass  # pseudo files without a size: read from the start
+            return fh.read(limit)
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(self.path(path))
+
+    def is_dir(self, path: str) -> bool:
+        return os.path.isdir(self.path(path))
+
+    def list_dir(self, path: str) -> List[str]:
+        return sorted(os.listdir(self.path(path)))
+
+    def file_size(self, path: str) -> int:
+        return os.stat(self.path(path)).st_size
+
+    def mtime(self, path: str) -> float:
+        return os.stat(self.path(path)).st_mtime
+
+    def readlink(self, path: str) -> str:
+        return os.readlink(self.path(path))
+
+    def os_release(self) -> Dict[str, str]:
+        """OS identity through distro, which honours the same root (etc, then usr/lib)."""
+        import distro
+
+        try:
+            info = distro.LinuxDistribution(
+                root_dir=self.root,
+                include_lsb=False,
+                include_uname=False,
+                include_oslevel=False,
+            )
+            return {
+                "id": info.id(),
+                "version_id": info.version(best=False),
+                "name": info.name(pretty=True),
+                "like": info.like(),
+                "codename": info.codename(),
+                "raw_id": info.os_release_attr("id"),
+            }
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"os-release is not UTF-8 text ({exc.reason})") from exc
+
+    # -- commands -------------------------------------------------------------------------
+    def run(
+        self, argv: Sequence[str], timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
+    ) -> CommandResult:
+        if self.root:
+            raise Unsupported(f"`{argv[0]}` is not run against a foreign root (--root)")
+        env = {
+            "PATH": self.env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
+            "LC_ALL": "C",
+            "SYSTEMD_PAGER": "",
+            "SYSTEMD_COLORS": "0",
+        }
+        try:
+            proc = subprocess.Popen(
+                list(argv),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+                start_new_session=True,
+            )
+        except FileNotFoundError:
+            return CommandResult(tuple(argv), 127, b"", b"", not_found=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        out: List[bytes] = []
+        err: List[bytes] = []
+        readers = [
+            threading.Thread(target=_drain, args=(proc.stdout, limit, out), daemon=True),
+            threading.Thread(target=_drain, args=(proc.stderr, COMMAND_STDERR_LIMIT, err), daemon=True),
+        ]
+        for t in readers:
+            t.start()
+        budget = self.budget(timeout)
+        try:
+            proc.wait(timeout=budget)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            raise HostTimeout(f"`{' '.join(argv)}` did not finish within {budget:.1f} s") from None
+        for t in readers:
+            t.join(timeout=1.0)
+        stdout = b"".join(out)
+        return CommandResult(
+            tuple(argv),
+            proc.returncode,
+            stdout[:limit],
+            b"".join(err)[:COMMAND_STDERR_LIMIT],
+            truncated=len(stdout) > limit,
+        )
+
+    def machine(self) -> str:
+        if self.root:
+            raise Unsupported("the architecture of a foreign root is not known from its files")
+        return os.uname().machine
+
+    def is_root(self) -> bool:
+        return os.geteuid() == 0
+
+    def now(self) -> float:
+        return time.time()
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _requests_session(self) -> Any:
+        with self._session_lock:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                # IMDS must never go through a proxy: ignore every proxy variable and .netrc.
+                session.trust_env = False
+                session.proxies = {}
+                self._session = session
+            return self._session
+
+    def http(
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        timeout: float,
+        limit: int,
+    ) -> HttpResponse:
+        import requests
+
+        session = self._requests_session()
+        budget = self.budget(timeout)
+        started = time.monotonic()
+        try:
+            resp = session.request(
+                method,
+                url,
+                headers=dict(headers),
+                timeout=(budget, budget),
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.exceptions.ConnectTimeout as exc:
+            raise HttpFailure("connect_timeout", f"no connection within {budget:.1f} s") from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise HttpFailure("read_timeout", f"no response within {budget:.1f} s") from exc
+        except requests.exceptions.InvalidURL as exc:
+            raise HttpFailure("invalid_url", str(exc)) from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise _classify_connection_error(exc, budget) from exc
+        try:
+            chunks: List[bytes] = []
+            size = 0
+            truncated = False
+            for chunk in resp.iter_content(chunk_size=16384):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > limit:
+                    truncated = True
+                    break
+                if time.monotonic() - started > budget * 2:
+                    raise HttpFailure("too_slow", f"body still arriving after {budget * 2:.1f} s")
+            body = b"".join(chunks)
+        except requests.exceptions.RequestException as exc:
+            if "timed out" in str(exc).lower():
+                raise HttpFailure("read_timeout", f"body stalled for {budget:.1f} s") from exc
+            raise HttpFailure("disconnected", _short(exc)) from exc
+        finally:
+            resp.close()
+        return HttpResponse(
+            resp.status_code,
+            {k.lower(): v for k, v in resp.headers.items()},
+            body[:limit],
+            truncated,
+        )
+
+
+def _drain(stream: IO[bytes], limit: int, sink: List[bytes]) -> None:
+    """Keep what fits under the limit, then discard, so the child never blocks on a full pipe."""
+    kept = 0
+    while True:
+        chunk = stream.read(65536)
+        if not chunk:
+            break
+        if kept <= limit:
+            sink.append(chunk)
+            kept += len(chunk)
+    stream.close()
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, 9)
+    except OSError:
+        proc.kill()
+    try:
+        proc.wait(timeout=1.0)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _classify_connection_error(exc: Exception, budget: float) -> HttpFailure:
+    """Walk the cause chain for the socket error behind a requests ConnectionError."""
+    seen: Optional[BaseException] = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno is not None:
+            if seen.errno == errno.ECONNREFUSED:
+                return HttpFailure("refused", "connection refused")
+            if seen.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
+                return HttpFailure("unreachable", os.strerror(seen.errno).lower())
+        if "timed out" in str(seen).lower():
+            return HttpFailure("read_timeout", f"no response within {budget:.1f} s")
+        for arg in getattr(seen, "args", ()):
+            if isinstance(arg, BaseException) and arg is not seen:
+                nested = _classify_connection_error_arg(arg)
+                if nested is not None:
+                    return nested
+        seen = seen.__cause__ or seen.__context__
+    text = str(exc)
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return HttpFailure("disconnected", "the server closed the connection without a response")
+    return HttpFailure("connection", _short(exc))
+
+
+def _classify_connection_error_arg(arg: BaseException) -> Optional[HttpFailure]:
+    text = str(arg)
+    if "Connection refused" in text or "Errno 111" in text:
+        return HttpFailure("refused", "connection refused")
+    if "Network is unreachable" in text or "No route to host" in text:
+        return HttpFailure("unreachable", "network is unreachable")
+    if "RemoteDisconnected" in text or "Connection aborted" in text:
+        return HttpFailure("disconnected", "the server closed the connection without a response")
+    reason = getattr(arg, "reason", None)
+    if isinstance(reason, BaseException):
+        return _classify_connection_error_arg(reason)
+    return None

@@ -1,0 +1,417 @@
+"""Network part of the live host seam: DNS, TCP and TLS towards the GuardDuty endpoint.
+
+Mixed into ``LiveHost``; every call takes a timeout and honours ``self.budget``. A call's
+outcome (an NXDOMAIN, a refused connection, a certificate that fails verification) is a value,
+not an exception: it is what the doctor came to observe. Needs no privilege. Under ``--root``
+the network of a foreign root cannot be reached from here, so every call is Unsupported.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import os
+import socket
+import ssl
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+
+# An A answer for an interface endpoint holds one address per Availability Zone (at most six in
+# any region); 1232 bytes is the EDNS buffer size DNS operators agree on, far above that.
+DNS_RECEIVE_LIMIT = 1232
+# Addresses kept from one answer: one per AZ of the endpoint plus room for odd setups.
+MAX_ADDRESSES = 16
+# Text from the network shown in a finding (verification messages, certificate names).
+TEXT_LIMIT = 200
+# A certificate chain's leaf is a few KiB; a DER blob beyond this is not parsed.
+CERT_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class DnsAnswer:
+    """One question to one resolver. ``status`` is one of: answer (addresses found), nxdomain,
+    servfail, nodata (the name exists without an address), refused (RCODE REFUSED), rcode
+    (another error code, in ``detail``), unreachable (nothing listens or no route), timeout,
+    error (a malformed reply or a local failure)."""
+
+    server: str
+    name: str
+    status: str
+    addresses: Tuple[str, ...] = ()
+    detail: str = ""
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TcpResult:
+    """One TCP connect. ``status``: connected, refused, timeout, unreachable, error."""
+
+    address: str
+    port: int
+    status: str
+    detail: str = ""
+    elapsed_ms: int = 0
+
+
+@dataclass(frozen=True)
+class TlsResult:
+    """One TLS handshake with SNI. ``status``: verified, verify_failed (handshake completed
+    but the certificate is not trusted or not for this name), handshake_failed, refused,
+    timeout, unreachable, error. ``issuer``/``subject`` come from the peer certificate even
+    when verification failed."""
+
+    address: str
+    port: int
+    server_name: str
+    status: str
+    verify_error: str = ""
+    issuer: str = ""
+    subject: str = ""
+    names: Tuple[str, ...] = ()
+    version: str = ""
+    trust_store: str = ""
+    detail: str = ""
+    elapsed_ms: int = 0
+
+
+def parse_server(text: str, default_port: int = 53) -> Tuple[str, int]:
+    """``10.0.0.2``, ``127.0.0.1:5353``, ``[::1]:5353`` or ``::1`` -> (address, port).
+
+    Raises ValueError for anything that is not an IP address with an optional port: resolvers
+    are addressed by IP, never by name."""
+    text = text.strip()
+    host, port = text, default_port
+    if text.startswith("["):
+        close = text.find("]")
+        if close < 0:
+            raise ValueError(f"unbalanced brackets in {text!r}")
+        host, rest = text[1:close], text[close + 1 :]
+        if rest:
+            if not rest.startswith(":"):
+                raise ValueError(f"junk after the address in {text!r}")
+            port = int(rest[1:])
+    elif text.count(":") == 1:
+        host, port_text = text.split(":")
+        port = int(port_text)
+    address = str(ipaddress.ip_address(host))
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} out of range")
+    return address, port
+
+
+def format_server(address: str, port: int) -> str:
+    shown = f"[{address}]" if ":" in address else address
+    return shown if port == 53 else f"{shown}:{port}"
+
+
+def clean_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Printable characters only: this text comes from the network and goes to a terminal."""
+    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _ms(since: float) -> int:
+    return int(round((time.monotonic() - since) * 1000))
+
+
+def _socket_status(exc: OSError) -> Tuple[str, str]:
+    if isinstance(exc, socket.timeout):
+        return "timeout", "no answer"
+    if exc.errno == errno.ECONNREFUSED:
+        return "refused", "connection refused"
+    if exc.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH, errno.EADDRNOTAVAIL):
+        return "unreachable", os.strerror(exc.errno).lower()
+    if exc.errno == errno.ECONNRESET:
+        return "error", "connection reset by peer"
+    return "error", clean_text(str(exc) or type(exc).__name__)
+
+
+def run_bounded(fn: Callable[[], Any], timeout: float) -> Tuple[bool, Any, Optional[BaseException]]:
+    """Call ``fn`` on a daemon thread and stop waiting after ``timeout``: for calls such as
+    getaddrinfo that have no timeout of their own. Returns (finished, result, exception); an
+    abandoned call finishes on its own and never holds the process open."""
+    box: List[Any] = []
+
+    def target() -> None:
+        try:
+            box.append((fn(), None))
+        except BaseException as exc:  # handed back to the caller, not raised on the thread
+            box.append((None, exc))
+
+    worker = threading.Thread(target=target, name="bounded-call", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not box:
+        return False, None, None
+    result, exc = box[0]
+    return True, result, exc
+
+
+# -- certificates -----------------------------------------------------------------------------
+_NAME_OIDS = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST",
+              "2.5.4.10": "O", "2.5.4.11": "OU"}
+_SAN_OID = "2.5.29.17"
+
+
+def _der(data: bytes, pos: int) -> Tuple[int, int, int]:
+    """(tag, start of content, end of content) of the DER element at ``pos``."""
+    tag, length = data[pos], data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        if not 0 < count <= 4:
+            raise ValueError("unsupported DER length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > len(data):
+        raise ValueError("truncated DER")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> List[Tuple[int, int, int]]:
+    items = []
+    while start < end:
+        item = _der(data, start)
+        items.append(item)
+        start = item[2]
+    return items
+
+
+def _oid(raw: bytes) -> str:
+    parts = [raw[0] // 40, raw[0] % 40]
+    value = 0
+    for byte in raw[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(str(p) for p in parts)
+
+
+def _name(data: bytes, start: int, end: int) -> str:
+    parts = []
+    for _, rdn_start, rdn_end in _children(data, start, end):
+        for _, atv_start, atv_end in _children(data, rdn_start, rdn_end):
+            (_, o_start, o_end), (_, v_start, v_end) = _children(data, atv_start, atv_end)[:2]
+            key = _NAME_OIDS.get(_oid(data[o_start:o_end]))
+            if key:
+                parts.append(f"{key}={data[v_start:v_end].decode('utf-8', errors='replace')}")
+    return clean_text(", ".join(parts))
+
+
+def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
+    """DER certificate -> (subject, issuer, DNS names), e.g. ("CN=guardduty-data.us-east-1.
+    amazonaws.com", "C=US, O=Amazon, CN=Amazon RSA 2048 M02", ("guardduty-data.us-east-1.
+    amazonaws.com", ...)). Only the fields a finding shows; raises ValueError on bad DER."""
+    try:
+        _, cert_start, cert_end = _der(der, 0)
+        _, tbs_start, tbs_end = _children(der, cert_start, cert_end)[0]
+        fields = _children(der, tbs_start, tbs_end)
+        if fields and fields[0][0] == 0xA0:  # explicit version tag
+            fields = fields[1:]
+        issuer, subject = _name(der, *fields[2][1:]), _name(der, *fields[4][1:])
+        names: List[str] = []
+        for tag, ext_start, _ in fields[6:]:
+            if tag != 0xA3:
+                continue
+            _, seq_start, seq_end = _der(der, ext_start)
+            for _, e_start, e_end in _children(der, seq_start, seq_end):
+                parts = _children(der, e_start, e_end)
+                if _oid(der[parts[0][1] : parts[0][2]]) != _SAN_OID:
+                    continue
+                _, gn_start, gn_end = _der(der, parts[-1][1])
+                for gtag, g_start, g_end in _children(der, gn_start, gn_end):
+                    if gtag == 0x82:  # dNSName
+                        names.append(clean_text(der[g_start:g_end].decode("ascii", "replace")))
+        return subject, issuer, tuple(names[:MAX_ADDRESSES])
+    except (IndexError, ValueError) as exc:
+        raise ValueError(f"unreadable certificate: {exc}") from None
+
+
+def trust_store(env: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
+    """The CA file and directory OpenSSL would use for this environment: SSL_CERT_FILE and
+    SSL_CERT_DIR when set, else the compiled-in defaults (never certifi's bundle)."""
+    paths = ssl.get_default_verify_paths()
+    cafile = env.get("SSL_CERT_FILE") or paths.openssl_cafile
+    capath = env.get("SSL_CERT_DIR") or paths.openssl_capath
+    return (cafile if cafile and os.path.isfile(cafile) else None,
+            capath if capath and os.path.isdir(capath) else None)
+
+
+class NetHostMixin:
+    """DNS resolution, TCP connects and TLS handshakes, each bounded by the run's deadline."""
+
+    root: Optional[str]
+    env: Mapping[str, str]
+    budget: Callable[[float], float]
+
+    def _live_network(self) -> None:
+        if self.root:
+            from .host import Unsupported
+
+            raise Unsupported("the network path is only tested live, not against a foreign root")
+
+    # -- DNS ------------------------------------------------------------------------------
+    def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer:
+        """Ask one resolver (``HOST[:PORT]``) for the A records of ``name``, once, over UDP
+        from a connected socket, so that "nothing listens" (ICMP port unreachable) is told
+        apart from a black hole."""
+        self._live_network()
+        import dns.exception
+        import dns.message
+        import dns.query
+        import dns.rcode
+        import dns.rdatatype
+
+        address, port = parse_server(server)
+        label = format_server(address, port)
+        budget = self.budget(timeout)
+        began = time.monotonic()
+
+        def answer(status: str, addresses: Tuple[str, ...] = (), detail: str = "") -> DnsAnswer:
+            return DnsAnswer(label, name, status, addresses, detail, _ms(began))
+
+        query = dns.message.make_query(name, dns.rdatatype.A)
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as sock:
+                sock.connect((address, port))
+                sock.setblocking(False)
+                reply = dns.query.udp(query, address, timeout=budget, port=port, sock=sock)
+        except dns.exception.Timeout:
+            return answer("timeout", detail=f"no reply within {budget:.1f} s")
+        except OSError as exc:
+            status, detail = _socket_status(exc)
+            return answer("unreachable" if status == "refused" else status, detail=detail)
+        except dns.exception.DNSException as exc:
+            return answer("error", detail=clean_text(f"malformed reply: {exc}"))
+        rcode = reply.rcode()
+        if rcode == dns.rcode.NXDOMAIN:
+            return answer("nxdomain")
+        if rcode == dns.rcode.SERVFAIL:
+            return answer("servfail")
+        if rcode == dns.rcode.REFUSED:
+            return answer("refused", detail="the resolver refused the query")
+        if rcode != dns.rcode.NOERROR:
+            return answer("rcode", detail=dns.rcode.to_text(rcode))
+        found = [rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A
+                 for rd in rrset]
+        if not found:
+            return answer("nodata")
+        return answer("answer", tuple(dict.fromkeys(found))[:MAX_ADDRESSES])
+
+    def system_resolve(self, name: str, timeout: float) -> DnsAnswer:
+        """The answer the C library gives (what a program on this host gets): getaddrinfo,
+        which has no timeout, on a daemon thread abandoned at the budget."""
+        self._live_network()
+        budget = self.budget(timeout)
+        began = time.monotonic()
+        label = "system resolver"
+        finished, infos, exc = run_bounded(
+            lambda: socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM), budget)
+        if not finished:
+            return DnsAnswer(label, name, "timeout", (), f"no result within {budget:.1f} s",
+                             _ms(began))
+        if isinstance(exc, socket.gaierror):
+            status = {socket.EAI_NONAME: "nxdomain", socket.EAI_AGAIN: "servfail"}.get(
+                exc.errno, "error")
+            if exc.errno == getattr(socket, "EAI_NODATA", None):
+                status = "nodata"
+            return DnsAnswer(label, name, status, (), clean_text(exc.strerror or str(exc)),
+                             _ms(began))
+        if exc is not None:
+            return DnsAnswer(label, name, "error", (), clean_text(str(exc)), _ms(began))
+        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
+        return DnsAnswer(label, name, "answer" if addresses else "nodata",
+                         addresses[:MAX_ADDRESSES], "", _ms(began))
+
+    # -- TCP ------------------------------------------------------------------------------
+    def _connect(self, address: str, port: int, budget: float) -> socket.socket:
+        family = socket.AF_INET6 if ":" in address else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.settimeout(budget)
+        try:
+            sock.connect((address, port))
+        except BaseException:
+            sock.close()
+            raise
+        return sock
+
+    def tcp_connect(self, address: str, port: int, timeout: float) -> TcpResult:
+        """Open and close one connection; nothing is sent."""
+        self._live_network()
+        budget = self.budget(timeout)
+        began = time.monotonic()
+        try:
+            self._connect(address, port, budget).close()
+        except OSError as exc:
+            status, detail = _socket_status(exc)
+            if status == "timeout":
+                detail = f"no answer to the connection request within {budget:.1f} s"
+            return TcpResult(address, port, status, detail, _ms(began))
+        return TcpResult(address, port, "connected", "", _ms(began))
+
+    # -- TLS ------------------------------------------------------------------------------
+    def tls_handshake(self, address: str, port: int, server_name: str, timeout: float) -> TlsResult:
+        """Handshake with SNI ``server_name`` and verify the certificate against the system
+        trust store (SSL_CERT_FILE/SSL_CERT_DIR from this host's environment, as OpenSSL reads
+        them). On a verification failure a second, unverified handshake reads the certificate
+        so the finding can name who issued it (a proxy or an inspection appliance)."""
+        self._live_network()
+        cafile, capath = trust_store(self.env)
+        store = " + ".join(p for p in (cafile, capath) if p) or "none found"
+        budget = self.budget(timeout)
+        began = time.monotonic()
+
+        def result(status: str, **kw: Any) -> TlsResult:
+            return TlsResult(address, port, server_name, status, trust_store=store,
+                             elapsed_ms=_ms(began), **kw)
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if cafile or capath:
+            context.load_verify_locations(cafile=cafile, capath=capath)
+        try:
+            der, version = self._handshake(context, address, port, server_name, budget)
+        except ssl.SSLCertVerificationError as exc:
+            error = clean_text(exc.verify_message or exc.reason or str(exc))
+            return self._unverified(result, address, port, server_name, began, budget, error)
+        except (ssl.SSLError, ConnectionResetError) as exc:
+            reason = getattr(exc, "reason", None) or str(exc)
+            return result("handshake_failed", detail=clean_text(reason))
+        except OSError as exc:
+            status, detail = _socket_status(exc)
+            return result(status, detail=detail)
+        return result("verified", version=version, **self._names(der))
+
+    def _unverified(self, result: Callable[..., TlsResult], address: str, port: int,
+                    server_name: str, began: float, budget: float, error: str) -> TlsResult:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        remaining = max(0.05, budget - (time.monotonic() - began))
+        try:
+            der, version = self._handshake(context, address, port, server_name, remaining)
+        except (OSError, ssl.SSLError) as exc:
+            return result("verify_failed", verify_error=error,
+                          detail=clean_text(f"certificate not readable: {exc}"))
+        return result("verify_failed", verify_error=error, version=version, **self._names(der))
+
+    def _handshake(self, context: ssl.SSLContext, address: str, port: int, server_name: str,
+                   budget: float) -> Tuple[bytes, str]:
+        with self._connect(address, port, budget) as raw:
+            deadline = time.monotonic() + budget
+            raw.settimeout(max(0.05, deadline - time.monotonic()))
+            with context.wrap_socket(raw, server_hostname=server_name) as tls:
+                return tls.getpeercert(binary_form=True) or b"", tls.version() or ""
+
+    @staticmethod
+    def _names(der: bytes) -> Dict[str, Any]:
+        if not der or len(der) > CERT_LIMIT:
+            return {"detail": "no certificate to read"}
+        try:
+            subject, issuer, names = parse_certificate_names(der)
+        except ValueError as exc:
+            return {"detail": clean_text(str(exc))}
+        return {"subject": subject, "issuer": issuer, "names": names}

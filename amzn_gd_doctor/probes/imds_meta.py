@@ -1,0 +1,104 @@
+"""IMDS metadata probes: the GuardDutyManaged instance tag and the VPC facts of the primary
+network interface. They reuse the identity probe's session (token); no privilege needed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional, Tuple
+
+from ..host import CouldNotLook, HttpFailure
+from ..registry import probe
+from .imds import IdentityResult, ImdsSession
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+
+TAG_KEY = "GuardDutyManaged"
+TAGS_PATH = "latest/meta-data/tags/instance"
+# Tag values are at most 256 characters; the tag key list of an instance is at most 50 keys.
+TAG_LIMIT = 16 * 1024
+# One MAC, one VPC id, a handful of CIDR blocks.
+META_LIMIT = 4096
+
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+
+
+def _session(ctx: ProbeContext) -> ImdsSession:
+    result: IdentityResult = ctx.need("imds.identity")
+    if result.session is None:
+        from ..doctor import Blocked
+
+        raise Blocked(f"needs imds.identity: {result.detail}", "imds.identity")
+    return result.session
+
+
+@dataclass(frozen=True)
+class TagResult:
+    tags_in_metadata: bool
+    value: Optional[str]
+
+
+@probe("imds.tags", needs=("imds.identity",))
+def tags(ctx: ProbeContext) -> TagResult:
+    """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
+    session = _session(ctx)
+    resp = session.get(ctx.host, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
+    if resp.status == 200:
+        return TagResult(True, resp.body.decode("utf-8", errors="replace").strip())
+    if resp.status != 404:
+        raise CouldNotLook(f"IMDS answered the tag request with HTTP {resp.status}")
+    listing = session.get(ctx.host, TAGS_PATH, TAG_LIMIT)
+    if listing.status == 404:
+        return TagResult(False, None)
+    if listing.status == 200:
+        return TagResult(True, None)
+    raise CouldNotLook(f"IMDS answered the tag list request with HTTP {listing.status}")
+
+
+@dataclass(frozen=True)
+class NetworkInfo:
+    mac: Optional[str]
+    vpc_id: Optional[str]
+    subnet_id: Optional[str]
+    vpc_cidrs: Tuple[str, ...]
+
+
+def parse_cidr_blocks(text: str) -> Tuple[str, ...]:
+    """``10.0.0.0/16\\n100.64.0.0/16`` -> ("10.0.0.0/16", "100.64.0.0/16"); junk lines dropped."""
+    blocks = []
+    for line in text.splitlines():
+        try:
+            blocks.append(str(ipaddress.ip_network(line.strip(), strict=False)))
+        except ValueError:
+            continue
+    return tuple(blocks)
+
+
+def _text(session: ImdsSession, ctx: ProbeContext, path: str) -> Optional[str]:
+    try:
+        resp = session.get(ctx.host, path, META_LIMIT)
+    except HttpFailure:
+        return None
+    if resp.status != 200 or resp.truncated:
+        return None
+    text = resp.body.decode("utf-8", errors="replace").strip()
+    return "".join(ch for ch in text if ch.isprintable() or ch == "\n")
+
+
+@probe("imds.network", needs=("imds.identity",))
+def network(ctx: ProbeContext) -> NetworkInfo:
+    """VPC id, subnet and CIDR blocks of the primary interface, for the endpoint checks."""
+    session = _session(ctx)
+    mac = (_text(session, ctx, "latest/meta-data/mac") or "").lower()
+    if not _MAC_RE.match(mac):
+        return NetworkInfo(None, None, None, ())
+    base = f"latest/meta-data/network/interfaces/macs/{mac}/"
+    return NetworkInfo(
+        mac,
+        _text(session, ctx, base + "vpc-id"),
+        _text(session, ctx, base + "subnet-id"),
+        parse_cidr_blocks(_text(session, ctx, base + "vpc-ipv4-cidr-blocks") or ""),
+    )

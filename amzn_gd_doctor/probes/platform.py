@@ -1,0 +1,146 @@
+"""Platform probes: kernel release, OS identity, CPU architecture, BTF, and EC2 hardware signs.
+
+Reads world-readable files under /proc and /sys and the os-release file; needs no privilege.
+Every file read goes through the host, so ``--root`` re-roots all of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
+
+from ..registry import probe
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+    from ..host import Host
+
+# A kernel release string is under 65 bytes (utsname field); 256 leaves room for junk we
+# still want to show in a finding.
+KERNEL_RELEASE_LIMIT = 256
+# DMI and hypervisor files hold one short line each.
+DMI_LIMIT = 256
+
+_KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+
+
+@dataclass(frozen=True)
+class KernelRelease:
+    raw: str
+    version: Optional[Tuple[int, int, int]]
+
+    @property
+    def family(self) -> Optional[Tuple[int, int]]:
+        return self.version[:2] if self.version else None
+
+
+def parse_kernel_release(data: bytes) -> KernelRelease:
+    """``6.1.115-126.197.amzn2023.x86_64\\n`` -> version (6, 1, 115).
+
+    Anything that does not start with MAJOR.MINOR keeps its raw text and no version."""
+    raw = data.decode("utf-8", errors="replace").strip()
+    match = _KERNEL_RE.match(raw)
+    if not match:
+        return KernelRelease(raw, None)
+    return KernelRelease(raw, (int(match[1]), int(match[2]), int(match[3] or 0)))
+
+
+@probe("platform.kernel")
+def kernel(ctx: ProbeContext) -> KernelRelease:
+    """The running kernel as the agent's installer sees it (equals `uname -r` on a live host)."""
+    data = ctx.host.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
+    return parse_kernel_release(data)
+
+
+@dataclass(frozen=True)
+class OsInfo:
+    found: bool
+    id: str = ""
+    version_id: str = ""
+    name: str = ""
+    like: str = ""
+
+    @property
+    def label(self) -> str:
+        return self.name or " ".join(p for p in (self.id, self.version_id) if p) or "unknown OS"
+
+
+def parse_os_info(found: bool, release: Dict[str, str]) -> OsInfo:
+    """Normalise distro's answer, e.g. ``{"id": "amzn", "version_id": "2023", ...}``."""
+    def clean(key: str) -> str:
+        return "".join(ch for ch in str(release.get(key) or "") if ch.isprintable()).strip()[:200]
+
+    return OsInfo(found, clean("id").lower(), clean("version_id"), clean("name"), clean("like"))
+
+
+@probe("platform.os")
+def os_info(ctx: ProbeContext) -> OsInfo:
+    """The distribution from /etc/os-release (or /usr/lib/os-release), read by distro."""
+    host = ctx.host
+    found = host.exists("/etc/os-release") or host.exists("/usr/lib/os-release")
+    return parse_os_info(found, host.os_release() if found else {})
+
+
+@probe("platform.arch")
+def arch(ctx: ProbeContext) -> str:
+    """The machine architecture of the running kernel (`uname -m`)."""
+    return str(ctx.host.machine())
+
+
+@dataclass(frozen=True)
+class BtfInfo:
+    present: bool
+
+
+@probe("platform.btf")
+def btf(ctx: ProbeContext) -> BtfInfo:
+    """CONFIG_DEBUG_INFO_BTF=y shows as /sys/kernel/btf/vmlinux; the agent's eBPF needs it."""
+    return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))
+
+
+@dataclass(frozen=True)
+class Ec2Signs:
+    sys_vendor: Optional[str]
+    product_name: Optional[str]
+    hypervisor_uuid: Optional[str]
+
+    @property
+    def is_ec2(self) -> Optional[bool]:
+        """True on Nitro (DMI vendor) or Xen (uuid prefix), False when signs say otherwise,
+        None when nothing could be read."""
+        if self.sys_vendor == "Amazon EC2":
+            return True
+        if self.hypervisor_uuid and self.hypervisor_uuid.lower().startswith("ec2"):
+            return True
+        if self.sys_vendor is None and self.hypervisor_uuid is None:
+            return None
+        return False
+
+    def describe(self) -> str:
+        parts = []
+        if self.sys_vendor is not None:
+            parts.append(f"DMI sys_vendor {self.sys_vendor!r}")
+        if self.hypervisor_uuid is not None:
+            parts.append(f"hypervisor uuid {self.hypervisor_uuid[:8]}...")
+        return ", ".join(parts) or "no DMI vendor or hypervisor uuid readable"
+
+
+def _read_line(host: Host, path: str) -> Optional[str]:
+    try:
+        data = host.read_bytes(path, DMI_LIMIT)
+    except FileNotFoundError:
+        return None
+    text = data.decode("utf-8", errors="replace").strip()
+    return "".join(ch for ch in text if ch.isprintable())
+
+
+@probe("platform.ec2_signs")
+def ec2_signs(ctx: ProbeContext) -> Ec2Signs:
+    """EC2 hardware signs: Nitro sets the DMI vendor, Xen-based instances the uuid prefix."""
+    host = ctx.host
+    return Ec2Signs(
+        _read_line(host, "/sys/class/dmi/id/sys_vendor"),
+        _read_line(host, "/sys/class/dmi/id/product_name"),
+        _read_line(host, "/sys/hypervisor/uuid"),
+    )

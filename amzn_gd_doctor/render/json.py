@@ -1,0 +1,92 @@
+"""The machine-readable report: a versioned JSON envelope (schema in schema/report-v1.json).
+
+Fact values are not included: they can hold secrets (the IMDS token) and their shape is
+internal. Everything a consumer needs is in verdict, diagnoses, checks and host.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Dict
+
+from ..model import Diagnosis, Report
+
+SCHEMA_VERSION = "1.0"
+
+
+def diagnosis_dict(d: Diagnosis) -> Dict[str, Any]:
+    return {
+        "code": d.issue.code,
+        "issue_type": d.issue.issue_type,
+        "issue_message": d.issue.issue_message,
+        "scope": d.issue.scope,
+        "confidence": d.confidence.value,
+        "summary": d.summary,
+        "remediation": list(d.remediation),
+        "evidence": list(d.evidence),
+        "findings": list(d.findings),
+        "doc_url": d.issue.doc_url,
+    }
+
+
+def report_dict(report: Report) -> Dict[str, Any]:
+    primary = report.primary
+    host = report.host
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "amzn-gd-doctor", "version": report.tool_version},
+        "verdict": {
+            "coverage_status": report.coverage_status.value,
+            "issue_type": primary.issue.issue_type if primary else None,
+            "issue_message": primary.issue.issue_message if primary else None,
+            "code": primary.issue.code if primary else None,
+            "confidence": primary.confidence.value if primary else None,
+        },
+        "diagnoses": [diagnosis_dict(d) for d in report.diagnoses],
+        "checks": [
+            {
+                "id": f.rule_id,
+                "title": f.title,
+                "area": f.area,
+                "outcome": f.outcome.value,
+                "summary": f.summary,
+                "issue": f.issue,
+                "confidence": f.confidence.value if f.issue else None,
+                "blocked_by": f.blocked_by,
+                "evidence": list(f.evidence),
+                "fix": list(f.fix),
+                "duration_ms": f.duration_ms,
+            }
+            for f in report.findings
+        ],
+        "facts": [
+            {
+                "id": fact.probe_id,
+                "status": fact.status.value,
+                "reason": fact.reason,
+                "blocked_by": fact.blocked_by,
+                "duration_ms": fact.duration_ms,
+            }
+            for fact in report.facts
+        ],
+        "host": {
+            "instance_id": host.instance_id,
+            "region": host.region,
+            "account_id": host.account_id,
+            "instance_type": host.instance_type,
+            "kernel": host.kernel,
+            "os": host.os,
+            "arch": host.arch,
+            "vpc_id": host.vpc_id,
+            "subnet_id": host.subnet_id,
+            "vpc_cidrs": list(host.vpc_cidrs),
+        },
+        "incomplete": [{"id": i.id, "reason": i.reason} for i in report.incomplete],
+        "exit_code": int(report.exit_code),
+        "deadline_s": report.deadline_s,
+        "elapsed_ms": report.elapsed_ms,
+    }
+
+
+def render(report: Report) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"

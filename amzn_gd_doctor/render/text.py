@@ -1,0 +1,129 @@
+"""The report for people: the predicted console issue first, then a line per check with its
+fix under each failure. Every string from the host is escaped so no control character or
+terminal escape sequence reaches the terminal.
+"""
+
+from __future__ import annotations
+
+from typing import List
+
+from ..model import Confidence, Diagnosis, ExitCode, Finding, Outcome, Report
+
+MARKS = {
+    Outcome.PASS: ("PASS", "32"),
+    Outcome.FAIL: ("FAIL", "31;1"),
+    Outcome.WARN: ("WARN", "33"),
+    Outcome.INCONCLUSIVE: (" ?? ", "35"),
+    Outcome.NOT_APPLICABLE: (" -- ", "2"),
+    Outcome.CRASH: ("CRSH", "31"),
+}
+EXIT_WORDS = {
+    ExitCode.HEALTHY: "healthy",
+    ExitCode.UNHEALTHY: "unhealthy predicted",
+    ExitCode.UNDECIDED: "could not decide",
+}
+
+
+def clean(text: object) -> str:
+    """Printable text only: control characters (ESC included) become visible escapes."""
+    out = []
+    for ch in str(text):
+        if ch.isprintable() or ch == " ":
+            out.append(ch)
+        elif ch in "\n\t":
+            out.append(" ")
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
+
+
+def _message(message: str) -> str:
+    return f'"{message}"' if message else '"" (the console shows an empty message)'
+
+
+class _Style:
+    def __init__(self, color: bool) -> None:
+        self.color = color
+
+    def __call__(self, text: str, code: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
+
+
+def _header(report: Report) -> List[str]:
+    h = report.host
+    who = clean(h.instance_id or "this host")
+    where = ", ".join(clean(p) for p in (h.instance_type, h.region) if p)
+    lines = [f"amzn-gd-doctor {report.tool_version}: GuardDuty Runtime Monitoring on {who}"
+             + (f" ({where})" if where else "")]
+    parts = [clean(p) for p in (h.os, f"kernel {h.kernel}" if h.kernel else None, h.arch,
+                                f"account {h.account_id}" if h.account_id else None,
+                                h.vpc_id) if p]
+    if parts:
+        lines.append("Host: " + ", ".join(parts))
+    return lines
+
+
+def _verdict(report: Report, style: _Style) -> List[str]:
+    status = report.coverage_status.value
+    code = {"HEALTHY": "32;1", "UNHEALTHY": "31;1"}.get(status, "33;1")
+    lines = ["", f"Predicted coverage status: {style(status, code)}"]
+    if report.primary:
+        p = report.primary
+        lines += [f"  Issue type:    {p.issue.issue_type}",
+                  f"  Issue message: {_message(p.issue.issue_message)}",
+                  f"  Confidence:    {p.confidence.value}"]
+    elif status == "UNKNOWN":
+        lines.append("  Nothing failed, but some checks could not decide (see below).")
+    return lines
+
+
+def _fix_block(d: Diagnosis) -> List[str]:
+    lines = [f"       -> {d.issue.issue_type} / {_message(d.issue.issue_message)}"
+             f" ({d.confidence.value})", "       How to fix:"]
+    lines += [f"         {n}. {clean(step)}" for n, step in enumerate(d.remediation, 1)]
+    lines.append(f"       Docs: {d.issue.doc_url}")
+    return lines
+
+
+def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: set) -> List[str]:
+    word, code = MARKS[f.outcome]
+    lines = [f"  [{style(word, code)}] {f.rule_id}: {clean(f.summary)}"]
+    if f.outcome is Outcome.FAIL and f.issue and f.issue not in shown:
+        shown.add(f.issue)
+        lines += _fix_block(next(d for d in report.diagnoses if d.issue.code == f.issue))
+    elif f.fix and f.outcome is not Outcome.FAIL:
+        lines += [f"       Hint: {clean(step)}" for step in f.fix]
+    if verbose:
+        lines += [f"       evidence: {clean(e)}" for e in f.evidence]
+        lines.append(f"       ({f.title}; {f.duration_ms} ms)")
+    return lines
+
+
+def render(report: Report, verbose: bool = False, color: bool = False) -> str:
+    style = _Style(color)
+    lines = _header(report) + _verdict(report, style) + ["", "Checks"]
+    shown: set = set()
+    by_area: dict = {}
+    for f in report.findings:
+        by_area.setdefault(f.area, []).append(f)
+    for area in sorted(by_area):
+        lines.append(f" {area}")
+        for f in by_area[area]:
+            lines += _check(f, report, style, verbose, shown)
+    others = [d for d in report.diagnoses if d is not report.primary]
+    if others:
+        lines += ["", "Other diagnoses (the console shows one issue at a time):"]
+        for d in others:
+            suspect = " - suspected" if d.confidence is Confidence.SUSPECTED else ""
+            lines.append(f"  - {d.issue.issue_type} / {_message(d.issue.issue_message)}{suspect}")
+    if report.incomplete:
+        lines += ["", "Could not observe or decide:"]
+        lines += [f"  - {clean(i.id)}: {clean(i.reason)}" for i in report.incomplete]
+    if verbose:
+        lines += ["", "Facts"]
+        lines += [f"  {fact.probe_id}: {fact.status.value}"
+                  + (f" ({clean(fact.reason)})" if fact.reason else "")
+                  + f", {fact.duration_ms} ms" for fact in report.facts]
+    code = report.exit_code
+    lines += ["", f"Exit {int(code)} ({EXIT_WORDS[code]}) after {report.elapsed_ms / 1000:.2f} s"]
+    return "\n".join(lines) + "\n"

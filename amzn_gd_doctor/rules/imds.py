@@ -1,0 +1,70 @@
+"""IMDS rules: the identity document the agent signs in with, and the exclusion tag.
+
+Pure functions of the IMDS and platform facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+from ..model import Verdict, failed, inconclusive, passed, warned
+from ..probes.imds import IdentityResult
+from ..probes.imds_meta import TAG_KEY, TagResult
+from ..probes.platform import Ec2Signs
+from ..registry import rule
+
+
+@rule(
+    "imds.identity_document",
+    title="Instance identity document from IMDS",
+    facts=("imds.identity",),
+    optional=("platform.ec2_signs", "ssm.registration"),
+    issues=("identity_document_unavailable",),
+)
+def identity_document(
+    result: IdentityResult, signs: Optional[Ec2Signs], registration: Any
+) -> Verdict:
+    doc = result.document
+    if doc is not None and result.session is not None:
+        summary = (f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
+                   f" in {doc.region}, account {doc.account_id}, read with {result.session.version}.")
+        if result.session.notes:
+            return warned(summary + " Note: " + "; ".join(result.session.notes) + ".")
+        return passed(summary)
+    detail = result.detail or "IMDS gave no identity document"
+    if result.failure == "hop_limit":
+        return inconclusive(f"{detail}. The agent runs on the host itself and may not be "
+                            "affected; run the doctor on the host, not in a container.")
+    hints = []
+    managed_id = getattr(registration, "managed_instance_id", None) or ""
+    if managed_id.startswith("mi-"):
+        hints.append(f"SSM registered this host as {managed_id}, a hybrid (non-EC2) managed "
+                     "node: only EC2 instances have an identity document")
+    if signs is not None and signs.is_ec2 is False:
+        hints.append(f"this host shows no EC2 signs ({signs.describe()}): a non-EC2 host has "
+                     "no identity document")
+    evidence = (f"IMDS endpoint: {result.config.base_url} ({result.config.source})",)
+    return failed("identity_document_unavailable", detail + "." + "".join(f" {h}." for h in hints),
+                  evidence=evidence)
+
+
+@rule(
+    "imds.exclusion_tag",
+    title="GuardDutyManaged exclusion tag",
+    facts=("imds.tags",),
+    requires=("imds.identity_document",),
+    issues=("exclusion_tag",),
+)
+def exclusion_tag(tags: TagResult) -> Verdict:
+    if not tags.tags_in_metadata:
+        return passed("tags in instance metadata are off, so GuardDuty cannot read a "
+                      f"{TAG_KEY} exclusion tag through IMDS either.")
+    if tags.value is None:
+        return passed(f"no {TAG_KEY} tag on the instance.")
+    value = tags.value.strip()
+    if value.lower() == "false":
+        return failed("exclusion_tag", f"the instance carries {TAG_KEY}=false, which excludes "
+                      "it from Runtime Monitoring.", evidence=(f"IMDS tag {TAG_KEY}={value}",))
+    if value.lower() == "true":
+        return passed(f"{TAG_KEY}=true: an inclusion tag.")
+    return warned(f"{TAG_KEY}={value[:60]!r} is neither true nor false; only false excludes.")

@@ -1,0 +1,147 @@
+"""Platform rules: kernel against GuardDuty's support matrix, BTF, CPU architecture.
+
+Pure functions of facts; the matrix is static data from the catalogue.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import catalog
+from ..model import Confidence, Verdict, failed, inconclusive, passed, warned
+from ..probes.imds import IdentityResult
+from ..probes.platform import BtfInfo, KernelRelease, OsInfo
+from ..registry import rule
+
+Family = Tuple[int, int]
+
+
+def parse_family(text: str) -> Family:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
+
+
+def fmt(family: Family) -> str:
+    return f"{family[0]}.{family[1]}"
+
+
+def parse_agent_version(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+    """``1.9.2``, ``1.9.2-1.amzn2023`` or ``v1.17.1`` -> (1, 9, 2); junk -> None."""
+    match = re.match(r"^v?(\d+(?:\.\d+)*)", (text or "").strip())
+    return tuple(int(p) for p in match[1].split(".")) if match else None
+
+
+def newest_family(matrix: Dict[str, Any], agent_version: Optional[str]) -> Tuple[Family, str]:
+    """The newest kernel family the installed agent supports, or the newest known agent's."""
+    parsed = parse_agent_version(agent_version)
+    families: List[Family] = []
+    for step in matrix["families_added_by_agent"]:
+        if parsed is None or parse_agent_version(step["agent"]) <= parsed:  # type: ignore[operator]
+            families += [parse_family(f) for f in step["families"]]
+    if parsed is None:
+        newest_agent = matrix["families_added_by_agent"][-1]["agent"]
+        return max(families), f"the newest known agent (v{newest_agent})"
+    return max(families), f"the installed agent v{agent_version}"
+
+
+def match_distribution(matrix: Dict[str, Any], os_info: Optional[OsInfo]) -> Optional[Dict[str, Any]]:
+    """The matrix row for this OS: exact VERSION_ID for dotted entries, major for plain ones."""
+    if os_info is None or not os_info.id:
+        return None
+    for dist in matrix["distributions"]:
+        if dist["id"] != os_info.id:
+            continue
+        for listed in dist["versions"]:
+            major = os_info.version_id.split(".")[0]
+            if os_info.version_id == listed or ("." not in listed and major == listed):
+                return dict(dist)
+    return None
+
+
+def _installed_agent_version(agent: Any) -> Optional[str]:
+    if agent is None or not getattr(agent, "installed", False):
+        return None
+    version = getattr(agent, "version", None)
+    return str(version) if version else None
+
+
+@rule(
+    "platform.kernel_supported",
+    title="Kernel within GuardDuty's supported range",
+    facts=("platform.kernel",),
+    optional=("platform.os", "agent.package"),
+    issues=("kernel_too_low", "kernel_too_high"),
+)
+def kernel_supported(kernel: KernelRelease, os_info: Optional[OsInfo], agent: Any) -> Verdict:
+    if kernel.family is None:
+        return inconclusive(f"kernel release {kernel.raw[:80]!r} does not start with MAJOR.MINOR")
+    matrix = catalog.kernel_matrix()
+    family, lowest = kernel.family, parse_family(matrix["lowest_family"])
+    if family < lowest:
+        return failed("kernel_too_low", f"kernel {kernel.raw} (family {fmt(family)}) is below "
+                      f"{fmt(lowest)}, the oldest family GuardDuty supports.")
+    newest, basis = newest_family(matrix, _installed_agent_version(agent))
+    if family > newest:
+        return failed("kernel_too_high", f"kernel {kernel.raw} (family {fmt(family)}) is above "
+                      f"{fmt(newest)}, the newest family {basis} supports.")
+    dist = match_distribution(matrix, os_info)
+    os_label = os_info.label if os_info and os_info.found else "an unidentified OS"
+    if dist is None:
+        return warned(f"kernel family {fmt(family)} is in range, but {os_label} is not a "
+                      "distribution GuardDuty lists: not verified by GuardDuty, coverage may "
+                      "still be healthy.")
+    if fmt(family) not in dist["families"]:
+        return warned(f"kernel family {fmt(family)} is in range, but not verified by GuardDuty "
+                      f"for {dist['name']} (listed: {', '.join(dist['families'])}); coverage "
+                      "may still be healthy.")
+    return passed(f"kernel {kernel.raw} (family {fmt(family)}) is supported on {os_label}.")
+
+
+@rule(
+    "platform.btf_present",
+    title="Kernel BTF type information for the agent's eBPF programs",
+    facts=("platform.btf",),
+    requires=("platform.kernel_supported",),
+    issues=("no_agent_reporting",),
+)
+def btf_present(btf: BtfInfo) -> Verdict:
+    if btf.present:
+        return passed("/sys/kernel/btf/vmlinux is present (CONFIG_DEBUG_INFO_BTF=y).")
+    return failed(
+        "no_agent_reporting",
+        "/sys/kernel/btf/vmlinux is missing: the kernel was built without "
+        "CONFIG_DEBUG_INFO_BTF=y, so the agent cannot load its eBPF programs (it logs "
+        "'libbpf: failed to find valid kernel BTF') and never reports.",
+        fix=("Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (the distribution's standard "
+             "EC2 kernels are); check with `ls /sys/kernel/btf/vmlinux`.",),
+        confidence=Confidence.SUSPECTED,
+    )
+
+
+@rule(
+    "platform.arch_supported",
+    title="CPU architecture and instance family",
+    facts=(),
+    optional=("platform.arch", "imds.identity"),
+    issues=("ssm_association_execution_failed",),
+)
+def arch_supported(machine: Optional[str], identity: Optional[IdentityResult]) -> Verdict:
+    matrix = catalog.kernel_matrix()
+    doc = identity.document if identity else None
+    arch = (doc.architecture if doc and doc.architecture else machine) or ""
+    arch = matrix["architecture_aliases"].get(arch, arch)
+    itype = doc.instance_type if doc else None
+    if not arch:
+        return inconclusive("architecture unknown: no identity document and no `uname -m` "
+                            "(under --root the architecture is not read from files)")
+    family = (itype or "").split(".")[0]
+    on = f" on {itype}" if itype else ""
+    if family in matrix["unsupported_instance_families"]:
+        return failed("ssm_association_execution_failed", f"instance type {itype} is first-"
+                      "generation Graviton (a1), which the agent does not support.",
+                      fix=("Move to a Graviton2 or newer type (m6g, c7g, ...) or to x86_64.",))
+    if arch not in matrix["architectures"]:
+        return failed("ssm_association_execution_failed", f"architecture {arch}{on} is not "
+                      "supported; the agent runs on x86_64 and arm64 (Graviton2 or newer).")
+    return passed(f"architecture {arch}{on} is supported.")
