@@ -147,6 +147,9 @@ def _run_probe(spec: ProbeSpec, host: Host, options: Options, board: _Board) -> 
     except PermissionError as exc:
         where = f" {exc.filename}" if exc.filename else ""
         done(FactStatus.ERROR, reason=f"permission denied reading{where} (run as root)")
+    except OSError as exc:  # missing file, I/O error: the probe could not look
+        where = f" {exc.filename}" if exc.filename else ""
+        done(FactStatus.ERROR, reason=f"{(exc.strerror or _describe(exc)).lower()}{where}")
     except Exception as exc:  # a crash becomes a finding, never a traceback
         done(FactStatus.ERROR, reason=f"probe crashed: {type(exc).__name__}: {_describe(exc)}",
              crashed=True)

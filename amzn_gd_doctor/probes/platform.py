@@ -63,7 +63,7 @@ class OsInfo:
 
     @property
     def label(self) -> str:
-        return self.name or " ".join(p for p in (self.id, self.version_id) if p) or "unknown OS"
+        return self.name or " ".join(p for p in (self.id, self.version_id) if p) or "an unidentified OS"
 
 
 def parse_os_info(found: bool, release: Dict[str, str]) -> OsInfo:

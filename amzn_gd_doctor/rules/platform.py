@@ -86,7 +86,7 @@ def kernel_supported(kernel: KernelRelease, os_info: Optional[OsInfo], agent: An
         return failed("kernel_too_high", f"kernel {kernel.raw} (family {fmt(family)}) is above "
                       f"{fmt(newest)}, the newest family {basis} supports.")
     dist = match_distribution(matrix, os_info)
-    os_label = os_info.label if os_info and os_info.found else "an unidentified OS"
+    os_label = os_info.label if os_info else "an unidentified OS"
     if dist is None:
         return warned(f"kernel family {fmt(family)} is in range, but {os_label} is not a "
                       "distribution GuardDuty lists: not verified by GuardDuty, coverage may "

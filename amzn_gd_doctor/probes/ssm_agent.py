@@ -1,0 +1,123 @@
+"""The SSM agent on this host: how it is installed (deb, rpm or snap), its systemd unit, and
+whether its process runs.
+
+Live: the package manager (see ssm_packages), `systemctl show`, and /proc/*/comm. Under --root:
+the tree's dpkg status, snap directory, unit files and enablement symlinks, and its /proc if one
+was captured; the unit's runtime state is then unknown. Needs no privilege.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Optional, Tuple
+
+from ..registry import probe
+from .ssm_common import clean
+from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+    from ..host import Host
+
+UNIT = "amazon-ssm-agent.service"
+SNAP_DIR = "/snap/amazon-ssm-agent/current"
+SNAP_UNIT = "snap.amazon-ssm-agent.amazon-ssm-agent.service"
+BINARY = "/usr/bin/amazon-ssm-agent"
+# /proc/<pid>/comm holds at most 15 characters, so the agent shows truncated.
+AGENT_COMM = b"amazon-ssm-agen"
+SHOW_PROPS = ("LoadState", "ActiveState", "SubState", "Result", "NRestarts", "UnitFileState")
+UNIT_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
+# Far above any real process table; a bound so the scan cannot run away.
+MAX_PIDS = 65536
+COMM_LIMIT = 64
+# snap.yaml of the agent is under 2 KiB.
+SNAP_META_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class SsmAgent:
+    installed: bool
+    running: bool
+    running_known: bool  # False under --root when neither the unit nor a /proc tells
+    how: str  # "deb", "rpm", "snap", "files" (unit or binary, no package record) or ""
+    version: Optional[str]
+    unit: Optional[str]
+    unit_state: Dict[str, str]  # systemctl show properties; only UnitFileState under --root
+    pids: Tuple[int, ...] = ()
+    notes: Tuple[str, ...] = ()
+
+
+def parse_systemctl_show(stdout: bytes) -> Dict[str, str]:
+    """``LoadState=loaded\\nActiveState=active\\nSubState=running\\nNRestarts=0`` -> dict."""
+    props = {}
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key in SHOW_PROPS:
+            props[key] = clean(value.strip(), 80)
+    return props
+
+
+def scan_processes(host: Host) -> Optional[Tuple[int, ...]]:
+    """Pids whose comm is the agent's; None when there is no process table to read."""
+    try:
+        pids = [int(n) for n in host.list_dir("/proc") if n.isdigit()][:MAX_PIDS]
+    except OSError:
+        return None
+    found = []
+    for pid in pids:
+        try:
+            if host.read_bytes(f"/proc/{pid}/comm", COMM_LIMIT).strip() == AGENT_COMM:
+                found.append(pid)
+        except OSError:
+            continue  # the process exited while we looked
+    return tuple(found) if pids else None
+
+
+def unit_file_state(host: Host, unit: str) -> Dict[str, str]:
+    """UnitFileState read from a tree: a link to /dev/null masks, a wants/ link enables."""
+    try:
+        if host.readlink(f"/etc/systemd/system/{unit}") == "/dev/null":
+            return {"UnitFileState": "masked"}
+    except OSError:
+        pass  # not a symlink, or absent
+    if host.exists(f"/etc/systemd/system/multi-user.target.wants/{unit}"):
+        return {"UnitFileState": "enabled"}
+    if any(host.exists(f"{d}/{unit}") for d in UNIT_DIRS):
+        return {"UnitFileState": "disabled"}
+    return {}
+
+
+@probe("ssm.agent", timeout=8.0)
+def agent(ctx: ProbeContext) -> SsmAgent:
+    """Installed, how, which version, and running: what makes the host an SSM managed node."""
+    host = ctx.host
+    notes = []
+    installed, how, version = package_record(host)
+    unit = UNIT
+    if host.is_dir(SNAP_DIR):
+        unit, installed = SNAP_UNIT, True
+        if not how:
+            how = "snap"
+            try:
+                version = parse_snap_version(
+                    host.read_bytes(f"{SNAP_DIR}/meta/snap.yaml", SNAP_META_LIMIT))
+            except OSError:
+                version = None
+    if host.root:
+        state = unit_file_state(host, unit)
+        notes.append("under --root the unit's runtime state is unknown")
+    else:
+        res = host.run(["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S)
+        state = parse_systemctl_show(res.stdout)
+        if res.not_found:
+            notes.append("systemctl not found: unit state unknown")
+    if not installed and (state.get("LoadState") == "loaded" or state.get("UnitFileState")
+                          or host.exists(BINARY)):
+        installed, how = True, "files"
+    pids = scan_processes(host)
+    running = bool(pids) or state.get("ActiveState") == "active"
+    known = running or pids is not None or (not host.root and "ActiveState" in state)
+    if not known:
+        notes.append("no /proc captured in the tree: whether the agent runs is unknown")
+    return SsmAgent(installed, running, known, how, version, unit if installed else None,
+                    state, pids or (), tuple(notes))

@@ -1,0 +1,69 @@
+"""Shared pieces of the SSM probes: where the SSM agent keeps its state, and how host text is
+made safe to show (no control characters or escape sequences reach a terminal).
+
+Registers no probe. Reads nothing by itself.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Optional, Tuple
+
+from ..host import CouldNotLook
+
+if TYPE_CHECKING:
+    from ..host import Host
+
+SSM_DATA_DIR = "/var/lib/amazon/ssm"
+SSM_LOG_DIR = "/var/log/amazon/ssm"
+GD_DOCUMENT = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
+GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
+# The agent's own JSON state files are a few hundred bytes to a few KiB (document states hold
+# at most 2400 characters of output per plugin); 1 MiB is far beyond any real one.
+STATE_FILE_LIMIT = 1024 * 1024
+# Longest piece of host text put in a summary or evidence line.
+EXCERPT_CHARS = 240
+
+_INSTANCE_DIR_RE = re.compile(r"^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})$")
+_CONTROL_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
+
+
+def clean(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """Host text made printable: escape sequences dropped, other control characters shown as
+    ``\\xNN``, cut to ``limit`` characters."""
+    text = _CONTROL_RE.sub("", text)
+    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch) & 0xFF:02x}" for ch in text)
+    return out if len(out) <= limit else out[: limit - 3] + "..."
+
+
+def is_instance_dir(name: str) -> bool:
+    """``i-0abc...`` (EC2) or ``mi-0abc...`` (hybrid) directories under the data dir."""
+    return bool(_INSTANCE_DIR_RE.match(name))
+
+
+def denied(path: str, by_hand: str) -> CouldNotLook:
+    return CouldNotLook(f"permission denied reading {path} (it is root-only): run the doctor "
+                        f"as root, or by hand: `{by_hand}`")
+
+
+def read_state_file(host: Host, path: str) -> Tuple[Optional[Any], Optional[str]]:
+    """(parsed JSON, None) or (None, what is wrong with it); missing files raise
+    FileNotFoundError, unreadable ones PermissionError."""
+    data = host.read_bytes(path, STATE_FILE_LIMIT + 1)
+    return parse_state_json(data)
+
+
+def parse_state_json(data: bytes) -> Tuple[Optional[Any], Optional[str]]:
+    """``{"name": "AmazonGuardDuty-RuntimeMonitoringSsmPlugin", "state": 8}`` -> (dict, None);
+    oversize, non-UTF-8 or invalid JSON -> (None, reason)."""
+    if len(data) > STATE_FILE_LIMIT:
+        return None, f"larger than {STATE_FILE_LIMIT // 1024} KiB, not an SSM state file"
+    try:
+        return json.loads(data.decode("utf-8")), None
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except ValueError as exc:
+        return None, f"not valid JSON ({clean(str(exc), 80)})"
+    except RecursionError:
+        return None, "JSON nested too deeply"

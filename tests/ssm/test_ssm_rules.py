@@ -1,0 +1,177 @@
+"""SSM rules called directly with values built inline: a passing and a failing case each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from amzn_gd_doctor.model import Outcome
+from amzn_gd_doctor.probes.platform import OsInfo
+from amzn_gd_doctor.probes.ssm_agent import SsmAgent
+from amzn_gd_doctor.probes.ssm_association import DocumentRun, SsmAssociations
+from amzn_gd_doctor.probes.ssm_logs import SsmLogs
+from amzn_gd_doctor.probes.ssm_state import PluginInstallState, SsmRegistration
+from amzn_gd_doctor.rules import ssm
+
+GD = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
+
+
+@dataclass(frozen=True)
+class GdAgent:
+    installed: bool
+    version: Optional[str] = None
+
+
+RUNNING = SsmAgent(True, True, True, "rpm", "3.3.1142.0-1", "amazon-ssm-agent.service",
+                   {"ActiveState": "active"}, (2301,))
+STOPPED = SsmAgent(True, False, True, "deb", "3.3.1142.0-1", "amazon-ssm-agent.service",
+                   {"ActiveState": "failed", "Result": "exit-code", "UnitFileState": "enabled"})
+ABSENT = SsmAgent(False, False, True, "", None, None, {})
+UNKNOWN = SsmAgent(True, False, False, "files", None, "amazon-ssm-agent.service",
+                   {"UnitFileState": "enabled"})
+NO_LOGS = SsmLogs((), {}, {})
+
+
+def test_agent_running_passes() -> None:
+    v = ssm.agent_running(RUNNING, GdAgent(False), None)
+    assert v.outcome is Outcome.PASS
+    assert v.summary == ("SSM agent (rpm, 3.3.1142.0-1) is running (amazon-ssm-agent.service, "
+                         "pid 2301).")
+
+
+def test_agent_stopped_and_no_guardduty_agent_fails() -> None:
+    v = ssm.agent_running(STOPPED, GdAgent(False), None)
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "waiting_for_ssm_notification")
+    assert v.summary.startswith("SSM agent (deb, 3.3.1142.0-1) is installed but not running "
+                                "(amazon-ssm-agent.service: ActiveState failed, Result exit-code,"
+                                " UnitFileState enabled), and the GuardDuty agent is not installed")
+    assert v.fix == ("sudo systemctl enable --now amazon-ssm-agent.service",)
+
+
+def test_agent_absent_but_guardduty_agent_installed_only_warns() -> None:
+    v = ssm.agent_running(ABSENT, GdAgent(True, "1.9.2"), None)
+    assert v.outcome is Outcome.WARN and "installed anyway (v1.9.2)" in v.summary
+
+
+def test_agent_absent_on_debian_names_the_ami() -> None:
+    v = ssm.agent_running(ABSENT, GdAgent(False), OsInfo(True, "debian", "12"))
+    assert v.issue == "waiting_for_ssm_notification"
+    assert v.fix[0].startswith("Debian AMIs do not ship the SSM agent")
+
+
+def test_agent_absent_on_fedora_says_ssm_does_not_support_it() -> None:
+    v = ssm.agent_running(ABSENT, GdAgent(False), OsInfo(True, "fedora", "41"))
+    assert v.fix[0].startswith("Fedora is not supported by SSM")
+
+
+def test_agent_state_unknown_is_inconclusive_with_command() -> None:
+    v = ssm.agent_running(UNKNOWN, GdAgent(False), None)
+    assert v.outcome is Outcome.INCONCLUSIVE
+    assert "`systemctl status amazon-ssm-agent.service`" in v.summary
+
+
+def test_agent_stopped_and_guardduty_agent_unknown_is_inconclusive() -> None:
+    v = ssm.agent_running(STOPPED, None, None)
+    assert v.outcome is Outcome.INCONCLUSIVE and "`rpm -q amazon-guardduty-agent`" in v.summary
+
+
+def test_hybrid_registration_fails_with_step_one() -> None:
+    reg = SsmRegistration("mi-0abc12345def67890", "eu-west-1", ("mi-0abc12345def67890",), True)
+    v = ssm.hybrid_registration(reg)
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "identity_document_unavailable")
+    assert "a hybrid, non-EC2 host" in v.summary and "a hybrid, non-EC2 host" in v.fix[0]
+
+
+def test_ec2_registration_passes() -> None:
+    v = ssm.hybrid_registration(SsmRegistration(None, None, ("i-0123456789abcdef0",), True))
+    assert v.outcome is Outcome.PASS and "i-0123456789abcdef0" in v.summary
+
+
+def test_no_ssm_data_dir_is_not_applicable() -> None:
+    v = ssm.hybrid_registration(SsmRegistration(None, None, (), False))
+    assert v.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_malformed_registration_warns() -> None:
+    v = ssm.hybrid_registration(SsmRegistration(None, None, (), True, "x: not valid JSON"))
+    assert v.outcome is Outcome.WARN
+
+
+def test_plugin_installed_passes() -> None:
+    v = ssm.plugin_install_state(PluginInstallState(True, 8, "Installed", "1.9.2"), None)
+    assert v.outcome is Outcome.PASS
+
+
+def test_plugin_failed_fails_with_log_evidence() -> None:
+    logs = SsmLogs(("/var/log/amazon/ssm/amazon-ssm-agent.log",), {"guardduty_failure": 1},
+                   {"guardduty_failure": ("2025-03-05 14:15:16 ERROR install failed",)})
+    plugin = PluginInstallState(True, 2, "Failed", "1.9.2", None, "2025-03-05T14:25:01.5Z", 3)
+    v = ssm.plugin_install_state(plugin, logs)
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
+    assert v.summary == ("AmazonGuardDuty-RuntimeMonitoringSsmPlugin 1.9.2 is Failed (state 2, "
+                         "2025-03-05T14:25:01.5Z, retry count 3).")
+    assert v.evidence == ("SSM log: 2025-03-05 14:15:16 ERROR install failed",)
+
+
+def test_plugin_rollback_fails() -> None:
+    plugin = PluginInstallState(True, 9, "RollbackUninstall", "1.9.2", "1.9.1")
+    assert ssm.plugin_install_state(plugin, None).issue == "ssm_association_execution_failed"
+
+
+def test_plugin_malformed_or_unknown_state_warns() -> None:
+    assert ssm.plugin_install_state(PluginInstallState(True, problem="is not a JSON object"),
+                                    None).outcome is Outcome.WARN
+    assert ssm.plugin_install_state(PluginInstallState(True, 42, "unknown state 42"),
+                                    None).outcome is Outcome.WARN
+
+
+def test_plugin_absent_is_not_applicable() -> None:
+    v = ssm.plugin_install_state(PluginInstallState(False), None)
+    assert v.outcome is Outcome.NOT_APPLICABLE
+
+
+def _run(status: str, folder: str = "current") -> DocumentRun:
+    failures = ("aws:configurePackage: Failed (code 1): boom",) if status == "Failed" else ()
+    return DocumentRun(folder, "f", GD, status, "0f1e", "2025-03-05T14:15:02Z", failures)
+
+
+def test_association_failed_fails_with_plugin_output() -> None:
+    v = ssm.association_execution(SsmAssociations(("i-0",), 2, (_run("Failed"),)), None)
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
+    assert v.evidence == ("aws:configurePackage: Failed (code 1): boom",)
+
+
+def test_association_in_progress_passes() -> None:
+    v = ssm.association_execution(SsmAssociations(("i-0",), 1, (_run("InProgress"),)), None)
+    assert v.outcome is Outcome.PASS
+
+
+def test_association_none_kept_but_log_failure_warns() -> None:
+    logs = SsmLogs(("a",), {"guardduty_failure": 1}, {"guardduty_failure": ("ERROR x",)})
+    v = ssm.association_execution(SsmAssociations(("i-0",), 0, ()), logs)
+    assert v.outcome is Outcome.WARN and v.evidence == ("SSM log: ERROR x",)
+
+
+def test_association_without_state_is_not_applicable() -> None:
+    v = ssm.association_execution(SsmAssociations((), 0, ()), NO_LOGS)
+    assert v.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_logs_clean_passes() -> None:
+    logs = SsmLogs(("a",), {"association_run": 4}, {})
+    v = ssm.logs_clean(logs)
+    assert v.outcome is Outcome.PASS and "4 association run(s)" in v.summary
+
+
+def test_logs_with_credential_errors_warn() -> None:
+    logs = SsmLogs(("a", "b"), {"credentials": 3, "associations_unavailable": 1},
+                   {"credentials": ("c1",), "associations_unavailable": ("u1",)}, True)
+    v = ssm.logs_clean(logs)
+    assert v.outcome is Outcome.WARN
+    assert v.summary.startswith("SSM agent log (2 file(s), tails only) has 3 credentials, "
+                                "1 associations unavailable line(s)")
+    assert v.evidence == ("SSM log: c1", "SSM log: u1")
+
+
+def test_no_logs_is_not_applicable() -> None:
+    assert ssm.logs_clean(NO_LOGS).outcome is Outcome.NOT_APPLICABLE

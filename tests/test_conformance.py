@@ -1,0 +1,86 @@
+"""The registry and catalogue hold to the project's rules: stable unique ids, one name
+everywhere, every failure names a known console issue, every host issue is reachable, every
+rule has tests, and the catalogue's strings match the reference verbatim."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from amzn_gd_doctor import catalog, registry
+from conftest import REPO
+
+PROBES, RULES = registry.load()
+ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+REFERENCE = REPO.parent / "shared" / "REFERENCE.md"
+
+
+def test_ids_are_area_dot_name() -> None:
+    assert PROBES and RULES
+    bad = [i for i in list(PROBES) + list(RULES) if not ID_RE.match(i)]
+    assert bad == []
+
+
+def test_rule_function_name_matches_id() -> None:
+    assert [r.id for r in RULES.values() if r.fn.__name__ != r.id.split(".", 1)[1]] == []
+
+
+def test_rules_read_only_known_probes() -> None:
+    unknown = {(r.id, f) for r in RULES.values() for f in r.facts + r.optional if f not in PROBES}
+    assert unknown == set()
+
+
+def test_rule_requirements_are_known_rules() -> None:
+    assert {(r.id, q) for r in RULES.values() for q in r.requires if q not in RULES} == set()
+
+
+def test_probe_needs_are_known_probes() -> None:
+    assert {(p.id, n) for p in PROBES.values() for n in p.needs if n not in PROBES} == set()
+
+
+def test_rules_name_only_catalogued_issues() -> None:
+    known = catalog.issues()
+    assert {(r.id, code) for r in RULES.values() for code in r.issues if code not in known} == set()
+
+
+def test_every_host_issue_is_reachable_by_a_rule() -> None:
+    named = {code for r in RULES.values() for code in r.issues}
+    host_issues = {c for c, i in catalog.issues().items() if i.scope == "host"}
+    # End of support is announced by GuardDuty, not visible on the host: `explain` covers it.
+    assert host_issues - named - {"agent_end_of_support"} == set()
+
+
+def test_catalogue_entries_are_complete() -> None:
+    for issue in catalog.issues().values():
+        assert issue.remediation and issue.summary and issue.doc_url.startswith("https://docs.aws.amazon.com/")
+        assert issue.scope in ("host", "account")
+    precedences = [i.precedence for i in catalog.issues().values()]
+    assert len(set(precedences)) == len(precedences)
+
+
+def test_every_rule_has_tests() -> None:
+    sources = "\n".join(p.read_text(encoding="utf-8") for p in (REPO / "tests").rglob("test_*.py"))
+    missing = [r.id for r in RULES.values() if f"def test_{r.fn.__name__}" not in sources]
+    assert missing == []
+
+
+def _reference_pairs(text: str) -> set:
+    section = text.split("## 1.", 1)[1].split("## 2.", 1)[0]
+    pairs = set()
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 2 and cells[0].startswith('"'):
+            quoted = [re.match(r'^"(.*?)"', c) for c in cells]
+            if all(quoted):
+                pairs.add((quoted[0][1], quoted[1][1]))  # type: ignore[index]
+    return pairs
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/REFERENCE.md is not beside the repository")
+def test_catalogue_matches_reference_verbatim() -> None:
+    expected = _reference_pairs(REFERENCE.read_text(encoding="utf-8"))
+    actual = {(i.issue_type, i.issue_message) for i in catalog.issues().values()}
+    assert len(expected) == 17
+    assert actual == expected
