@@ -10,7 +10,7 @@ import re
 import sys
 import tempfile
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence
 
 from . import __version__
 
@@ -80,8 +80,10 @@ def _check_dns_servers(values: Optional[List[str]]) -> List[str]:
             if not 0 < int(port) < 65536:
                 raise ValueError(port)
         except ValueError:
-            raise typer.BadParameter(f"{value!r}: expected an IP address with an optional "
-                                     ":PORT, such as 127.0.0.1:5353 or [::1]:53") from None
+            raise typer.BadParameter(
+                f"{value!r}: expected an IP address with an optional "
+                ":PORT, such as 127.0.0.1:5353 or [::1]:53"
+            ) from None
     return list(values or [])
 
 
@@ -99,7 +101,7 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
-def build_app():  # type: ignore[no-untyped-def]
+def build_app() -> Any:
     import typer
 
     from .doctor import DEFAULT_DEADLINE_S
@@ -126,32 +128,55 @@ def build_app():  # type: ignore[no-untyped-def]
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
         no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
-        deadline: float = typer.Option(DEFAULT_DEADLINE_S, "--deadline", metavar="SECONDS",
-                                       callback=_check_deadline,
-                                       help="Whole-run deadline; unfinished probes are reported "
-                                       "as timed out."),
-        root: Optional[Path] = typer.Option(None, "--root", metavar="DIR", exists=True,
-                                            file_okay=False, dir_okay=True, readable=True,
-                                            help="Read every host file under DIR (a mounted "
-                                            "disk or a copied tree); commands are not run."),
-        imds_endpoint: Optional[str] = typer.Option(None, "--imds-endpoint", metavar="URL",
-                                                    callback=_check_endpoint,
-                                                    help="IMDS base URL (default "
-                                                    "http://169.254.169.254/)."),
-        region: Optional[str] = typer.Option(None, "--region", callback=_check_region,
-                                             help="Region, when the identity document cannot "
-                                             "say."),
-        dns_server: Optional[List[str]] = typer.Option(None, "--dns-server",
-                                                       metavar="HOST[:PORT]",
-                                                       callback=_check_dns_servers,
-                                                       help="Resolver to ask instead of the "
-                                                       "host's (repeatable)."),
-        endpoint_port: int = typer.Option(443, "--endpoint-port", min=1, max=65535,
-                                          help="Port of the GuardDuty endpoint."),
-        output: Optional[Path] = typer.Option(None, "--output", "-o", metavar="FILE",
-                                              dir_okay=False,
-                                              help="Write the report to FILE instead of "
-                                              "standard output."),
+        deadline: float = typer.Option(
+            DEFAULT_DEADLINE_S,
+            "--deadline",
+            metavar="SECONDS",
+            callback=_check_deadline,
+            help="Whole-run deadline; unfinished probes are reported as timed out.",
+        ),
+        root: Optional[Path] = typer.Option(
+            None,
+            "--root",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+            readable=True,
+            help="Read every host file under DIR (a mounted "
+            "disk or a copied tree); commands are not run.",
+        ),
+        imds_endpoint: Optional[str] = typer.Option(
+            None,
+            "--imds-endpoint",
+            metavar="URL",
+            callback=_check_endpoint,
+            help="IMDS base URL (default http://169.254.169.254/).",
+        ),
+        region: Optional[str] = typer.Option(
+            None,
+            "--region",
+            callback=_check_region,
+            help="Region, when the identity document cannot say.",
+        ),
+        dns_server: Optional[List[str]] = typer.Option(
+            None,
+            "--dns-server",
+            metavar="HOST[:PORT]",
+            callback=_check_dns_servers,
+            help="Resolver to ask instead of the host's (repeatable).",
+        ),
+        endpoint_port: int = typer.Option(
+            443, "--endpoint-port", min=1, max=65535, help="Port of the GuardDuty endpoint."
+        ),
+        output: Optional[Path] = typer.Option(
+            None,
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the report to FILE instead of standard output.",
+        ),
     ) -> None:
         """Diagnose this host and predict the console's coverage issue (the default)."""
         from . import doctor
@@ -175,8 +200,12 @@ def build_app():  # type: ignore[no-untyped-def]
         else:
             from .render import text as render_text
 
-            color = (output is None and not no_color and sys.stdout.isatty()
-                     and "NO_COLOR" not in os.environ)
+            color = (
+                output is None
+                and not no_color
+                and sys.stdout.isatty()
+                and "NO_COLOR" not in os.environ
+            )
             text = render_text.render(report, verbose=verbose, color=color)
         if output is not None:
             _write_atomically(output, text)
@@ -195,12 +224,16 @@ def build_app():  # type: ignore[no-untyped-def]
 
         hits = catalog.find(code)
         if not hits:
-            typer.echo(f"Error: no console issue matches {code!r}; "
-                       "`amzn-gd-doctor list` shows them all.", err=True)
+            typer.echo(
+                f"Error: no console issue matches {code!r}; `amzn-gd-doctor list` shows them all.",
+                err=True,
+            )
             raise typer.Exit(2)
         if len(hits) > 1 and fmt is Format.text:
-            typer.echo(f"Error: {code!r} matches {len(hits)} issues: "
-                       + ", ".join(i.code for i in hits), err=True)
+            typer.echo(
+                f"Error: {code!r} matches {len(hits)} issues: " + ", ".join(i.code for i in hits),
+                err=True,
+            )
             raise typer.Exit(2)
         if fmt is Format.json:
             sys.stdout.write(render_catalog.render_json(hits))

@@ -72,8 +72,9 @@ class ProbeContext:
         """The value of a needed fact, or Blocked when it could not be observed."""
         fact = self.fact(probe_id)
         if not fact.ok:
-            raise Blocked(f"needs {probe_id}: {fact.reason or fact.status.value}",
-                          fact.blocked_by or probe_id)
+            raise Blocked(
+                f"needs {probe_id}: {fact.reason or fact.status.value}", fact.blocked_by or probe_id
+            )
         return fact.value
 
 
@@ -131,8 +132,12 @@ def _run_probe(spec: ProbeSpec, host: Host, options: Options, board: _Board) -> 
     board.started(spec.id)
     began = time.monotonic()
 
-    def done(status: FactStatus, value: Any = None, reason: Optional[str] = None, **kw: Any) -> None:
-        board.settle(Fact(spec.id, status, value, reason, duration_ms=_ms(time.monotonic() - began), **kw))
+    def done(
+        status: FactStatus, value: Any = None, reason: Optional[str] = None, **kw: Any
+    ) -> None:
+        board.settle(
+            Fact(spec.id, status, value, reason, duration_ms=_ms(time.monotonic() - began), **kw)
+        )
 
     try:
         value = spec.fn(ctx)
@@ -151,8 +156,11 @@ def _run_probe(spec: ProbeSpec, host: Host, options: Options, board: _Board) -> 
         where = f" {exc.filename}" if exc.filename else ""
         done(FactStatus.ERROR, reason=f"{(exc.strerror or _describe(exc)).lower()}{where}")
     except Exception as exc:  # a crash becomes a finding, never a traceback
-        done(FactStatus.ERROR, reason=f"probe crashed: {type(exc).__name__}: {_describe(exc)}",
-             crashed=True)
+        done(
+            FactStatus.ERROR,
+            reason=f"probe crashed: {type(exc).__name__}: {_describe(exc)}",
+            crashed=True,
+        )
     else:
         done(FactStatus.OK, value)
 
@@ -164,7 +172,10 @@ def collect(
     board = _Board(list(probes), deadline)
     for spec in sorted(probes.values(), key=lambda s: s.id):
         threading.Thread(
-            target=_run_probe, args=(spec, host, options, board), name=f"probe:{spec.id}", daemon=True
+            target=_run_probe,
+            args=(spec, host, options, board),
+            name=f"probe:{spec.id}",
+            daemon=True,
         ).start()
     while True:
         facts, started = board.snapshot()
@@ -179,9 +190,14 @@ def collect(
                 continue
             expiry = started[pid] + spec.timeout
             if now >= expiry:
-                board.settle(Fact(pid, FactStatus.TIMEOUT,
-                                  reason=f"did not finish within its {spec.timeout:g} s timeout",
-                                  duration_ms=_ms(now - started[pid])))
+                board.settle(
+                    Fact(
+                        pid,
+                        FactStatus.TIMEOUT,
+                        reason=f"did not finish within its {spec.timeout:g} s timeout",
+                        duration_ms=_ms(now - started[pid]),
+                    )
+                )
             else:
                 next_wake = min(next_wake, expiry)
         with board._cond:
@@ -190,9 +206,12 @@ def collect(
     facts, started = board.snapshot()
     for pid in probes:
         if pid not in facts:
-            facts[pid] = Fact(pid, FactStatus.TIMEOUT,
-                              reason=f"unfinished at the run deadline ({options.deadline:g} s)",
-                              duration_ms=_ms(time.monotonic() - started.get(pid, time.monotonic())))
+            facts[pid] = Fact(
+                pid,
+                FactStatus.TIMEOUT,
+                reason=f"unfinished at the run deadline ({options.deadline:g} s)",
+                duration_ms=_ms(time.monotonic() - started.get(pid, time.monotonic())),
+            )
     return facts
 
 
@@ -218,12 +237,17 @@ def _order_rules(rules: Mapping[str, RuleSpec]) -> List[RuleSpec]:
 def evaluate(spec: RuleSpec, facts: Mapping[str, Fact], done: Mapping[str, Finding]) -> Finding:
     """One rule over the facts, with gating: a blocked prerequisite, a missing input or a
     crash becomes the finding instead of a call."""
+
     def finding(outcome: Outcome, summary: str, **kw: Any) -> Finding:
         return Finding(spec.id, spec.title, spec.area, outcome, summary, **kw)
 
     for req in spec.requires:
         prior = done.get(req)
-        if prior is not None and prior.outcome in (Outcome.FAIL, Outcome.INCONCLUSIVE, Outcome.CRASH):
+        if prior is not None and prior.outcome in (
+            Outcome.FAIL,
+            Outcome.INCONCLUSIVE,
+            Outcome.CRASH,
+        ):
             root = prior.blocked_by or req
             return finding(Outcome.INCONCLUSIVE, f"not checked: blocked by {root}", blocked_by=root)
     inputs = facts_for(spec, facts)
@@ -351,7 +375,9 @@ def run(
         probes = all_probes if probes is None else probes
         rules = all_rules if rules is None else rules
     if summarize is None:
-        from .summary import host_summary as summarize
+        from .summary import host_summary
+
+        summarize = host_summary
     facts = collect(host, options, probes, deadline)
     done: Dict[str, Finding] = {}
     for spec in _order_rules(rules):

@@ -9,6 +9,7 @@ Needs no privilege of its own; what root-only files cannot be read surfaces as P
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import subprocess
@@ -204,7 +205,9 @@ class LiveHost(SystemHostMixin, NetHostMixin):
         err: List[bytes] = []
         readers = [
             threading.Thread(target=_drain, args=(proc.stdout, limit, out), daemon=True),
-            threading.Thread(target=_drain, args=(proc.stderr, COMMAND_STDERR_LIMIT, err), daemon=True),
+            threading.Thread(
+                target=_drain, args=(proc.stderr, COMMAND_STDERR_LIMIT, err), daemon=True
+            ),
         ]
         for t in readers:
             t.start()
@@ -324,10 +327,8 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
         os.killpg(proc.pid, 9)
     except OSError:
         proc.kill()
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=1.0)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _short(exc: BaseException) -> str:

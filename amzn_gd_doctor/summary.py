@@ -28,7 +28,7 @@ def host_summary(facts: Mapping[str, Fact], options: Options) -> HostSummary:
         account_id=getattr(doc, "account_id", None),
         instance_type=getattr(doc, "instance_type", None),
         kernel=getattr(kernel, "raw", None),
-        os=os_info.label if getattr(os_info, "id", "") else None,
+        os=str(os_info.label) if getattr(os_info, "id", "") else None,
         arch=getattr(doc, "architecture", None) or (str(machine) if machine else None),
         vpc_id=getattr(network, "vpc_id", None),
         subnet_id=getattr(network, "subnet_id", None),

@@ -17,29 +17,37 @@ import subprocess
 import sys
 import threading
 import time
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from conftest import ImdsServer, _ImdsHandler, _ImdsHTTPServer  # noqa: E402
+from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer  # noqa: E402
 
 ROOT = REPO / "fixtures" / "roots" / "al2023-6.1"
 DEADLINE_S = 3.0
 
 
 def env(**extra: str) -> dict:
-    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C.UTF-8",
-            "PYTHONPATH": str(REPO)}
+    base = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(REPO),
+    }
     base.update(extra)
     return base
 
 
 def timed(args: list, environ: dict) -> float:
     began = time.perf_counter()
-    subprocess.run(args, env=environ, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   cwd=str(REPO), check=False)
+    subprocess.run(
+        args,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=str(REPO),
+        check=False,
+    )
     return time.perf_counter() - began
 
 
@@ -69,33 +77,63 @@ def main() -> int:
     py = [sys.executable, "-m", "amzn_gd_doctor"]
     rows = []
 
-    rows.append(("--version (cold process, median)", median(py + ["--version"], env(), opts.runs), 0.15))
+    rows.append(
+        ("--version (cold process, median)", median(py + ["--version"], env(), opts.runs), 0.15)
+    )
     rows.append(("--help (cold process, median)", median(py + ["--help"], env(), opts.runs), None))
 
     httpd, imds = start_imds()
     dns = udp_blackhole()
     dns_port = dns.getsockname()[1]
-    check = py + ["check", "--root", str(ROOT), "--imds-endpoint", imds.url, "-f", "json",
-                  "--region", "us-east-1"]
-    healthy = median(check + ["--dns-server", f"127.0.0.1:{dns_port}"], env(),
-                     max(3, opts.runs // 3))
+    check = py + [
+        "check",
+        "--root",
+        str(ROOT),
+        "--imds-endpoint",
+        imds.url,
+        "-f",
+        "json",
+        "--region",
+        "us-east-1",
+    ]
+    healthy = median(
+        check + ["--dns-server", f"127.0.0.1:{dns_port}"], env(), max(3, opts.runs // 3)
+    )
     rows.append(("check, healthy loopback IMDS (median)", healthy, 1.0))
     httpd.shutdown()
 
     hole = socket.socket()
     hole.bind(("127.0.0.1", 0))
     hole.listen(64)
-    blackholed = py + ["check", "--root", str(ROOT), "--imds-endpoint",
-                       f"http://127.0.0.1:{hole.getsockname()[1]}/", "--deadline", str(DEADLINE_S),
-                       "--dns-server", f"127.0.0.1:{dns_port}", "-f", "json"]
+    blackholed = py + [
+        "check",
+        "--root",
+        str(ROOT),
+        "--imds-endpoint",
+        f"http://127.0.0.1:{hole.getsockname()[1]}/",
+        "--deadline",
+        str(DEADLINE_S),
+        "--dns-server",
+        f"127.0.0.1:{dns_port}",
+        "-f",
+        "json",
+    ]
     worst = max(timed(blackholed, env(AWS_METADATA_SERVICE_TIMEOUT="30")) for _ in range(3))
-    rows.append((f"check, IMDS and DNS black-holed, --deadline {DEADLINE_S:g} (worst of 3)", worst,
-                 DEADLINE_S + 0.5))
+    rows.append(
+        (
+            f"check, IMDS and DNS black-holed, --deadline {DEADLINE_S:g} (worst of 3)",
+            worst,
+            DEADLINE_S + 0.5,
+        )
+    )
 
     print(f"amzn-gd-doctor bench on {sys.version.split()[0]}, {os.cpu_count()} CPUs")
     for name, seconds, target in rows:
-        verdict = "" if target is None else (f"target < {target:.2f} s: "
-                                             + ("ok" if seconds < target else "MISSED"))
+        verdict = (
+            ""
+            if target is None
+            else (f"target < {target:.2f} s: " + ("ok" if seconds < target else "MISSED"))
+        )
         print(f"  {name:<62} {seconds:7.3f} s  {verdict}")
     return 0
 

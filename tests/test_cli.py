@@ -9,9 +9,9 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from support import ROOTS, ImdsServer, doctor_env, run_cli
 
 from amzn_gd_doctor import __version__, catalog
-from conftest import ROOTS, ImdsServer, doctor_env, run_cli
 
 pytestmark = pytest.mark.floor
 ROOT = str(ROOTS / "al2023-6.1")
@@ -36,22 +36,35 @@ def test_help_lists_commands_and_exit_codes() -> None:
 
 def test_check_help_lists_options() -> None:
     out = run_cli("check", "--help").stdout
-    for option in ("--format", "--deadline", "--root", "--imds-endpoint", "--region",
-                   "--dns-server", "--endpoint-port", "--output", "--no-color", "--verbose"):
+    for option in (
+        "--format",
+        "--deadline",
+        "--root",
+        "--imds-endpoint",
+        "--region",
+        "--dns-server",
+        "--endpoint-port",
+        "--output",
+        "--no-color",
+        "--verbose",
+    ):
         assert option in out
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("--deadline", "0"), "must be more than 0 and at most 300 seconds"),
-    (("--deadline", "abc"), "Invalid value for '--deadline'"),
-    (("--imds-endpoint", "169.254.169.254"), "expected a base URL"),
-    (("--root", "/no/such/dir"), "does not exist"),
-    (("--region", "mars"), "expected a region name"),
-    (("--dns-server", "dns.example"), "expected an IP address"),
-    (("--endpoint-port", "70000"), "Invalid value for '--endpoint-port'"),
-    (("--format", "yaml"), "yaml"),
-    (("--bogus",), "No such option"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--deadline", "0"), "must be more than 0 and at most 300 seconds"),
+        (("--deadline", "abc"), "Invalid value for '--deadline'"),
+        (("--imds-endpoint", "169.254.169.254"), "expected a base URL"),
+        (("--root", "/no/such/dir"), "does not exist"),
+        (("--region", "mars"), "expected a region name"),
+        (("--dns-server", "dns.example"), "expected an IP address"),
+        (("--endpoint-port", "70000"), "Invalid value for '--endpoint-port'"),
+        (("--format", "yaml"), "yaml"),
+        (("--bogus",), "No such option"),
+    ],
+)
 def test_usage_errors_exit_2(args: tuple, message: str) -> None:
     result = run_cli(*args)
     assert result.returncode == 2
@@ -67,8 +80,9 @@ def test_default_command_is_check() -> None:
 
 def test_json_report_validates_against_schema(imds_server: ImdsServer) -> None:
     imds_server.tags = {"GuardDutyManaged": "false"}
-    result = run_cli("check", "--root", ROOT, "--imds-endpoint", imds_server.url, "-f", "json",
-                     env=doctor_env())
+    result = run_cli(
+        "check", "--root", ROOT, "--imds-endpoint", imds_server.url, "-f", "json", env=doctor_env()
+    )
     report = result.json()
     jsonschema.validate(report, schema())
     assert report["exit_code"] == result.returncode == 1
@@ -128,8 +142,13 @@ def test_explain_unknown_and_ambiguous_exit_2() -> None:
 
 def test_list_shows_every_issue_in_order() -> None:
     out = run_cli("list").stdout
-    codes = [line.split()[0] for line in out.splitlines()[1:] if line and not line.startswith("Scope")]
+    codes = [
+        line.split()[0] for line in out.splitlines()[1:] if line and not line.startswith("Scope")
+    ]
     assert codes == list(catalog.issues())
     as_json = json.loads(run_cli("list", "-f", "json").stdout)
     assert [i["code"] for i in as_json] == codes
-    assert as_json[0]["issue_message"] == "Instances with exclusion tags are excluded from Runtime Monitoring."
+    assert (
+        as_json[0]["issue_message"]
+        == "Instances with exclusion tags are excluded from Runtime Monitoring."
+    )

@@ -5,12 +5,11 @@ rule has tests, and the catalogue's strings match the reference verbatim."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
+from support import REPO
 
 from amzn_gd_doctor import catalog, registry
-from conftest import REPO
 
 PROBES, RULES = registry.load()
 ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
@@ -54,7 +53,11 @@ def test_every_host_issue_is_reachable_by_a_rule() -> None:
 
 def test_catalogue_entries_are_complete() -> None:
     for issue in catalog.issues().values():
-        assert issue.remediation and issue.summary and issue.doc_url.startswith("https://docs.aws.amazon.com/")
+        assert (
+            issue.remediation
+            and issue.summary
+            and issue.doc_url.startswith("https://docs.aws.amazon.com/")
+        )
         assert issue.scope in ("host", "account")
     precedences = [i.precedence for i in catalog.issues().values()]
     assert len(set(precedences)) == len(precedences)
@@ -78,7 +81,9 @@ def _reference_pairs(text: str) -> set:
     return pairs
 
 
-@pytest.mark.skipif(not REFERENCE.exists(), reason="shared/REFERENCE.md is not beside the repository")
+@pytest.mark.skipif(
+    not REFERENCE.exists(), reason="shared/REFERENCE.md is not beside the repository"
+)
 def test_catalogue_matches_reference_verbatim() -> None:
     expected = _reference_pairs(REFERENCE.read_text(encoding="utf-8"))
     actual = {(i.issue_type, i.issue_message) for i in catalog.issues().values()}

@@ -28,13 +28,20 @@ def probe(pid: str, fn: Any, needs: tuple = (), timeout: float = 5.0) -> ProbeSp
     return ProbeSpec(pid, fn, needs, timeout)
 
 
-def rule(rid: str, fn: Any, facts: tuple = (), optional: tuple = (), requires: tuple = ()) -> RuleSpec:
+def rule(
+    rid: str, fn: Any, facts: tuple = (), optional: tuple = (), requires: tuple = ()
+) -> RuleSpec:
     return RuleSpec(rid, fn, rid.replace(".", " "), facts, optional, requires, ("kernel_too_low",))
 
 
 def run(probes: list, rules: list, deadline: float = 5.0) -> Any:
-    return doctor.run(ToyHost(), Options(deadline=deadline), {p.id: p for p in probes},
-                      {r.id: r for r in rules}, summarize=lambda facts, options: HostSummary())
+    return doctor.run(
+        ToyHost(),
+        Options(deadline=deadline),
+        {p.id: p for p in probes},
+        {r.id: r for r in rules},
+        summarize=lambda facts, options: HostSummary(),
+    )
 
 
 def by_id(report: Any) -> Dict[str, Any]:
@@ -44,35 +51,46 @@ def by_id(report: Any) -> Dict[str, Any]:
 def test_probe_crash_becomes_crash_finding_and_run_continues() -> None:
     report = run(
         [probe("toy.bad", lambda ctx: 1 / 0), probe("toy.good", lambda ctx: 7)],
-        [rule("toy.uses_bad", lambda v: passed("never"), ("toy.bad",)),
-         rule("toy.uses_good", lambda v: passed(f"value {v}"), ("toy.good",))],
+        [
+            rule("toy.uses_bad", lambda v: passed("never"), ("toy.bad",)),
+            rule("toy.uses_good", lambda v: passed(f"value {v}"), ("toy.good",)),
+        ],
     )
     found = by_id(report)
     assert found["toy.uses_bad"].outcome is Outcome.CRASH
-    assert found["toy.uses_bad"].summary == "toy.bad: probe crashed: ZeroDivisionError: division by zero"
+    assert (
+        found["toy.uses_bad"].summary
+        == "toy.bad: probe crashed: ZeroDivisionError: division by zero"
+    )
     assert found["toy.uses_good"].summary == "value 7"
     assert report.coverage_status.value == "UNKNOWN"
 
 
 def test_rule_crash_becomes_crash_finding() -> None:
-    report = run([probe("toy.a", lambda ctx: None)],
-                 [rule("toy.r", lambda v: v.missing, ("toy.a",))])
+    report = run(
+        [probe("toy.a", lambda ctx: None)], [rule("toy.r", lambda v: v.missing, ("toy.a",))]
+    )
     assert by_id(report)["toy.r"].outcome is Outcome.CRASH
     assert by_id(report)["toy.r"].summary.startswith("rule crashed: AttributeError")
 
 
 def test_rule_naming_unknown_issue_is_a_crash() -> None:
-    report = run([probe("toy.a", lambda ctx: 1)],
-                 [rule("toy.r", lambda v: failed("no_such_issue", "x"), ("toy.a",))])
+    report = run(
+        [probe("toy.a", lambda ctx: 1)],
+        [rule("toy.r", lambda v: failed("no_such_issue", "x"), ("toy.a",))],
+    )
     assert by_id(report)["toy.r"].summary == (
-        "rule crashed: ValueError: failure names unknown issue 'no_such_issue'")
+        "rule crashed: ValueError: failure names unknown issue 'no_such_issue'"
+    )
 
 
 def test_probe_timeout_is_reported_and_does_not_hold_the_run() -> None:
     release = threading.Event()
     began = time.monotonic()
-    report = run([probe("toy.slow", lambda ctx: release.wait(30), timeout=0.3)],
-                 [rule("toy.r", lambda v: passed("x"), ("toy.slow",))])
+    report = run(
+        [probe("toy.slow", lambda ctx: release.wait(30), timeout=0.3)],
+        [rule("toy.r", lambda v: passed("x"), ("toy.slow",))],
+    )
     release.set()
     fact = report.facts[0]
     assert fact.status is FactStatus.TIMEOUT
@@ -84,9 +102,14 @@ def test_probe_timeout_is_reported_and_does_not_hold_the_run() -> None:
 def test_deadline_reports_unfinished_probes_as_timed_out() -> None:
     release = threading.Event()
     began = time.monotonic()
-    report = run([probe("toy.hang", lambda ctx: release.wait(30), timeout=60),
-                  probe("toy.quick", lambda ctx: 1)],
-                 [rule("toy.r", lambda v: passed("x"), ("toy.quick",))], deadline=0.5)
+    report = run(
+        [
+            probe("toy.hang", lambda ctx: release.wait(30), timeout=60),
+            probe("toy.quick", lambda ctx: 1),
+        ],
+        [rule("toy.r", lambda v: passed("x"), ("toy.quick",))],
+        deadline=0.5,
+    )
     release.set()
     elapsed = time.monotonic() - began
     facts = {f.probe_id: f for f in report.facts}
@@ -100,32 +123,48 @@ def test_missing_input_is_inconclusive_with_reason() -> None:
     def unreadable(ctx: Any) -> None:
         raise PermissionError(13, "Permission denied", "/var/lib/amazon/ssm")
 
-    report = run([probe("toy.locked", unreadable), probe("toy.foreign", lambda ctx: (_ for _ in ()).throw(Unsupported("not under --root"))),
-                  probe("toy.gone", lambda ctx: (_ for _ in ()).throw(CouldNotLook("HTTP 500")))],
-                 [rule("toy.a", lambda v: passed("x"), ("toy.locked",)),
-                  rule("toy.b", lambda v: passed("x"), ("toy.foreign",)),
-                  rule("toy.c", lambda v: passed("x"), ("toy.gone",))])
+    report = run(
+        [
+            probe("toy.locked", unreadable),
+            probe(
+                "toy.foreign", lambda ctx: (_ for _ in ()).throw(Unsupported("not under --root"))
+            ),
+            probe("toy.gone", lambda ctx: (_ for _ in ()).throw(CouldNotLook("HTTP 500"))),
+        ],
+        [
+            rule("toy.a", lambda v: passed("x"), ("toy.locked",)),
+            rule("toy.b", lambda v: passed("x"), ("toy.foreign",)),
+            rule("toy.c", lambda v: passed("x"), ("toy.gone",)),
+        ],
+    )
     found = by_id(report)
-    assert found["toy.a"].summary == ("inconclusive, because toy.locked could not be read "
-                                      "(permission denied reading /var/lib/amazon/ssm (run as root))")
-    assert found["toy.b"].summary == ("inconclusive, because toy.foreign is not available here "
-                                      "(not under --root)")
+    assert found["toy.a"].summary == (
+        "inconclusive, because toy.locked could not be read "
+        "(permission denied reading /var/lib/amazon/ssm (run as root))"
+    )
+    assert found["toy.b"].summary == (
+        "inconclusive, because toy.foreign is not available here (not under --root)"
+    )
     assert found["toy.c"].summary == "inconclusive, because toy.gone could not be read (HTTP 500)"
     assert {i.id for i in report.incomplete} == {"toy.locked", "toy.foreign", "toy.gone"}
 
 
 def test_optional_input_missing_is_none() -> None:
-    report = run([probe("toy.a", lambda ctx: 1), probe("toy.b", lambda ctx: 1 / 0)],
-                 [rule("toy.r", lambda a, b, c: passed(f"{a} {b} {c}"), ("toy.a",), ("toy.b", "toy.none"))])
+    report = run(
+        [probe("toy.a", lambda ctx: 1), probe("toy.b", lambda ctx: 1 / 0)],
+        [rule("toy.r", lambda a, b, c: passed(f"{a} {b} {c}"), ("toy.a",), ("toy.b", "toy.none"))],
+    )
     assert by_id(report)["toy.r"].summary == "1 None None"
 
 
 def test_failed_requirement_blocks_dependents_naming_the_root_cause() -> None:
     report = run(
         [probe("toy.k", lambda ctx: 3)],
-        [rule("toy.root", lambda v: failed("kernel_too_low", "old"), ("toy.k",)),
-         rule("toy.middle", lambda v: passed("x"), ("toy.k",), requires=("toy.root",)),
-         rule("toy.leaf", lambda v: passed("x"), ("toy.k",), requires=("toy.middle",))],
+        [
+            rule("toy.root", lambda v: failed("kernel_too_low", "old"), ("toy.k",)),
+            rule("toy.middle", lambda v: passed("x"), ("toy.k",), requires=("toy.root",)),
+            rule("toy.leaf", lambda v: passed("x"), ("toy.k",), requires=("toy.middle",)),
+        ],
     )
     found = by_id(report)
     assert found["toy.middle"].blocked_by == "toy.root"
@@ -137,8 +176,12 @@ def test_failed_requirement_blocks_dependents_naming_the_root_cause() -> None:
 
 def test_probe_dependencies_pass_values_and_block_on_failure() -> None:
     report = run(
-        [probe("toy.base", lambda ctx: 20), probe("toy.derived", lambda ctx: ctx.need("toy.base") + 1, ("toy.base",)),
-         probe("toy.broken", lambda ctx: 1 / 0), probe("toy.child", lambda ctx: ctx.need("toy.broken"), ("toy.broken",))],
+        [
+            probe("toy.base", lambda ctx: 20),
+            probe("toy.derived", lambda ctx: ctx.need("toy.base") + 1, ("toy.base",)),
+            probe("toy.broken", lambda ctx: 1 / 0),
+            probe("toy.child", lambda ctx: ctx.need("toy.broken"), ("toy.broken",)),
+        ],
         [rule("toy.r", lambda v: passed(str(v)), ("toy.derived",))],
     )
     facts = {f.probe_id: f for f in report.facts}
@@ -149,9 +192,15 @@ def test_probe_dependencies_pass_values_and_block_on_failure() -> None:
 
 
 def test_order_is_deterministic_and_requirements_come_first() -> None:
-    probes = [probe(f"toy.p{i}", (lambda i: lambda ctx: time.sleep(0.01 * (5 - i)) or i)(i)) for i in range(5)]
-    rules = [rule("toy.z", lambda: passed("z"), requires=("toy.a",)), rule("toy.a", lambda: passed("a")),
-             rule("toy.m", lambda: passed("m"))]
+    def sleeper(i: int) -> Any:
+        return lambda ctx: time.sleep(0.01 * (5 - i)) or i
+
+    probes = [probe(f"toy.p{i}", sleeper(i)) for i in range(5)]
+    rules = [
+        rule("toy.z", lambda: passed("z"), requires=("toy.a",)),
+        rule("toy.a", lambda: passed("a")),
+        rule("toy.m", lambda: passed("m")),
+    ]
     orders = {tuple(f.rule_id for f in run(probes, rules).findings) for _ in range(3)}
     assert orders == {("toy.a", "toy.m", "toy.z")}
     assert [f.probe_id for f in run(probes, rules).facts] == [f"toy.p{i}" for i in range(5)]
@@ -160,20 +209,38 @@ def test_order_is_deterministic_and_requirements_come_first() -> None:
 def test_confirmed_diagnosis_precedes_suspected_then_provisioning_order() -> None:
     from amzn_gd_doctor.model import Confidence
 
-    report = run([], [
-        RuleSpec("toy.a", lambda: failed("agent_disconnected", "a"), "a", (), (), (), ()),
-        RuleSpec("toy.b", lambda: failed("kernel_too_high", "b", confidence=Confidence.SUSPECTED), "b", (), (), (), ()),
-        RuleSpec("toy.c", lambda: failed("exclusion_tag", "c"), "c", (), (), (), ()),
-    ])
-    assert [d.issue.code for d in report.diagnoses] == ["exclusion_tag", "agent_disconnected", "kernel_too_high"]
+    report = run(
+        [],
+        [
+            RuleSpec("toy.a", lambda: failed("agent_disconnected", "a"), "a", (), (), (), ()),
+            RuleSpec(
+                "toy.b",
+                lambda: failed("kernel_too_high", "b", confidence=Confidence.SUSPECTED),
+                "b",
+                (),
+                (),
+                (),
+                (),
+            ),
+            RuleSpec("toy.c", lambda: failed("exclusion_tag", "c"), "c", (), (), (), ()),
+        ],
+    )
+    assert [d.issue.code for d in report.diagnoses] == [
+        "exclusion_tag",
+        "agent_disconnected",
+        "kernel_too_high",
+    ]
     assert report.primary is not None and report.primary.issue.code == "exclusion_tag"
     assert int(report.exit_code) == 1
 
 
-@pytest.mark.parametrize(("outcome", "status", "code"), [
-    (passed("ok"), "HEALTHY", 0),
-    (failed("kernel_too_low", "old"), "UNHEALTHY", 1),
-])
+@pytest.mark.parametrize(
+    ("outcome", "status", "code"),
+    [
+        (passed("ok"), "HEALTHY", 0),
+        (failed("kernel_too_low", "old"), "UNHEALTHY", 1),
+    ],
+)
 def test_exit_code_follows_coverage(outcome: Any, status: str, code: int) -> None:
     report = run([], [RuleSpec("toy.r", lambda: outcome, "r", (), (), (), ())])
     assert (report.coverage_status.value, int(report.exit_code)) == (status, code)

@@ -8,8 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
-
-from conftest import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
+from support import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
 
 ROOT = str(ROOTS / "al2023-6.1")
 FAST = {"AWS_METADATA_SERVICE_TIMEOUT": "0.5"}
@@ -20,21 +19,33 @@ pytestmark = pytest.mark.floor
 
 
 def check(imds: ImdsServer, *extra: str, env: dict = None, fmt: str = "json"):  # type: ignore[assignment]
-    return run_cli("check", "--root", ROOT, "--imds-endpoint", imds.url, "-f", fmt, *extra,
-                   env=doctor_env(**FAST, **(env or {})))
+    return run_cli(
+        "check",
+        "--root",
+        ROOT,
+        "--imds-endpoint",
+        imds.url,
+        "-f",
+        fmt,
+        *extra,
+        env=doctor_env(**FAST, **(env or {})),
+    )
 
 
 def finding(report: dict, rule_id: str) -> dict:
     return next(c for c in report["checks"] if c["id"] == rule_id)
 
 
-def test_identity_document_healthy_imdsv2(imds_server: ImdsServer, request: pytest.FixtureRequest) -> None:
+def test_identity_document_healthy_imdsv2(
+    imds_server: ImdsServer, request: pytest.FixtureRequest
+) -> None:
     result = check(imds_server)
     report = result.json()
     assert not [d for d in report["diagnoses"] if d["code"] in IMDS_CODES]
     assert finding(report, "imds.identity_document")["summary"] == (
         "identity document of i-0123456789abcdef0 (t3.micro) in us-east-1, account "
-        "123456789012, read with IMDSv2.")
+        "123456789012, read with IMDSv2."
+    )
     assert report["host"]["vpc_cidrs"] == ["10.0.0.0/16"]
     gets = [r for r in imds_server.requests if r[0] == "GET"]
     assert gets and all("X-aws-ec2-metadata-token" in headers for _, _, headers in gets)
@@ -55,7 +66,8 @@ def test_identity_document_falls_back_to_imdsv1(imds_server: ImdsServer, status:
     item = finding(report, "imds.identity_document")
     assert item["outcome"] == "warn"
     assert item["summary"].endswith(
-        f"read with IMDSv1. Note: token request answered HTTP {status}; fell back to IMDSv1.")
+        f"read with IMDSv1. Note: token request answered HTTP {status}; fell back to IMDSv1."
+    )
     assert not [d for d in report["diagnoses"] if d["code"] in IMDS_CODES]
 
 
@@ -73,7 +85,8 @@ def test_identity_document_token_400(imds_server: ImdsServer) -> None:
     report = check(imds_server).json()
     assert report["verdict"]["code"] == "identity_document_unavailable"
     assert finding(report, "imds.identity_document")["summary"] == (
-        f"IMDS at {imds_server.url} rejected the token request (HTTP 400).")
+        f"IMDS at {imds_server.url} rejected the token request (HTTP 400)."
+    )
 
 
 def test_hop_limit_symptom_with_v1_fallback(imds_server: ImdsServer) -> None:
@@ -97,13 +110,15 @@ def test_hop_limit_symptom_when_tokens_required(imds_server: ImdsServer) -> None
 
 def test_identity_document_blackholed(blackhole_port: int) -> None:
     url = f"http://127.0.0.1:{blackhole_port}/"
-    result = run_cli("check", "--root", ROOT, "--imds-endpoint", url, "-f", "json",
-                     env=doctor_env(**FAST))
+    result = run_cli(
+        "check", "--root", ROOT, "--imds-endpoint", url, "-f", "json", env=doctor_env(**FAST)
+    )
     report = result.json()
     assert result.returncode == 1
     assert finding(report, "imds.identity_document")["summary"] == (
         f"IMDS at {url} did not answer the token request within 0.5 s, nor a plain GET "
-        "(no response within 0.5 s).")
+        "(no response within 0.5 s)."
+    )
     assert finding(report, "imds.exclusion_tag")["outcome"] == "inconclusive"
     assert finding(report, "imds.exclusion_tag")["blocked_by"] == "imds.identity_document"
 
@@ -114,7 +129,8 @@ def test_identity_document_refused(refused_port: int, request: pytest.FixtureReq
     result = run_cli(*args, "-f", "json", env=doctor_env(**FAST))
     assert result.returncode == 1
     assert result.json()["diagnoses"][0]["summary"] == (
-        f"IMDS at {url} could not be reached for a token (connection refused).")
+        f"IMDS at {url} could not be reached for a token (connection refused)."
+    )
     golden_report(request, "imds", "refused", result, run_cli(*args, env=doctor_env(**FAST)))
 
 
@@ -126,8 +142,12 @@ def test_identity_document_refused(refused_port: int, request: pytest.FixtureReq
         (b"", "the response body is empty"),
         (b"\xff\xfe\x00garbage", "the response is not UTF-8 text"),
         (b"[1, 2]", "the response is a JSON list, not an object"),
-        (json.dumps({"accountId": "1", "instanceId": "i-0123456789abcdef0", "region": "us-east-1"}).encode(),
-         "field accountId is missing or invalid ('1')"),
+        (
+            json.dumps(
+                {"accountId": "1", "instanceId": "i-0123456789abcdef0", "region": "us-east-1"}
+            ).encode(),
+            "field accountId is missing or invalid ('1')",
+        ),
     ],
 )
 def test_identity_document_malformed(imds_server: ImdsServer, body: bytes, expected: str) -> None:
@@ -138,7 +158,10 @@ def test_identity_document_malformed(imds_server: ImdsServer, body: bytes, expec
 
 
 def test_identity_document_huge_body_is_bounded(imds_server: ImdsServer) -> None:
-    imds_server.overrides["/latest/dynamic/instance-identity/document"] = (200, b"{" + b" " * 20_000_000)
+    imds_server.overrides["/latest/dynamic/instance-identity/document"] = (
+        200,
+        b"{" + b" " * 20_000_000,
+    )
     result = check(imds_server)
     assert "exceeds 64 KiB" in finding(result.json(), "imds.identity_document")["summary"]
 
@@ -147,7 +170,8 @@ def test_identity_document_missing_404(imds_server: ImdsServer) -> None:
     imds_server.overrides["/latest/dynamic/instance-identity/document"] = (404, b"Not Found")
     report = check(imds_server).json()
     assert finding(report, "imds.identity_document")["summary"] == (
-        "IMDS answered the identity document request with HTTP 404.")
+        "IMDS answered the identity document request with HTTP 404."
+    )
 
 
 def test_exclusion_tag_false(imds_server: ImdsServer, request: pytest.FixtureRequest) -> None:
@@ -157,22 +181,32 @@ def test_exclusion_tag_false(imds_server: ImdsServer, request: pytest.FixtureReq
     assert result.returncode == 1
     assert report["verdict"]["issue_type"] == "Agent Not Provisioned"
     assert report["verdict"]["issue_message"] == (
-        "Instances with exclusion tags are excluded from Runtime Monitoring.")
+        "Instances with exclusion tags are excluded from Runtime Monitoring."
+    )
     golden_report(request, "imds", "exclusion-tag", result, check(imds_server, fmt="text"))
 
 
 @pytest.mark.parametrize(
     ("tags", "outcome", "summary"),
     [
-        (None, "pass", "tags in instance metadata are off, so GuardDuty cannot read a "
-                       "GuardDutyManaged exclusion tag through IMDS either."),
+        (
+            None,
+            "pass",
+            "tags in instance metadata are off, so GuardDuty cannot read a "
+            "GuardDutyManaged exclusion tag through IMDS either.",
+        ),
         ({"Name": "web"}, "pass", "no GuardDutyManaged tag on the instance."),
         ({"GuardDutyManaged": "true"}, "pass", "GuardDutyManaged=true: an inclusion tag."),
-        ({"GuardDutyManaged": "maybe"}, "warn",
-         "GuardDutyManaged='maybe' is neither true nor false; only false excludes."),
+        (
+            {"GuardDutyManaged": "maybe"},
+            "warn",
+            "GuardDutyManaged='maybe' is neither true nor false; only false excludes.",
+        ),
     ],
 )
-def test_exclusion_tag_other_values(imds_server: ImdsServer, tags: dict, outcome: str, summary: str) -> None:
+def test_exclusion_tag_other_values(
+    imds_server: ImdsServer, tags: dict, outcome: str, summary: str
+) -> None:
     imds_server.tags = tags
     item = finding(check(imds_server).json(), "imds.exclusion_tag")
     assert (item["outcome"], item["summary"]) == (outcome, summary)
@@ -180,8 +214,16 @@ def test_exclusion_tag_other_values(imds_server: ImdsServer, tags: dict, outcome
 
 def test_exclusion_tag_comes_before_kernel(imds_server: ImdsServer) -> None:
     imds_server.tags = {"GuardDutyManaged": "false"}
-    result = run_cli("check", "--root", str(ROOTS / "al2-4.14"), "--imds-endpoint", imds_server.url,
-                     "-f", "json", env=doctor_env(**FAST))
+    result = run_cli(
+        "check",
+        "--root",
+        str(ROOTS / "al2-4.14"),
+        "--imds-endpoint",
+        imds_server.url,
+        "-f",
+        "json",
+        env=doctor_env(**FAST),
+    )
     report = result.json()
     assert [d["code"] for d in report["diagnoses"]][:2] == ["exclusion_tag", "kernel_too_low"]
     assert report["verdict"]["code"] == "exclusion_tag"
@@ -189,33 +231,56 @@ def test_exclusion_tag_comes_before_kernel(imds_server: ImdsServer) -> None:
 
 def test_proxy_variables_never_used_for_imds(imds_server: ImdsServer, refused_port: int) -> None:
     dead = f"http://127.0.0.1:{refused_port}"
-    proxies = {"HTTP_PROXY": dead, "http_proxy": dead, "HTTPS_PROXY": dead, "ALL_PROXY": dead,
-               "NO_PROXY": ""}
+    proxies = {
+        "HTTP_PROXY": dead,
+        "http_proxy": dead,
+        "HTTPS_PROXY": dead,
+        "ALL_PROXY": dead,
+        "NO_PROXY": "",
+    }
     result = check(imds_server, env=proxies)
     assert finding(result.json(), "imds.identity_document")["outcome"] == "pass"
 
 
 def test_imds_endpoint_from_environment(imds_server: ImdsServer) -> None:
-    result = run_cli("check", "--root", ROOT, "-f", "json",
-                     env=doctor_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds_server.url, **FAST))
+    result = run_cli(
+        "check",
+        "--root",
+        ROOT,
+        "-f",
+        "json",
+        env=doctor_env(AWS_EC2_METADATA_SERVICE_ENDPOINT=imds_server.url, **FAST),
+    )
     assert finding(result.json(), "imds.identity_document")["outcome"] == "pass"
     assert imds_server.requests
 
 
 def test_imds_disabled_is_inconclusive() -> None:
-    result = run_cli("check", "--root", ROOT, "-f", "json",
-                     env=doctor_env(AWS_EC2_METADATA_DISABLED="true"))
+    result = run_cli(
+        "check", "--root", ROOT, "-f", "json", env=doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    )
     report = result.json()
     assert report["verdict"]["code"] not in IMDS_CODES
     assert finding(report, "imds.identity_document")["summary"] == (
         "inconclusive, because imds.identity is not available here (IMDS access is disabled "
-        "for this run by AWS_EC2_METADATA_DISABLED=true)")
+        "for this run by AWS_EC2_METADATA_DISABLED=true)"
+    )
 
 
 def test_deadline_is_honoured_with_blackholed_imds(blackhole_port: int) -> None:
     url = f"http://127.0.0.1:{blackhole_port}/"
-    result = run_cli("check", "--root", ROOT, "--imds-endpoint", url, "--deadline", "1.5",
-                     "-f", "json", env=doctor_env(AWS_METADATA_SERVICE_TIMEOUT="30"))
+    result = run_cli(
+        "check",
+        "--root",
+        ROOT,
+        "--imds-endpoint",
+        url,
+        "--deadline",
+        "1.5",
+        "-f",
+        "json",
+        env=doctor_env(AWS_METADATA_SERVICE_TIMEOUT="30"),
+    )
     report = result.json()
     # Generous margin: the interpreter start and a loaded machine, not the probes.
     assert result.elapsed < 1.5 + 3.0

@@ -9,10 +9,19 @@ from pathlib import Path
 from typing import Optional
 
 import pytest
+from support import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
 
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor import catalog
 from amzn_gd_doctor.model import Outcome
-from amzn_gd_doctor.probes.platform import Ec2Signs, KernelRelease, OsInfo, parse_kernel_release, parse_os_info
+from amzn_gd_doctor.probes.imds import IdentityResult, parse_identity_document, parse_imds_config
+from amzn_gd_doctor.probes.platform import (
+    BtfInfo,
+    Ec2Signs,
+    KernelRelease,
+    OsInfo,
+    parse_kernel_release,
+    parse_os_info,
+)
 from amzn_gd_doctor.rules.platform import (
     arch_supported,
     btf_present,
@@ -20,29 +29,29 @@ from amzn_gd_doctor.rules.platform import (
     newest_family,
     parse_agent_version,
 )
-from amzn_gd_doctor import catalog
-from amzn_gd_doctor.probes.imds import IdentityResult, parse_identity_document, parse_imds_config
-from amzn_gd_doctor.probes.platform import BtfInfo
-
-from conftest import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
 
 
-@pytest.mark.parametrize(("raw", "version"), [
-    (b"6.1.115-126.197.amzn2023.x86_64\n", (6, 1, 115)),
-    (b"5.10.228-219.884.amzn2.x86_64", (5, 10, 228)),
-    (b"6.8.0-1018-aws\n", (6, 8, 0)),
-    (b"3.10.0-1160.119.1.el7.x86_64\n", (3, 10, 0)),
-    (b"7.0\n", (7, 0, 0)),
-    (b"", None),
-    (b"linux-garbage\n", None),
-    (b"\xff\xfe\x00\x01", None),
-])
+@pytest.mark.parametrize(
+    ("raw", "version"),
+    [
+        (b"6.1.115-126.197.amzn2023.x86_64\n", (6, 1, 115)),
+        (b"5.10.228-219.884.amzn2.x86_64", (5, 10, 228)),
+        (b"6.8.0-1018-aws\n", (6, 8, 0)),
+        (b"3.10.0-1160.119.1.el7.x86_64\n", (3, 10, 0)),
+        (b"7.0\n", (7, 0, 0)),
+        (b"", None),
+        (b"linux-garbage\n", None),
+        (b"\xff\xfe\x00\x01", None),
+    ],
+)
 def test_parse_kernel_release(raw: bytes, version: Optional[tuple]) -> None:
     assert parse_kernel_release(raw).version == version
 
 
 def test_parse_os_info_strips_control_characters() -> None:
-    info = parse_os_info(True, {"id": "AMZN", "version_id": "2023\x1b[31m", "name": "Amazon\x07 Linux"})
+    info = parse_os_info(
+        True, {"id": "AMZN", "version_id": "2023\x1b[31m", "name": "Amazon\x07 Linux"}
+    )
     assert (info.id, info.version_id, info.name) == ("amzn", "2023[31m", "Amazon Linux")
 
 
@@ -62,8 +71,9 @@ class Agent:
 def test_kernel_supported_passes_listed_family() -> None:
     verdict = kernel_supported(kernel("6.1.115-126.197.amzn2023.x86_64"), AL2023, None)
     assert verdict.outcome is Outcome.PASS
-    assert verdict.summary == ("kernel 6.1.115-126.197.amzn2023.x86_64 (family 6.1) is supported "
-                               "on Amazon Linux 2023.")
+    assert verdict.summary == (
+        "kernel 6.1.115-126.197.amzn2023.x86_64 (family 6.1) is supported on Amazon Linux 2023."
+    )
 
 
 def test_kernel_supported_fails_below_5_4() -> None:
@@ -75,17 +85,25 @@ def test_kernel_supported_fails_below_5_4() -> None:
 def test_kernel_supported_fails_above_newest_known_agent() -> None:
     verdict = kernel_supported(kernel("7.4.0-1001-aws"), UBUNTU, None)
     assert verdict.issue == "kernel_too_high"
-    assert verdict.summary == ("kernel 7.4.0-1001-aws (family 7.4) is above 7.2, the newest family "
-                               "the newest known agent (v1.17.1) supports.")
+    assert verdict.summary == (
+        "kernel 7.4.0-1001-aws (family 7.4) is above 7.2, the newest family "
+        "the newest known agent (v1.17.1) supports."
+    )
 
 
 def test_kernel_supported_uses_installed_agent_version() -> None:
     verdict = kernel_supported(kernel("6.14.0-1011-aws"), UBUNTU, Agent("1.9.0-1.x86_64"))
     assert verdict.issue == "kernel_too_high"
-    assert verdict.summary.endswith("is above 6.12, the newest family the installed agent "
-                                    "v1.9.0-1.x86_64 supports.")
-    assert kernel_supported(kernel("6.14.0-1011-aws"), UBUNTU, Agent("1.9.1")).outcome is Outcome.PASS
-    assert kernel_supported(kernel("6.14.0-1011-aws"), UBUNTU, Agent(None, installed=False)).outcome is Outcome.PASS
+    assert verdict.summary.endswith(
+        "is above 6.12, the newest family the installed agent v1.9.0-1.x86_64 supports."
+    )
+    assert (
+        kernel_supported(kernel("6.14.0-1011-aws"), UBUNTU, Agent("1.9.1")).outcome is Outcome.PASS
+    )
+    assert (
+        kernel_supported(kernel("6.14.0-1011-aws"), UBUNTU, Agent(None, installed=False)).outcome
+        is Outcome.PASS
+    )
 
 
 def test_kernel_supported_warns_when_not_listed_for_distribution() -> None:
@@ -96,7 +114,9 @@ def test_kernel_supported_warns_when_not_listed_for_distribution() -> None:
 
 
 def test_kernel_supported_warns_for_unlisted_distribution() -> None:
-    verdict = kernel_supported(kernel("6.1.0-27-cloud-amd64"), OsInfo(True, "gentoo", "2.17", "Gentoo"), None)
+    verdict = kernel_supported(
+        kernel("6.1.0-27-cloud-amd64"), OsInfo(True, "gentoo", "2.17", "Gentoo"), None
+    )
     assert verdict.outcome is Outcome.WARN
     assert "Gentoo is not a distribution GuardDuty lists" in verdict.summary
 
@@ -107,8 +127,17 @@ def test_kernel_supported_inconclusive_on_garbage() -> None:
     assert verdict.summary == "kernel release 'not-a-kernel' does not start with MAJOR.MINOR"
 
 
-@pytest.mark.parametrize(("agent", "newest"), [(None, (7, 2)), ("1.0.0", (6, 12)), ("1.2.0", (6, 12)),
-                                               ("1.9.2", (6, 18)), ("1.16.0", (7, 1)), ("v1.17.1", (7, 2))])
+@pytest.mark.parametrize(
+    ("agent", "newest"),
+    [
+        (None, (7, 2)),
+        ("1.0.0", (6, 12)),
+        ("1.2.0", (6, 12)),
+        ("1.9.2", (6, 18)),
+        ("1.16.0", (7, 1)),
+        ("v1.17.1", (7, 2)),
+    ],
+)
 def test_newest_family_by_agent_version(agent: Optional[str], newest: tuple) -> None:
     assert newest_family(catalog.kernel_matrix(), agent)[0] == newest
 
@@ -121,25 +150,36 @@ def test_parse_agent_version() -> None:
 def test_btf_present() -> None:
     assert btf_present(BtfInfo(True)).outcome is Outcome.PASS
     missing = btf_present(BtfInfo(False))
-    assert (missing.outcome, missing.issue, missing.confidence.value) == (Outcome.FAIL, "no_agent_reporting", "suspected")
+    assert (missing.outcome, missing.issue, missing.confidence.value) == (
+        Outcome.FAIL,
+        "no_agent_reporting",
+        "suspected",
+    )
 
 
 def identity(arch: str, itype: str) -> IdentityResult:
     doc = parse_identity_document(
-        ('{"accountId": "123456789012", "instanceId": "i-0123456789abcdef0", "region": "eu-west-1",'
-         f' "architecture": "{arch}", "instanceType": "{itype}"}}').encode())
+        (
+            '{"accountId": "123456789012", "instanceId": "i-0123456789abcdef0",'
+            ' "region": "eu-west-1",'
+            f' "architecture": "{arch}", "instanceType": "{itype}"}}'
+        ).encode()
+    )
     return IdentityResult(parse_imds_config({}), None, doc)
 
 
 def test_arch_supported() -> None:
     assert arch_supported("x86_64", None).summary == "architecture x86_64 is supported."
     assert arch_supported(None, identity("arm64", "m7g.large")).summary == (
-        "architecture aarch64 on m7g.large is supported.")
+        "architecture aarch64 on m7g.large is supported."
+    )
     a1 = arch_supported("aarch64", identity("arm64", "a1.large"))
     assert (a1.outcome, a1.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
     other = arch_supported("ppc64le", None)
-    assert other.summary == ("architecture ppc64le is not supported; the agent runs on x86_64 "
-                             "and arm64 (Graviton2 or newer).")
+    assert other.summary == (
+        "architecture ppc64le is not supported; the agent runs on x86_64 "
+        "and arm64 (Graviton2 or newer)."
+    )
     assert arch_supported(None, None).outcome is Outcome.INCONCLUSIVE
 
 
@@ -151,7 +191,9 @@ def test_ec2_signs() -> None:
 
 
 # -- bad input through the real host seam -------------------------------------------------------
-def make_root(tmp_path: Path, os_release: bytes, osrelease: bytes = b"6.1.0-27-cloud-amd64\n") -> Path:
+def make_root(
+    tmp_path: Path, os_release: bytes, osrelease: bytes = b"6.1.0-27-cloud-amd64\n"
+) -> Path:
     (tmp_path / "etc").mkdir()
     (tmp_path / "etc/os-release").write_bytes(os_release)
     (tmp_path / "proc/sys/kernel").mkdir(parents=True)
@@ -171,7 +213,8 @@ def test_empty_os_release(tmp_path: Path) -> None:
     report = check_root(make_root(tmp_path, b""))
     assert finding(report, "platform.kernel_supported")["summary"] == (
         "kernel family 6.1 is in range, but an unidentified OS is not a distribution GuardDuty "
-        "lists: not verified by GuardDuty, coverage may still be healthy.")
+        "lists: not verified by GuardDuty, coverage may still be healthy."
+    )
 
 
 def test_binary_os_release(tmp_path: Path) -> None:
@@ -186,13 +229,17 @@ def test_os_release_fallback_to_usr_lib(tmp_path: Path) -> None:
     root = make_root(tmp_path, b"")
     (root / "etc/os-release").unlink()
     (root / "usr/lib").mkdir(parents=True)
-    (root / "usr/lib/os-release").write_text('ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n')
+    (root / "usr/lib/os-release").write_text(
+        'ID=debian\nVERSION_ID="12"\nPRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+    )
     report = check_root(root)
     assert report["host"]["os"] == "Debian GNU/Linux 12 (bookworm)"
 
 
 def test_garbage_kernel_string(tmp_path: Path) -> None:
-    report = check_root(make_root(tmp_path, b"ID=amzn\nVERSION_ID=2023\n", b"\x1b]0;pwned\x07junk\n"))
+    report = check_root(
+        make_root(tmp_path, b"ID=amzn\nVERSION_ID=2023\n", b"\x1b]0;pwned\x07junk\n")
+    )
     item = finding(report, "platform.kernel_supported")
     assert item["outcome"] == "inconclusive"
     text = run_cli("check", "--root", str(tmp_path)).stdout
@@ -211,8 +258,10 @@ def test_missing_kernel_file_is_inconclusive(tmp_path: Path) -> None:
 SETPRIV = shutil.which("setpriv")
 
 
-@pytest.mark.skipif(SETPRIV is None or os.geteuid() != 0,
-                    reason="needs util-linux setpriv and root to drop CAP_DAC_OVERRIDE for real")
+@pytest.mark.skipif(
+    SETPRIV is None or os.geteuid() != 0,
+    reason="needs util-linux setpriv and root to drop CAP_DAC_OVERRIDE for real",
+)
 def test_permission_denied_is_reported_not_guessed(tmp_path: Path) -> None:
     root = make_root(tmp_path, b"ID=amzn\nVERSION_ID=2023\n")
     secret = root / "proc/sys/kernel/osrelease"
@@ -220,35 +269,73 @@ def test_permission_denied_is_reported_not_guessed(tmp_path: Path) -> None:
     secret.chmod(0o000)
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     proc = subprocess.run(
-        [SETPRIV, "--inh-caps=-dac_override,-dac_read_search",
-         "--bounding-set=-dac_override,-dac_read_search", "--",
-         sys.executable, "-m", "amzn_gd_doctor", "check", "--root", str(root), "-f", "json"],
-        env=doctor_env(AWS_EC2_METADATA_DISABLED="true"), cwd=str(REPO),
-        capture_output=True, text=True, timeout=60)
+        [
+            SETPRIV,
+            "--inh-caps=-dac_override,-dac_read_search",
+            "--bounding-set=-dac_override,-dac_read_search",
+            "--",
+            sys.executable,
+            "-m",
+            "amzn_gd_doctor",
+            "check",
+            "--root",
+            str(root),
+            "-f",
+            "json",
+        ],
+        env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     import json
 
     report = json.loads(proc.stdout)
     item = finding(report, "platform.kernel_supported")
-    assert item["summary"] == (f"inconclusive, because platform.kernel could not be read "
-                               f"(permission denied reading {secret} (run as root))")
+    assert item["summary"] == (
+        f"inconclusive, because platform.kernel could not be read "
+        f"(permission denied reading {secret} (run as root))"
+    )
     assert proc.returncode == 3
     assert "Traceback" not in proc.stderr
 
 
 # -- every captured distribution, end to end ------------------------------------------------------
-DISTROS = ["al2-5.10", "al2-4.14", "al2023-6.1", "al2023-6.12", "ubuntu-20.04", "ubuntu-22.04",
-           "ubuntu-24.04", "ubuntu-24.04-kernel-7.4", "debian-11", "debian-12", "rhel-9.4",
-           "rocky-9.5", "alma-9", "oracle-8.9", "fedora-41", "sles-16", "centos-7"]
-EXPECTED_KERNEL = {"al2-4.14": "kernel_too_low", "centos-7": "kernel_too_low",
-                   "ubuntu-24.04-kernel-7.4": "kernel_too_high"}
+DISTROS = [
+    "al2-5.10",
+    "al2-4.14",
+    "al2023-6.1",
+    "al2023-6.12",
+    "ubuntu-20.04",
+    "ubuntu-22.04",
+    "ubuntu-24.04",
+    "ubuntu-24.04-kernel-7.4",
+    "debian-11",
+    "debian-12",
+    "rhel-9.4",
+    "rocky-9.5",
+    "alma-9",
+    "oracle-8.9",
+    "fedora-41",
+    "sles-16",
+    "centos-7",
+]
+EXPECTED_KERNEL = {
+    "al2-4.14": "kernel_too_low",
+    "centos-7": "kernel_too_low",
+    "ubuntu-24.04-kernel-7.4": "kernel_too_high",
+}
 
 
 @pytest.mark.floor
 @pytest.mark.parametrize("name", DISTROS)
-def test_distribution_roots(name: str, imds_server: ImdsServer, request: pytest.FixtureRequest) -> None:
+def test_distribution_roots(
+    name: str, imds_server: ImdsServer, request: pytest.FixtureRequest
+) -> None:
     args = ("check", "--root", str(ROOTS / name), "--imds-endpoint", imds_server.url)
     env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
     as_json = run_cli(*args, "-f", "json", env=env)

@@ -15,7 +15,7 @@ def _load_json(name: str) -> Any:
     return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def issues() -> Dict[str, Issue]:
     """Every console issue by code, in precedence order."""
     data = _load_json("issues.json")
@@ -41,7 +41,7 @@ def issue(code: str) -> Issue:
     return issues()[code]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def kernel_matrix() -> Dict[str, Any]:
     return dict(_load_json("kernels.json"))
 

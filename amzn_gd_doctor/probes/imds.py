@@ -52,8 +52,11 @@ def _truthy(value: Optional[str]) -> bool:
 def parse_imds_config(env: Mapping[str, str], endpoint: Optional[str] = None) -> ImdsConfig:
     """botocore's reading of the IMDS variables; ``endpoint`` (--imds-endpoint) wins."""
     mode = (env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") or "ipv4").strip().lower()
-    base, source = (DEFAULT_BASE_IPV6, "endpoint mode ipv6") if mode == "ipv6" else (
-        DEFAULT_BASE_IPV4, "default")
+    base, source = (
+        (DEFAULT_BASE_IPV6, "endpoint mode ipv6")
+        if mode == "ipv6"
+        else (DEFAULT_BASE_IPV4, "default")
+    )
     if env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT"):
         base, source = env["AWS_EC2_METADATA_SERVICE_ENDPOINT"], "AWS_EC2_METADATA_SERVICE_ENDPOINT"
     if endpoint:
@@ -144,7 +147,9 @@ def parse_identity_document(body: bytes) -> IdentityDocument:
         raise MalformedDocument("the response is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
         start = body.lstrip()[:1]
-        kind = "HTML, not JSON" if start == b"<" else f"not valid JSON ({exc.msg} at char {exc.pos})"
+        kind = (
+            "HTML, not JSON" if start == b"<" else f"not valid JSON ({exc.msg} at char {exc.pos})"
+        )
         raise MalformedDocument(f"the response is {kind}") from None
     if not isinstance(data, dict):
         raise MalformedDocument(f"the response is a JSON {type(data).__name__}, not an object")
@@ -158,8 +163,14 @@ def parse_identity_document(body: bytes) -> IdentityDocument:
         return value[:100] if isinstance(value, str) else None
 
     return IdentityDocument(
-        data["accountId"], data["instanceId"], data["region"], opt("instanceType"),
-        opt("architecture"), opt("availabilityZone"), opt("imageId"), opt("privateIp"),
+        data["accountId"],
+        data["instanceId"],
+        data["region"],
+        opt("instanceType"),
+        opt("architecture"),
+        opt("availabilityZone"),
+        opt("imageId"),
+        opt("privateIp"),
         opt("pendingTime"),
     )
 
@@ -175,7 +186,9 @@ class IdentityResult:
     detail: Optional[str] = None
 
 
-def open_session(host: Host, config: ImdsConfig) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
+def open_session(
+    host: Host, config: ImdsConfig
+) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
     """IMDSv2 token, or the v1 fallback botocore would take, or (None, kind, sentence)."""
     base = config.base_url
     headers = {"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL_S)}
@@ -189,27 +202,46 @@ def open_session(host: Host, config: ImdsConfig) -> Tuple[Optional[ImdsSession],
         return ImdsSession(config, resp.body.decode("ascii", errors="replace").strip()), None, None
     if resp.status in (403, 404, 405):
         if config.v1_disabled:
-            return None, "v1_disabled", (
-                f"IMDS at {base} refused a token (HTTP {resp.status}) and IMDSv1 is disabled "
-                "by AWS_EC2_METADATA_V1_DISABLED")
+            return (
+                None,
+                "v1_disabled",
+                (
+                    f"IMDS at {base} refused a token (HTTP {resp.status}) and IMDSv1 is disabled "
+                    "by AWS_EC2_METADATA_V1_DISABLED"
+                ),
+            )
         note = f"token request answered HTTP {resp.status}; fell back to IMDSv1"
         return ImdsSession(config, None, (note,)), None, None
     if resp.status == 400:
         return None, "http_400", f"IMDS at {base} rejected the token request (HTTP 400)"
-    return None, f"http_{resp.status}", f"IMDS at {base} answered the token request with HTTP {resp.status}"
+    return (
+        None,
+        f"http_{resp.status}",
+        f"IMDS at {base} answered the token request with HTTP {resp.status}",
+    )
 
 
-def _after_token_timeout(host: Host, config: ImdsConfig) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
+def _after_token_timeout(
+    host: Host, config: ImdsConfig
+) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
     """A PUT that times out while plain GETs answer is the hop-limit symptom."""
     base = config.base_url
     try:
         probe_get = request(host, config, "GET", "latest/meta-data/", {}, DOCUMENT_LIMIT)
     except HttpFailure as exc:
-        return None, "timeout", (f"IMDS at {base} did not answer the token request within "
-                                 f"{config.timeout:g} s, nor a plain GET ({exc.detail})")
-    symptom = (f"the token PUT to {base} timed out while plain GETs answer (HTTP {probe_get.status}): "
-               "the hop-limit symptom (HttpPutResponseHopLimit 1 while the doctor runs in a "
-               "container or behind an extra network hop)")
+        return (
+            None,
+            "timeout",
+            (
+                f"IMDS at {base} did not answer the token request within "
+                f"{config.timeout:g} s, nor a plain GET ({exc.detail})"
+            ),
+        )
+    symptom = (
+        f"the token PUT to {base} timed out while plain GETs answer (HTTP {probe_get.status}): "
+        "the hop-limit symptom (HttpPutResponseHopLimit 1 while the doctor runs in a "
+        "container or behind an extra network hop)"
+    )
     if probe_get.status == 200 and not config.v1_disabled:
         return ImdsSession(config, None, (symptom + "; fell back to IMDSv1",)), None, None
     return None, "hop_limit", symptom
@@ -227,17 +259,30 @@ def identity(ctx: ProbeContext) -> IdentityResult:
     try:
         resp = session.get(ctx.host, IDENTITY_PATH, DOCUMENT_LIMIT)
     except HttpFailure as exc:
-        return IdentityResult(config, session, None, exc.kind,
-                              f"the identity document request failed ({exc.detail})")
+        return IdentityResult(
+            config, session, None, exc.kind, f"the identity document request failed ({exc.detail})"
+        )
     if resp.status != 200:
         why = " (IMDSv2 is required but no token was obtained)" if resp.status == 401 else ""
-        return IdentityResult(config, session, None, f"http_{resp.status}",
-                              f"IMDS answered the identity document request with HTTP {resp.status}{why}")
+        return IdentityResult(
+            config,
+            session,
+            None,
+            f"http_{resp.status}",
+            f"IMDS answered the identity document request with HTTP {resp.status}{why}",
+        )
     if resp.truncated:
-        return IdentityResult(config, session, None, "too_large",
-                              f"the identity document response exceeds {DOCUMENT_LIMIT // 1024} KiB")
+        return IdentityResult(
+            config,
+            session,
+            None,
+            "too_large",
+            f"the identity document response exceeds {DOCUMENT_LIMIT // 1024} KiB",
+        )
     try:
         document = parse_identity_document(resp.body)
     except MalformedDocument as exc:
-        return IdentityResult(config, session, None, "malformed", f"the identity document is malformed: {exc}")
+        return IdentityResult(
+            config, session, None, "malformed", f"the identity document is malformed: {exc}"
+        )
     return IdentityResult(config, session, document)

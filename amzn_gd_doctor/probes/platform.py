@@ -63,11 +63,16 @@ class OsInfo:
 
     @property
     def label(self) -> str:
-        return self.name or " ".join(p for p in (self.id, self.version_id) if p) or "an unidentified OS"
+        return (
+            self.name
+            or " ".join(p for p in (self.id, self.version_id) if p)
+            or "an unidentified OS"
+        )
 
 
 def parse_os_info(found: bool, release: Dict[str, str]) -> OsInfo:
     """Normalise distro's answer, e.g. ``{"id": "amzn", "version_id": "2023", ...}``."""
+
     def clean(key: str) -> str:
         return "".join(ch for ch in str(release.get(key) or "") if ch.isprintable()).strip()[:200]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Iterable
+from typing import Any, Dict, Iterable
 
 from ..model import Issue
 
@@ -31,8 +31,9 @@ def render_explain(issue: Issue) -> str:
     ]
     if issue.aliases:
         lines.append(f"  Also shown as: {', '.join(issue.aliases)}")
+    where = "seen from the host" if issue.scope == "host" else "visible only in the account"
     lines += [
-        f"  Scope:         {issue.scope} ({'seen from the host' if issue.scope == 'host' else 'visible only in the account, not from the host'})",
+        f"  Scope:         {issue.scope} ({where})",
         f"  Severity:      {issue.severity}",
         "",
         f"  {issue.summary}",
@@ -44,7 +45,7 @@ def render_explain(issue: Issue) -> str:
     return "\n".join(lines) + "\n"
 
 
-def issue_dict(issue: Issue) -> dict:
+def issue_dict(issue: Issue) -> Dict[str, Any]:
     return {
         "code": issue.code,
         "issue_type": issue.issue_type,

@@ -5,7 +5,7 @@ terminal escape sequence reaches the terminal.
 
 from __future__ import annotations
 
-from typing import List
+from typing import Dict, List, Set
 
 from ..model import Confidence, Diagnosis, ExitCode, Finding, Outcome, Report
 
@@ -53,11 +53,21 @@ def _header(report: Report) -> List[str]:
     h = report.host
     who = clean(h.instance_id or "this host")
     where = ", ".join(clean(p) for p in (h.instance_type, h.region) if p)
-    lines = [f"amzn-gd-doctor {report.tool_version}: GuardDuty Runtime Monitoring on {who}"
-             + (f" ({where})" if where else "")]
-    parts = [clean(p) for p in (h.os, f"kernel {h.kernel}" if h.kernel else None, h.arch,
-                                f"account {h.account_id}" if h.account_id else None,
-                                h.vpc_id) if p]
+    lines = [
+        f"amzn-gd-doctor {report.tool_version}: GuardDuty Runtime Monitoring on {who}"
+        + (f" ({where})" if where else "")
+    ]
+    parts = [
+        clean(p)
+        for p in (
+            h.os,
+            f"kernel {h.kernel}" if h.kernel else None,
+            h.arch,
+            f"account {h.account_id}" if h.account_id else None,
+            h.vpc_id,
+        )
+        if p
+    ]
     if parts:
         lines.append("Host: " + ", ".join(parts))
     return lines
@@ -69,23 +79,28 @@ def _verdict(report: Report, style: _Style) -> List[str]:
     lines = ["", f"Predicted coverage status: {style(status, code)}"]
     if report.primary:
         p = report.primary
-        lines += [f"  Issue type:    {p.issue.issue_type}",
-                  f"  Issue message: {_message(p.issue.issue_message)}",
-                  f"  Confidence:    {p.confidence.value}"]
+        lines += [
+            f"  Issue type:    {p.issue.issue_type}",
+            f"  Issue message: {_message(p.issue.issue_message)}",
+            f"  Confidence:    {p.confidence.value}",
+        ]
     elif status == "UNKNOWN":
         lines.append("  Nothing failed, but some checks could not decide (see below).")
     return lines
 
 
 def _fix_block(d: Diagnosis) -> List[str]:
-    lines = [f"       -> {d.issue.issue_type} / {_message(d.issue.issue_message)}"
-             f" ({d.confidence.value})", "       How to fix:"]
+    lines = [
+        f"       -> {d.issue.issue_type} / {_message(d.issue.issue_message)}"
+        f" ({d.confidence.value})",
+        "       How to fix:",
+    ]
     lines += [f"         {n}. {clean(step)}" for n, step in enumerate(d.remediation, 1)]
     lines.append(f"       Docs: {d.issue.doc_url}")
     return lines
 
 
-def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: set) -> List[str]:
+def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: Set[str]) -> List[str]:
     word, code = MARKS[f.outcome]
     lines = [f"  [{style(word, code)}] {f.rule_id}: {clean(f.summary)}"]
     if f.outcome is Outcome.FAIL and f.issue and f.issue not in shown:
@@ -102,8 +117,8 @@ def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: set)
 def render(report: Report, verbose: bool = False, color: bool = False) -> str:
     style = _Style(color)
     lines = _header(report) + _verdict(report, style) + ["", "Checks"]
-    shown: set = set()
-    by_area: dict = {}
+    shown: Set[str] = set()
+    by_area: Dict[str, List[Finding]] = {}
     for f in report.findings:
         by_area.setdefault(f.area, []).append(f)
     for area in sorted(by_area):
@@ -121,9 +136,12 @@ def render(report: Report, verbose: bool = False, color: bool = False) -> str:
         lines += [f"  - {clean(i.id)}: {clean(i.reason)}" for i in report.incomplete]
     if verbose:
         lines += ["", "Facts"]
-        lines += [f"  {fact.probe_id}: {fact.status.value}"
-                  + (f" ({clean(fact.reason)})" if fact.reason else "")
-                  + f", {fact.duration_ms} ms" for fact in report.facts]
+        lines += [
+            f"  {fact.probe_id}: {fact.status.value}"
+            + (f" ({clean(fact.reason)})" if fact.reason else "")
+            + f", {fact.duration_ms} ms"
+            for fact in report.facts
+        ]
     code = report.exit_code
     lines += ["", f"Exit {int(code)} ({EXIT_WORDS[code]}) after {report.elapsed_ms / 1000:.2f} s"]
     return "\n".join(lines) + "\n"

@@ -26,26 +26,37 @@ def identity_document(
 ) -> Verdict:
     doc = result.document
     if doc is not None and result.session is not None:
-        summary = (f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
-                   f" in {doc.region}, account {doc.account_id}, read with {result.session.version}.")
+        summary = (
+            f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
+            f" in {doc.region}, account {doc.account_id}, read with {result.session.version}."
+        )
         if result.session.notes:
             return warned(summary + " Note: " + "; ".join(result.session.notes) + ".")
         return passed(summary)
     detail = result.detail or "IMDS gave no identity document"
     if result.failure == "hop_limit":
-        return inconclusive(f"{detail}. The agent runs on the host itself and may not be "
-                            "affected; run the doctor on the host, not in a container.")
+        return inconclusive(
+            f"{detail}. The agent runs on the host itself and may not be "
+            "affected; run the doctor on the host, not in a container."
+        )
     hints = []
     managed_id = getattr(registration, "managed_instance_id", None) or ""
     if managed_id.startswith("mi-"):
-        hints.append(f"SSM registered this host as {managed_id}, a hybrid (non-EC2) managed "
-                     "node: only EC2 instances have an identity document")
+        hints.append(
+            f"SSM registered this host as {managed_id}, a hybrid (non-EC2) managed "
+            "node: only EC2 instances have an identity document"
+        )
     if signs is not None and signs.is_ec2 is False:
-        hints.append(f"this host shows no EC2 signs ({signs.describe()}): a non-EC2 host has "
-                     "no identity document")
+        hints.append(
+            f"this host shows no EC2 signs ({signs.describe()}): a non-EC2 host has "
+            "no identity document"
+        )
     evidence = (f"IMDS endpoint: {result.config.base_url} ({result.config.source})",)
-    return failed("identity_document_unavailable", detail + "." + "".join(f" {h}." for h in hints),
-                  evidence=evidence)
+    return failed(
+        "identity_document_unavailable",
+        detail + "." + "".join(f" {h}." for h in hints),
+        evidence=evidence,
+    )
 
 
 @rule(
@@ -57,14 +68,19 @@ def identity_document(
 )
 def exclusion_tag(tags: TagResult) -> Verdict:
     if not tags.tags_in_metadata:
-        return passed("tags in instance metadata are off, so GuardDuty cannot read a "
-                      f"{TAG_KEY} exclusion tag through IMDS either.")
+        return passed(
+            "tags in instance metadata are off, so GuardDuty cannot read a "
+            f"{TAG_KEY} exclusion tag through IMDS either."
+        )
     if tags.value is None:
         return passed(f"no {TAG_KEY} tag on the instance.")
     value = tags.value.strip()
     if value.lower() == "false":
-        return failed("exclusion_tag", f"the instance carries {TAG_KEY}=false, which excludes "
-                      "it from Runtime Monitoring.", evidence=(f"IMDS tag {TAG_KEY}={value}",))
+        return failed(
+            "exclusion_tag",
+            f"the instance carries {TAG_KEY}=false, which excludes it from Runtime Monitoring.",
+            evidence=(f"IMDS tag {TAG_KEY}={value}",),
+        )
     if value.lower() == "true":
         return passed(f"{TAG_KEY}=true: an inclusion tag.")
     return warned(f"{TAG_KEY}={value[:60]!r} is neither true nor false; only false excludes.")

@@ -45,7 +45,9 @@ def newest_family(matrix: Dict[str, Any], agent_version: Optional[str]) -> Tuple
     return max(families), f"the installed agent v{agent_version}"
 
 
-def match_distribution(matrix: Dict[str, Any], os_info: Optional[OsInfo]) -> Optional[Dict[str, Any]]:
+def match_distribution(
+    matrix: Dict[str, Any], os_info: Optional[OsInfo]
+) -> Optional[Dict[str, Any]]:
     """The matrix row for this OS: exact VERSION_ID for dotted entries, major for plain ones."""
     if os_info is None or not os_info.id:
         return None
@@ -79,22 +81,32 @@ def kernel_supported(kernel: KernelRelease, os_info: Optional[OsInfo], agent: An
     matrix = catalog.kernel_matrix()
     family, lowest = kernel.family, parse_family(matrix["lowest_family"])
     if family < lowest:
-        return failed("kernel_too_low", f"kernel {kernel.raw} (family {fmt(family)}) is below "
-                      f"{fmt(lowest)}, the oldest family GuardDuty supports.")
+        return failed(
+            "kernel_too_low",
+            f"kernel {kernel.raw} (family {fmt(family)}) is below "
+            f"{fmt(lowest)}, the oldest family GuardDuty supports.",
+        )
     newest, basis = newest_family(matrix, _installed_agent_version(agent))
     if family > newest:
-        return failed("kernel_too_high", f"kernel {kernel.raw} (family {fmt(family)}) is above "
-                      f"{fmt(newest)}, the newest family {basis} supports.")
+        return failed(
+            "kernel_too_high",
+            f"kernel {kernel.raw} (family {fmt(family)}) is above "
+            f"{fmt(newest)}, the newest family {basis} supports.",
+        )
     dist = match_distribution(matrix, os_info)
     os_label = os_info.label if os_info else "an unidentified OS"
     if dist is None:
-        return warned(f"kernel family {fmt(family)} is in range, but {os_label} is not a "
-                      "distribution GuardDuty lists: not verified by GuardDuty, coverage may "
-                      "still be healthy.")
+        return warned(
+            f"kernel family {fmt(family)} is in range, but {os_label} is not a "
+            "distribution GuardDuty lists: not verified by GuardDuty, coverage may "
+            "still be healthy."
+        )
     if fmt(family) not in dist["families"]:
-        return warned(f"kernel family {fmt(family)} is in range, but not verified by GuardDuty "
-                      f"for {dist['name']} (listed: {', '.join(dist['families'])}); coverage "
-                      "may still be healthy.")
+        return warned(
+            f"kernel family {fmt(family)} is in range, but not verified by GuardDuty "
+            f"for {dist['name']} (listed: {', '.join(dist['families'])}); coverage "
+            "may still be healthy."
+        )
     return passed(f"kernel {kernel.raw} (family {fmt(family)}) is supported on {os_label}.")
 
 
@@ -113,8 +125,10 @@ def btf_present(btf: BtfInfo) -> Verdict:
         "/sys/kernel/btf/vmlinux is missing: the kernel was built without "
         "CONFIG_DEBUG_INFO_BTF=y, so the agent cannot load its eBPF programs (it logs "
         "'libbpf: failed to find valid kernel BTF') and never reports.",
-        fix=("Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (the distribution's standard "
-             "EC2 kernels are); check with `ls /sys/kernel/btf/vmlinux`.",),
+        fix=(
+            "Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (the distribution's standard "
+            "EC2 kernels are); check with `ls /sys/kernel/btf/vmlinux`.",
+        ),
         confidence=Confidence.SUSPECTED,
     )
 
@@ -133,15 +147,23 @@ def arch_supported(machine: Optional[str], identity: Optional[IdentityResult]) -
     arch = matrix["architecture_aliases"].get(arch, arch)
     itype = doc.instance_type if doc else None
     if not arch:
-        return inconclusive("architecture unknown: no identity document and no `uname -m` "
-                            "(under --root the architecture is not read from files)")
+        return inconclusive(
+            "architecture unknown: no identity document and no `uname -m` "
+            "(under --root the architecture is not read from files)"
+        )
     family = (itype or "").split(".")[0]
     on = f" on {itype}" if itype else ""
     if family in matrix["unsupported_instance_families"]:
-        return failed("ssm_association_execution_failed", f"instance type {itype} is first-"
-                      "generation Graviton (a1), which the agent does not support.",
-                      fix=("Move to a Graviton2 or newer type (m6g, c7g, ...) or to x86_64.",))
+        return failed(
+            "ssm_association_execution_failed",
+            f"instance type {itype} is first-"
+            "generation Graviton (a1), which the agent does not support.",
+            fix=("Move to a Graviton2 or newer type (m6g, c7g, ...) or to x86_64.",),
+        )
     if arch not in matrix["architectures"]:
-        return failed("ssm_association_execution_failed", f"architecture {arch}{on} is not "
-                      "supported; the agent runs on x86_64 and arm64 (Graviton2 or newer).")
+        return failed(
+            "ssm_association_execution_failed",
+            f"architecture {arch}{on} is not "
+            "supported; the agent runs on x86_64 and arm64 (Graviton2 or newer).",
+        )
     return passed(f"architecture {arch}{on} is supported.")

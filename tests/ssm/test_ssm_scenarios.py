@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import check_golden, doctor_env, normalise_json, normalise_text, run_cli
+from support import check_golden, doctor_env, normalise_json, normalise_text, run_cli
 
 from amzn_gd_doctor.model import Outcome
 from amzn_gd_doctor.render import json as render_json

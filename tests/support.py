@@ -1,0 +1,241 @@
+"""Shared test helpers: a real IMDSv2-behaving HTTP server for loopback, a hermetic way to run
+the CLI, and golden report files. Fixtures that start these live in conftest.py.
+
+Network traffic in tests goes to loopback only: every doctor run gets an IMDS endpoint on
+127.0.0.1 (or IMDS disabled) from these helpers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+ROOTS = FIXTURES / "roots"
+GOLDEN = FIXTURES / "golden"
+
+IDENTITY = {
+    "accountId": "123456789012",
+    "architecture": "x86_64",
+    "availabilityZone": "us-east-1a",
+    "billingProducts": None,
+    "devpayProductCodes": None,
+    "marketplaceProductCodes": None,
+    "imageId": "ami-0abcdef1234567890",
+    "instanceId": "i-0123456789abcdef0",
+    "instanceType": "t3.micro",
+    "kernelId": None,
+    "pendingTime": "2026-11-20T10:00:00Z",
+    "privateIp": "10.0.1.23",
+    "ramdiskId": None,
+    "region": "us-east-1",
+    "version": "2017-09-30",
+}
+MAC = "0e:12:34:56:78:9a"
+
+
+# -- IMDS -------------------------------------------------------------------------------------
+@dataclass
+class ImdsServer:
+    """A loopback IMDS with IMDSv2 semantics. Tests change the attributes to pick a behaviour:
+
+    - ``tokens``: "optional" (v2 tokens work, plain GETs too), "required" (GET without a valid
+      token is 401), "off" (the token PUT answers ``token_status``, e.g. 403/404/405).
+    - ``put_delay``/``get_delay``: seconds before answering (hop-limit and slow IMDS).
+    - ``tags``: None means tags in metadata are off (404); a dict lists instance tags.
+    - ``overrides``: path -> (status, body) replacing or adding a metadata path.
+    - ``requests``: every (method, path, headers) received, for assertions.
+    """
+
+    port: int = 0
+    tokens: str = "optional"
+    token_status: int = 404
+    put_delay: float = 0.0
+    get_delay: float = 0.0
+    identity: Dict[str, object] = field(default_factory=lambda: dict(IDENTITY))
+    vpc_cidrs: Tuple[str, ...] = ("10.0.0.0/16",)
+    tags: Optional[Dict[str, str]] = None
+    overrides: Dict[str, Tuple[int, bytes]] = field(default_factory=dict)
+    requests: List[Tuple[str, str, Dict[str, str]]] = field(default_factory=list)
+    issued: Dict[str, float] = field(default_factory=dict)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def metadata(self) -> Dict[str, Tuple[int, bytes]]:
+        base = f"/latest/meta-data/network/interfaces/macs/{MAC}/"
+        paths = {
+            "/latest/dynamic/instance-identity/document": (
+                200,
+                json.dumps(self.identity, indent=2).encode(),
+            ),
+            "/latest/meta-data/": (200, b"ami-id\nhostname\ninstance-id\nmac\nnetwork/\n"),
+            "/latest/meta-data/mac": (200, MAC.encode()),
+            base + "vpc-id": (200, b"vpc-0a1b2c3d4e5f60718"),
+            base + "subnet-id": (200, b"subnet-0123456789abcdef0"),
+            base + "vpc-ipv4-cidr-blocks": (200, "\n".join(self.vpc_cidrs).encode()),
+        }
+        if self.tags is not None:
+            paths["/latest/meta-data/tags/instance"] = (200, "\n".join(self.tags).encode())
+            for key, value in self.tags.items():
+                paths[f"/latest/meta-data/tags/instance/{key}"] = (200, value.encode())
+        paths.update(self.overrides)
+        return paths
+
+
+class _ImdsHandler(BaseHTTPRequestHandler):
+    server: _ImdsHTTPServer
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args: object) -> None:  # keep pytest output clean
+        pass
+
+    def _send(self, status: int, body: bytes = b"") -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_PUT(self) -> None:
+        imds = self.server.imds
+        imds.requests.append(("PUT", self.path, dict(self.headers)))
+        time.sleep(imds.put_delay)
+        if self.path != "/latest/api/token":
+            return self._send(405 if self.path.startswith("/latest/meta-data") else 404)
+        if imds.tokens == "off":
+            return self._send(imds.token_status)
+        if "X-Forwarded-For" in self.headers:
+            return self._send(403)
+        ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "")
+        if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
+            return self._send(400)
+        token = secrets.token_urlsafe(42)
+        imds.issued[token] = time.monotonic() + int(ttl)
+        self._send(200, token.encode())
+
+    def do_GET(self) -> None:
+        imds = self.server.imds
+        imds.requests.append(("GET", self.path, dict(self.headers)))
+        time.sleep(imds.get_delay)
+        token = self.headers.get("X-aws-ec2-metadata-token")
+        if token is not None and imds.issued.get(token, 0) < time.monotonic():
+            return self._send(401)
+        if token is None and imds.tokens == "required":
+            return self._send(401)
+        found = imds.metadata().get(self.path)
+        if found is None:
+            return self._send(
+                404, b'<?xml version="1.0"?><html><body>404 - Not Found</body></html>'
+            )
+        self._send(*found)
+
+
+class _ImdsHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    imds: ImdsServer
+
+
+# -- running the CLI --------------------------------------------------------------------------
+def doctor_env(**overrides: str) -> Dict[str, str]:
+    """A hermetic environment: no AWS or proxy variables from the developer's shell."""
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": os.environ.get("HOME", "/root"),
+        "LANG": "C.UTF-8",
+        "PYTHONPATH": str(REPO),
+    }
+    env.update(overrides)
+    return env
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    elapsed: float
+
+    def json(self) -> Dict[str, object]:
+        return dict(json.loads(self.stdout))
+
+
+def run_cli(
+    *args: str,
+    env: Optional[Dict[str, str]] = None,
+    timeout: float = 60,
+    python: Optional[str] = None,
+) -> CliResult:
+    """Run `python -m amzn_gd_doctor ARGS` as a real process, the way operators do."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        [python or sys.executable, "-m", "amzn_gd_doctor", *args],
+        env=env if env is not None else doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return CliResult(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+
+
+# -- golden reports ---------------------------------------------------------------------------
+_PORT_RE = re.compile(r"127\.0\.0\.1:\d+")
+_ELAPSED_RE = re.compile(r"after \d+\.\d\d s")
+
+
+def normalise_json(data: Dict[str, object]) -> Dict[str, object]:
+    """Timings vary run to run; loopback ports too. Everything else must match exactly."""
+    text = _PORT_RE.sub("127.0.0.1:PORT", json.dumps(data))
+    out = json.loads(text)
+    out["elapsed_ms"] = 0
+    for item in out.get("checks", []) + out.get("facts", []):
+        item["duration_ms"] = 0
+    return dict(out)
+
+
+def normalise_text(text: str) -> str:
+    return _ELAPSED_RE.sub("after N s", _PORT_RE.sub("127.0.0.1:PORT", text))
+
+
+def check_golden(request: pytest.FixtureRequest, relpath: str, actual: str) -> None:
+    """Compare with fixtures/golden/RELPATH; `pytest --update-golden` rewrites it."""
+    path = GOLDEN / relpath
+    if request.config.getoption("--update-golden"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(actual, encoding="utf-8")
+        return
+    assert path.exists(), f"no golden file {path}; create it with `pytest --update-golden`"
+    expected = path.read_text(encoding="utf-8")
+    assert actual == expected, f"report differs from {path} (rerun with --update-golden and review)"
+
+
+def golden_report(
+    request: pytest.FixtureRequest,
+    area: str,
+    name: str,
+    json_result: CliResult,
+    text_result: CliResult,
+) -> None:
+    """Check both renderings of one scenario against fixtures/golden/AREA/NAME.{json,txt}."""
+    data = normalise_json(json_result.json())
+    check_golden(
+        request, f"{area}/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+    )
+    check_golden(request, f"{area}/{name}.txt", normalise_text(text_result.stdout))
