@@ -288,3 +288,56 @@ def test_deadline_is_honoured_with_blackholed_imds(blackhole_port: int) -> None:
     fact = next(f for f in report["facts"] if f["id"] == "imds.identity")
     assert fact["status"] == "timeout"
     assert "imds.identity" in [i["id"] for i in report["incomplete"]]
+
+
+@pytest.mark.parametrize(
+    ("env", "endpoint", "expected"),
+    [
+        ({}, None, ("http://169.254.169.254/", False, False, 1.0, 1, "default")),
+        (
+            {"AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE": "IPv6"},
+            None,
+            ("http://[fd00:ec2::254]/", False, False, 1.0, 1, "endpoint mode ipv6"),
+        ),
+        (
+            {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:8080"},
+            None,
+            ("http://127.0.0.1:8080/", False, False, 1.0, 1, "AWS_EC2_METADATA_SERVICE_ENDPOINT"),
+        ),
+        (
+            {"AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:8080/"},
+            "http://127.0.0.2:9/",
+            ("http://127.0.0.2:9/", False, False, 1.0, 1, "--imds-endpoint"),
+        ),
+        (
+            {
+                "AWS_EC2_METADATA_DISABLED": "TRUE",
+                "AWS_EC2_METADATA_V1_DISABLED": "true",
+                "AWS_METADATA_SERVICE_TIMEOUT": "2.5",
+                "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3",
+            },
+            None,
+            ("http://169.254.169.254/", True, True, 2.5, 3, "default"),
+        ),
+        (
+            {"AWS_METADATA_SERVICE_TIMEOUT": "soon", "AWS_METADATA_SERVICE_NUM_ATTEMPTS": "99"},
+            None,
+            ("http://169.254.169.254/", False, False, 1.0, 5, "default"),
+        ),
+    ],
+)
+def test_parse_imds_config(env: dict, endpoint: str, expected: tuple) -> None:
+    from amzn_gd_doctor.probes.imds import parse_imds_config
+
+    c = parse_imds_config(env, endpoint)
+    assert (c.base_url, c.disabled, c.v1_disabled, c.timeout, c.attempts, c.source) == expected
+
+
+def test_token_server_error_is_reported_not_retried(imds_server: ImdsServer) -> None:
+    imds_server.tokens, imds_server.token_status = "off", 500
+    report = check(imds_server, env={"AWS_METADATA_SERVICE_NUM_ATTEMPTS": "3"}).json()
+    # Attempts repeat calls that got no answer; an HTTP answer is the answer.
+    assert [m for m, p, _ in imds_server.requests if p == "/latest/api/token"] == ["PUT"]
+    assert finding(report, "imds.identity_document")["summary"] == (
+        f"IMDS at {imds_server.url} answered the token request with HTTP 500."
+    )
