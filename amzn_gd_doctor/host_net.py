@@ -16,7 +16,7 @@ import ssl
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 # An A answer for an interface endpoint holds one address per Availability Zone (at most six in
 # any region); 1232 bytes is the EDNS buffer size DNS operators agree on, far above that.
@@ -114,6 +114,12 @@ def clean_text(text: str, limit: int = TEXT_LIMIT) -> str:
 
 def _ms(since: float) -> int:
     return int(round((time.monotonic() - since) * 1000))
+
+
+def _ordered(addresses: Iterable[str]) -> Tuple[str, ...]:
+    """Unique and sorted: resolvers rotate their answers, reports should not."""
+    unique = {ipaddress.ip_address(a) for a in addresses}
+    return tuple(str(a) for a in sorted(unique, key=lambda a: (a.version, a)))[:MAX_ADDRESSES]
 
 
 def _socket_status(exc: OSError) -> Tuple[str, str]:
@@ -300,7 +306,7 @@ class NetHostMixin:
                  for rd in rrset]
         if not found:
             return answer("nodata")
-        return answer("answer", tuple(dict.fromkeys(found))[:MAX_ADDRESSES])
+        return answer("answer", _ordered(found))
 
     def system_resolve(self, name: str, timeout: float) -> DnsAnswer:
         """The answer the C library gives (what a program on this host gets): getaddrinfo,
@@ -315,17 +321,15 @@ class NetHostMixin:
             return DnsAnswer(label, name, "timeout", (), f"no result within {budget:.1f} s",
                              _ms(began))
         if isinstance(exc, socket.gaierror):
-            status = {socket.EAI_NONAME: "nxdomain", socket.EAI_AGAIN: "servfail"}.get(
-                exc.errno, "error")
-            if exc.errno == getattr(socket, "EAI_NODATA", None):
-                status = "nodata"
+            status = {socket.EAI_NONAME: "nxdomain", socket.EAI_AGAIN: "servfail",
+                      getattr(socket, "EAI_NODATA", -5): "nodata"}.get(exc.errno or 0, "error")
             return DnsAnswer(label, name, status, (), clean_text(exc.strerror or str(exc)),
                              _ms(began))
         if exc is not None:
             return DnsAnswer(label, name, "error", (), clean_text(str(exc)), _ms(began))
-        addresses = tuple(dict.fromkeys(str(info[4][0]) for info in infos))
-        return DnsAnswer(label, name, "answer" if addresses else "nodata",
-                         addresses[:MAX_ADDRESSES], "", _ms(began))
+        addresses = _ordered(str(info[4][0]) for info in infos)
+        return DnsAnswer(label, name, "answer" if addresses else "nodata", addresses, "",
+                         _ms(began))
 
     # -- TCP ------------------------------------------------------------------------------
     def _connect(self, address: str, port: int, budget: float) -> socket.socket:

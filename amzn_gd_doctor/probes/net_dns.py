@@ -1,0 +1,60 @@
+"""Network probe: every GuardDuty endpoint name asked of every resolver, plus the C library's
+own answer (getaddrinfo), all at once and all inside the run's deadline. Contacts only the
+resolvers from ``net.resolvers``; needs no privilege.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any, Callable, List, Tuple
+
+from ..host_net import DnsAnswer
+from ..registry import probe
+from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
+from .net_endpoints import Endpoints
+from .net_resolvers import Resolvers
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+
+# The VPC resolver answers in milliseconds; glibc waits 5 s per try by default, which would
+# spend half the run on one black-holed server. 2 s tells "slow" from "silent".
+DNS_TIMEOUT_S = 2.0
+# The probe's own limit: every query runs at once, so one query's timeout plus slack.
+PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
+SYSTEM = "system resolver"
+
+
+@dataclass(frozen=True)
+class DnsResults:
+    answers: Tuple[DnsAnswer, ...]  # per name, resolvers in configured order, then the system
+    system_consulted: bool
+    system_note: str = ""
+
+    def for_name(self, name: str) -> Tuple[DnsAnswer, ...]:
+        return tuple(a for a in self.answers if a.name == name)
+
+
+@probe("net.dns", needs=("net.endpoints", "net.resolvers"), timeout=PROBE_TIMEOUT_S)
+def dns(ctx: ProbeContext) -> DnsResults:
+    """The system resolver is skipped with --dns-server, so only the given servers are asked."""
+    endpoints: Endpoints = ctx.need("net.endpoints")
+    resolvers: Resolvers = ctx.need("net.resolvers")
+    host: Any = ctx.host  # the network calls are LiveHost's (host_net.NetHostMixin)
+    require_live(host)
+    timeout = call_timeout(host, DNS_TIMEOUT_S)
+    calls: List[Callable[[], DnsAnswer]] = []
+    labels: List[Tuple[str, str]] = []
+    for endpoint in endpoints.endpoints:
+        for resolver in resolvers.resolvers:
+            calls.append(partial(host.dns_query, resolver.server, endpoint.name, timeout))
+            labels.append((resolver.server, endpoint.name))
+        if not resolvers.overridden:
+            calls.append(partial(host.system_resolve, endpoint.name, timeout))
+            labels.append((SYSTEM, endpoint.name))
+    answers = parallel(calls, timeout + BACKSTOP_S,
+                       lambda i: DnsAnswer(labels[i][0], labels[i][1], "timeout", (),
+                                           f"no result within {timeout:.1f} s"))
+    note = "" if not resolvers.overridden else "not asked: --dns-server replaces every resolver"
+    return DnsResults(tuple(answers), not resolvers.overridden, note)

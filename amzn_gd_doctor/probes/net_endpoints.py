@@ -1,0 +1,99 @@
+"""Network probe: the GuardDuty endpoint names this host's agent sends to, from the region
+(identity document, or --region) and the kernel's FIPS mode. Reads
+/proc/sys/crypto/fips_enabled (world-readable); needs no privilege.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Optional, Tuple
+
+from ..host import CouldNotLook
+from ..registry import probe
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+
+FIPS_PATH = "/proc/sys/crypto/fips_enabled"
+# The file holds "0\n" or "1\n".
+FIPS_LIMIT = 16
+
+STANDARD = "standard"
+LINK_LOCAL = "link_local"
+FIPS = "fips"
+# Agent v1.17.1 and later try this name first; it does not use private DNS.
+LINK_LOCAL_SINCE = (1, 17, 1)
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    kind: str  # standard, link_local or fips
+    note: str
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    region: str
+    region_source: str
+    fips_enabled: Optional[bool]  # None: the FIPS switch could not be read
+    endpoints: Tuple[Endpoint, ...]
+
+    def of_kind(self, kind: str) -> Optional[Endpoint]:
+        return next((e for e in self.endpoints if e.kind == kind), None)
+
+    @property
+    def standard(self) -> Endpoint:
+        found = self.of_kind(STANDARD)
+        assert found is not None
+        return found
+
+    def kind_of(self, name: str) -> str:
+        return next((e.kind for e in self.endpoints if e.name == name), STANDARD)
+
+
+def parse_fips_enabled(data: bytes) -> bool:
+    """``1\\n`` -> True; anything else (``0\\n``) -> False."""
+    return data.strip() == b"1"
+
+
+def endpoint_names(region: str, fips: Optional[bool]) -> Tuple[Endpoint, ...]:
+    names = [
+        Endpoint(f"guardduty-data.{region}.amazonaws.com", STANDARD,
+                 "through the interface VPC endpoint com.amazonaws."
+                 f"{region}.guardduty-data with private DNS"),
+        Endpoint(f"guardduty-data-v2.{region}.amazonaws.com", LINK_LOCAL,
+                 "link-local path tried first by agent v1.17.1 and later (no private DNS)"),
+    ]
+    if fips:
+        names.append(Endpoint(f"guardduty-data-fips.{region}.amazonaws.com", FIPS,
+                              "FIPS endpoint; that the agent uses it in FIPS mode is not "
+                              "confirmed"))
+    return tuple(names)
+
+
+@probe("net.endpoints", needs=("imds.identity",))
+def endpoints(ctx: ProbeContext) -> Endpoints:
+    """Names only: nothing is contacted here."""
+    from ..doctor import Blocked
+
+    region, source = ctx.options.region, "--region"
+    if not region:
+        identity = ctx.need("imds.identity")
+        document = getattr(identity, "document", None)
+        if document is None:
+            detail = getattr(identity, "detail", None) or "no identity document"
+            raise Blocked(f"no region: {detail} (pass --region to check the network path "
+                          "anyway)", "imds.identity")
+        region, source = document.region, "the identity document"
+    if not _REGION_RE.match(region):
+        raise CouldNotLook(f"{region[:40]!r} is not an AWS region name (such as us-east-1)")
+    try:
+        fips: Optional[bool] = parse_fips_enabled(ctx.host.read_bytes(FIPS_PATH, FIPS_LIMIT))
+    except FileNotFoundError:
+        fips = False  # a kernel built without FIPS support has no such file
+    except OSError:
+        fips = None
+    return Endpoints(region, source, fips, endpoint_names(region, fips))
