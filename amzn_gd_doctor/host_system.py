@@ -1,10 +1,587 @@
 """System part of the live host seam: the systemd journal and running processes.
 
 Mixed into ``LiveHost``; every call is bounded in entries, bytes and time.
+
+Journal: read with systemd-python's ``systemd.journal.Reader`` when the module is importable,
+otherwise with ``journalctl -o json``; the answer says which backend read it. Under ``--root``
+both read the tree's ``var/log/journal`` (the Reader by file, journalctl with ``-D``); as
+``run()`` never runs a command against a foreign root, the ``journalctl -D`` fallback goes
+through this module's own bounded runner, which runs nothing but journalctl on files.
+Each journal file is opened on its own first, so a corrupt or unreadable one is named instead
+of silently skipped. Reading the system journal needs root (or the systemd-journal/adm group).
+
+Processes: psutil on a live host; under ``--root`` the tree's ``proc/<pid>/`` files if one was
+captured. ``/proc/<pid>/environ`` is readable only by the process owner or root.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import time
+from dataclasses import dataclass, field
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Protocol,
+    Sequence,
+    Tuple,
+    runtime_checkable,
+)
 
+if TYPE_CHECKING:
+    from .host import CommandResult
+
+JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
+# Fields kept from each entry; everything a probe summarises or shows as evidence.
+JOURNAL_FIELDS = (
+    "MESSAGE",
+    "PRIORITY",
+    "_PID",
+    "_COMM",
+    "_SYSTEMD_UNIT",
+    "UNIT",
+    "_TRANSPORT",
+    "SYSLOG_IDENTIFIER",
+    "MESSAGE_ID",
+    "_BOOT_ID",
+    "EXIT_CODE",
+    "EXIT_STATUS",
+    "N_RESTARTS",
+    "JOB_RESULT",
+)
+# One field is cut here: journald's own LineMax is 48 KiB, evidence needs a few hundred bytes,
+# and a message that names a cause does so in its first kilobytes.
+JOURNAL_FIELD_LIMIT = 4096
+# Journal files are rotated at 128 MiB at most; 512 files is a multi-GB journal, far beyond
+# SystemMaxUse defaults, so this only stops a pathological directory.
+MAX_JOURNAL_FILES = 512
+# Several probes find processes by name; more matches than this means the name is not specific.
+MAX_PROCESSES = 16
+# /proc/<pid>/limits is about 1.5 KiB; environ of a daemon a few KiB (ARG_MAX bounds it at 2 MiB,
+# but the proxy variables of a service come from its unit, near the start).
+PROC_LIMITS_LIMIT = 8 * 1024
+PROC_ENVIRON_LIMIT = 256 * 1024
+PROC_SMALL_LIMIT = 4 * 1024
+# Process scans stop here whatever the deadline says: a process table is read in milliseconds.
+PROCESS_SCAN_S = 2.0
+# Unreadable journal files are named one by one up to this many, then counted by reason.
+MAX_PROBLEM_LINES = 5
+# `journalctl -o json` prints every field of an entry, about four times what is kept from it;
+# its output may use this multiple of the caller's byte bound before it is cut.
+JOURNALCTL_JSON_OVERHEAD = 4
+
+PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
+_CREDENTIALS_RE = re.compile(r"(://)[^/@\s]*@")
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    realtime_us: int
+    fields: Mapping[str, str]
+
+    def get(self, name: str, default: str = "") -> str:
+        return self.fields.get(name, default)
+
+
+@dataclass(frozen=True)
+class JournalRead:
+    """Entries matching a query, oldest first, and how they were read."""
+
+    entries: Tuple[JournalEntry, ...]
+    backend: str  # "systemd-python" or "journalctl"
+    source: str  # "the live journal" or the directory read
+    truncated: bool = False  # stopped at the entry, byte or time bound
+    problems: Tuple[str, ...] = ()  # files that could not be read, and why
+    files: int = 0  # journal files read (0 when journalctl chose them)
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    cmdline: Tuple[str, ...]
+    rss_bytes: Optional[int]
+    create_time: Optional[float]
+    memlock: Optional[Tuple[Optional[int], Optional[int]]]  # (soft, hard); None inside = unlimited
+    proxy_env: Mapping[str, str] = field(default_factory=dict)
+    environ_readable: bool = False
+
+
+@runtime_checkable
+class SystemHost(Protocol):
+    """The journal and process questions a host may answer (``LiveHost`` does)."""
+
+    def journal_entries(
+        self,
+        matches: Sequence[Sequence[str]],
+        since_s: Optional[float],
+        max_entries: int,
+        max_bytes: int,
+        timeout: float,
+    ) -> JournalRead: ...
+
+    def find_processes(
+        self, names: Sequence[str], pids: Sequence[int] = ()
+    ) -> Tuple[ProcessInfo, ...]: ...
+
+
+def system_host(host: object) -> SystemHost:
+    """The host as a SystemHost, or Unsupported when it cannot answer journal questions."""
+    from .host import Unsupported
+
+    if not isinstance(host, SystemHost):
+        raise Unsupported("this host does not answer journal and process questions")
+    return host
+
+
+# -- pure parsers -------------------------------------------------------------------------------
+def parse_limit_value(text: str) -> Optional[int]:
+    """``65536`` -> 65536; ``unlimited`` -> None."""
+    return None if text == "unlimited" else int(text)
+
+
+def parse_memlock(data: bytes) -> Optional[Tuple[Optional[int], Optional[int]]]:
+    """The "Max locked memory" row of /proc/<pid>/limits:
+    ``Max locked memory         65536                65536                bytes`` -> (65536, 65536).
+    None when the row is missing or malformed."""
+    for line in data.decode("ascii", "replace").splitlines():
+        if line.startswith("Max locked memory"):
+            parts = line[len("Max locked memory") :].split()
+            try:
+                return parse_limit_value(parts[0]), parse_limit_value(parts[1])
+            except (IndexError, ValueError):
+                return None
+    return None
+
+
+def redact_proxy(value: str) -> str:
+    """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``."""
+    return _CREDENTIALS_RE.sub(r"\1***@", value)
+
+
+def parse_proxy_environ(data: bytes) -> Dict[str, str]:
+    """Proxy variables (any case) from NUL-separated /proc/<pid>/environ, credentials redacted:
+    ``PATH=/usr/bin\\0HTTPS_PROXY=http://10.0.0.5:3128\\0`` -> {"HTTPS_PROXY": "http://10.0.0.5:3128"}."""
+    found: Dict[str, str] = {}
+    for item in data.split(b"\0"):
+        key, sep, value = item.decode("utf-8", "replace").partition("=")
+        if sep and key.lower() in PROXY_VARIABLES:
+            found[key] = redact_proxy("".join(ch for ch in value if ch.isprintable())[:300])
+    return found
+
+
+def parse_status_rss(data: bytes) -> Optional[int]:
+    """``VmRSS:\\t   21504 kB`` in /proc/<pid>/status -> 22020096 bytes."""
+    for line in data.decode("ascii", "replace").splitlines():
+        if line.startswith("VmRSS:"):
+            parts = line.split()
+            if len(parts) >= 2 and parts[1].isdigit():
+                return int(parts[1]) * 1024
+    return None
+
+
+def parse_journal_json_line(
+    line: bytes, limit: int = JOURNAL_FIELD_LIMIT
+) -> Optional[JournalEntry]:
+    """One line of ``journalctl -o json``: ``{"__REALTIME_TIMESTAMP": "1714564800000000",
+    "MESSAGE": "started", ...}``. Binary fields come as arrays of byte values, repeated fields
+    as arrays of those; both are decoded. None for a line that is not an entry."""
+    try:
+        data = json.loads(line)
+        realtime = int(data["__REALTIME_TIMESTAMP"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    fields = {}
+    for name in JOURNAL_FIELDS:
+        value = _json_field(data.get(name))
+        if value is not None:
+            fields[name] = value[:limit]
+    return JournalEntry(realtime, fields)
+
+
+def _json_field(value: Any) -> Optional[str]:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value:
+        if all(isinstance(b, int) and 0 <= b < 256 for b in value):
+            return bytes(value).decode("utf-8", "replace")
+        return _json_field(value[-1])  # a field repeated in one entry: keep the last value
+    return None
+
+
+def _reader_field(value: Any, limit: int) -> str:
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return text[:limit]
+
+
+# -- the mixin ------------------------------------------------------------------------------------
 class SystemHostMixin:
-    """Journal entries and process facts (filled in by the agent and SSM probes)."""
+    """Journal entries and process facts for the agent and SSM probes."""
+
+    if TYPE_CHECKING:
+        root: Optional[str]
+
+        def path(self, path: str) -> str: ...
+        def budget(self, timeout: float) -> float: ...
+        def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
+        def list_dir(self, path: str) -> List[str]: ...
+        def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> CommandResult: ...
+
+    # Which journal readers may be used, in order. Tests set this on an instance to force the
+    # journalctl fallback; nothing else changes it.
+    journal_backends: Tuple[str, ...] = ("systemd-python", "journalctl")
+
+    # -- journal --------------------------------------------------------------------------------
+    def journal_entries(
+        self,
+        matches: Sequence[Sequence[str]],
+        since_s: Optional[float],
+        max_entries: int,
+        max_bytes: int,
+        timeout: float,
+    ) -> JournalRead:
+        """The newest entries (at most ``max_entries``, ``max_bytes`` of kept fields, within
+        ``timeout``) matching any one group of ``matches`` (each group: ``FIELD=value`` terms
+        that must all hold), realtime at or after ``since_s`` if given; returned oldest first."""
+        from .host import CouldNotLook, Unsupported
+
+        deadline = time.monotonic() + self.budget(timeout)
+        since_us = int(since_s * 1_000_000) if since_s is not None else None
+        tried = []
+        for backend in self.journal_backends:
+            if backend == "systemd-python":
+                try:
+                    from systemd import journal  # type: ignore[import-untyped]  # noqa: F401
+                except ImportError:
+                    tried.append("systemd-python is not installed")
+                    continue
+                return self._journal_by_reader(matches, since_us, max_entries, max_bytes, deadline)
+            if backend == "journalctl":
+                return self._journal_by_journalctl(
+                    matches, since_s, max_entries, max_bytes, deadline
+                )
+            raise ValueError(f"unknown journal backend {backend!r}")
+        raise (
+            Unsupported("no journal reader: " + "; ".join(tried))
+            if tried
+            else CouldNotLook("no journal reader configured")
+        )
+
+    def _journal_files(self, since_us: Optional[int]) -> Tuple[List[str], List[str], int]:
+        """(files worth opening, problems, journal files found). A file last written before
+        the window starts holds nothing in it and is left closed."""
+        files: List[Tuple[float, str]] = []
+        found = 0
+        for top in JOURNAL_DIRS:
+            base = self.path(top)
+            if not os.path.isdir(base):
+                continue
+            for sub in [base] + [os.path.join(base, n) for n in _listdir(base)]:
+                if not os.path.isdir(sub):
+                    continue
+                for name in _listdir(sub):
+                    if not (name.endswith(".journal") or name.endswith(".journal~")):
+                        continue
+                    full = os.path.join(sub, name)
+                    found += 1
+                    try:
+                        mtime = os.stat(full).st_mtime
+                    except OSError:
+                        continue
+                    if since_us is None or mtime * 1_000_000 >= since_us:
+                        files.append((mtime, full))
+        files.sort(reverse=True)
+        problems = []
+        if len(files) > MAX_JOURNAL_FILES:
+            problems.append(
+                f"{len(files)} journal files: only the newest {MAX_JOURNAL_FILES} were read"
+            )
+        return [f for _, f in files[:MAX_JOURNAL_FILES]], problems, found
+
+    def _journal_by_reader(
+        self,
+        matches: Sequence[Sequence[str]],
+        since_us: Optional[int],
+        max_entries: int,
+        max_bytes: int,
+        deadline: float,
+    ) -> JournalRead:
+        from systemd import journal
+
+        from .host import CouldNotLook
+
+        candidates, problems, found = self._journal_files(since_us)
+        if not found:
+            if self.root:
+                raise CouldNotLook(
+                    f"no journal files under {self.path(JOURNAL_DIRS[0])}: the "
+                    "tree has no persistent journal"
+                )
+            raise CouldNotLook(
+                f"no journal files under {' or '.join(JOURNAL_DIRS)}: journald "
+                "keeps no journal here"
+            )
+        good = []
+        bad: List[Tuple[str, str]] = []
+        for path in candidates:
+            try:
+                journal.Reader(files=[path]).close()
+                good.append(path)
+            except OSError as exc:
+                bad.append((_short_path(path), _journal_error(exc)))
+        problems += _group_problems(bad)
+        source = "the live journal" if not self.root else self.path(JOURNAL_DIRS[0])
+        if not good:
+            return JournalRead((), "systemd-python", source, False, tuple(problems), 0)
+        reader = journal.Reader(files=good)
+        try:
+            reader.data_threshold = JOURNAL_FIELD_LIMIT
+            for i, group in enumerate(matches):
+                if i:
+                    reader.add_disjunction()
+                reader.add_match(*group)
+            entries, truncated = _walk_backwards(reader, since_us, max_entries, max_bytes, deadline)
+        finally:
+            reader.close()
+        entries.reverse()
+        return JournalRead(
+            tuple(entries), "systemd-python", source, truncated, tuple(problems), len(good)
+        )
+
+    def _journal_by_journalctl(
+        self,
+        matches: Sequence[Sequence[str]],
+        since_s: Optional[float],
+        max_entries: int,
+        max_bytes: int,
+        deadline: float,
+    ) -> JournalRead:
+        from .host import CouldNotLook
+
+        argv = ["journalctl", "-o", "json", "-a", "--no-pager", "-r", "-n", str(max_entries)]
+        if since_s is not None:
+            argv += ["--since", f"@{int(since_s)}"]
+        if self.root:
+            directory = self.path(JOURNAL_DIRS[0])
+            if not self._journal_files(None)[2]:
+                raise CouldNotLook(
+                    f"no journal files under {directory}: the tree has no persistent journal"
+                )
+            argv += ["-D", directory]
+            source = directory
+        else:
+            source = "the live journal"
+        for i, group in enumerate(matches):
+            argv += (["+"] if i else []) + list(group)
+        timeout = max(0.05, deadline - time.monotonic())
+        if self.root:
+            result = _run_bounded(argv, timeout, max_bytes * JOURNALCTL_JSON_OVERHEAD)
+        else:
+            result = self.run(argv, timeout, max_bytes * JOURNALCTL_JSON_OVERHEAD)
+        if result.not_found:
+            raise CouldNotLook(
+                "neither systemd-python nor journalctl is available to read the journal"
+            )
+        stderr = result.stderr.decode("utf-8", "replace")
+        if "No journal files were found" in stderr:
+            raise CouldNotLook(f"no journal files in {source}: journald keeps no journal here")
+        problems = tuple(_journalctl_problems(stderr))
+        if result.returncode != 0 and not result.stdout:
+            raise CouldNotLook(
+                f"journalctl failed (exit {result.returncode}): "
+                + (" ".join(stderr.split())[:200] or "no message")
+            )
+        entries = []
+        lines = result.stdout.split(b"\n")
+        if result.truncated and lines:
+            lines = lines[:-1]  # the last line was cut at the byte bound
+        for line in lines:
+            entry = parse_journal_json_line(line)
+            if entry is not None:
+                entries.append(entry)
+        entries.reverse()
+        truncated = result.truncated or len(entries) >= max_entries
+        return JournalRead(tuple(entries), "journalctl", source, truncated, problems, 0)
+
+    # -- processes ------------------------------------------------------------------------------
+    def find_processes(
+        self, names: Sequence[str], pids: Sequence[int] = ()
+    ) -> Tuple[ProcessInfo, ...]:
+        """Processes whose name (comm, or the first word of their command line) starts with one
+        of ``names``, plus ``pids``; oldest first, at most MAX_PROCESSES."""
+        from .host import Unsupported
+
+        if self.root:
+            if not self._has_proc_tree():
+                raise Unsupported("the tree has no captured /proc: which processes ran is unknown")
+            found = self._scan_proc_tree(names, pids)
+        else:
+            found = self._scan_psutil(names, pids)
+        found.sort(key=lambda p: (p.create_time or 0.0, p.pid))
+        return tuple(found[:MAX_PROCESSES])
+
+    def _has_proc_tree(self) -> bool:
+        try:
+            return any(n.isdigit() for n in self.list_dir("/proc"))
+        except OSError:
+            return False
+
+    def _scan_psutil(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
+        import psutil
+
+        found: List[ProcessInfo] = []
+        stop = time.monotonic() + min(PROCESS_SCAN_S, self.budget(PROCESS_SCAN_S))
+        for proc in psutil.process_iter(["name", "cmdline", "create_time", "memory_info"]):
+            if time.monotonic() > stop or len(found) >= MAX_PROCESSES:
+                break
+            info = proc.info
+            cmdline = tuple(info.get("cmdline") or ())
+            name = info.get("name") or ""
+            if proc.pid not in pids and not _name_matches(name, cmdline, names):
+                continue
+            mem = info.get("memory_info")
+            found.append(
+                self._process_info(
+                    proc.pid, name, cmdline, getattr(mem, "rss", None), info.get("create_time")
+                )
+            )
+        return found
+
+    def _scan_proc_tree(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
+        found: List[ProcessInfo] = []
+        for entry in self.list_dir("/proc"):
+            if not entry.isdigit() or len(found) >= MAX_PROCESSES:
+                continue
+            pid = int(entry)
+            try:
+                name = (
+                    self.read_bytes(f"/proc/{pid}/comm", PROC_SMALL_LIMIT)
+                    .decode("utf-8", "replace")
+                    .strip()
+                )
+            except OSError:
+                continue
+            cmdline = tuple(
+                _read_optional(self, f"/proc/{pid}/cmdline", PROC_SMALL_LIMIT)
+                .decode("utf-8", "replace")
+                .split("\0")[:-1]
+            )
+            if pid not in pids and not _name_matches(name, cmdline, names):
+                continue
+            rss = parse_status_rss(_read_optional(self, f"/proc/{pid}/status", PROC_SMALL_LIMIT))
+            found.append(self._process_info(pid, name, cmdline, rss, None))
+        return found
+
+    def _process_info(
+        self,
+        pid: int,
+        name: str,
+        cmdline: Tuple[str, ...],
+        rss: Optional[int],
+        create_time: Optional[float],
+    ) -> ProcessInfo:
+        memlock = parse_memlock(_read_optional(self, f"/proc/{pid}/limits", PROC_LIMITS_LIMIT))
+        try:
+            environ = self.read_bytes(f"/proc/{pid}/environ", PROC_ENVIRON_LIMIT)
+            proxies, readable = parse_proxy_environ(environ), True
+        except OSError:
+            proxies, readable = {}, False
+        shown = tuple("".join(ch for ch in arg if ch.isprintable())[:200] for arg in cmdline[:8])
+        return ProcessInfo(pid, name, shown, rss, create_time, memlock, proxies, readable)
+
+
+def _name_matches(name: str, cmdline: Sequence[str], names: Sequence[str]) -> bool:
+    first = os.path.basename(cmdline[0]) if cmdline else ""
+    return any(name.startswith(n) or first.startswith(n) for n in names)
+
+
+def _read_optional(host: SystemHostMixin, path: str, limit: int) -> bytes:
+    try:
+        return host.read_bytes(path, limit)
+    except OSError:
+        return b""
+
+
+def _listdir(path: str) -> List[str]:
+    try:
+        return sorted(os.listdir(path))
+    except OSError:
+        return []
+
+
+def _short_path(path: str) -> str:
+    return os.path.join(os.path.basename(os.path.dirname(path)), os.path.basename(path))
+
+
+def _journal_error(exc: OSError) -> str:
+    import errno
+
+    if exc.errno == errno.EBADMSG:
+        return "corrupted (not a readable journal file)"
+    if exc.errno == errno.ENODATA:
+        return "truncated"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied (run as root, or in the systemd-journal group)"
+    if exc.errno == errno.EPROTONOSUPPORT:
+        return "written by a newer systemd with features this reader lacks"
+    return exc.strerror or str(exc)
+
+
+def _group_problems(bad: Sequence[Tuple[str, str]]) -> List[str]:
+    """One line per file while few, one line per reason when many (non-root sees dozens)."""
+    if len(bad) <= MAX_PROBLEM_LINES:
+        return [f"{name}: {reason}" for name, reason in bad]
+    counts: Dict[str, int] = {}
+    for _, reason in bad:
+        counts[reason] = counts.get(reason, 0) + 1
+    return [f"{n} journal files: {reason}" for reason, n in counts.items()]
+
+
+def _journalctl_problems(stderr: str) -> Iterable[str]:
+    for line in stderr.splitlines():
+        text = " ".join(line.split())
+        if "ignoring file" in text or "corrupt" in text.lower() or "truncated" in text:
+            yield text[:200]
+
+
+def _walk_backwards(
+    reader: Any, since_us: Optional[int], max_entries: int, max_bytes: int, deadline: float
+) -> Tuple[List[JournalEntry], bool]:
+    """Newest first from the tail. Uses the Reader's per-field getters: converting every field
+    of every entry (``get_previous``) costs several times more for nothing kept."""
+    reader.seek_tail()
+    entries: List[JournalEntry] = []
+    size = 0
+    while True:
+        if len(entries) >= max_entries or size >= max_bytes or time.monotonic() > deadline:
+            return entries, True
+        if not reader._previous():
+            return entries, False
+        realtime = reader._get_realtime()
+        if since_us is not None and realtime < since_us:
+            return entries, False
+        fields = {}
+        for name in JOURNAL_FIELDS:
+            try:
+                raw = reader._get(name)
+            except (KeyError, OSError):
+                continue
+            fields[name] = _reader_field(raw, JOURNAL_FIELD_LIMIT)
+            size += len(fields[name])
+        entries.append(JournalEntry(realtime, fields))
+
+
+def _run_bounded(argv: Sequence[str], timeout: float, limit: int) -> CommandResult:
+    """Run journalctl on a tree's journal files: the only command ever run under --root."""
+    from .host import run_bounded
+
+    return run_bounded(argv, timeout, limit)

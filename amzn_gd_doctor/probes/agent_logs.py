@@ -1,0 +1,191 @@
+"""The agent's own log files under /var/log/amzn-guardduty-agent/: a bounded tail of the newest
+files (rotated and .gz ones too), each line given a level and, where it shows one, a phrase
+class from the catalogue (BTF, memlock, access denied, DNS, timeouts, TLS, IMDS...).
+
+The file names and line format are not published, so any line format is read: JSON, logfmt,
+bracketed or bare levels, glog, or none. Binary garbage and terminal escape sequences never
+leave this module. The directory is root-only on most hosts.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
+
+from ..host import CouldNotLook
+from ..registry import probe
+from ..sanitize import clean
+from .agent_common import LOG_DIR
+from .agent_text import (
+    SAMPLE_CHARS,
+    PhraseHits,
+    PhraseTally,
+    is_failure_line,
+    line_level,
+    printable,
+)
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+    from ..host import Host
+
+# The current file and up to three rotations: enough to see a cause that keeps repeating.
+MAX_FILES = 4
+# Tail of one file, and of all files together. A restart loop writes a few KiB per cycle, so
+# 512 KiB holds hundreds of cycles; reading it is milliseconds even for a 2 GB file.
+TAIL_BYTES = 512 * 1024
+TOTAL_BYTES = 1024 * 1024
+# A rotated .gz cannot be read from its end: at most this much of it is decompressed (keeping
+# its last TAIL_BYTES), from at most GZ_INPUT_LIMIT compressed bytes.
+GZ_INPUT_LIMIT = 4 * 1024 * 1024
+GZ_OUTPUT_LIMIT = 32 * 1024 * 1024
+# An occurrence among the last RECENT_LINES lines is current, not history.
+RECENT_LINES = 500
+
+
+@dataclass(frozen=True)
+class LogFile:
+    name: str
+    size: int
+    compressed: bool
+    bytes_read: int
+    lines: int
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class AgentLogs:
+    directory: str
+    exists: bool
+    files: Tuple[LogFile, ...] = ()
+    lines: int = 0
+    levels: Mapping[str, int] = field(default_factory=dict)
+    phrases: Tuple[PhraseHits, ...] = ()
+    garbage_lines: int = 0
+    last_failure: Optional[str] = None  # the newest warning-or-worse line, shortened
+
+    @property
+    def read_any(self) -> bool:
+        return any(f.error is None for f in self.files)
+
+
+def split_lines(data: bytes, from_start: bool) -> List[str]:
+    """Decoded lines of a chunk; a tail read that began mid-line loses its first piece, unless
+    that piece ends a run of NULs (the hole copytruncate leaves when the writer keeps its
+    offset): then what follows the NULs is a whole line."""
+    lines = data.decode("utf-8", "replace").split("\n")
+    if not from_start and len(lines) > 1:
+        lines = lines[1:] if "\x00" not in lines[0] else [lines[0].rsplit("\x00", 1)[1]] + lines[1:]
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
+def gunzip_tail(data: bytes, keep: int) -> Tuple[bytes, bool]:
+    """The last ``keep`` bytes of a gzip stream's first GZ_OUTPUT_LIMIT bytes, and whether the
+    whole stream was seen. Raises zlib.error for data that is not gzip."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    tail = b""
+    produced = 0
+    pending = data
+    while pending and produced < GZ_OUTPUT_LIMIT:
+        chunk = inflater.decompress(pending, 256 * 1024)
+        pending = inflater.unconsumed_tail
+        produced += len(chunk)
+        tail = (tail + chunk)[-keep:]
+        if inflater.eof:
+            return tail, True
+    return tail, inflater.eof
+
+
+def analyse(chunks: List[Tuple[LogFile, List[str]]], directory: str) -> AgentLogs:
+    """Levels and phrase classes over files given newest first, lines in file order."""
+    tally = PhraseTally()
+    levels: Dict[str, int] = {}
+    garbage = 0
+    total = 0
+    last_failure = None
+    for _, lines in chunks:
+        for line in reversed(lines):
+            text = printable(line)
+            if not text:
+                garbage += text is None
+                continue
+            level = line_level(text)
+            levels[level or "none"] = levels.get(level or "none", 0) + 1
+            failure = is_failure_line(text, level)
+            tally.add(text, failure, recent=total < RECENT_LINES)
+            if failure and last_failure is None and level is not None:
+                last_failure = clean(text, SAMPLE_CHARS)
+            total += 1
+    return AgentLogs(
+        directory,
+        True,
+        tuple(f for f, _ in chunks),
+        total,
+        levels,
+        tally.hits(),
+        garbage,
+        last_failure,
+    )
+
+
+def _read_file(host: Host, path: str, name: str, budget: int) -> Tuple[LogFile, List[str]]:
+    size = host.file_size(path)
+    if name.endswith(".gz"):
+        data = host.read_bytes(path, GZ_INPUT_LIMIT)
+        try:
+            tail, whole = gunzip_tail(data, budget)
+        except zlib.error:
+            return LogFile(name, size, True, 0, 0, "not a valid gzip file"), []
+        lines = split_lines(tail, from_start=whole and len(tail) < budget)
+        return LogFile(name, size, True, len(tail), len(lines)), lines
+    if name.endswith((".xz", ".bz2", ".zst", ".lz4")):
+        return LogFile(name, size, True, 0, 0, "compressed in a format that is not read"), []
+    data = host.read_bytes(path, budget, tail=True)
+    lines = split_lines(data, from_start=size <= budget)
+    return LogFile(name, size, False, len(data), len(lines)), lines
+
+
+def read_logs(host: Host, directory: str = LOG_DIR) -> AgentLogs:
+    if not host.is_dir(directory):
+        return AgentLogs(directory, host.exists(directory))
+    entries = []
+    for name in host.list_dir(directory):
+        path = f"{directory}/{name}"
+        try:
+            if not host.is_dir(path):
+                entries.append((host.mtime(path), name))
+        except OSError:
+            continue  # removed while we looked
+    entries.sort(reverse=True)
+    chunks: List[Tuple[LogFile, List[str]]] = []
+    remaining = TOTAL_BYTES
+    denied = []
+    for _, name in entries[:MAX_FILES]:
+        if remaining <= 0:
+            break
+        try:
+            chunk = _read_file(host, f"{directory}/{name}", name, min(TAIL_BYTES, remaining))
+        except PermissionError:
+            denied.append(name)
+            chunks.append((LogFile(name, 0, False, 0, 0, "permission denied"), []))
+            continue
+        except OSError as exc:
+            chunks.append((LogFile(name, 0, False, 0, 0, exc.strerror or str(exc)), []))
+            continue
+        remaining -= chunk[0].bytes_read
+        chunks.append(chunk)
+    if denied and not any(f.error is None for f, _ in chunks):
+        raise CouldNotLook(
+            f"permission denied reading {directory}/{denied[0]} (root-only): run "
+            f"the doctor as root, or by hand: `sudo tail -n 200 {directory}/*`"
+        )
+    return analyse(chunks, directory)
+
+
+@probe("agent.logs")
+def logs(ctx: ProbeContext) -> AgentLogs:
+    """What the agent's own recent log lines say, classified; no raw log leaves the probe."""
+    return read_logs(ctx.host)

@@ -1,0 +1,191 @@
+"""The agent's systemd unit: loaded, active, restarts, last exit, memory and CPU caps,
+enablement, environment, locked-memory limit.
+
+Live: `systemctl show`; when systemd is not PID 1 (a container, a chroot) that is the value,
+never "inactive". Under --root: what the tree's unit files say (agent_unit_files); the runtime
+state is then unknown. Needs no privilege.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, Mapping, Optional
+
+from ..host import CouldNotLook
+from ..registry import probe
+from ..sanitize import clean
+from .agent_common import COMMAND_TIMEOUT_S, UNIT
+from .agent_unit_files import Memlock, parse_environment, proxy_variables, read_unit_files
+
+if TYPE_CHECKING:
+    from ..doctor import ProbeContext
+    from ..host import Host
+
+SHOW_PROPS = (
+    "LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,ExecMainCode,"
+    "ExecMainStartTimestamp,MainPID,MemoryCurrent,MemoryMax,MemoryLimit,CPUQuotaPerSecUSec,"
+    "UnitFileState,FragmentPath,Environment,LimitMEMLOCK,LimitMEMLOCKSoft"
+)
+NOT_BOOTED = "System has not been booted with systemd"
+
+_TIMESPAN_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h)")
+_SPAN_US = {"us": 1, "ms": 1000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_000_000}
+_UNSET = ("", "[not set]", "infinity", "18446744073709551615")
+
+
+@dataclass(frozen=True)
+class AgentUnit:
+    systemd: str  # "running", "not-running" (not PID 1 here) or "tree" (read from --root files)
+    load_state: Optional[str] = None  # loaded, not-found, masked, bad-setting, error
+    active_state: Optional[str] = None  # None when unknown (a tree)
+    sub_state: Optional[str] = None
+    result: Optional[str] = None
+    n_restarts: Optional[int] = None  # None before systemd 235 or in a tree
+    exec_main_code: Optional[str] = None  # exited, killed, dumped
+    exec_main_status: Optional[int] = None
+    main_pid: Optional[int] = None
+    started: Optional[str] = None
+    memory_current: Optional[int] = None
+    memory_max: Optional[int] = None  # None: no cap
+    memory_limit: Optional[int] = None
+    cpu_quota_per_sec_us: Optional[int] = None
+    unit_file_state: Optional[str] = None
+    fragment_path: Optional[str] = None
+    environment: Mapping[str, str] = field(default_factory=dict)  # the unit's Environment=
+    memlock: Optional[Memlock] = None  # (soft, hard) systemd gives the unit; None unknown
+    memlock_source: str = ""
+    detail: str = ""
+
+    @property
+    def proxy_env(self) -> Dict[str, str]:
+        """The proxy variables of its Environment=, credentials redacted."""
+        return proxy_variables(self.environment)
+
+    @property
+    def memory_cap(self) -> Optional[int]:
+        caps = [c for c in (self.memory_max, self.memory_limit) if c is not None]
+        return min(caps) if caps else None
+
+
+def parse_timespan_us(text: str) -> Optional[int]:
+    """``100ms`` -> 100000; ``1s 500ms`` -> 1500000; ``infinity`` -> None."""
+    parts = _TIMESPAN_RE.findall(text or "")
+    if not parts:
+        return None
+    return int(sum(float(n) * _SPAN_US[u] for n, u in parts))
+
+
+def parse_show(stdout: bytes) -> Dict[str, str]:
+    """``LoadState=loaded\\nActiveState=failed\\nResult=oom-kill\\n`` -> dict of every key;
+    lines without ``=`` are skipped."""
+    props = {}
+    for line in stdout.decode("utf-8", "replace").splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() and " " not in key.strip():
+            props[key.strip()] = value.strip()
+    return props
+
+
+def _int(text: Optional[str]) -> Optional[int]:
+    if text is None or text.strip() in _UNSET:
+        return None
+    try:
+        return int(text.strip())
+    except ValueError:
+        return None
+
+
+def unit_from_show(props: Mapping[str, str]) -> AgentUnit:
+    """An AgentUnit from `systemctl show` properties (values cleaned, sizes in bytes)."""
+
+    def text(key: str) -> Optional[str]:
+        value = props.get(key)
+        return clean(value, 120) if value not in (None, "") else None
+
+    soft, hard = props.get("LimitMEMLOCKSoft"), props.get("LimitMEMLOCK")
+    memlock = None
+    if hard is not None:
+        memlock = (_int(soft if soft is not None else hard), _int(hard))
+    pid = _int(props.get("MainPID"))
+    return AgentUnit(
+        systemd="running",
+        load_state=text("LoadState"),
+        active_state=text("ActiveState"),
+        sub_state=text("SubState"),
+        result=text("Result"),
+        n_restarts=_int(props.get("NRestarts")),
+        exec_main_code=_code_name(props.get("ExecMainCode")),
+        exec_main_status=_int(props.get("ExecMainStatus")),
+        main_pid=pid or None,
+        started=text("ExecMainStartTimestamp"),
+        memory_current=_int(props.get("MemoryCurrent")),
+        memory_max=_int(props.get("MemoryMax")),
+        memory_limit=_int(props.get("MemoryLimit")),
+        cpu_quota_per_sec_us=parse_timespan_us(props.get("CPUQuotaPerSecUSec", "")),
+        unit_file_state=text("UnitFileState"),
+        fragment_path=text("FragmentPath"),
+        environment=parse_environment([props.get("Environment", "")]),
+        memlock=memlock,
+        memlock_source="systemctl show" if memlock else "",
+    )
+
+
+def _code_name(value: Optional[str]) -> Optional[str]:
+    """ExecMainCode is a number in `systemctl show` (CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3)."""
+    names = {"1": "exited", "2": "killed", "3": "dumped"}
+    if value is None or value.strip() in ("", "0"):
+        return None
+    return names.get(value.strip(), clean(value.strip(), 20))
+
+
+def unit_from_tree(host: Host) -> AgentUnit:
+    """What the files of a tree say about the unit; its runtime state is unknown."""
+    files = read_unit_files(host)
+    if files.masked:
+        return AgentUnit("tree", "masked", unit_file_state="masked")
+    if files.fragment is None:
+        return AgentUnit("tree", "not-found")
+    return AgentUnit(
+        systemd="tree",
+        load_state="loaded",
+        memory_max=files.memory_max,
+        memory_limit=files.memory_limit,
+        cpu_quota_per_sec_us=files.cpu_quota_per_sec_us,
+        unit_file_state="enabled" if files.enabled else "disabled",
+        fragment_path=files.fragment,
+        environment=files.environment,
+        memlock=files.memlock,
+        memlock_source=files.memlock_source,
+    )
+
+
+def systemd_absent(host: Host) -> Optional[str]:
+    """Why systemd cannot be asked, or None. /run/systemd/system exists only when systemd
+    is PID 1 (sd_booted)."""
+    if host.exists("/run/systemd/system"):
+        return None
+    return "systemd is not running as PID 1 here (/run/systemd/system is missing)"
+
+
+@probe("agent.unit")
+def unit(ctx: ProbeContext) -> AgentUnit:
+    """The unit as systemd sees it, or as the tree's files describe it."""
+    host = ctx.host
+    if host.root:
+        return unit_from_tree(host)
+    absent = systemd_absent(host)
+    if absent:
+        return AgentUnit("not-running", detail=absent)
+    res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
+    if res.not_found:
+        return AgentUnit("not-running", detail="systemctl is not installed")
+    stderr = clean(" ".join(res.stderr.decode("utf-8", "replace").split()), 200)
+    if NOT_BOOTED in stderr:
+        return AgentUnit("not-running", detail=stderr)
+    props = parse_show(res.stdout)
+    if res.returncode != 0 or "LoadState" not in props:
+        raise CouldNotLook(
+            f"`systemctl show {UNIT}` failed (exit {res.returncode}): {stderr or 'no output'}"
+        )
+    return unit_from_show(props)

@@ -1,0 +1,551 @@
+"""GuardDuty agent rules: installed, its unit running, not crash-looping, not OOM-killed, a big
+enough locked-memory limit on old kernels, and logs free of eBPF, connectivity and
+authentication failures.
+
+Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Tuple
+
+from ..catalog.phrases import phrase_classes
+from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
+from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
+from ..probes.agent_journal import AgentJournal
+from ..probes.agent_logs import AgentLogs
+from ..probes.agent_package_parse import AgentPackage
+from ..probes.agent_process import AgentProcess
+from ..probes.agent_text import PhraseHits
+from ..probes.agent_unit import AgentUnit
+from ..probes.platform import BtfInfo, KernelRelease
+from ..registry import rule
+
+AGENT = "amazon-guardduty-agent"
+# Three restarts: one is an upgrade or a reboot race, three is a loop (systemd itself gives
+# up after 5 starts in 10 s with the default StartLimitBurst).
+CRASH_LOOP_RESTARTS = 3
+# GuardDuty's prerequisite for kernels 5.10 and older, which charge eBPF maps to RLIMIT_MEMLOCK.
+MEMLOCK_MIN = 32 * 1024 * 1024
+MEMLOCK_KERNELS_UPTO = (5, 10)
+MANUAL_INSTALL = (
+    "Manually managed agent: install it as in "
+    "https://docs.aws.amazon.com/guardduty/latest/ug/"
+    "installing-gdu-security-agent-ec2-manually.html."
+)
+BY_HAND_UNIT = f"sudo systemctl status {AGENT}"
+BY_HAND_JOURNAL = f"sudo journalctl -u {AGENT} --since -24h"
+BY_HAND_LOGS = f"sudo tail -n 200 {LOG_DIR}/*"
+CONNECTIVITY = ("auth", "imds", "dns", "network", "tls")
+# The order causes are named in: what stops the agent outright first.
+CATEGORY_ORDER = CONNECTIVITY + ("ebpf", "memlock", "crash", "throttling")
+FIXES = {
+    "auth": (
+        "Look for a Deny of guardduty:SendSecurityTelemetry in the service control "
+        "policies (AWS Organizations) over this account and in the guardduty-data VPC "
+        "endpoint policy; the agent needs that action allowed.",
+    ),
+    "imds": (
+        "The agent signs in with the instance identity: keep IMDS enabled "
+        "(HttpEndpoint=enabled) and reachable by the agent's process.",
+    ),
+    "dns": (
+        "Create the interface VPC endpoint com.amazonaws.<region>.guardduty-data with "
+        "private DNS enabled (or enable automated agent configuration, which creates it).",
+    ),
+    "network": (
+        "Allow inbound TCP 443 from the VPC CIDR on the guardduty-data endpoint's "
+        "security group, and check NACLs, routes and any proxy the agent uses.",
+    ),
+    "tls": (
+        "Exempt guardduty-data.<region>.amazonaws.com from TLS inspection, and check the "
+        "system clock (`timedatectl`).",
+    ),
+}
+
+
+def _usable(journal: Optional[AgentJournal]) -> Optional[AgentJournal]:
+    """The journal summary, unless it saw nothing because files were unreadable."""
+    if journal is None or (journal.problems and journal.entries == 0):
+        return None
+    return journal
+
+
+def _counts(items: Dict[str, int]) -> str:
+    return ", ".join(f"{k} ×{v}" for k, v in sorted(items.items(), key=lambda kv: -kv[1])[:3])
+
+
+def _hits(
+    logs: Optional[AgentLogs], journal: Optional[AgentJournal], categories: Tuple[str, ...]
+) -> List[PhraseHits]:
+    """Phrase hits of the given categories from the log files and the journal, merged by class."""
+    merged: Dict[str, PhraseHits] = {}
+    for source in (logs, journal):
+        for hit in getattr(source, "phrases", ()):
+            if hit.category not in categories:
+                continue
+            seen = merged.get(hit.name)
+            merged[hit.name] = (
+                hit
+                if seen is None
+                else PhraseHits(
+                    hit.name,
+                    hit.category,
+                    hit.meaning,
+                    seen.count + hit.count,
+                    seen.recent + hit.recent,
+                    seen.sample,
+                )
+            )
+    order = [c.name for c in phrase_classes()]
+    return sorted(
+        merged.values(), key=lambda h: (CATEGORY_ORDER.index(h.category), order.index(h.name))
+    )
+
+
+def _describe(hit: PhraseHits, recent_only: bool = True) -> str:
+    n = hit.recent if recent_only else hit.count
+    return f"{hit.meaning} ({hit.name}, {n} line{'s' if n != 1 else ''}: '{hit.sample}')"
+
+
+def _cause(logs: Optional[AgentLogs], journal: Optional[AgentJournal]) -> str:
+    if journal is not None and journal.oom_kills:
+        return f"; the kernel OOM killer killed it {journal.oom_kills} times"
+    hits = _hits(logs, journal, CONNECTIVITY + ("ebpf", "memlock", "crash"))
+    return f"; it logs {_describe(hits[0], False)}" if hits else ""
+
+
+def _sources(logs: Optional[AgentLogs], journal: Optional[AgentJournal]) -> str:
+    """What was read, for a passing summary: "6 recent log lines and the journal"."""
+    parts = []
+    if logs is not None and logs.read_any:
+        parts.append(f"{logs.lines} recent log lines")
+    if journal is not None:
+        parts.append(f"the journal ({journal.entries} entries)")
+    return " and ".join(parts)
+
+
+def _absent_summary(pkg: AgentPackage) -> str:
+    left = " (only its configuration files remain)" if pkg.state == "config-files" else ""
+    return f"{PACKAGE} is not installed{left}"
+
+
+@rule(
+    "agent.installed",
+    title="GuardDuty agent package installed",
+    facts=("agent.package",),
+    optional=("ssm.agent",),
+    issues=("waiting_for_ssm_notification", "no_agent_reporting"),
+)
+def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
+    if pkg.installed and pkg.manager == "files":
+        return passed(
+            f"{PACKAGE} is installed: its unit file {pkg.files[0]} is in the tree "
+            f"({pkg.notes[0] if pkg.notes else 'package database not read'})."
+        )
+    if pkg.installed:
+        return passed(
+            f"{PACKAGE} {pkg.version or '(version unknown)'} is installed "
+            f"({pkg.manager}: {pkg.status}).",
+            evidence=tuple(pkg.files),
+        )
+    if pkg.broken:
+        return failed(
+            "no_agent_reporting",
+            f"{PACKAGE} {pkg.version or ''} is only partly "
+            f"installed: dpkg state {pkg.abbrev} ({pkg.state}), an install or upgrade "
+            "that stopped halfway, usually because its maintainer script failed.",
+            evidence=(f"dpkg status: {pkg.status}",),
+            fix=(
+                "Finish it and read the error: `sudo dpkg --configure -a`.",
+                f"Then reinstall: `sudo apt-get install --reinstall {PACKAGE}`.",
+            ),
+        )
+    base = _absent_summary(pkg)
+    if ssm is not None and not ssm.installed:
+        return failed(
+            "waiting_for_ssm_notification",
+            f"{base}, and there is no SSM agent, so "
+            "GuardDuty's automated agent configuration cannot install it.",
+            fix=("Install and start the SSM agent (amazon-ssm-agent).", MANUAL_INSTALL),
+        )
+    if ssm is not None and not ssm.running and getattr(ssm, "running_known", True):
+        return failed(
+            "waiting_for_ssm_notification",
+            f"{base}, and the SSM agent is installed "
+            "but not running, so automated agent configuration cannot install it.",
+            fix=(
+                "Start the SSM agent: `sudo systemctl enable --now amazon-ssm-agent`.",
+                MANUAL_INSTALL,
+            ),
+        )
+    why = (
+        "although the SSM agent runs: automated agent configuration is off for this "
+        "account, or its association has not installed the agent yet"
+        if ssm is not None and ssm.running
+        else "and whether SSM could install it cannot be told from here"
+    )
+    return failed(
+        "no_agent_reporting",
+        f"{base}, {why}.",
+        fix=(
+            MANUAL_INSTALL,
+            "Automated agent configuration: make the instance SSM "
+            "managed and check the AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin "
+            "association's execution history.",
+        ),
+    )
+
+
+@rule(
+    "agent.unit_running",
+    title="Agent's systemd unit is active",
+    facts=("agent.unit",),
+    optional=("agent.journal", "agent.process"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def unit_running(
+    unit: AgentUnit, journal: Optional[AgentJournal], proc: Optional[AgentProcess]
+) -> Verdict:
+    if unit.systemd == "not-running":
+        seen = f"; an agent process runs (pid {proc.main.pid})" if proc and proc.main else ""
+        return inconclusive(
+            f"{unit.detail}, so the agent's unit cannot be asked{seen}. On the "
+            f"instance itself run `{BY_HAND_UNIT}`."
+        )
+    if unit.load_state in ("not-found", "masked"):
+        how = "is masked" if unit.load_state == "masked" else "does not exist (LoadState=not-found)"
+        return failed(
+            "agent_disconnected",
+            f"{UNIT} {how}, so systemd never starts the agent.",
+            fix=(
+                f"`sudo systemctl unmask {AGENT}`"
+                if unit.load_state == "masked"
+                else f"Reinstall {PACKAGE}, then `sudo systemctl daemon-reload`.",
+            ),
+        )
+    if unit.systemd == "tree":
+        return _state_from_journal(unit, _usable(journal))
+    state = f"{unit.active_state} ({unit.sub_state})"
+    if unit.active_state == "active":
+        pid = f", main pid {unit.main_pid}" if unit.main_pid else ""
+        mem = (
+            f", memory {fmt_bytes(unit.memory_current)} of cap {fmt_bytes(unit.memory_cap)}"
+            if unit.memory_current is not None
+            else ""
+        )
+        return passed(f"{UNIT} is {state} since {unit.started or 'an unknown time'}{pid}{mem}.")
+    detail = f"result {unit.result}" + (
+        f", {unit.n_restarts} restarts" if unit.n_restarts is not None else ""
+    )
+    if unit.active_state == "activating" and unit.sub_state == "auto-restart":
+        summary = f"{UNIT} is between restarts ({state}, {detail})"
+    elif unit.active_state in ("activating", "reloading"):
+        summary = f"{UNIT} is still starting ({state}) and not yet running"
+    else:
+        disabled = " and not enabled at boot" if unit.unit_file_state == "disabled" else ""
+        summary = f"{UNIT} is {state}, {detail}{disabled}"
+    return failed(
+        "agent_disconnected",
+        summary + ": the agent is not running.",
+        fix=(f"Read why: `{BY_HAND_UNIT}`, then `sudo systemctl enable --now {AGENT}`.",),
+    )
+
+
+def _duration(seconds: float) -> str:
+    """6 -> "6 s"; 840 -> "14 min"; 10800 -> "3.0 h"."""
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def _state_from_journal(unit: AgentUnit, journal: Optional[AgentJournal]) -> Verdict:
+    files = f"unit file {unit.fragment_path}, {unit.unit_file_state}"
+    if journal is None or journal.last_state is None:
+        return inconclusive(
+            f"under --root the unit's runtime state is not in the files "
+            f"({files}) and the journal does not show it; on the instance run "
+            f"`{BY_HAND_UNIT}`."
+        )
+    ago = f"{_duration(journal.last_state_age_s or 0)} before the journal's newest entry"
+    if journal.last_state == "started" and journal.restarts_recent >= CRASH_LOOP_RESTARTS:
+        return Verdict(
+            Outcome.WARN,
+            f"{UNIT} was last started {ago}, but it restarted "
+            f"{journal.restarts_recent} times in the hour before (from the tree's "
+            "journal; agent.not_crash_looping judges the loop).",
+        )
+    if journal.last_state == "started":
+        return passed(
+            f"{UNIT} was last started {ago}, with no stop or failure after it "
+            f"(from the tree's journal; {files})."
+        )
+    return failed(
+        "agent_disconnected",
+        f"{UNIT} last {journal.last_state} {ago} and was not "
+        f"started again (from the tree's journal; {files}).",
+        fix=(f"Read why: `{BY_HAND_UNIT}`, then `sudo systemctl enable --now {AGENT}`.",),
+    )
+
+
+@rule(
+    "agent.not_crash_looping",
+    title="Agent is not in a restart loop",
+    facts=(),
+    optional=("agent.unit", "agent.journal", "agent.logs"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def not_crash_looping(
+    unit: Optional[AgentUnit], journal: Optional[AgentJournal], logs: Optional[AgentLogs]
+) -> Verdict:
+    journal = _usable(journal)
+    total = unit.n_restarts if unit is not None else None
+    recent = journal.restarts_recent if journal is not None else None
+    if total is None and recent is None:
+        return inconclusive(
+            "the restart count is unknown (no systemd unit state and no readable "
+            f"journal); run by hand: `systemctl show -p NRestarts {AGENT}` and "
+            f"`{BY_HAND_JOURNAL} | grep -c 'Scheduled restart'`."
+        )
+    gave_up = journal is not None and journal.start_limit_hits > 0
+    if max(total or 0, recent or 0) < CRASH_LOOP_RESTARTS and not gave_up:
+        seen = [f"NRestarts={total}"] if total is not None else []
+        seen += [f"{recent} restarts in the last hour"] if recent is not None else []
+        return passed(f"no restart loop ({', '.join(seen)}).")
+    parts = []
+    if total is not None:
+        parts.append(f"systemd restarted it {total} times (NRestarts)")
+    if journal is not None:
+        parts.append(
+            f"{journal.restarts_recent} restarts in the last hour, {journal.restarts} "
+            f"in the last {journal.window_s // 3600} h"
+        )
+        if journal.exits:
+            parts.append(f"exits: {_counts(dict(journal.exits))}")
+    if gave_up:
+        parts.append("systemd then gave up (start-limit-hit)")
+    return failed(
+        "agent_disconnected",
+        "the agent is crash-looping: " + "; ".join(parts) + _cause(logs, journal) + ".",
+        fix=(
+            f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
+            f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
+        ),
+    )
+
+
+@rule(
+    "agent.not_oom_killed",
+    title="Agent is not killed for memory",
+    facts=(),
+    optional=("agent.journal", "agent.unit"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def not_oom_killed(journal: Optional[AgentJournal], unit: Optional[AgentUnit]) -> Verdict:
+    journal = _usable(journal)
+    unit_oom = unit is not None and unit.result == "oom-kill"
+    if journal is None and not unit_oom:
+        if unit is not None and unit.result == "success" and unit.n_restarts == 0:
+            return passed(
+                f"{UNIT} has not been killed since it started (result success, no "
+                "restarts); the journal was not read."
+            )
+        return inconclusive(
+            "OOM kills cannot be counted without the journal; run by hand: "
+            "`sudo journalctl -k --since -24h | grep -i 'killed process'`."
+        )
+    recent = journal.oom_kills_recent if journal is not None else 0
+    hours = f"{journal.window_s // 3600} h" if journal is not None else ""
+    if recent or unit_oom:
+        return _oom_failure(recent, journal, unit)
+    assert journal is not None  # no journal and no oom-kill result returned above
+    if journal.oom_kills:
+        return Verdict(
+            Outcome.WARN,
+            f"the agent was killed by the OOM killer "
+            f"{journal.oom_kills} times in the last {hours}, but not in the last hour.",
+        )
+    return passed(
+        f"no OOM kill of the agent in the last {hours} "
+        f"({journal.kernel_entries} kernel lines read)."
+    )
+
+
+def _oom_failure(
+    recent: int, journal: Optional[AgentJournal], unit: Optional[AgentUnit]
+) -> Verdict:
+    cap = unit.memory_cap if unit is not None else None
+    if journal is not None and recent:
+        times = (
+            f"{recent} time{'s' if recent != 1 else ''} in the last hour ({journal.oom_kills}"
+            f" in {journal.window_s // 3600} h)"
+        )
+    else:
+        times = "(its unit's last result is oom-kill)"
+    at_cap = journal is not None and journal.oom_cap_kills > 0
+    where = (
+        f"each time at its memory cap {fmt_bytes(cap)}"
+        if at_cap and cap
+        else f"memory cap {fmt_bytes(cap)}"
+        if cap
+        else "no memory cap is set: the host ran out"
+    )
+    fix = (
+        (
+            f"Raise MemoryMax and MemoryLimit (to {fmt_bytes(cap * 2)}, for example) in "
+            f"/lib/systemd/system/{UNIT} or a drop-in (`sudo systemctl edit {AGENT}`), then "
+            f"`sudo systemctl daemon-reload && sudo systemctl restart {AGENT}`.",
+        )
+        if cap
+        else ("Give the instance more memory, or find what else uses it (`ps aux --sort=-rss`).",)
+    )
+    return failed(
+        "agent_disconnected",
+        f"the agent was killed by the kernel OOM killer {times}; {where}.",
+        fix=fix,
+    )
+
+
+@rule(
+    "agent.memlock",
+    title="Locked-memory limit for the agent's eBPF maps (kernels 5.10 and older)",
+    facts=("platform.kernel",),
+    optional=("agent.process", "agent.unit", "agent.logs", "agent.journal"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def memlock(
+    kernel: KernelRelease,
+    proc: Optional[AgentProcess],
+    unit: Optional[AgentUnit],
+    logs: Optional[AgentLogs],
+    journal: Optional[AgentJournal],
+) -> Verdict:
+    if kernel.family is None:
+        return inconclusive(f"kernel release {kernel.raw[:80]!r} has no MAJOR.MINOR")
+    if kernel.family > MEMLOCK_KERNELS_UPTO:
+        return not_applicable(
+            f"kernel {kernel.raw} is newer than 5.10: eBPF memory is charged "
+            "to the memory cgroup, RLIMIT_MEMLOCK does not limit the agent."
+        )
+    logged = sum(h.count for h in _hits(logs, journal, ("memlock",)))
+    main = proc.main if proc is not None else None
+    if main is not None and main.memlock is not None:
+        limits, source, sure = main.memlock, f"the running agent (pid {main.pid})", True
+    elif unit is not None and unit.memlock is not None:
+        limits, source, sure = unit.memlock, unit.memlock_source, logged > 0
+    else:
+        return inconclusive(
+            f"kernel {kernel.raw} needs RLIMIT_MEMLOCK of at least 32M for the "
+            "agent, and its limit is unknown; run by hand: `grep 'Max locked' "
+            f"/proc/$(systemctl show -p MainPID --value {AGENT})/limits`."
+        )
+    soft, hard = limits
+    low = [v for v in (soft, hard) if v is not None and v < MEMLOCK_MIN]
+    shown = f"soft {fmt_bytes(soft)}, hard {fmt_bytes(hard)} ({source})"
+    if not low:
+        return passed(f"Max locked memory is {shown}: at least 32M.")
+    seen = f"; the agent logged locked-memory failures {logged} times" if logged else ""
+    return failed(
+        "agent_disconnected",
+        f"kernel {kernel.raw} charges eBPF maps to locked "
+        f"memory and the agent needs at least 32M, but Max locked memory is "
+        f"{shown}{seen}.",
+        fix=(
+            "Set `DefaultLimitMEMLOCK=32M:32M` in /etc/systemd/system.conf, then "
+            "reboot (or `sudo systemctl daemon-reexec` and restart the agent).",
+        ),
+        confidence=Confidence.CONFIRMED if sure else Confidence.SUSPECTED,
+    )
+
+
+@rule(
+    "agent.btf_errors",
+    title="Agent loads its eBPF programs (no libbpf/BTF failures)",
+    facts=(),
+    optional=("agent.logs", "agent.journal", "platform.btf"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def btf_errors(
+    logs: Optional[AgentLogs], journal: Optional[AgentJournal], btf: Optional[BtfInfo]
+) -> Verdict:
+    journal = _usable(journal)
+    if (logs is None or not logs.read_any) and journal is None:
+        return inconclusive(
+            "neither the agent's logs nor the journal could be read; run by "
+            f"hand: `sudo grep -h libbpf {LOG_DIR}/*` and `{BY_HAND_JOURNAL}`."
+        )
+    hits = _hits(logs, journal, ("ebpf",))
+    if not hits:
+        return passed(f"no libbpf or BTF failure in {_sources(logs, journal)}.")
+    if _hits(logs, journal, ("memlock",)) and all(h.name != "btf_missing" for h in hits):
+        return not_applicable(
+            "the agent's libbpf failures come with locked-memory errors: agent.memlock judges them."
+        )
+    total = sum(h.count for h in hits)
+    missing = (
+        ", and /sys/kernel/btf/vmlinux is missing" if btf is not None and not btf.present else ""
+    )
+    return failed(
+        "agent_disconnected",
+        f"the agent cannot load its eBPF programs (libbpf "
+        f"failed {total} times): {_describe(hits[0], False)}{missing}.",
+        fix=(
+            "Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (check `ls "
+            "/sys/kernel/btf/vmlinux`) and update the agent to the newest version.",
+        ),
+    )
+
+
+@rule(
+    "agent.logs_clean",
+    title="Agent reaches and authenticates to GuardDuty (its logs)",
+    facts=(),
+    optional=("agent.logs", "agent.journal", "agent.unit", "agent.process"),
+    requires=("agent.installed",),
+    issues=("agent_disconnected",),
+)
+def logs_clean(
+    logs: Optional[AgentLogs],
+    journal: Optional[AgentJournal],
+    unit: Optional[AgentUnit],
+    proc: Optional[AgentProcess],
+) -> Verdict:
+    journal = _usable(journal)
+    if (logs is None or not logs.read_any) and journal is None:
+        return inconclusive(
+            "neither the agent's logs nor the journal could be read; run by "
+            f"hand: `{BY_HAND_LOGS}` and `{BY_HAND_JOURNAL}`."
+        )
+    hits = _hits(logs, journal, CONNECTIVITY + ("throttling",))
+    current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
+    proxies = dict(unit.proxy_env) if unit is not None else {}
+    main = proc.main if proc is not None else None
+    proxies.update(main.proxy_env if main is not None else {})
+    evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
+    if current:
+        first = current[0]
+        what = "cannot authenticate to" if first.category == "auth" else "cannot reach"
+        others = "".join(f"; also {h.name} ×{h.recent}" for h in current[1:3])
+        return failed(
+            "agent_disconnected",
+            f"the agent is running but logs that it {what} GuardDuty: {_describe(first)}{others}.",
+            evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
+            fix=FIXES[first.category],
+        )
+    read = _sources(logs, journal)
+    if hits:
+        names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
+        return Verdict(
+            Outcome.WARN,
+            f"no current connectivity or authentication failure in "
+            f"{read}, but earlier or minor ones: {names}.",
+            evidence=evidence,
+        )
+    return passed(f"no connectivity or authentication failure in {read}.", evidence=evidence)

@@ -1,0 +1,82 @@
+"""Fixtures for the agent tests: captured outputs, --root trees with real journal files made
+by systemd-journal-remote, and a doctor run limited to the agent area."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Callable, Dict, Optional
+
+import pytest
+
+from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.model import Finding, Report
+
+from .journal_export import EXPORTS, journal_remote, make_journal
+
+REPO = Path(__file__).resolve().parents[2]
+AGENT_FIXTURES = REPO / "fixtures" / "agent"
+ROOTS = REPO / "fixtures" / "roots"
+# Facts from other areas the agent rules read.
+OTHER_FACTS = ("platform.kernel", "platform.btf", "ssm.agent")
+# The journal each --root scenario holds, made into a real journal file when the tree is copied.
+TREE_JOURNALS: Dict[str, str] = {
+    "agent-healthy": "clean-start",
+    "agent-restart-loop": "restart-loop",
+    "agent-oom": "oom-kills",
+    "agent-btf": "btf-failure",
+    "agent-access-denied": "clean-start",
+    "agent-dns": "connection-errors",
+}
+needs_journal_remote = pytest.mark.skipif(
+    journal_remote() is None,
+    reason="systemd-journal-remote (package systemd-journal-remote) "
+    "is needed to make real journal files",
+)
+
+
+def run_agent_area(
+    root: Path, env: Optional[Dict[str, str]] = None, backends: Optional[tuple] = None
+) -> Report:
+    """doctor.run over a tree with the agent probes and rules (plus the facts they read)."""
+    probes, rules = registry.load()
+    picked = {k: v for k, v in probes.items() if k.startswith("agent.") or k in OTHER_FACTS}
+    host = LiveHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
+    if backends is not None:
+        host.journal_backends = backends
+    return doctor.run(
+        host,
+        doctor.Options(root=str(root), deadline=20.0),
+        picked,
+        {k: v for k, v in rules.items() if k.startswith("agent.")},
+    )
+
+
+def findings(report: Report) -> Dict[str, Finding]:
+    return {f.rule_id: f for f in report.findings}
+
+
+def copy_tree(tmp_path: Path, name: str) -> Path:
+    """A writable copy of fixtures/roots/NAME, with its journal made from the export text."""
+    dest = tmp_path / name
+    shutil.copytree(ROOTS / name, dest, symlinks=True)
+    export = TREE_JOURNALS.get(name)
+    if export is not None:
+        if journal_remote() is None:
+            pytest.skip("systemd-journal-remote is needed to make the tree's journal")
+        make_journal(
+            (EXPORTS / f"{export}.export").read_bytes(),
+            dest / "var/log/journal" / "3c1f0a9e8d7b4c2a9e1f0d3b5a7c9e11",
+        )
+    return dest
+
+
+@pytest.fixture
+def agent_tree(tmp_path: Path) -> Callable[[str], Path]:
+    return lambda name: copy_tree(tmp_path, name)
+
+
+@pytest.fixture
+def agent_fixture() -> Callable[[str], bytes]:
+    return lambda relpath: (AGENT_FIXTURES / relpath).read_bytes()

@@ -1,0 +1,411 @@
+"""Agent rules called directly with values built inline: every rule passes and fails, and the
+cases where the host cannot tell are inconclusive with what to run by hand."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any, Optional, Tuple
+
+import pytest
+
+from amzn_gd_doctor import catalog
+from amzn_gd_doctor.catalog.phrases import by_name
+from amzn_gd_doctor.host_system import ProcessInfo
+from amzn_gd_doctor.model import Confidence, Outcome, Verdict
+from amzn_gd_doctor.probes.agent_journal import AgentJournal
+from amzn_gd_doctor.probes.agent_logs import AgentLogs, LogFile
+from amzn_gd_doctor.probes.agent_package_parse import AgentPackage
+from amzn_gd_doctor.probes.agent_process import AgentProcess
+from amzn_gd_doctor.probes.agent_text import PhraseHits
+from amzn_gd_doctor.probes.agent_unit import AgentUnit
+from amzn_gd_doctor.probes.platform import BtfInfo, parse_kernel_release
+from amzn_gd_doctor.rules import agent as rules
+
+M = 1024 * 1024
+
+
+def hit(name: str, count: int = 3, recent: Optional[int] = None) -> PhraseHits:
+    item = by_name(name)
+    return PhraseHits(
+        name,
+        item.category,
+        item.meaning,
+        count,
+        count if recent is None else recent,
+        f"sample line for {name}",
+    )
+
+
+def logs(*hits: PhraseHits, lines: int = 200) -> AgentLogs:
+    return AgentLogs(
+        "/var/log/amzn-guardduty-agent",
+        True,
+        (LogFile("agent.log", 4096, False, 4096, lines),),
+        lines,
+        {"info": lines},
+        tuple(hits),
+    )
+
+
+def journal(**kw: Any) -> AgentJournal:
+    base = dict(
+        backend="systemd-python",
+        source="the live journal",
+        window_s=86400,
+        window_end=1795176000.0,
+        anchored_on="now",
+        entries=40,
+        kernel_entries=120,
+    )
+    base.update(kw)
+    return AgentJournal(**base)  # type: ignore[arg-type]
+
+
+def unit(**kw: Any) -> AgentUnit:
+    base = dict(
+        systemd="running",
+        load_state="loaded",
+        active_state="active",
+        sub_state="running",
+        result="success",
+        n_restarts=0,
+        main_pid=2540,
+        started="Fri 2026-11-20 10:02:11 UTC",
+        memory_current=22 * M,
+        memory_max=128 * M,
+        memory_limit=128 * M,
+        unit_file_state="enabled",
+        fragment_path="/usr/lib/systemd/system/amazon-guardduty-agent.service",
+    )
+    base.update(kw)
+    return AgentUnit(**base)  # type: ignore[arg-type]
+
+
+def process(
+    memlock: Optional[Tuple[Optional[int], Optional[int]]] = (64 * M, 64 * M), **env: str
+) -> AgentProcess:
+    info = ProcessInfo(
+        2540,
+        "amazon-guardduty",
+        ("/usr/bin/amazon-guardduty",),
+        22 * M,
+        1795170000.0,
+        memlock,
+        env,
+        True,
+    )
+    return AgentProcess((info,), 2540)
+
+
+def pkg(
+    state: str = "installed",
+    manager: str = "dpkg",
+    version: Optional[str] = "1.9.2",
+    status: str = "install ok installed",
+) -> AgentPackage:
+    return AgentPackage(manager, state, version, status)
+
+
+def ssm(installed: bool, running: bool, known: bool = True) -> Any:
+    return SimpleNamespace(installed=installed, running=running, running_known=known)
+
+
+def assert_catalogued(verdict: Verdict) -> None:
+    if verdict.outcome is Outcome.FAIL:
+        assert verdict.issue in catalog.issues()
+
+
+KERNEL_510 = parse_kernel_release(b"5.10.228-219.884.amzn2.x86_64\n")
+KERNEL_61 = parse_kernel_release(b"6.1.115-126.197.amzn2023.x86_64\n")
+
+
+# -- agent.installed ----------------------------------------------------------------------------
+def test_installed_passes_with_version() -> None:
+    v = rules.installed(pkg(), None)
+    assert v.outcome is Outcome.PASS and "1.9.2" in v.summary
+
+
+def test_installed_passes_from_unit_file_in_an_rpm_tree() -> None:
+    files = AgentPackage(
+        "files",
+        "installed",
+        files=("/usr/lib/systemd/system/x.service",),
+        notes=("the rpm database is not read under --root",),
+    )
+    v = rules.installed(files, None)
+    assert v.outcome is Outcome.PASS and "rpm database is not read" in v.summary
+
+
+def test_installed_fails_waiting_for_ssm_without_ssm_agent() -> None:
+    v = rules.installed(pkg("not-installed", version=None, status=""), ssm(False, False))
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "waiting_for_ssm_notification")
+    assert "no SSM agent" in v.summary
+    assert_catalogued(v)
+
+
+def test_installed_fails_waiting_for_ssm_with_stopped_ssm_agent() -> None:
+    v = rules.installed(pkg("not-installed"), ssm(True, False))
+    assert v.issue == "waiting_for_ssm_notification" and "not running" in v.summary
+
+
+def test_installed_fails_no_agent_reporting_when_ssm_runs() -> None:
+    v = rules.installed(pkg("not-installed"), ssm(True, True))
+    assert v.issue == "no_agent_reporting"
+    assert "automated agent configuration is off" in v.summary
+    assert any("installing-gdu-security-agent-ec2-manually" in f for f in v.fix)
+
+
+@pytest.mark.parametrize("ssm_value", [None, ssm(True, False, known=False)])
+def test_installed_fails_no_agent_reporting_when_ssm_cannot_tell(ssm_value: Any) -> None:
+    v = rules.installed(
+        pkg("config-files", version="1.8.0", status="deinstall ok config-files"), ssm_value
+    )
+    assert v.issue == "no_agent_reporting"
+    assert "configuration files remain" in v.summary
+
+
+def test_installed_fails_half_configured() -> None:
+    v = rules.installed(
+        pkg("half-configured", status="install ok half-configured"), ssm(True, True)
+    )
+    assert v.issue == "no_agent_reporting" and "iF (half-configured)" in v.summary
+    assert "sudo dpkg --configure -a" in v.fix[0]
+
+
+# -- agent.unit_running -------------------------------------------------------------------------
+def test_unit_running_passes_when_active() -> None:
+    v = rules.unit_running(unit(), None, None)
+    assert v.outcome is Outcome.PASS
+    assert "active (running)" in v.summary and "memory 22M of cap 128M" in v.summary
+
+
+@pytest.mark.parametrize(
+    "kw, words",
+    [
+        (
+            dict(active_state="failed", sub_state="failed", result="oom-kill", n_restarts=4),
+            "failed (failed), result oom-kill, 4 restarts",
+        ),
+        (
+            dict(
+                active_state="activating",
+                sub_state="auto-restart",
+                result="exit-code",
+                n_restarts=17,
+            ),
+            "between restarts",
+        ),
+        (
+            dict(active_state="inactive", sub_state="dead", unit_file_state="disabled"),
+            "not enabled at boot",
+        ),
+        (dict(load_state="masked"), "is masked"),
+        (dict(load_state="not-found"), "LoadState=not-found"),
+    ],
+)
+def test_unit_running_fails(kw: Any, words: str) -> None:
+    v = rules.unit_running(unit(**kw), None, None)
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "agent_disconnected")
+    assert words in v.summary
+
+
+def test_unit_running_inconclusive_without_systemd_names_the_process() -> None:
+    v = rules.unit_running(
+        AgentUnit("not-running", detail="systemd is not running as PID 1 here"), None, process()
+    )
+    assert v.outcome is Outcome.INCONCLUSIVE
+    assert "pid 2540" in v.summary and "sudo systemctl status amazon-guardduty-agent" in v.summary
+    assert "inactive" not in v.summary
+
+
+def test_unit_running_in_a_tree_reads_the_journal() -> None:
+    tree = AgentUnit("tree", "loaded", unit_file_state="enabled", fragment_path="/lib/x.service")
+    started = journal(last_state="started", last_state_age_s=600.0)
+    assert rules.unit_running(tree, started, None).outcome is Outcome.PASS
+    looping = journal(last_state="started", last_state_age_s=6.0, restarts_recent=9)
+    assert rules.unit_running(tree, looping, None).outcome is Outcome.WARN
+    stopped = rules.unit_running(tree, journal(last_state="failed", last_state_age_s=6.0), None)
+    assert stopped.issue == "agent_disconnected" and "last failed" in stopped.summary
+    unknown = rules.unit_running(tree, None, None)
+    assert unknown.outcome is Outcome.INCONCLUSIVE and "enabled" in unknown.summary
+
+
+# -- agent.not_crash_looping --------------------------------------------------------------------
+def test_not_crash_looping_passes() -> None:
+    v = rules.not_crash_looping(unit(n_restarts=1), journal(restarts_recent=1, restarts=1), None)
+    assert v.outcome is Outcome.PASS and "NRestarts=1" in v.summary
+
+
+def test_not_crash_looping_fails_with_counts_and_cause() -> None:
+    v = rules.not_crash_looping(
+        unit(n_restarts=17),
+        journal(restarts=30, restarts_recent=12, exits={"exited, status=1/FAILURE": 12}),
+        logs(hit("connection_timeout", 24)),
+    )
+    assert v.issue == "agent_disconnected"
+    assert "17 times (NRestarts)" in v.summary and "12 restarts in the last hour" in v.summary
+    assert "status=1/FAILURE ×12" in v.summary and "connection_timeout" in v.summary
+
+
+def test_not_crash_looping_fails_when_systemd_gave_up() -> None:
+    v = rules.not_crash_looping(
+        None, journal(restarts=2, restarts_recent=2, start_limit_hits=1), None
+    )
+    assert v.outcome is Outcome.FAIL and "start-limit-hit" in v.summary
+
+
+def test_not_crash_looping_names_oom_as_the_cause() -> None:
+    v = rules.not_crash_looping(unit(n_restarts=5), journal(oom_kills=5), None)
+    assert "OOM killer killed it 5 times" in v.summary
+
+
+def test_not_crash_looping_inconclusive_without_unit_or_journal() -> None:
+    unreadable = journal(entries=0, problems=("3 journal files: permission denied",))
+    v = rules.not_crash_looping(AgentUnit("not-running"), unreadable, None)
+    assert v.outcome is Outcome.INCONCLUSIVE and "systemctl show -p NRestarts" in v.summary
+
+
+# -- agent.not_oom_killed -----------------------------------------------------------------------
+def test_not_oom_killed_passes() -> None:
+    v = rules.not_oom_killed(journal(), unit())
+    assert v.outcome is Outcome.PASS and "120 kernel lines" in v.summary
+
+
+def test_not_oom_killed_fails_at_the_memory_cap() -> None:
+    v = rules.not_oom_killed(journal(oom_kills=5, oom_kills_recent=4, oom_cap_kills=5), unit())
+    assert v.issue == "agent_disconnected"
+    assert v.summary == (
+        "the agent was killed by the kernel OOM killer 4 times in the last hour "
+        "(5 in 24 h); each time at its memory cap 128M."
+    )
+    assert "MemoryMax" in v.fix[0] and "256M" in v.fix[0]
+
+
+def test_not_oom_killed_fails_from_the_unit_result_alone() -> None:
+    v = rules.not_oom_killed(None, unit(result="oom-kill", memory_max=None, memory_limit=None))
+    assert v.outcome is Outcome.FAIL and "no memory cap is set" in v.summary
+
+
+def test_not_oom_killed_warns_about_older_kills() -> None:
+    v = rules.not_oom_killed(journal(oom_kills=2, oom_kills_recent=0), unit())
+    assert v.outcome is Outcome.WARN
+
+
+def test_not_oom_killed_without_journal() -> None:
+    assert rules.not_oom_killed(None, unit()).outcome is Outcome.PASS
+    v = rules.not_oom_killed(None, unit(n_restarts=3))
+    assert v.outcome is Outcome.INCONCLUSIVE and "journalctl -k" in v.summary
+
+
+# -- agent.memlock ------------------------------------------------------------------------------
+def test_memlock_passes_with_enough_locked_memory() -> None:
+    v = rules.memlock(KERNEL_510, process((64 * M, 64 * M)), None, None, None)
+    assert v.outcome is Outcome.PASS and "soft 64M, hard 64M" in v.summary
+
+
+def test_memlock_not_applicable_on_newer_kernels() -> None:
+    assert (
+        rules.memlock(KERNEL_61, process((65536, 65536)), None, None, None).outcome
+        is Outcome.NOT_APPLICABLE
+    )
+
+
+def test_memlock_fails_on_the_running_agent() -> None:
+    v = rules.memlock(
+        KERNEL_510, process((65536, 65536)), None, logs(hit("memlock_limit", 2)), None
+    )
+    assert (v.issue, v.confidence) == ("agent_disconnected", Confidence.CONFIRMED)
+    assert "soft 64K, hard 64K (the running agent (pid 2540))" in v.summary
+    assert "logged locked-memory failures 2 times" in v.summary
+    assert "DefaultLimitMEMLOCK=32M:32M" in v.fix[0]
+
+
+def test_memlock_from_configuration_is_suspected() -> None:
+    configured = AgentUnit(
+        "tree", "loaded", memlock=(65536, 65536), memlock_source="systemd's default"
+    )
+    v = rules.memlock(KERNEL_510, None, configured, None, None)
+    assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
+
+
+def test_memlock_inconclusive_when_unknown() -> None:
+    v = rules.memlock(KERNEL_510, AgentProcess((), None), AgentUnit("not-running"), None, None)
+    assert v.outcome is Outcome.INCONCLUSIVE and "/limits" in v.summary
+
+
+# -- agent.btf_errors ---------------------------------------------------------------------------
+def test_btf_errors_passes() -> None:
+    v = rules.btf_errors(logs(hit("connection_timeout")), journal(), BtfInfo(True))
+    assert v.outcome is Outcome.PASS
+
+
+def test_btf_errors_fails_and_names_missing_btf() -> None:
+    v = rules.btf_errors(
+        logs(hit("bpf_load_failed", 4)), journal(phrases=(hit("btf_missing", 8),)), BtfInfo(False)
+    )
+    assert v.issue == "agent_disconnected"
+    assert "libbpf failed 12 times" in v.summary and "(btf_missing, 8 lines" in v.summary
+    assert "/sys/kernel/btf/vmlinux is missing" in v.summary
+
+
+def test_btf_errors_leaves_memlock_failures_to_memlock() -> None:
+    v = rules.btf_errors(logs(hit("memlock_limit"), hit("bpf_load_failed")), None, None)
+    assert v.outcome is Outcome.NOT_APPLICABLE
+
+
+def test_btf_errors_inconclusive_without_logs_or_journal() -> None:
+    v = rules.btf_errors(None, None, None)
+    assert v.outcome is Outcome.INCONCLUSIVE and "grep -h libbpf" in v.summary
+
+
+# -- agent.logs_clean ---------------------------------------------------------------------------
+def test_logs_clean_passes() -> None:
+    v = rules.logs_clean(logs(), journal(), unit(), process())
+    assert v.outcome is Outcome.PASS
+    assert v.summary == (
+        "no connectivity or authentication failure in 200 recent log lines and "
+        "the journal (40 entries)."
+    )
+
+
+def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
+    v = rules.logs_clean(
+        logs(hit("telemetry_access_denied", 2), hit("dns_failure", 1)),
+        None,
+        unit(environment={"HTTPS_PROXY": "http://user:pw@10.0.0.5:3128", "LANG": "C"}),
+        None,
+    )
+    assert v.issue == "agent_disconnected"
+    assert "cannot authenticate to GuardDuty" in v.summary and "also dns_failure" in v.summary
+    assert "service control policies" in v.fix[0]
+    assert "agent proxy setting HTTPS_PROXY=http://***@10.0.0.5:3128" in v.evidence
+
+
+@pytest.mark.parametrize(
+    "name, fix_words",
+    [
+        ("dns_failure", "private DNS"),
+        ("connection_timeout", "TCP 443"),
+        ("connection_refused", "TCP 443"),
+        ("tls_error", "TLS inspection"),
+        ("imds_unavailable", "IMDS"),
+    ],
+)
+def test_logs_clean_fails_on_connectivity(name: str, fix_words: str) -> None:
+    v = rules.logs_clean(None, journal(phrases=(hit(name, 5),)), None, None)
+    assert v.issue == "agent_disconnected" and "cannot reach GuardDuty" in v.summary
+    assert fix_words in v.fix[0]
+
+
+def test_logs_clean_warns_on_old_or_minor_errors() -> None:
+    v = rules.logs_clean(
+        logs(hit("connection_timeout", 3, recent=0), hit("throttled", 2)), None, None, None
+    )
+    assert v.outcome is Outcome.WARN and "connection_timeout ×3" in v.summary
+
+
+def test_logs_clean_inconclusive_without_any_source() -> None:
+    unreadable = journal(entries=0, problems=("system.journal: permission denied",))
+    empty_dir = AgentLogs("/var/log/amzn-guardduty-agent", False)
+    v = rules.logs_clean(empty_dir, unreadable, None, None)
+    assert v.outcome is Outcome.INCONCLUSIVE and "sudo tail -n 200" in v.summary

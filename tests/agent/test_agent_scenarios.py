@@ -1,0 +1,279 @@
+"""Agent --root scenarios end to end (doctor.run over fixtures/roots/agent-*, with real journal
+files made from fixtures/agent/journal/, golden JSON and text), bad input on disk, and
+root-only files read without the privilege to read them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+from support import check_golden, doctor_env, normalise_json, normalise_text, run_cli
+
+from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.model import FactStatus, Outcome, Report
+from amzn_gd_doctor.probes.agent_logs import AgentLogs
+from amzn_gd_doctor.render import json as render_json
+from amzn_gd_doctor.render import text as render_text
+
+from .conftest import AGENT_FIXTURES, REPO, ROOTS, findings, run_agent_area
+
+LOG = "var/log/amzn-guardduty-agent/agent.log"
+_MS_RE = re.compile(r"\b\d+ ms\b")
+# scenario: (coverage status, primary issue, failing agent rules)
+SCENARIOS = {
+    "agent-healthy": ("HEALTHY", None, set()),
+    "agent-not-installed": ("UNHEALTHY", "waiting_for_ssm_notification", {"agent.installed"}),
+    "agent-not-installed-ssm-running": ("UNHEALTHY", "no_agent_reporting", {"agent.installed"}),
+    "agent-half-configured": ("UNHEALTHY", "no_agent_reporting", {"agent.installed"}),
+    "agent-restart-loop": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.not_crash_looping", "agent.logs_clean"},
+    ),
+    "agent-oom": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.not_crash_looping", "agent.not_oom_killed"},
+    ),
+    "agent-btf": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.btf_errors", "agent.not_crash_looping", "agent.unit_running"},
+    ),
+    "agent-memlock": ("UNHEALTHY", "agent_disconnected", {"agent.memlock"}),
+    "agent-access-denied": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
+    "agent-dns": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
+    "agent-no-evidence": ("UNKNOWN", None, set()),
+}
+
+
+def rendered(report: Report, root: Path) -> tuple:
+    """Both renderings with the tree's temporary path and timings made stable."""
+
+    def stable(text: str) -> str:
+        return text.replace(str(root), "<ROOT>")
+
+    data = normalise_json(json.loads(stable(render_json.render(report))))
+    text = _MS_RE.sub("N ms", normalise_text(stable(render_text.render(report, verbose=True))))
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n", text
+
+
+def test_every_agent_tree_has_a_scenario() -> None:
+    assert {p.name for p in ROOTS.glob("agent-*")} == set(SCENARIOS)
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_root_scenario_golden(
+    request: pytest.FixtureRequest, agent_tree: Callable[[str], Path], name: str
+) -> None:
+    root = agent_tree(name)
+    report = run_agent_area(root)
+    status, code, failing = SCENARIOS[name]
+    assert report.coverage_status.value == status
+    assert (report.primary.issue.code if report.primary else None) == code
+    assert {f.rule_id for f in report.findings if f.outcome is Outcome.FAIL} == failing
+    assert all(f.outcome is not Outcome.CRASH for f in report.findings)
+    as_json, as_text = rendered(report, root)
+    check_golden(request, f"agent/{name}.json", as_json)
+    check_golden(request, f"agent/{name}.txt", as_text)
+
+
+@pytest.mark.parametrize("name", ["agent-restart-loop", "agent-oom", "agent-btf", "agent-dns"])
+def test_journalctl_fallback_gives_the_same_report(
+    agent_tree: Callable[[str], Path], name: str
+) -> None:
+    root = agent_tree(name)
+    by_reader = rendered(run_agent_area(root, backends=("systemd-python",)), root)
+    by_journalctl = rendered(run_agent_area(root, backends=("journalctl",)), root)
+    assert json.loads(by_reader[0])["checks"] == json.loads(by_journalctl[0])["checks"]
+
+
+def test_summaries_name_and_count_the_cause(agent_tree: Callable[[str], Path]) -> None:
+    oom = findings(run_agent_area(agent_tree("agent-oom")))["agent.not_oom_killed"]
+    assert oom.summary == (
+        "the agent was killed by the kernel OOM killer 4 times in the last "
+        "hour (5 in 24 h); each time at its memory cap 128M."
+    )
+    assert "raise" in oom.fix[0].lower() and "MemoryMax" in oom.fix[0]
+    denied = findings(run_agent_area(agent_tree("agent-access-denied")))["agent.logs_clean"]
+    assert "SendSecurityTelemetry" in denied.summary and "service control polic" in denied.fix[0]
+    memlock = findings(run_agent_area(agent_tree("agent-memlock")))["agent.memlock"]
+    assert "Max locked memory is soft 64K, hard 64K (the running agent (pid 2540))" in (
+        memlock.summary
+    )
+
+
+# -- bad input ----------------------------------------------------------------------------------
+def test_two_gigabyte_sparse_log_is_read_from_its_tail(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    log = root / LOG
+    with open(log, "r+b") as fh:
+        fh.truncate(2 * 1024**3)  # a hole of NULs: costs nothing on disk
+        fh.seek(0, os.SEEK_END)
+        fh.write(b"2026-11-20T11:59:59Z ERROR dial tcp 10.0.1.5:443: connect: connection refused\n")
+    started = time.monotonic()
+    report = run_agent_area(root)
+    assert time.monotonic() - started < 5
+    logs_fact = {f.probe_id: f for f in report.facts}["agent.logs"]
+    assert logs_fact.duration_ms < 1000
+    value = logs_fact.value
+    assert isinstance(value, AgentLogs) and value.lines == 1
+    assert value.files[0].bytes_read == 512 * 1024
+    f = findings(report)["agent.logs_clean"]
+    assert f.outcome is Outcome.FAIL and "connection_refused" in f.summary
+
+
+def test_sparse_log_of_nothing_but_nuls(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    with open(root / LOG, "wb") as fh:
+        fh.truncate(2 * 1024**3)
+    f = findings(run_agent_area(root))["agent.logs_clean"]
+    assert f.outcome is Outcome.PASS
+
+
+def test_hostile_log_never_reaches_the_terminal(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    shutil.copyfile(AGENT_FIXTURES / "logs/hostile.log", root / LOG)
+    report = run_agent_area(root)
+    f = findings(report)["agent.logs_clean"]
+    assert f.outcome is Outcome.FAIL and "connection refused" in f.summary
+    text = render_text.render(report, verbose=True)
+    as_json = render_json.render(report)
+    for out in (text, as_json, json.dumps(json.loads(as_json))):
+        assert "\x1b" not in out and "\x07" not in out and "\x00" not in out and "\x9b" not in out
+    assert "\x1b" not in str(json.loads(as_json))
+
+
+def test_rotated_gzip_logs_are_read(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    rotated = root / "var/log/amzn-guardduty-agent/agent.log.1.gz"
+    rotated.write_bytes(gzip.compress((AGENT_FIXTURES / "logs/glog-dns.log").read_bytes()))
+    os.utime(rotated, (1, 1))  # older than the current file
+    (root / "var/log/amzn-guardduty-agent/agent.log.2.gz").write_bytes(b"not gzip")
+    os.utime(root / "var/log/amzn-guardduty-agent/agent.log.2.gz", (0, 0))
+    report = run_agent_area(root)
+    value = {f.probe_id: f for f in report.facts}["agent.logs"].value
+    assert [f.name for f in value.files] == ["agent.log", "agent.log.1.gz", "agent.log.2.gz"]
+    assert value.files[2].error == "not a valid gzip file"
+    assert {h.name for h in value.phrases} == {"dns_failure"}
+    assert findings(report)["agent.logs_clean"].outcome is Outcome.FAIL
+
+
+def test_huge_dpkg_status_and_unit_files_stay_bounded(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    unit = root / "lib/systemd/system/amazon-guardduty-agent.service"
+    with open(unit, "ab") as fh:
+        fh.write(b"\x00\xff" * 100_000)
+    report = run_agent_area(root)
+    assert findings(report)["agent.installed"].outcome is Outcome.PASS
+    assert all(f.outcome is not Outcome.CRASH for f in report.findings)
+
+
+# -- live host in this sandbox ------------------------------------------------------------------
+@pytest.mark.skipif(os.path.isdir("/run/systemd/system"), reason="systemd runs as PID 1 here")
+def test_live_host_without_systemd_is_its_own_status() -> None:
+    probes, rules = registry.load()
+    picked = {k: probes[k] for k in ("agent.unit", "agent.package", "agent.process")}
+    host = LiveHost(env={"AWS_EC2_METADATA_DISABLED": "true"})
+    facts = doctor.collect(host, doctor.Options(), picked, time.monotonic() + 15)
+    unit = facts["agent.unit"]
+    assert unit.status is FactStatus.OK and unit.value.systemd == "not-running"
+    verdict = rules["agent.unit_running"].fn(unit.value, None, facts["agent.process"].value)
+    assert verdict.outcome is Outcome.INCONCLUSIVE and "not running as PID 1" in verdict.summary
+    assert facts["agent.package"].status is FactStatus.OK  # real dpkg-query or rpm answered
+    assert facts["agent.process"].value.processes == ()
+
+
+def test_cli_reports_agent_checks_for_a_root_tree() -> None:
+    res = run_cli(
+        "check",
+        "--format",
+        "json",
+        "--root",
+        str(ROOTS / "agent-half-configured"),
+        "--dns-server",
+        "127.0.0.1:9",
+    )
+    checks = {c["id"]: c for c in res.json()["checks"]}
+    assert checks["agent.installed"]["outcome"] == "fail"
+    assert checks["agent.installed"]["issue"] == "no_agent_reporting"
+    assert res.returncode == 1
+
+
+# -- root-only files without the privilege to read them -----------------------------------------
+DROP_READ_CAPS = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+PROBE_SCRIPT = """
+import json, sys
+sys.path.insert(0, {tests!r})
+from agent.conftest import run_agent_area
+report = run_agent_area(__import__("pathlib").Path(sys.argv[1]))
+print(json.dumps({{"findings": {{f.rule_id: [f.outcome.value, f.summary] for f in report.findings}},
+                  "facts": {{f.probe_id: [f.status.value, f.reason] for f in report.facts}}}}))
+"""
+
+
+def run_without_read_caps(root: Path) -> dict:
+    proc = subprocess.run(
+        DROP_READ_CAPS
+        + [sys.executable, "-c", PROBE_SCRIPT.format(tests=str(REPO / "tests")), str(root)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=str(REPO),
+        env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+needs_setpriv = pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv (util-linux) to drop the read capabilities",
+)
+
+
+@needs_setpriv
+def test_root_only_files_without_privilege_are_inconclusive(
+    agent_tree: Callable[[str], Path],
+) -> None:
+    root = agent_tree("agent-restart-loop")
+    journal = next((root / "var/log/journal").rglob("*.journal"))
+    for path in (root / LOG, journal):
+        os.chmod(path, 0)
+    result = run_without_read_caps(root)
+    status, reason = result["facts"]["agent.logs"]
+    assert status == "error" and "permission denied reading" in reason
+    assert "`sudo tail -n 200 /var/log/amzn-guardduty-agent/*`" in reason
+    status, reason = result["facts"]["agent.journal"]
+    assert status == "error" and "permission denied (run as root" in reason
+    for rule in ("agent.logs_clean", "agent.btf_errors", "agent.not_crash_looping"):
+        outcome, summary = result["findings"][rule]
+        assert outcome == "inconclusive" and "run by hand" in summary
+    assert result["findings"]["agent.installed"][0] == "pass"  # dpkg status is world-readable
+
+
+@needs_setpriv
+def test_root_only_log_directory_without_privilege(agent_tree: Callable[[str], Path]) -> None:
+    root = agent_tree("agent-healthy")
+    os.chmod(root / "var/log/amzn-guardduty-agent", 0)
+    try:
+        result = run_without_read_caps(root)
+    finally:
+        os.chmod(root / "var/log/amzn-guardduty-agent", 0o755)
+    status, reason = result["facts"]["agent.logs"]
+    assert status == "error" and reason.startswith("permission denied reading")
+    assert result["findings"]["agent.logs_clean"][0] == "pass"  # the journal still tells
