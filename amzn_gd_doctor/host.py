@@ -16,10 +16,10 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Dict, List, Mapping, Optional, Protocol, Sequence
+from typing import IO, Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
 
-from .host_net import NetHostMixin
-from .host_system import SystemHostMixin
+from .host_net import DnsAnswer, NetHostMixin, TcpResult, TlsResult
+from .host_system import JournalRead, ProcessInfo, SystemHostMixin
 
 # Bounds on command output: `systemctl show` is a few KiB, `rpm -ql` of the agent a few dozen
 # lines; 1 MiB leaves ample room and keeps a runaway command from filling memory.
@@ -96,6 +96,27 @@ class Host(Protocol):
     def os_release(self) -> Dict[str, str]: ...
     def is_root(self) -> bool: ...
     def now(self) -> float: ...
+    def budget(self, timeout: float) -> float: ...
+    def path(self, path: str) -> str: ...
+    # system (host_system.py)
+    def journal_entries(
+        self,
+        matches: Sequence[Sequence[str]],
+        since_s: Optional[float],
+        max_entries: int,
+        max_bytes: int,
+        timeout: float,
+    ) -> JournalRead: ...
+    def find_processes(
+        self, names: Sequence[str], pids: Sequence[int] = ()
+    ) -> Tuple[ProcessInfo, ...]: ...
+    # network (host_net.py)
+    def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer: ...
+    def system_resolve(self, name: str, timeout: float) -> DnsAnswer: ...
+    def tcp_connect(self, address: str, port: int, timeout: float) -> TcpResult: ...
+    def tls_handshake(
+        self, address: str, port: int, server_name: str, timeout: float
+    ) -> TlsResult: ...
 
 
 class LiveHost(SystemHostMixin, NetHostMixin):
@@ -183,50 +204,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
     ) -> CommandResult:
         if self.root:
             raise Unsupported(f"`{argv[0]}` is not run against a foreign root (--root)")
-        env = {
-            "PATH": self.env.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"),
-            "LC_ALL": "C",
-            "SYSTEMD_PAGER": "",
-            "SYSTEMD_COLORS": "0",
-        }
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                env=env,
-                start_new_session=True,
-            )
-        except FileNotFoundError:
-            return CommandResult(tuple(argv), 127, b"", b"", not_found=True)
-        assert proc.stdout is not None and proc.stderr is not None
-        out: List[bytes] = []
-        err: List[bytes] = []
-        readers = [
-            threading.Thread(target=_drain, args=(proc.stdout, limit, out), daemon=True),
-            threading.Thread(
-                target=_drain, args=(proc.stderr, COMMAND_STDERR_LIMIT, err), daemon=True
-            ),
-        ]
-        for t in readers:
-            t.start()
-        budget = self.budget(timeout)
-        try:
-            proc.wait(timeout=budget)
-        except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            raise HostTimeout(f"`{' '.join(argv)}` did not finish within {budget:.1f} s") from None
-        for t in readers:
-            t.join(timeout=1.0)
-        stdout = b"".join(out)
-        return CommandResult(
-            tuple(argv),
-            proc.returncode,
-            stdout[:limit],
-            b"".join(err)[:COMMAND_STDERR_LIMIT],
-            truncated=len(stdout) > limit,
-        )
+        return run_bounded(argv, self.budget(timeout), limit, self.env.get("PATH"))
 
     def machine(self) -> str:
         if self.root:
@@ -307,6 +285,54 @@ class LiveHost(SystemHostMixin, NetHostMixin):
             body[:limit],
             truncated,
         )
+
+
+def run_bounded(
+    argv: Sequence[str], timeout: float, limit: int, path: Optional[str] = None
+) -> CommandResult:
+    """Run a command with no input, a C locale and no pager: stdout kept up to ``limit``
+    bytes (the rest drained and dropped), the whole process group killed at ``timeout``."""
+    env = {
+        "PATH": path or "/usr/sbin:/usr/bin:/sbin:/bin",
+        "LC_ALL": "C",
+        "SYSTEMD_PAGER": "",
+        "SYSTEMD_COLORS": "0",
+    }
+    try:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            start_new_session=True,
+        )
+    except FileNotFoundError:
+        return CommandResult(tuple(argv), 127, b"", b"", not_found=True)
+    assert proc.stdout is not None and proc.stderr is not None
+    out: List[bytes] = []
+    err: List[bytes] = []
+    readers = [
+        threading.Thread(target=_drain, args=(proc.stdout, limit, out), daemon=True),
+        threading.Thread(target=_drain, args=(proc.stderr, COMMAND_STDERR_LIMIT, err), daemon=True),
+    ]
+    for t in readers:
+        t.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise HostTimeout(f"`{' '.join(argv)}` did not finish within {timeout:.1f} s") from None
+    for t in readers:
+        t.join(timeout=1.0)
+    stdout = b"".join(out)
+    return CommandResult(
+        tuple(argv),
+        proc.returncode,
+        stdout[:limit],
+        b"".join(err)[:COMMAND_STDERR_LIMIT],
+        truncated=len(stdout) > limit,
+    )
 
 
 def _drain(stream: IO[bytes], limit: int, sink: List[bytes]) -> None:

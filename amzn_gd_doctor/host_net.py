@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from .sanitize import clean as _clean_any
+
 # An A answer for an interface endpoint holds one address per Availability Zone (at most six in
 # any region); 1232 bytes is the EDNS buffer size DNS operators agree on, far above that.
 DNS_RECEIVE_LIMIT = 1232
@@ -25,6 +27,10 @@ DNS_RECEIVE_LIMIT = 1232
 MAX_ADDRESSES = 16
 # Text from the network shown in a finding (verification messages, certificate names).
 TEXT_LIMIT = 200
+
+
+def clean(text: str) -> str:
+    return _clean_any(text, TEXT_LIMIT)
 # A certificate chain's leaf is a few KiB; a DER blob beyond this is not parsed.
 CERT_LIMIT = 64 * 1024
 
@@ -106,12 +112,6 @@ def format_server(address: str, port: int) -> str:
     return shown if port == 53 else f"{shown}:{port}"
 
 
-def clean_text(text: str, limit: int = TEXT_LIMIT) -> str:
-    """Printable characters only: this text comes from the network and goes to a terminal."""
-    text = "".join(ch if ch.isprintable() else "?" for ch in str(text))
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
 def _ms(since: float) -> int:
     return int(round((time.monotonic() - since) * 1000))
 
@@ -131,7 +131,7 @@ def _socket_status(exc: OSError) -> Tuple[str, str]:
         return "unreachable", os.strerror(exc.errno).lower()
     if exc.errno == errno.ECONNRESET:
         return "error", "connection reset by peer"
-    return "error", clean_text(str(exc) or type(exc).__name__)
+    return "error", clean(str(exc) or type(exc).__name__)
 
 
 def run_bounded(fn: Callable[[], Any], timeout: float) -> Tuple[bool, Any, Optional[BaseException]]:
@@ -204,7 +204,7 @@ def _name(data: bytes, start: int, end: int) -> str:
             key = _NAME_OIDS.get(_oid(data[o_start:o_end]))
             if key:
                 parts.append(f"{key}={data[v_start:v_end].decode('utf-8', errors='replace')}")
-    return clean_text(", ".join(parts))
+    return clean(", ".join(parts))
 
 
 def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
@@ -230,7 +230,7 @@ def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
                 _, gn_start, gn_end = _der(der, parts[-1][1])
                 for gtag, g_start, g_end in _children(der, gn_start, gn_end):
                     if gtag == 0x82:  # dNSName
-                        names.append(clean_text(der[g_start:g_end].decode("ascii", "replace")))
+                        names.append(clean(der[g_start:g_end].decode("ascii", "replace")))
         return subject, issuer, tuple(names[:MAX_ADDRESSES])
     except (IndexError, ValueError) as exc:
         raise ValueError(f"unreadable certificate: {exc}") from None
@@ -292,7 +292,7 @@ class NetHostMixin:
             status, detail = _socket_status(exc)
             return answer("unreachable" if status == "refused" else status, detail=detail)
         except dns.exception.DNSException as exc:
-            return answer("error", detail=clean_text(f"malformed reply: {exc}"))
+            return answer("error", detail=clean(f"malformed reply: {exc}"))
         rcode = reply.rcode()
         if rcode == dns.rcode.NXDOMAIN:
             return answer("nxdomain")
@@ -323,10 +323,10 @@ class NetHostMixin:
         if isinstance(exc, socket.gaierror):
             status = {socket.EAI_NONAME: "nxdomain", socket.EAI_AGAIN: "servfail",
                       getattr(socket, "EAI_NODATA", -5): "nodata"}.get(exc.errno or 0, "error")
-            return DnsAnswer(label, name, status, (), clean_text(exc.strerror or str(exc)),
+            return DnsAnswer(label, name, status, (), clean(exc.strerror or str(exc)),
                              _ms(began))
         if exc is not None:
-            return DnsAnswer(label, name, "error", (), clean_text(str(exc)), _ms(began))
+            return DnsAnswer(label, name, "error", (), clean(str(exc)), _ms(began))
         addresses = _ordered(str(info[4][0]) for info in infos)
         return DnsAnswer(label, name, "answer" if addresses else "nodata", addresses, "",
                          _ms(began))
@@ -379,11 +379,11 @@ class NetHostMixin:
         try:
             der, version = self._handshake(context, address, port, server_name, budget)
         except ssl.SSLCertVerificationError as exc:
-            error = clean_text(exc.verify_message or exc.reason or str(exc))
+            error = clean(exc.verify_message or exc.reason or str(exc))
             return self._unverified(result, address, port, server_name, began, budget, error)
         except (ssl.SSLError, ConnectionResetError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
-            return result("handshake_failed", detail=clean_text(reason))
+            return result("handshake_failed", detail=clean(reason))
         except OSError as exc:
             status, detail = _socket_status(exc)
             return result(status, detail=detail)
@@ -399,7 +399,7 @@ class NetHostMixin:
             der, version = self._handshake(context, address, port, server_name, remaining)
         except (OSError, ssl.SSLError) as exc:
             return result("verify_failed", verify_error=error,
-                          detail=clean_text(f"certificate not readable: {exc}"))
+                          detail=clean(f"certificate not readable: {exc}"))
         return result("verify_failed", verify_error=error, version=version, **self._names(der))
 
     def _handshake(self, context: ssl.SSLContext, address: str, port: int, server_name: str,
@@ -417,5 +417,5 @@ class NetHostMixin:
         try:
             subject, issuer, names = parse_certificate_names(der)
         except ValueError as exc:
-            return {"detail": clean_text(str(exc))}
+            return {"detail": clean(str(exc))}
         return {"subject": subject, "issuer": issuer, "names": names}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from .model import Fact, HostSummary
 
@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .doctor import Options
 
 
-def _value(facts: Mapping[str, Fact], probe_id: str) -> object:
+def _value(facts: Mapping[str, Fact], probe_id: str) -> Any:
     fact = facts.get(probe_id)
     return fact.value if fact is not None and fact.ok else None
 

@@ -201,8 +201,8 @@ _ELAPSED_RE = re.compile(r"after \d+\.\d\d s")
 
 
 def normalise_json(data: Dict[str, object]) -> Dict[str, object]:
-    """Timings vary run to run; loopback ports too. Everything else must match exactly."""
-    text = _PORT_RE.sub("127.0.0.1:PORT", json.dumps(data))
+    """Timings, loopback ports and the checkout's path vary; everything else must match."""
+    text = _PORT_RE.sub("127.0.0.1:PORT", json.dumps(data)).replace(str(REPO), "$REPO")
     out = json.loads(text)
     out["elapsed_ms"] = 0
     for item in out.get("checks", []) + out.get("facts", []):
@@ -211,7 +211,8 @@ def normalise_json(data: Dict[str, object]) -> Dict[str, object]:
 
 
 def normalise_text(text: str) -> str:
-    return _ELAPSED_RE.sub("after N s", _PORT_RE.sub("127.0.0.1:PORT", text))
+    text = _PORT_RE.sub("127.0.0.1:PORT", text).replace(str(REPO), "$REPO")
+    return _ELAPSED_RE.sub("after N s", text)
 
 
 def check_golden(request: pytest.FixtureRequest, relpath: str, actual: str) -> None:

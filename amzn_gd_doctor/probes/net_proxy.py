@@ -9,9 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
-from ..host_net import clean_text
 from ..model import FactStatus
 from ..registry import probe
+from ..sanitize import clean
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -26,7 +26,7 @@ _CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 def mask_proxy(value: str) -> str:
     """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``."""
-    return clean_text(_CREDENTIALS.sub("***@", value), VALUE_LIMIT)
+    return clean(_CREDENTIALS.sub("***@", value), VALUE_LIMIT)
 
 
 def proxy_only(env: Optional[Mapping[str, Any]]) -> Dict[str, str]:
@@ -55,7 +55,7 @@ def _source(ctx: ProbeContext, probe_id: str, label: str, attr: str) -> ProxySou
     fact = ctx.fact(probe_id)
     if fact.status is not FactStatus.OK:
         return ProxySource(label, False, {}, f"{probe_id} {fact.status.value}: "
-                           f"{clean_text(fact.reason or 'not observed')}")
+                           f"{clean(fact.reason or 'not observed')}")
     value = fact.value
     if probe_id == "agent.process" and not getattr(value, "running", False):
         return ProxySource(label, False, {}, "the agent process is not running")

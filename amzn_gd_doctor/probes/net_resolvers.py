@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Tuple
 
 from ..host import CouldNotLook
-from ..host_net import clean_text, format_server, parse_server
+from ..host_net import format_server, parse_server
 from ..registry import probe
+from ..sanitize import clean
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -54,9 +55,9 @@ def parse_resolv_conf(text: str) -> ResolvConf:
                 continue
             servers.append(address)
         elif key in ("search", "domain"):
-            search = tuple(clean_text(w, 80) for w in rest[:6])
+            search = tuple(clean(w, 80) for w in rest[:6])
         elif key == "options":
-            options += [clean_text(w, 40) for w in rest]
+            options += [clean(w, 40) for w in rest]
     return ResolvConf(tuple(dict.fromkeys(servers)), search, tuple(options))
 
 

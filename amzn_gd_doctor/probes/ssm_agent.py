@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from ..registry import probe
-from .ssm_common import clean
+from ..sanitize import clean
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
 
 if TYPE_CHECKING:

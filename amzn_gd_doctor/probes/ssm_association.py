@@ -11,14 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..registry import probe
-from .ssm_common import (
-    GD_DOCUMENT,
-    SSM_DATA_DIR,
-    clean,
-    denied,
-    is_instance_dir,
-    read_state_file,
-)
+from ..sanitize import clean
+from .ssm_common import GD_DOCUMENT, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from ..host import CouldNotLook
+from ..sanitize import clean
 
 if TYPE_CHECKING:
     from ..host import Host
@@ -22,19 +23,10 @@ GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
 # The agent's own JSON state files are a few hundred bytes to a few KiB (document states hold
 # at most 2400 characters of output per plugin); 1 MiB is far beyond any real one.
 STATE_FILE_LIMIT = 1024 * 1024
-# Longest piece of host text put in a summary or evidence line.
-EXCERPT_CHARS = 240
+
+
 
 _INSTANCE_DIR_RE = re.compile(r"^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})$")
-_CONTROL_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
-
-
-def clean(text: str, limit: int = EXCERPT_CHARS) -> str:
-    """Host text made printable: escape sequences dropped, other control characters shown as
-    ``\\xNN``, cut to ``limit`` characters."""
-    text = _CONTROL_RE.sub("", text)
-    out = "".join(ch if ch.isprintable() else f"\\x{ord(ch) & 0xFF:02x}" for ch in text)
-    return out if len(out) <= limit else out[: limit - 3] + "..."
 
 
 def is_instance_dir(name: str) -> bool:

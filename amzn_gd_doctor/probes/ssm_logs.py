@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from ..registry import probe
-from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, clean, denied
+from ..sanitize import clean
+from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, denied
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Optional, Tuple
 
-from .ssm_common import clean
+from ..sanitize import clean
 
 if TYPE_CHECKING:
     from ..host import Host

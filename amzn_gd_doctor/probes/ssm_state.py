@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from ..registry import probe
-from .ssm_common import GD_PACKAGE, SSM_DATA_DIR, clean, denied, is_instance_dir, read_state_file
+from ..sanitize import clean
+from .ssm_common import GD_PACKAGE, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext

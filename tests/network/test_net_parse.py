@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from amzn_gd_doctor.host_net import (
-    clean_text,
+    clean,
     format_server,
     parse_certificate_names,
     parse_server,
@@ -115,14 +115,14 @@ def test_no_proxy_exempts(no_proxy: str, expected: object) -> None:
 
 def test_mask_proxy_hides_credentials_and_controls() -> None:
     assert mask_proxy("http://user:s3cret@10.0.0.9:3128") == "http://***@10.0.0.9:3128"
-    assert mask_proxy("http://proxy:3128\x1b[2J") == "http://proxy:3128?[2J"
+    assert mask_proxy("http://proxy:3128\x1b[2J") == "http://proxy:3128"
     assert proxy_only({"HTTPS_PROXY": "http://a:b@p:1", "PATH": "/bin", "no_proxy": "x"}) == {
         "HTTPS_PROXY": "http://***@p:1", "no_proxy": "x"}
 
 
-def test_clean_text_bounds() -> None:
-    assert clean_text("a\x00b\nc") == "a?b?c"
-    assert len(clean_text("x" * 500)) == 200
+def test_clean_bounds() -> None:
+    assert clean("a\x00b\nc\x1b[31m") == "a\\x00b\\x0ac"
+    assert len(clean("x" * 500)) == 200
 
 
 def test_parse_certificate_names(pki) -> None:  # type: ignore[no-untyped-def]

@@ -6,7 +6,7 @@ import pytest
 
 from amzn_gd_doctor.probes.ssm_agent import parse_systemctl_show
 from amzn_gd_doctor.probes.ssm_association import parse_document_state, parse_instance_document
-from amzn_gd_doctor.probes.ssm_common import clean, parse_state_json
+from amzn_gd_doctor.probes.ssm_common import parse_state_json
 from amzn_gd_doctor.probes.ssm_logs import parse_log
 from amzn_gd_doctor.probes.ssm_packages import (
     parse_dpkg_query,
@@ -15,6 +15,7 @@ from amzn_gd_doctor.probes.ssm_packages import (
     parse_snap_version,
 )
 from amzn_gd_doctor.probes.ssm_state import parse_installstate, parse_registration
+from amzn_gd_doctor.sanitize import clean
 
 from .conftest import SSM_ROOTS
 

@@ -97,12 +97,12 @@ def test_malformed_registration_warns() -> None:
     assert v.outcome is Outcome.WARN
 
 
-def test_plugin_installed_passes() -> None:
+def test_plugin_install_state_installed_passes() -> None:
     v = ssm.plugin_install_state(PluginInstallState(True, 8, "Installed", "1.9.2"), None)
     assert v.outcome is Outcome.PASS
 
 
-def test_plugin_failed_fails_with_log_evidence() -> None:
+def test_plugin_install_state_failed_fails_with_log_evidence() -> None:
     logs = SsmLogs(("/var/log/amazon/ssm/amazon-ssm-agent.log",), {"guardduty_failure": 1},
                    {"guardduty_failure": ("2025-03-05 14:15:16 ERROR install failed",)})
     plugin = PluginInstallState(True, 2, "Failed", "1.9.2", None, "2025-03-05T14:25:01.5Z", 3)
@@ -113,19 +113,19 @@ def test_plugin_failed_fails_with_log_evidence() -> None:
     assert v.evidence == ("SSM log: 2025-03-05 14:15:16 ERROR install failed",)
 
 
-def test_plugin_rollback_fails() -> None:
+def test_plugin_install_state_rollback_fails() -> None:
     plugin = PluginInstallState(True, 9, "RollbackUninstall", "1.9.2", "1.9.1")
     assert ssm.plugin_install_state(plugin, None).issue == "ssm_association_execution_failed"
 
 
-def test_plugin_malformed_or_unknown_state_warns() -> None:
+def test_plugin_install_state_malformed_or_unknown_state_warns() -> None:
     assert ssm.plugin_install_state(PluginInstallState(True, problem="is not a JSON object"),
                                     None).outcome is Outcome.WARN
     assert ssm.plugin_install_state(PluginInstallState(True, 42, "unknown state 42"),
                                     None).outcome is Outcome.WARN
 
 
-def test_plugin_absent_is_not_applicable() -> None:
+def test_plugin_install_state_absent_is_not_applicable() -> None:
     v = ssm.plugin_install_state(PluginInstallState(False), None)
     assert v.outcome is Outcome.NOT_APPLICABLE
 
@@ -135,24 +135,24 @@ def _run(status: str, folder: str = "current") -> DocumentRun:
     return DocumentRun(folder, "f", GD, status, "0f1e", "2025-03-05T14:15:02Z", failures)
 
 
-def test_association_failed_fails_with_plugin_output() -> None:
+def test_association_execution_failed_fails_with_plugin_output() -> None:
     v = ssm.association_execution(SsmAssociations(("i-0",), 2, (_run("Failed"),)), None)
     assert (v.outcome, v.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
     assert v.evidence == ("aws:configurePackage: Failed (code 1): boom",)
 
 
-def test_association_in_progress_passes() -> None:
+def test_association_execution_in_progress_passes() -> None:
     v = ssm.association_execution(SsmAssociations(("i-0",), 1, (_run("InProgress"),)), None)
     assert v.outcome is Outcome.PASS
 
 
-def test_association_none_kept_but_log_failure_warns() -> None:
+def test_association_execution_none_kept_but_log_failure_warns() -> None:
     logs = SsmLogs(("a",), {"guardduty_failure": 1}, {"guardduty_failure": ("ERROR x",)})
     v = ssm.association_execution(SsmAssociations(("i-0",), 0, ()), logs)
     assert v.outcome is Outcome.WARN and v.evidence == ("SSM log: ERROR x",)
 
 
-def test_association_without_state_is_not_applicable() -> None:
+def test_association_execution_without_state_is_not_applicable() -> None:
     v = ssm.association_execution(SsmAssociations((), 0, ()), NO_LOGS)
     assert v.outcome is Outcome.NOT_APPLICABLE
 
