@@ -29,10 +29,8 @@ from typing import (
     List,
     Mapping,
     Optional,
-    Protocol,
     Sequence,
     Tuple,
-    runtime_checkable,
 )
 
 if TYPE_CHECKING:
@@ -112,33 +110,6 @@ class ProcessInfo:
     memlock: Optional[Tuple[Optional[int], Optional[int]]]  # (soft, hard); None inside = unlimited
     proxy_env: Mapping[str, str] = field(default_factory=dict)
     environ_readable: bool = False
-
-
-@runtime_checkable
-class SystemHost(Protocol):
-    """The journal and process questions a host may answer (``LiveHost`` does)."""
-
-    def journal_entries(
-        self,
-        matches: Sequence[Sequence[str]],
-        since_s: Optional[float],
-        max_entries: int,
-        max_bytes: int,
-        timeout: float,
-    ) -> JournalRead: ...
-
-    def find_processes(
-        self, names: Sequence[str], pids: Sequence[int] = ()
-    ) -> Tuple[ProcessInfo, ...]: ...
-
-
-def system_host(host: object) -> SystemHost:
-    """The host as a SystemHost, or Unsupported when it cannot answer journal questions."""
-    from .host import Unsupported
-
-    if not isinstance(host, SystemHost):
-        raise Unsupported("this host does not answer journal and process questions")
-    return host
 
 
 # -- pure parsers -------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from ..host import CouldNotLook
-from ..host_system import JournalEntry, system_host
+from ..host_system import JournalEntry
 from ..registry import probe
 from ..sanitize import clean
 from .agent_common import UNIT
@@ -123,7 +123,7 @@ def summarise(
 @probe("agent.journal", timeout=2 * QUERY_TIMEOUT_S + 1.0)
 def journal(ctx: ProbeContext) -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
-    host = system_host(ctx.host)
+    host = ctx.host
     live = not ctx.host.root
     since = ctx.host.now() - WINDOW_S if live else None
     units = host.journal_entries(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..host_system import ProcessInfo, system_host
+from ..host_system import ProcessInfo
 from ..registry import probe
 from .agent_common import PROCESS_PREFIX
 
@@ -56,5 +56,5 @@ def process(ctx: ProbeContext) -> AgentProcess:
     unit = ctx.fact("agent.unit")
     main_pid = getattr(unit.value, "main_pid", None) if unit.ok else None
     pids = (main_pid,) if main_pid else ()
-    found = system_host(ctx.host).find_processes(NAMES, pids)
+    found = ctx.host.find_processes(NAMES, pids)
     return AgentProcess(found, main_pid)
