@@ -46,14 +46,24 @@ venv() {  # venv DIR PYTHON EXTRAS
   "$1/bin/python" -m pip install -q --disable-pip-version-check -e ".[$3]"
 }
 
+# CPython 3.13.0 cannot import `socket` inside an nspawn container (SystemError in _socket's
+# initialisation), so the systemd-nspawn tests run the doctor on the floor interpreter when
+# there is one; without one they run with the rest.
+NSPAWN_ON_FLOOR=""
+[ -n "$FLOOR" ] && NSPAWN_ON_FLOOR=1
+
 echo "== suite on $("$NEWEST" --version)"
 venv .venv-test "$NEWEST" "test,journal,dev"
-.venv-test/bin/python -m pytest -q "$@"
+if [ -n "$NSPAWN_ON_FLOOR" ]; then
+  .venv-test/bin/python -m pytest -q -m "not nspawn" "$@"
+else
+  .venv-test/bin/python -m pytest -q "$@"
+fi
 
 if [ -n "$FLOOR" ]; then
-  echo "== floor: CLI scenarios on $("$FLOOR" --version)"
+  echo "== floor: CLI scenarios and systemd-nspawn tests on $("$FLOOR" --version)"
   venv .venv-test-floor "$FLOOR" "test,journal"
-  .venv-test-floor/bin/python -m pytest -q -m floor -p no:cacheprovider
+  .venv-test-floor/bin/python -m pytest -q -m "floor or nspawn" -p no:cacheprovider
   .venv-test/bin/vermin --no-tips --violations --target=3.9- --eval-annotations amzn_gd_doctor >/dev/null \
     || { echo "vermin: code needs a newer Python than 3.9:"; .venv-test/bin/vermin --no-tips --violations --target=3.9- --eval-annotations amzn_gd_doctor; exit 1; }
   echo "vermin: amzn_gd_doctor runs on Python 3.9"
