@@ -134,7 +134,7 @@ def _socket_status(exc: OSError) -> Tuple[str, str]:
     return "error", clean(str(exc) or type(exc).__name__)
 
 
-def run_bounded(fn: Callable[[], Any], timeout: float) -> Tuple[bool, Any, Optional[BaseException]]:
+def call_bounded(fn: Callable[[], Any], timeout: float) -> Tuple[bool, Any, Optional[BaseException]]:
     """Call ``fn`` on a daemon thread and stop waiting after ``timeout``: for calls such as
     getaddrinfo that have no timeout of their own. Returns (finished, result, exception); an
     abandoned call finishes on its own and never holds the process open."""
@@ -315,7 +315,7 @@ class NetHostMixin:
         budget = self.budget(timeout)
         began = time.monotonic()
         label = "system resolver"
-        finished, infos, exc = run_bounded(
+        finished, infos, exc = call_bounded(
             lambda: socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM), budget)
         if not finished:
             return DnsAnswer(label, name, "timeout", (), f"no result within {budget:.1f} s",

@@ -9,7 +9,7 @@ from typing import Callable
 import pytest
 
 from amzn_gd_doctor.host import LiveHost, Unsupported
-from amzn_gd_doctor.host_net import run_bounded
+from amzn_gd_doctor.host_net import call_bounded
 
 from .conftest import LINK_LOCAL, STANDARD, DnsServer, Pki, closed_port, free_udp_port
 
@@ -71,11 +71,11 @@ def test_system_resolver_reads_hosts_file() -> None:
 
 def test_run_bounded_abandons_a_stuck_call() -> None:
     began = time.monotonic()
-    finished, result, exc = run_bounded(lambda: time.sleep(5), 0.2)
+    finished, result, exc = call_bounded(lambda: time.sleep(5), 0.2)
     assert (finished, result, exc) == (False, None, None)
     assert time.monotonic() - began < 0.5
-    assert run_bounded(lambda: 42, 1.0) == (True, 42, None)
-    finished, _, exc = run_bounded(lambda: 1 / 0, 1.0)
+    assert call_bounded(lambda: 42, 1.0) == (True, 42, None)
+    finished, _, exc = call_bounded(lambda: 1 / 0, 1.0)
     assert finished and isinstance(exc, ZeroDivisionError)
 
 
