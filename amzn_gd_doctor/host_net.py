@@ -134,7 +134,9 @@ def _socket_status(exc: OSError) -> Tuple[str, str]:
     return "error", clean(str(exc) or type(exc).__name__)
 
 
-def call_bounded(fn: Callable[[], Any], timeout: float) -> Tuple[bool, Any, Optional[BaseException]]:
+def call_bounded(
+    fn: Callable[[], Any], timeout: float
+) -> Tuple[bool, Any, Optional[BaseException]]:
     """Call ``fn`` on a daemon thread and stop waiting after ``timeout``: for calls such as
     getaddrinfo that have no timeout of their own. Returns (finished, result, exception); an
     abandoned call finishes on its own and never holds the process open."""
