@@ -31,6 +31,8 @@ TEXT_LIMIT = 200
 
 def clean(text: str) -> str:
     return _clean_any(text, TEXT_LIMIT)
+
+
 # A certificate chain's leaf is a few KiB; a DER blob beyond this is not parsed.
 CERT_LIMIT = 64 * 1024
 
@@ -158,8 +160,14 @@ def call_bounded(
 
 
 # -- certificates -----------------------------------------------------------------------------
-_NAME_OIDS = {"2.5.4.3": "CN", "2.5.4.6": "C", "2.5.4.7": "L", "2.5.4.8": "ST",
-              "2.5.4.10": "O", "2.5.4.11": "OU"}
+_NAME_OIDS = {
+    "2.5.4.3": "CN",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+}
 _SAN_OID = "2.5.29.17"
 
 
@@ -244,8 +252,10 @@ def trust_store(env: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
     paths = ssl.get_default_verify_paths()
     cafile = env.get("SSL_CERT_FILE") or paths.openssl_cafile
     capath = env.get("SSL_CERT_DIR") or paths.openssl_capath
-    return (cafile if cafile and os.path.isfile(cafile) else None,
-            capath if capath and os.path.isdir(capath) else None)
+    return (
+        cafile if cafile and os.path.isfile(cafile) else None,
+        capath if capath and os.path.isdir(capath) else None,
+    )
 
 
 class NetHostMixin:
@@ -304,8 +314,9 @@ class NetHostMixin:
             return answer("refused", detail="the resolver refused the query")
         if rcode != dns.rcode.NOERROR:
             return answer("rcode", detail=dns.rcode.to_text(rcode))
-        found = [rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A
-                 for rd in rrset]
+        found = [
+            rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for rd in rrset
+        ]
         if not found:
             return answer("nodata")
         return answer("answer", _ordered(found))
@@ -318,20 +329,25 @@ class NetHostMixin:
         began = time.monotonic()
         label = "system resolver"
         finished, infos, exc = call_bounded(
-            lambda: socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM), budget)
+            lambda: socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM), budget
+        )
         if not finished:
-            return DnsAnswer(label, name, "timeout", (), f"no result within {budget:.1f} s",
-                             _ms(began))
+            return DnsAnswer(
+                label, name, "timeout", (), f"no result within {budget:.1f} s", _ms(began)
+            )
         if isinstance(exc, socket.gaierror):
-            status = {socket.EAI_NONAME: "nxdomain", socket.EAI_AGAIN: "servfail",
-                      getattr(socket, "EAI_NODATA", -5): "nodata"}.get(exc.errno or 0, "error")
-            return DnsAnswer(label, name, status, (), clean(exc.strerror or str(exc)),
-                             _ms(began))
+            status = {
+                socket.EAI_NONAME: "nxdomain",
+                socket.EAI_AGAIN: "servfail",
+                getattr(socket, "EAI_NODATA", -5): "nodata",
+            }.get(exc.errno or 0, "error")
+            return DnsAnswer(label, name, status, (), clean(exc.strerror or str(exc)), _ms(began))
         if exc is not None:
             return DnsAnswer(label, name, "error", (), clean(str(exc)), _ms(began))
         addresses = _ordered(str(info[4][0]) for info in infos)
-        return DnsAnswer(label, name, "answer" if addresses else "nodata", addresses, "",
-                         _ms(began))
+        return DnsAnswer(
+            label, name, "answer" if addresses else "nodata", addresses, "", _ms(began)
+        )
 
     # -- TCP ------------------------------------------------------------------------------
     def _connect(self, address: str, port: int, budget: float) -> socket.socket:
@@ -372,8 +388,9 @@ class NetHostMixin:
         began = time.monotonic()
 
         def result(status: str, **kw: Any) -> TlsResult:
-            return TlsResult(address, port, server_name, status, trust_store=store,
-                             elapsed_ms=_ms(began), **kw)
+            return TlsResult(
+                address, port, server_name, status, trust_store=store, elapsed_ms=_ms(began), **kw
+            )
 
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         if cafile or capath:
@@ -391,8 +408,16 @@ class NetHostMixin:
             return result(status, detail=detail)
         return result("verified", version=version, **self._names(der))
 
-    def _unverified(self, result: Callable[..., TlsResult], address: str, port: int,
-                    server_name: str, began: float, budget: float, error: str) -> TlsResult:
+    def _unverified(
+        self,
+        result: Callable[..., TlsResult],
+        address: str,
+        port: int,
+        server_name: str,
+        began: float,
+        budget: float,
+        error: str,
+    ) -> TlsResult:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -400,12 +425,16 @@ class NetHostMixin:
         try:
             der, version = self._handshake(context, address, port, server_name, remaining)
         except (OSError, ssl.SSLError) as exc:
-            return result("verify_failed", verify_error=error,
-                          detail=clean(f"certificate not readable: {exc}"))
+            return result(
+                "verify_failed",
+                verify_error=error,
+                detail=clean(f"certificate not readable: {exc}"),
+            )
         return result("verify_failed", verify_error=error, version=version, **self._names(der))
 
-    def _handshake(self, context: ssl.SSLContext, address: str, port: int, server_name: str,
-                   budget: float) -> Tuple[bytes, str]:
+    def _handshake(
+        self, context: ssl.SSLContext, address: str, port: int, server_name: str, budget: float
+    ) -> Tuple[bytes, str]:
         with self._connect(address, port, budget) as raw:
             deadline = time.monotonic() + budget
             raw.settimeout(max(0.05, deadline - time.monotonic()))

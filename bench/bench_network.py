@@ -51,10 +51,28 @@ def start_tls(address: str) -> int:
     import tempfile
 
     workdir = Path(tempfile.mkdtemp(prefix="gd-bench-"))
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
-                    "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1", "-subj",
-                    f"/CN={STANDARD}", "-keyout", str(workdir / "k.pem"),
-                    "-out", str(workdir / "c.pem")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            f"/CN={STANDARD}",
+            "-keyout",
+            str(workdir / "k.pem"),
+            "-out",
+            str(workdir / "c.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(workdir / "c.pem"), str(workdir / "k.pem"))
     sock = socket.socket()
@@ -99,10 +117,14 @@ def main() -> None:
 
     times = measure(runs, lambda: run_network(imds_url=imds, dns_servers=[healthy], port=port))
     line("network area, answering resolver + TCP + TLS (median)", statistics.median(times), 1.0)
-    times = measure(runs, lambda: run_network(imds_url=imds, dns_servers=holes,
-                                              deadline=BLACK_HOLE_DEADLINE_S))
-    line(f"network area, 3 resolvers black-holed, deadline {BLACK_HOLE_DEADLINE_S:g} s (worst)",
-         max(times), BLACK_HOLE_DEADLINE_S + 0.5)
+    times = measure(
+        runs, lambda: run_network(imds_url=imds, dns_servers=holes, deadline=BLACK_HOLE_DEADLINE_S)
+    )
+    line(
+        f"network area, 3 resolvers black-holed, deadline {BLACK_HOLE_DEADLINE_S:g} s (worst)",
+        max(times),
+        BLACK_HOLE_DEADLINE_S + 0.5,
+    )
 
 
 if __name__ == "__main__":

@@ -54,6 +54,9 @@ NSPAWN_ON_FLOOR=""
 
 echo "== suite on $("$NEWEST" --version)"
 venv .venv-test "$NEWEST" "test,journal,dev"
+.venv-test/bin/ruff check amzn_gd_doctor tests bench
+.venv-test/bin/ruff format --check amzn_gd_doctor tests bench
+.venv-test/bin/mypy amzn_gd_doctor
 if [ -n "$NSPAWN_ON_FLOOR" ]; then
   .venv-test/bin/python -m pytest -q -m "not nspawn" "$@"
 else

@@ -32,8 +32,9 @@ def require_live(host: Any) -> None:
         raise Unsupported("the network path is only tested live, not against a foreign root")
 
 
-def parallel(calls: Sequence[Callable[[], T]], timeout: float,
-             on_timeout: Callable[[int], T]) -> List[T]:
+def parallel(
+    calls: Sequence[Callable[[], T]], timeout: float, on_timeout: Callable[[int], T]
+) -> List[T]:
     """Run every call on its own daemon thread and return their results in the order given.
 
     Each call bounds itself through the host; ``timeout`` is a backstop so one stuck call can
@@ -50,8 +51,10 @@ def parallel(calls: Sequence[Callable[[], T]], timeout: float,
         except BaseException as exc:  # handed to the probe's thread below
             errors.append(exc)
 
-    threads = [threading.Thread(target=work, args=(i,), name=f"net-call-{i}", daemon=True)
-               for i in range(len(calls))]
+    threads = [
+        threading.Thread(target=work, args=(i,), name=f"net-call-{i}", daemon=True)
+        for i in range(len(calls))
+    ]
     for thread in threads:
         thread.start()
     end = time.monotonic() + timeout

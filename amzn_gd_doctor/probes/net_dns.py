@@ -53,8 +53,12 @@ def dns(ctx: ProbeContext) -> DnsResults:
         if not resolvers.overridden:
             calls.append(partial(host.system_resolve, endpoint.name, timeout))
             labels.append((SYSTEM, endpoint.name))
-    answers = parallel(calls, timeout + BACKSTOP_S,
-                       lambda i: DnsAnswer(labels[i][0], labels[i][1], "timeout", (),
-                                           f"no result within {timeout:.1f} s"))
+    answers = parallel(
+        calls,
+        timeout + BACKSTOP_S,
+        lambda i: DnsAnswer(
+            labels[i][0], labels[i][1], "timeout", (), f"no result within {timeout:.1f} s"
+        ),
+    )
     note = "" if not resolvers.overridden else "not asked: --dns-server replaces every resolver"
     return DnsResults(tuple(answers), not resolvers.overridden, note)

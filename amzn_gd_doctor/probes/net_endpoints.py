@@ -61,16 +61,26 @@ def parse_fips_enabled(data: bytes) -> bool:
 
 def endpoint_names(region: str, fips: Optional[bool]) -> Tuple[Endpoint, ...]:
     names = [
-        Endpoint(f"guardduty-data.{region}.amazonaws.com", STANDARD,
-                 "through the interface VPC endpoint com.amazonaws."
-                 f"{region}.guardduty-data with private DNS"),
-        Endpoint(f"guardduty-data-v2.{region}.amazonaws.com", LINK_LOCAL,
-                 "link-local path tried first by agent v1.17.1 and later (no private DNS)"),
+        Endpoint(
+            f"guardduty-data.{region}.amazonaws.com",
+            STANDARD,
+            "through the interface VPC endpoint com.amazonaws."
+            f"{region}.guardduty-data with private DNS",
+        ),
+        Endpoint(
+            f"guardduty-data-v2.{region}.amazonaws.com",
+            LINK_LOCAL,
+            "link-local path tried first by agent v1.17.1 and later (no private DNS)",
+        ),
     ]
     if fips:
-        names.append(Endpoint(f"guardduty-data-fips.{region}.amazonaws.com", FIPS,
-                              "FIPS endpoint; that the agent uses it in FIPS mode is not "
-                              "confirmed"))
+        names.append(
+            Endpoint(
+                f"guardduty-data-fips.{region}.amazonaws.com",
+                FIPS,
+                "FIPS endpoint; that the agent uses it in FIPS mode is not confirmed",
+            )
+        )
     return tuple(names)
 
 
@@ -85,8 +95,10 @@ def endpoints(ctx: ProbeContext) -> Endpoints:
         document = getattr(identity, "document", None)
         if document is None:
             detail = getattr(identity, "detail", None) or "no identity document"
-            raise Blocked(f"no region: {detail} (pass --region to check the network path "
-                          "anyway)", "imds.identity")
+            raise Blocked(
+                f"no region: {detail} (pass --region to check the network path anyway)",
+                "imds.identity",
+            )
         region, source = document.region, "the identity document"
     if not _REGION_RE.match(region):
         raise CouldNotLook(f"{region[:40]!r} is not an AWS region name (such as us-east-1)")

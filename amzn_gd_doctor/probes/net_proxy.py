@@ -16,8 +16,16 @@ from ..sanitize import clean
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
 
-PROXY_VARS = ("https_proxy", "HTTPS_PROXY", "http_proxy", "HTTP_PROXY", "no_proxy", "NO_PROXY",
-              "all_proxy", "ALL_PROXY")
+PROXY_VARS = (
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+)
 # A no_proxy list can be long in corporate images; 2 KiB per value keeps every entry that
 # matters while bounding what a finding shows.
 VALUE_LIMIT = 2048
@@ -54,8 +62,12 @@ class ProxySettings:
 def _source(ctx: ProbeContext, probe_id: str, label: str, attr: str) -> ProxySource:
     fact = ctx.fact(probe_id)
     if fact.status is not FactStatus.OK:
-        return ProxySource(label, False, {}, f"{probe_id} {fact.status.value}: "
-                           f"{clean(fact.reason or 'not observed')}")
+        return ProxySource(
+            label,
+            False,
+            {},
+            f"{probe_id} {fact.status.value}: {clean(fact.reason or 'not observed')}",
+        )
     value = fact.value
     if probe_id == "agent.process" and not getattr(value, "running", False):
         return ProxySource(label, False, {}, "the agent process is not running")

@@ -104,8 +104,11 @@ def resolvers(ctx: ProbeContext) -> Resolvers:
     found = [Resolver(s, RESOLV_CONF) for s in conf.nameservers]
     if RESOLVED_STUB in conf.nameservers:
         upstream = _read_conf(ctx, RESOLVED_UPSTREAMS, notes)
-        found += [Resolver(s, f"systemd-resolved upstream ({RESOLVED_UPSTREAMS})")
-                  for s in upstream.nameservers if s != RESOLVED_STUB]
+        found += [
+            Resolver(s, f"systemd-resolved upstream ({RESOLVED_UPSTREAMS})")
+            for s in upstream.nameservers
+            if s != RESOLVED_STUB
+        ]
     unique: List[Resolver] = []
     for item in found:
         if all(item.server != kept.server for kept in unique):

@@ -46,8 +46,9 @@ class TcpResults:
         return tuple(r.result for r in self.results if r.name == name)
 
 
-def addresses_to_try(endpoints: Endpoints, dns: DnsResults) -> Tuple[List[Tuple[str, str]],
-                                                                     List[Tuple[str, str, str]]]:
+def addresses_to_try(
+    endpoints: Endpoints, dns: DnsResults
+) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str, str]]]:
     """(name, address) pairs from every resolver's answer, and those left out. Public answers
     of the standard and FIPS names are left out: they already fail the check, and the doctor
     does not probe the internet. The link-local name's answers are always tried."""
@@ -73,11 +74,16 @@ def tcp(ctx: ProbeContext) -> TcpResults:
     require_live(host)
     timeout = call_timeout(host, TCP_TIMEOUT_S)
     calls: List[Callable[[], TcpResult]] = [
-        partial(host.tcp_connect, address, port, timeout) for _, address in pairs]
-    results = parallel(calls, timeout + BACKSTOP_S,
-                       lambda i: TcpResult(pairs[i][1], port, "timeout", "no result in time"))
-    return TcpResults(port, tuple(NamedTcp(n, r) for (n, _), r in zip(pairs, results)),
-                      tuple(skipped))
+        partial(host.tcp_connect, address, port, timeout) for _, address in pairs
+    ]
+    results = parallel(
+        calls,
+        timeout + BACKSTOP_S,
+        lambda i: TcpResult(pairs[i][1], port, "timeout", "no result in time"),
+    )
+    return TcpResults(
+        port, tuple(NamedTcp(n, r) for (n, _), r in zip(pairs, results)), tuple(skipped)
+    )
 
 
 @dataclass(frozen=True)
@@ -92,15 +98,21 @@ class TlsResults:
 def tls(ctx: ProbeContext) -> TlsResults:
     """One handshake per address that accepted a connection, with the name as SNI."""
     tcp_results: TcpResults = ctx.need("net.tcp")
-    targets = [(r.name, r.result.address) for r in tcp_results.results
-               if r.result.status == "connected"]
+    targets = [
+        (r.name, r.result.address) for r in tcp_results.results if r.result.status == "connected"
+    ]
     port = tcp_results.port
     host: Any = ctx.host
     require_live(host)
     timeout = call_timeout(host, TLS_TIMEOUT_S)
     calls: List[Callable[[], TlsResult]] = [
-        partial(host.tls_handshake, address, port, name, timeout) for name, address in targets]
-    results = parallel(calls, timeout + BACKSTOP_S,
-                       lambda i: TlsResult(targets[i][1], port, targets[i][0], "timeout",
-                                           detail="no result in time"))
+        partial(host.tls_handshake, address, port, name, timeout) for name, address in targets
+    ]
+    results = parallel(
+        calls,
+        timeout + BACKSTOP_S,
+        lambda i: TlsResult(
+            targets[i][1], port, targets[i][0], "timeout", detail="no result in time"
+        ),
+    )
     return TlsResults(tuple(results))

@@ -100,7 +100,8 @@ def agent(ctx: ProbeContext) -> SsmAgent:
             how = "snap"
             try:
                 version = parse_snap_version(
-                    host.read_bytes(f"{SNAP_DIR}/meta/snap.yaml", SNAP_META_LIMIT))
+                    host.read_bytes(f"{SNAP_DIR}/meta/snap.yaml", SNAP_META_LIMIT)
+                )
             except OSError:
                 version = None
     if host.root:
@@ -111,13 +112,23 @@ def agent(ctx: ProbeContext) -> SsmAgent:
         state = parse_systemctl_show(res.stdout)
         if res.not_found:
             notes.append("systemctl not found: unit state unknown")
-    if not installed and (state.get("LoadState") == "loaded" or state.get("UnitFileState")
-                          or host.exists(BINARY)):
+    if not installed and (
+        state.get("LoadState") == "loaded" or state.get("UnitFileState") or host.exists(BINARY)
+    ):
         installed, how = True, "files"
     pids = scan_processes(host)
     running = bool(pids) or state.get("ActiveState") == "active"
     known = running or pids is not None or (not host.root and "ActiveState" in state)
     if not known:
         notes.append("no /proc captured in the tree: whether the agent runs is unknown")
-    return SsmAgent(installed, running, known, how, version, unit if installed else None,
-                    state, pids or (), tuple(notes))
+    return SsmAgent(
+        installed,
+        running,
+        known,
+        how,
+        version,
+        unit if installed else None,
+        state,
+        pids or (),
+        tuple(notes),
+    )

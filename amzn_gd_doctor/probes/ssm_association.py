@@ -72,11 +72,20 @@ def parse_document_state(doc: Any, folder: str, name: str) -> Optional[DocumentR
             continue
         output = result.get("output")
         output = " | ".join(str(output or "").split("\n"))  # one line per evidence item
-        failures.append(f"{clean(str(plugin.get('Name') or '?'), 60)}: {result['status']} "
-                        f"(code {clean(str(result.get('code')), 12)}): "
-                        f"{clean(output.strip(' |'), OUTPUT_CHARS)}")
-    return DocumentRun(folder, name, text("DocumentName") or "?", text("DocumentStatus") or "?",
-                       text("AssociationID"), text("CreatedDate", 40), tuple(failures))
+        failures.append(
+            f"{clean(str(plugin.get('Name') or '?'), 60)}: {result['status']} "
+            f"(code {clean(str(result.get('code')), 12)}): "
+            f"{clean(output.strip(' |'), OUTPUT_CHARS)}"
+        )
+    return DocumentRun(
+        folder,
+        name,
+        text("DocumentName") or "?",
+        text("DocumentStatus") or "?",
+        text("AssociationID"),
+        text("CreatedDate", 40),
+        tuple(failures),
+    )
 
 
 def parse_instance_document(doc: Any) -> Optional[str]:
@@ -112,8 +121,11 @@ def association(ctx: ProbeContext) -> SsmAssociations:
             last = _last_association(host, base) or last
             for folder in STATE_FOLDERS:
                 path = f"{base}/state/{folder}"
-                names = [n for n in (host.list_dir(path) if host.is_dir(path) else [])
-                         if not n.startswith(".")]
+                names = [
+                    n
+                    for n in (host.list_dir(path) if host.is_dir(path) else [])
+                    if not n.startswith(".")
+                ]
                 for name in names[: max(0, MAX_DOCUMENTS - seen)]:
                     seen += 1
                     try:
@@ -127,7 +139,9 @@ def association(ctx: ProbeContext) -> SsmAssociations:
                     if run.document == GD_DOCUMENT:
                         runs.append(run)
     except PermissionError as exc:
-        raise denied(exc.filename or SSM_DATA_DIR,
-                     f"sudo ls -R {SSM_DATA_DIR}/*/document/state") from exc
-    return SsmAssociations(tuple(dirs), seen, tuple(runs), last, tuple(skipped[:10]),
-                           seen >= MAX_DOCUMENTS)
+        raise denied(
+            exc.filename or SSM_DATA_DIR, f"sudo ls -R {SSM_DATA_DIR}/*/document/state"
+        ) from exc
+    return SsmAssociations(
+        tuple(dirs), seen, tuple(runs), last, tuple(skipped[:10]), seen >= MAX_DOCUMENTS
+    )

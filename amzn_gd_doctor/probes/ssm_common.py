@@ -25,7 +25,6 @@ GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
 STATE_FILE_LIMIT = 1024 * 1024
 
 
-
 _INSTANCE_DIR_RE = re.compile(r"^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})$")
 
 
@@ -35,8 +34,10 @@ def is_instance_dir(name: str) -> bool:
 
 
 def denied(path: str, by_hand: str) -> CouldNotLook:
-    return CouldNotLook(f"permission denied reading {path} (it is root-only): run the doctor "
-                        f"as root, or by hand: `{by_hand}`")
+    return CouldNotLook(
+        f"permission denied reading {path} (it is root-only): run the doctor "
+        f"as root, or by hand: `{by_hand}`"
+    )
 
 
 def read_state_file(host: Host, path: str) -> Tuple[Optional[Any], Optional[str]]:

@@ -27,15 +27,28 @@ MAX_LINES_PER_KIND = 3
 # (kind, pattern), first match wins. Phrases are the agent's own (see docs/ssm.md).
 KINDS: Tuple[Tuple[str, re.Pattern[str]], ...] = (
     ("associations_unavailable", re.compile(r"Unable to load instance associations")),
-    ("registration", re.compile(
-        r"MachineFingerprintDoesNotMatch|InvalidActivation|ActivationExpired|"
-        r"Failed to register|registration failed|error while loading server info", re.I)),
-    ("credentials", re.compile(
-        r"EC2RoleRequestError|NoCredentialProviders|no valid credentials could be retrieved|"
-        r"Retrieve credentials produced error|AccessDeniedException|ExpiredToken|"
-        r"Health ping failed|instance management role is not configured")),
-    ("guardduty_failure", re.compile(
-        rf"(?=.*(?:{GD_DOCUMENT}|{GD_PACKAGE}))(?=.*\b(?:ERROR|fail(?:ed|ure)?)\b)", re.I)),
+    (
+        "registration",
+        re.compile(
+            r"MachineFingerprintDoesNotMatch|InvalidActivation|ActivationExpired|"
+            r"Failed to register|registration failed|error while loading server info",
+            re.I,
+        ),
+    ),
+    (
+        "credentials",
+        re.compile(
+            r"EC2RoleRequestError|NoCredentialProviders|no valid credentials could be retrieved|"
+            r"Retrieve credentials produced error|AccessDeniedException|ExpiredToken|"
+            r"Health ping failed|instance management role is not configured"
+        ),
+    ),
+    (
+        "guardduty_failure",
+        re.compile(
+            rf"(?=.*(?:{GD_DOCUMENT}|{GD_PACKAGE}))(?=.*\b(?:ERROR|fail(?:ed|ure)?)\b)", re.I
+        ),
+    ),
     ("guardduty", re.compile(rf"{GD_DOCUMENT}|{GD_PACKAGE}")),
     ("association_run", re.compile(r"Executing association")),
     ("error", re.compile(r"^\S+ \S+ ERROR ")),
@@ -98,5 +111,6 @@ def logs(ctx: ProbeContext) -> SsmLogs:
             kept[kind] = (kept.get(kind, []) + k[kind])[-MAX_LINES_PER_KIND:]
     if unreadable and not files:
         raise denied(unreadable[0], f"sudo tail -n 200 {' '.join(LOG_FILES)}")
-    return SsmLogs(tuple(files), counts, {k: tuple(v) for k, v in kept.items()}, cut,
-                   tuple(unreadable))
+    return SsmLogs(
+        tuple(files), counts, {k: tuple(v) for k, v in kept.items()}, cut, tuple(unreadable)
+    )

@@ -34,7 +34,7 @@ def parse_rpm_q(returncode: int, stdout: bytes) -> Tuple[bool, Optional[str]]:
     line = stdout.decode("utf-8", "replace").strip().splitlines()[:1]
     if returncode != 0 or not line or not line[0].startswith(PACKAGE + "-"):
         return False, None
-    nvra = line[0][len(PACKAGE) + 1:]
+    nvra = line[0][len(PACKAGE) + 1 :]
     version, _, arch = nvra.rpartition(".")
     return True, clean(version if arch in ("x86_64", "aarch64", "noarch") else nvra, 80)
 

@@ -22,9 +22,18 @@ INSTALLSTATE = f"{SSM_DATA_DIR}/packages/{GD_PACKAGE}/installstate"
 # The agent's InstallState enum (agent/plugins/configurepackage/localpackages); the number is
 # what the file stores.
 INSTALL_STATES = {
-    0: "None", 1: "Unknown", 2: "Failed", 3: "Uninstalling", 4: "Uninstalled", 5: "New",
-    6: "Upgrading", 7: "Installing", 8: "Installed", 9: "RollbackUninstall",
-    10: "RollbackInstall", 11: "Updating",
+    0: "None",
+    1: "Unknown",
+    2: "Failed",
+    3: "Uninstalling",
+    4: "Uninstalled",
+    5: "New",
+    6: "Upgrading",
+    7: "Installing",
+    8: "Installed",
+    9: "RollbackUninstall",
+    10: "RollbackInstall",
+    11: "Updating",
 }
 # Version directories kept beside installstate; a handful in practice.
 MAX_VERSION_DIRS = 32
@@ -44,8 +53,10 @@ def parse_registration(doc: Any) -> Tuple[Optional[str], Optional[str]]:
     if not isinstance(doc, dict):
         return None, None
     mid, region = doc.get("ManagedInstanceID"), doc.get("Region")
-    return (clean(mid, 40) if isinstance(mid, str) and mid else None,
-            clean(region, 40) if isinstance(region, str) and region else None)
+    return (
+        clean(mid, 40) if isinstance(mid, str) and mid else None,
+        clean(region, 40) if isinstance(region, str) and region else None,
+    )
 
 
 @probe("ssm.registration")
@@ -98,13 +109,21 @@ def parse_installstate(doc: Any) -> PluginInstallState:
 
     state = doc.get("state")
     if not isinstance(state, int) or isinstance(state, bool):
-        return PluginInstallState(True, version=text("version"),
-                                  problem=f"has no numeric state ({clean(repr(state), 40)})")
+        return PluginInstallState(
+            True,
+            version=text("version"),
+            problem=f"has no numeric state ({clean(repr(state), 40)})",
+        )
     retries = doc.get("retrycount")
     return PluginInstallState(
-        True, state, INSTALL_STATES.get(state, f"unknown state {state}"), text("version"),
-        text("lastinstalledversion"), text("time"),
-        retries if isinstance(retries, int) and not isinstance(retries, bool) else 0)
+        True,
+        state,
+        INSTALL_STATES.get(state, f"unknown state {state}"),
+        text("version"),
+        text("lastinstalledversion"),
+        text("time"),
+        retries if isinstance(retries, int) and not isinstance(retries, bool) else 0,
+    )
 
 
 @probe("ssm.guardduty_plugin")
@@ -113,8 +132,9 @@ def guardduty_plugin(ctx: ProbeContext) -> PluginInstallState:
     host = ctx.host
     package_dir = INSTALLSTATE.rsplit("/", 1)[0]
     try:
-        versions = tuple(n for n in host.list_dir(package_dir)
-                         if n != "installstate")[:MAX_VERSION_DIRS]
+        versions = tuple(n for n in host.list_dir(package_dir) if n != "installstate")[
+            :MAX_VERSION_DIRS
+        ]
     except FileNotFoundError:
         versions = ()
     except PermissionError as exc:

@@ -93,18 +93,25 @@ def nspawn_unavailable(tree: str = TREE) -> Optional[str]:
     boot is a test failure."""
     if shutil.which("systemd-nspawn") is None:
         return "systemd-nspawn not installed (apt package systemd-container)"
-    for tool, package in (("nsenter", "util-linux"), ("unshare", "util-linux"),
-                          ("dpkg-deb", "dpkg")):
+    for tool, package in (
+        ("nsenter", "util-linux"),
+        ("unshare", "util-linux"),
+        ("dpkg-deb", "dpkg"),
+    ):
         if shutil.which(tool) is None:
             return f"{tool} not installed (apt package {package})"
     if os.geteuid() != 0:
         return f"systemd-nspawn needs root; running as uid {os.geteuid()}"
-    if not any(os.path.exists(os.path.join(tree, p))
-               for p in ("usr/lib/systemd/systemd", "lib/systemd/systemd")):
+    if not any(
+        os.path.exists(os.path.join(tree, p))
+        for p in ("usr/lib/systemd/systemd", "lib/systemd/systemd")
+    ):
         return f"no systemd in the container tree {tree} (apt package systemd)"
     probe = subprocess.run(
         ["unshare", "--mount", "--pid", "--uts", "--ipc", "--net", "--fork", "true"],
-        capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S,
+        capture_output=True,
+        text=True,
+        timeout=COMMAND_TIMEOUT_S,
     )
     if probe.returncode != 0:
         return f"cannot create mount/pid/uts/ipc/net namespaces: {probe.stderr.strip()}"
@@ -172,15 +179,22 @@ class Container:
     boot_s: float = 0.0
 
     # -- commands --------------------------------------------------------------------------
-    def run(self, argv: Sequence[str], env: Optional[Dict[str, str]] = None,
-            timeout: float = COMMAND_TIMEOUT_S, check: bool = True,
-            ) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
+    def run(
+        self,
+        argv: Sequence[str],
+        env: Optional[Dict[str, str]] = None,
+        timeout: float = COMMAND_TIMEOUT_S,
+        check: bool = True,
+    ) -> subprocess.CompletedProcess:  # type: ignore[type-arg]
         """Run argv in all of the container's namespaces, with a clean environment."""
         full_env = {"PATH": CONTAINER_PATH, "LANG": "C.UTF-8", "HOME": "/root"}
         full_env.update(env or {})
         result = subprocess.run(
             ["nsenter", f"--target={self.leader}", "--all", "--root", "--wd=/", *argv],
-            env=full_env, capture_output=True, text=True, timeout=timeout,
+            env=full_env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             raise AssertionError(
@@ -193,8 +207,9 @@ class Container:
         out = self.run(["systemctl", "show", unit, "-p", ",".join(props)]).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
-    def wait_for(self, what: str, predicate: Callable[[], bool],
-                 timeout: float = BOOT_TIMEOUT_S) -> float:
+    def wait_for(
+        self, what: str, predicate: Callable[[], bool], timeout: float = BOOT_TIMEOUT_S
+    ) -> float:
         """Poll until predicate() holds; return the seconds it took."""
         started = time.monotonic()
         while not predicate():
@@ -234,18 +249,33 @@ class Container:
             for inside, data, mode in (
                 ("DEBIAN/control", AGENT_CONTROL.encode(), 0o644),
                 ("DEBIAN/postinst", AGENT_POSTINST.encode(), 0o755),
-                (f"etc/systemd/system/{UNIT}",
-                 (FIXTURES / f"{variant}.service").read_bytes(), 0o644),
-                (f"{AGENT_DIR[1:]}/standin_agent.py",
-                 (FIXTURES / "standin_agent.py").read_bytes(), 0o755),
+                (
+                    f"etc/systemd/system/{UNIT}",
+                    (FIXTURES / f"{variant}.service").read_bytes(),
+                    0o644,
+                ),
+                (
+                    f"{AGENT_DIR[1:]}/standin_agent.py",
+                    (FIXTURES / "standin_agent.py").read_bytes(),
+                    0o755,
+                ),
             ):
                 (stage / inside).parent.mkdir(parents=True, exist_ok=True)
                 (stage / inside).write_bytes(data)
                 (stage / inside).chmod(mode)
             (stage / AGENT_BIN[1:]).parent.mkdir(parents=True)
             (stage / AGENT_BIN[1:]).symlink_to(os.path.realpath(sys.executable))
-            subprocess.run(["dpkg-deb", "--root-owner-group", "--build", str(stage),
-                            str(self.path(AGENT_DEB))], check=True, capture_output=True)
+            subprocess.run(
+                [
+                    "dpkg-deb",
+                    "--root-owner-group",
+                    "--build",
+                    str(stage),
+                    str(self.path(AGENT_DEB)),
+                ],
+                check=True,
+                capture_output=True,
+            )
         # --volatile=yes starts with an empty /var: an empty package database, as after install.
         for d in ("info", "updates", "triggers"):
             self.path(f"/var/lib/dpkg/{d}").mkdir(parents=True, exist_ok=True)
@@ -263,13 +293,17 @@ class Container:
         container."""
         top = self.path("/sys/fs/cgroup/cgroup.controllers")
         if not top.exists():
-            return ("cgroup v2 memory controller not available: the host mounts the memory "
-                    "controller on the legacy cgroup v1 hierarchy, read-only inside the container, "
-                    "so systemd cannot enforce MemoryMax= or report Result=oom-kill")
+            return (
+                "cgroup v2 memory controller not available: the host mounts the memory "
+                "controller on the legacy cgroup v1 hierarchy, read-only inside the container, "
+                "so systemd cannot enforce MemoryMax= or report Result=oom-kill"
+            )
         controllers = top.read_text().split()
         if "memory" not in controllers:
-            return ("cgroup v2 memory controller not delegated to the container (its "
-                    f"cgroup.controllers: {' '.join(controllers) or 'none'})")
+            return (
+                "cgroup v2 memory controller not delegated to the container (its "
+                f"cgroup.controllers: {' '.join(controllers) or 'none'})"
+            )
         return None
 
     def agent(self, *props: str) -> Dict[str, str]:
@@ -280,8 +314,19 @@ class Container:
         loopback (where nothing answers: the container has no other network)."""
         started = time.monotonic()
         result = self.run(
-            [sys.executable, "-m", "amzn_gd_doctor", "check", "--format", "json",
-             "--deadline", DOCTOR_DEADLINE_S, "--dns-server", "127.0.0.1", *args],
+            [
+                sys.executable,
+                "-m",
+                "amzn_gd_doctor",
+                "check",
+                "--format",
+                "json",
+                "--deadline",
+                DOCTOR_DEADLINE_S,
+                "--dns-server",
+                "127.0.0.1",
+                *args,
+            ],
             env={"AWS_EC2_METADATA_DISABLED": "true", "PYTHONPATH": str(REPO)},
             check=False,
         )
@@ -289,8 +334,10 @@ class Container:
         try:
             report = json.loads(result.stdout)
         except ValueError as exc:
-            raise AssertionError(f"doctor printed no JSON (exit {result.returncode}):\n"
-                                 f"{result.stdout}\n{result.stderr}") from exc
+            raise AssertionError(
+                f"doctor printed no JSON (exit {result.returncode}):\n"
+                f"{result.stdout}\n{result.stderr}"
+            ) from exc
         return DoctorRun(result.returncode, report, result.stderr, elapsed)
 
     def facts(self) -> Dict[str, Dict[str, object]]:
@@ -326,16 +373,19 @@ class Container:
         while True:
             if self.proc.poll() is not None:
                 raise AssertionError(
-                    f"systemd-nspawn exited {self.proc.returncode} during boot:\n{self.console()}")
+                    f"systemd-nspawn exited {self.proc.returncode} during boot:\n{self.console()}"
+                )
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"{self.name} not booted within {BOOT_TIMEOUT_S:g} s:\n{self.console()}")
+                    f"{self.name} not booted within {BOOT_TIMEOUT_S:g} s:\n{self.console()}"
+                )
             if not self.leader:
                 self.leader = self._find_leader() or 0
             if self.leader:
                 left = max(1.0, deadline - time.monotonic())
-                state = self.run(["systemctl", "is-system-running", "--wait"],
-                                 timeout=left, check=False)
+                state = self.run(
+                    ["systemctl", "is-system-running", "--wait"], timeout=left, check=False
+                )
                 # "Failed to connect to bus" until PID 1 has created its private socket.
                 if state.stdout.strip() in ("running", "degraded"):
                     self.boot_s = time.monotonic() - started
@@ -357,8 +407,14 @@ class Container:
 
 def boot(name: str, log: Path) -> Container:
     argv = [
-        "systemd-nspawn", f"--directory={TREE}", "--volatile=yes", "--boot",
-        "--register=no", "--keep-unit", "--private-network", f"--machine={name}",
+        "systemd-nspawn",
+        f"--directory={TREE}",
+        "--volatile=yes",
+        "--boot",
+        "--register=no",
+        "--keep-unit",
+        "--private-network",
+        f"--machine={name}",
         "--console=read-only",
         # No resolv.conf: name lookups inside go to loopback and fail at once.
         "--resolv-conf=off",
@@ -366,8 +422,13 @@ def boot(name: str, log: Path) -> Container:
         "systemd.firstboot=off",
     ]
     with open(log, "wb") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     container = Container(name, proc, log)
     try:
         container.wait_booted()
@@ -386,8 +447,9 @@ def nspawn_ready() -> None:
 
 
 @pytest.fixture
-def container(nspawn_ready: None, request: pytest.FixtureRequest,
-              tmp_path: Path) -> Iterator[Container]:
+def container(
+    nspawn_ready: None, request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Container]:
     """A freshly booted container, killed after the test whatever its outcome."""
     label = re.sub(r"[^a-z0-9]+", "-", request.node.name.lower())[:30].strip("-")
     box = boot(f"gd-e2e-{os.getpid()}-{label}", tmp_path / "console.log")
@@ -395,5 +457,3 @@ def container(nspawn_ready: None, request: pytest.FixtureRequest,
         yield box
     finally:
         box.stop()
-
-

@@ -26,19 +26,23 @@ LOOP_TIMEOUT_S = 20.0
 def test_container_boots_systemd_with_only_loopback(container: Any) -> None:
     assert container.path("/proc/1/comm").read_text() == "systemd\n"
     assert container.run(["systemctl", "is-system-running"], check=False).stdout.strip() in (
-        "running", "degraded")
+        "running",
+        "degraded",
+    )
     assert container.run(["systemd-detect-virt", "--container"]).stdout == "systemd-nspawn\n"
     assert sorted(p.name for p in container.path("/sys/class/net").iterdir()) == ["lo"]
     # The repository is bound read-only: the doctor under test cannot write to it.
-    probe = container.run(["touch", str(Path(__file__).parent / "written-by-container")],
-                          check=False)
+    probe = container.run(
+        ["touch", str(Path(__file__).parent / "written-by-container")], check=False
+    )
     assert probe.returncode != 0 and "Read-only file system" in probe.stderr
 
 
 def test_running_agent_unit(container: Any) -> None:
     container.install_agent("running")
-    container.wait_for(f"{UNIT} running",
-                       lambda: container.agent("SubState")["SubState"] == "running")
+    container.wait_for(
+        f"{UNIT} running", lambda: container.agent("SubState")["SubState"] == "running"
+    )
     state = container.agent("ActiveState", "SubState", "Result", "NRestarts", "MainPID")
     assert state["ActiveState"] == "active" and state["Result"] == "success"
     assert state["NRestarts"] == "0"
@@ -46,39 +50,62 @@ def test_running_agent_unit(container: Any) -> None:
     assert container.path(f"/proc/{pid}/comm").read_text() == "amazon-guarddut\n"  # 15 chars
     argv0 = container.path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[0]
     assert argv0 == b"/opt/amazon-guardduty/bin/amazon-guardduty"
-    package = container.run(["dpkg-query", "-W", "-f", "${Status} ${Version}",
-                             "amazon-guardduty-agent"]).stdout
+    package = container.run(
+        ["dpkg-query", "-W", "-f", "${Status} ${Version}", "amazon-guardduty-agent"]
+    ).stdout
     assert package == "install ok installed 1.17.1"
     assert container.agent("UnitFileState") == {"UnitFileState": "enabled"}
 
     facts = container.facts()
     unit = facts["agent.unit"]["value"]
-    assert (unit["load_state"], unit["active_state"], unit["sub_state"], unit["result"],
-            unit["n_restarts"], unit["main_pid"], unit["unit_file_state"], unit["fragment_path"]
-            ) == ("loaded", "active", "running", "success", 0, int(pid), "enabled",
-                  "/etc/systemd/system/amazon-guardduty-agent.service")
+    assert (
+        unit["load_state"],
+        unit["active_state"],
+        unit["sub_state"],
+        unit["result"],
+        unit["n_restarts"],
+        unit["main_pid"],
+        unit["unit_file_state"],
+        unit["fragment_path"],
+    ) == (
+        "loaded",
+        "active",
+        "running",
+        "success",
+        0,
+        int(pid),
+        "enabled",
+        "/etc/systemd/system/amazon-guardduty-agent.service",
+    )
     package_fact = facts["agent.package"]["value"]
     assert (package_fact["manager"], package_fact["state"], package_fact["version"]) == (
-        "dpkg", "installed", "1.17.1")
+        "dpkg",
+        "installed",
+        "1.17.1",
+    )
     process = facts["agent.process"]["value"]
     assert process["main_pid"] == int(pid)
-    assert [(p["pid"], p["name"]) for p in process["processes"]] == [
-        (int(pid), "amazon-guardduty")]
+    assert [(p["pid"], p["name"]) for p in process["processes"]] == [(int(pid), "amazon-guardduty")]
 
     run = container.doctor()
     assert outcomes(run) == {
-        "agent.installed": "pass", "agent.unit_running": "pass",
-        "agent.not_crash_looping": "pass", "agent.not_oom_killed": "pass",
-        "agent.btf_errors": "pass", "agent.logs_clean": "pass",
+        "agent.installed": "pass",
+        "agent.unit_running": "pass",
+        "agent.not_crash_looping": "pass",
+        "agent.not_oom_killed": "pass",
+        "agent.btf_errors": "pass",
+        "agent.logs_clean": "pass",
         "agent.memlock": "not_applicable",  # this kernel is newer than 5.10
     }
     assert run.check("agent.installed")["summary"] == (
-        "amazon-guardduty-agent 1.17.1 is installed (dpkg: install ok installed).")
+        "amazon-guardduty-agent 1.17.1 is installed (dpkg: install ok installed)."
+    )
     summary = run.check("agent.unit_running")["summary"]
     assert summary.startswith("amazon-guardduty-agent.service is active (running) since ")
     assert summary.endswith(f", main pid {pid}.")
     assert run.check("agent.not_crash_looping")["summary"] == (
-        "no restart loop (NRestarts=0, 0 restarts in the last hour).")
+        "no restart loop (NRestarts=0, 0 restarts in the last hour)."
+    )
     # Healthy agent; the verdict is undecided only because IMDS is off in the container.
     assert "agent_disconnected" not in [d["code"] for d in run.report["diagnoses"]]
     assert run.report["verdict"]["coverage_status"] == "UNKNOWN" and run.returncode == 3
@@ -86,11 +113,16 @@ def test_running_agent_unit(container: Any) -> None:
 
 def test_crash_looping_agent_unit(container: Any) -> None:
     container.install_agent("crashloop")
-    container.wait_for(f"{UNIT} restarted {MIN_RESTARTS} times", lambda: int(
-        container.agent("NRestarts")["NRestarts"]) >= MIN_RESTARTS, LOOP_TIMEOUT_S)
+    container.wait_for(
+        f"{UNIT} restarted {MIN_RESTARTS} times",
+        lambda: int(container.agent("NRestarts")["NRestarts"]) >= MIN_RESTARTS,
+        LOOP_TIMEOUT_S,
+    )
     log = container.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
-    assert ("amazon-guardduty stand-in: cannot reach guardduty-data.us-east-1.amazonaws.com: "
-            "[Errno -3] Temporary failure in name resolution; exiting") in log
+    assert (
+        "amazon-guardduty stand-in: cannot reach guardduty-data.us-east-1.amazonaws.com: "
+        "[Errno -3] Temporary failure in name resolution; exiting"
+    ) in log
     assert "Main process exited, code=exited, status=1/FAILURE" in log
     assert "Scheduled restart job, restart counter is at" in log
 
@@ -98,7 +130,9 @@ def test_crash_looping_agent_unit(container: Any) -> None:
     assert unit["n_restarts"] >= MIN_RESTARTS
     # Between two starts the unit is waiting out RestartSec; for a moment it runs again.
     assert (unit["active_state"], unit["sub_state"]) in (
-        ("activating", "auto-restart"), ("active", "running"))
+        ("activating", "auto-restart"),
+        ("active", "running"),
+    )
 
     run = container.doctor()
     loop = run.check("agent.not_crash_looping")
@@ -111,8 +145,10 @@ def test_crash_looping_agent_unit(container: Any) -> None:
     assert "Temporary failure in name resolution" in loop["summary"]
     running = run.check("agent.unit_running")
     if running["outcome"] == "fail":  # mostly: the unit spends its time waiting to restart
-        assert "is between restarts (activating (auto-restart), result exit-code, " in (
-            running["summary"])
+        assert (
+            "is between restarts (activating (auto-restart), result exit-code, "
+            in (running["summary"])
+        )
     else:  # caught in the ~0.1 s the stand-in runs
         assert running["outcome"] == "pass"
     assert run.check("agent.installed")["outcome"] == "pass"
@@ -125,18 +161,28 @@ def test_oom_killed_agent_unit(container: Any) -> None:
     if missing:
         pytest.skip(missing)
     container.install_agent("oom")
-    container.wait_for(f"{UNIT} failed", lambda: container.agent(
-        "ActiveState")["ActiveState"] == "failed", LOOP_TIMEOUT_S)
+    container.wait_for(
+        f"{UNIT} failed",
+        lambda: container.agent("ActiveState")["ActiveState"] == "failed",
+        LOOP_TIMEOUT_S,
+    )
     state = container.agent("Result", "MemoryMax", "ExecMainCode", "ExecMainStatus")
-    assert state == {"Result": "oom-kill", "MemoryMax": str(16 * 1024 * 1024),
-                     "ExecMainCode": "2", "ExecMainStatus": "9"}
+    assert state == {
+        "Result": "oom-kill",
+        "MemoryMax": str(16 * 1024 * 1024),
+        "ExecMainCode": "2",
+        "ExecMainStatus": "9",
+    }
     log = container.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
     assert "A process of this unit has been killed by the OOM killer." in log
     assert "Failed with result 'oom-kill'." in log
 
     unit = container.facts()["agent.unit"]["value"]
     assert (unit["active_state"], unit["result"], unit["memory_max"]) == (
-        "failed", "oom-kill", 16 * 1024 * 1024)
+        "failed",
+        "oom-kill",
+        16 * 1024 * 1024,
+    )
 
     run = container.doctor()
     oom = run.check("agent.not_oom_killed")
@@ -153,27 +199,40 @@ def test_sigkilled_agent_unit(container: Any) -> None:
     """What an OOM kill looks like where systemd cannot tell it (cgroup v1 hosts): the main
     process dies of SIGKILL and the result is 'signal'."""
     container.install_agent("sigkill")
-    container.wait_for(f"{UNIT} failed", lambda: container.agent(
-        "ActiveState")["ActiveState"] == "failed", LOOP_TIMEOUT_S)
+    container.wait_for(
+        f"{UNIT} failed",
+        lambda: container.agent("ActiveState")["ActiveState"] == "failed",
+        LOOP_TIMEOUT_S,
+    )
     state = container.agent("Result", "ExecMainCode", "ExecMainStatus", "NRestarts")
-    assert state == {"Result": "signal", "ExecMainCode": "2", "ExecMainStatus": "9",
-                     "NRestarts": "0"}
+    assert state == {
+        "Result": "signal",
+        "ExecMainCode": "2",
+        "ExecMainStatus": "9",
+        "NRestarts": "0",
+    }
     log = container.run(["journalctl", "-u", UNIT, "--no-pager", "-o", "cat"]).stdout
     assert "Main process exited, code=killed, status=9/KILL" in log
     assert "Failed with result 'signal'." in log
 
     facts = container.facts()
     unit = facts["agent.unit"]["value"]
-    assert (unit["active_state"], unit["result"], unit["exec_main_code"],
-            unit["exec_main_status"]) == ("failed", "signal", "killed", 9)
+    assert (
+        unit["active_state"],
+        unit["result"],
+        unit["exec_main_code"],
+        unit["exec_main_status"],
+    ) == ("failed", "signal", "killed", 9)
     assert facts["agent.process"]["value"]["processes"] == []
 
     run = container.doctor()
     running = run.check("agent.unit_running")
     assert (running["outcome"], running["issue"], running["summary"]) == (
-        "fail", "agent_disconnected",
+        "fail",
+        "agent_disconnected",
         "amazon-guardduty-agent.service is failed (failed), result signal, 0 restarts: "
-        "the agent is not running.")
+        "the agent is not running.",
+    )
     # Without memory.events (cgroup v1) nothing tells this SIGKILL from an OOM kill; the
     # container's journal has no kernel messages either.
     assert run.check("agent.not_oom_killed")["outcome"] == "pass"
@@ -188,8 +247,9 @@ def test_doctor_without_the_agent(container: Any) -> None:
     assert run.fact("imds.identity")["status"] == "unsupported"  # IMDS off for the run
     installed = run.check("agent.installed")
     assert (installed["outcome"], installed["issue"]) == ("fail", "waiting_for_ssm_notification")
-    assert installed["summary"].startswith("amazon-guardduty-agent is not installed, and there "
-                                           "is no SSM agent")
+    assert installed["summary"].startswith(
+        "amazon-guardduty-agent is not installed, and there is no SSM agent"
+    )
     for rule_id in ("agent.unit_running", "agent.not_crash_looping", "agent.not_oom_killed"):
         assert run.check(rule_id)["outcome"] == "inconclusive"
         assert run.check(rule_id)["blocked_by"] == "agent.installed"

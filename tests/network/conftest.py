@@ -43,8 +43,9 @@ class DnsServer:
     answers: Dict[str, Behaviour]
     default: Behaviour = "nxdomain"
     queries: List[str] = field(default_factory=list)
-    sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET,
-                                                                      socket.SOCK_DGRAM))
+    sock: socket.socket = field(
+        default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    )
     running: bool = True
 
     @property
@@ -75,12 +76,16 @@ class DnsServer:
                 continue
             reply = dns.message.make_response(query)
             if isinstance(behaviour, str):
-                rcode = {"nxdomain": dns.rcode.NXDOMAIN, "servfail": dns.rcode.SERVFAIL,
-                         "refused": dns.rcode.REFUSED}.get(behaviour, dns.rcode.NOERROR)
+                rcode = {
+                    "nxdomain": dns.rcode.NXDOMAIN,
+                    "servfail": dns.rcode.SERVFAIL,
+                    "refused": dns.rcode.REFUSED,
+                }.get(behaviour, dns.rcode.NOERROR)
                 reply.set_rcode(rcode)
             else:
-                reply.answer.append(dns.rrset.from_text(
-                    qname, 60, dns.rdataclass.IN, dns.rdatatype.A, *behaviour))
+                reply.answer.append(
+                    dns.rrset.from_text(qname, 60, dns.rdataclass.IN, dns.rdatatype.A, *behaviour)
+                )
             self.sock.sendto(reply.to_wire(), peer)
 
 
@@ -122,8 +127,9 @@ def _key() -> Any:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _cert(subject_cn: str, issuer_cn: str, key: Any, signer: Any, names: Sequence[str],
-          ca: bool) -> Any:
+def _cert(
+    subject_cn: str, issuer_cn: str, key: Any, signer: Any, names: Sequence[str], ca: bool
+) -> Any:
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
     from cryptography.x509.oid import NameOID
@@ -131,10 +137,22 @@ def _cert(subject_cn: str, issuer_cn: str, key: Any, signer: Any, names: Sequenc
     now = datetime.datetime.now(datetime.timezone.utc)
     builder = (
         x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
-                                 x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
-        .issuer_name(x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
-                                x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+        .subject_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, subject_cn),
+                ]
+            )
+        )
+        .issuer_name(
+            x509.Name(
+                [
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Test"),
+                    x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn),
+                ]
+            )
+        )
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(hours=1))
@@ -143,7 +161,8 @@ def _cert(subject_cn: str, issuer_cn: str, key: Any, signer: Any, names: Sequenc
     )
     if names:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+        )
     return builder.sign(signer, hashes.SHA256())
 
 
@@ -161,16 +180,19 @@ def pki(tmp_path_factory: pytest.TempPathFactory) -> Pki:
     (base / "ca.pem").write_bytes(ca.public_bytes(pem))
     (base / "capath").mkdir()
     certs: Dict[str, Tuple[Path, Path]] = {}
-    leaves = {"good": ("GD Doctor Test Root CA", ca_key, STANDARD, (STANDARD, LINK_LOCAL, FIPS)),
-              "wrong_name": ("GD Doctor Test Root CA", ca_key, "wrong.example", ("wrong.example",)),
-              "untrusted": ("Corp Inspection CA", rogue_key, STANDARD, (STANDARD, LINK_LOCAL))}
+    leaves = {
+        "good": ("GD Doctor Test Root CA", ca_key, STANDARD, (STANDARD, LINK_LOCAL, FIPS)),
+        "wrong_name": ("GD Doctor Test Root CA", ca_key, "wrong.example", ("wrong.example",)),
+        "untrusted": ("Corp Inspection CA", rogue_key, STANDARD, (STANDARD, LINK_LOCAL)),
+    }
     for kind, (issuer, signer, cn, names) in leaves.items():
         key = _key()
         cert = _cert(cn, issuer, key, signer, names, False)
         cert_path, key_path = base / f"{kind}.pem", base / f"{kind}.key"
         cert_path.write_bytes(cert.public_bytes(pem))
-        key_path.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
-                                               serialization.NoEncryption()))
+        key_path.write_bytes(
+            key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        )
         certs[kind] = (cert_path, key_path)
     return Pki(base / "ca.pem", base / "capath", certs)
 
@@ -271,8 +293,16 @@ class AgentUnit:
     environment: Dict[str, str]
 
 
-NETWORK_PROBES = ("imds.identity", "imds.network", "net.endpoints", "net.resolvers",
-                  "net.dns", "net.tcp", "net.tls", "net.proxy")
+NETWORK_PROBES = (
+    "imds.identity",
+    "imds.network",
+    "net.endpoints",
+    "net.resolvers",
+    "net.dns",
+    "net.tcp",
+    "net.tls",
+    "net.proxy",
+)
 NETWORK_RULES_PREFIX = "network."
 
 
@@ -298,28 +328,42 @@ def run_network(
     probes = {k: all_probes[k] for k in NETWORK_PROBES}
     if agent is not None:
         probes.update(_agent_stand_ins(agent))
-    rules = {k: v for k, v in all_rules.items()
-             if k.startswith(NETWORK_RULES_PREFIX) or k == "imds.identity_document"}
+    rules = {
+        k: v
+        for k, v in all_rules.items()
+        if k.startswith(NETWORK_RULES_PREFIX) or k == "imds.identity_document"
+    }
     env: Dict[str, str] = {}
     if imds_url is None:
         env["AWS_EC2_METADATA_DISABLED"] = "true"
     if pki is not None:
         env.update(SSL_CERT_FILE=str(pki.ca_file), SSL_CERT_DIR=str(pki.ca_dir))
     host = LiveHost(root=root, env=env)
-    options = doctor.Options(deadline=deadline, imds_endpoint=imds_url, region=region, root=root,
-                             dns_servers=tuple(dns_servers), endpoint_port=port)
+    options = doctor.Options(
+        deadline=deadline,
+        imds_endpoint=imds_url,
+        region=region,
+        root=root,
+        dns_servers=tuple(dns_servers),
+        endpoint_port=port,
+    )
     return doctor.run(host, options, probes, rules)
 
 
 def _agent_stand_ins(agent: Dict[str, Any]) -> Dict[str, registry.ProbeSpec]:
     values = {
         "agent.package": AgentPackage(agent.get("version") is not None, agent.get("version")),
-        "agent.process": AgentProcess("proxy_env" in agent, 4242 if "proxy_env" in agent else None,
-                                      dict(agent.get("proxy_env", {}))),
+        "agent.process": AgentProcess(
+            "proxy_env" in agent,
+            4242 if "proxy_env" in agent else None,
+            dict(agent.get("proxy_env", {})),
+        ),
         "agent.unit": AgentUnit(dict(agent.get("unit_env", {}))),
     }
-    return {pid: registry.ProbeSpec(pid, (lambda ctx, v=value: v), (), 1.0)
-            for pid, value in values.items()}
+    return {
+        pid: registry.ProbeSpec(pid, (lambda ctx, v=value: v), (), 1.0)
+        for pid, value in values.items()
+    }
 
 
 def finding(report: Report, rule_id: str) -> Any:

@@ -33,17 +33,24 @@ def main() -> None:
     probes, rules = registry.load()
     picked = {k: v for k, v in probes.items() if k.startswith(("net.", "imds."))}
     chosen = {k: v for k, v in rules.items() if k.startswith("network.")}
-    report = doctor.run(LiveHost(env={}), doctor.Options(deadline=6.0,
-                                                        imds_endpoint=httpd.imds.url),
-                        picked, chosen)
+    report = doctor.run(
+        LiveHost(env={}), doctor.Options(deadline=6.0, imds_endpoint=httpd.imds.url), picked, chosen
+    )
     dns_fact = next(f for f in report.facts if f.probe_id == "net.dns")
-    print(json.dumps({
-        "findings": {f.rule_id: [f.outcome.value, f.issue, f.confidence.value, f.summary]
-                     for f in report.findings},
-        "answers": [[a.server, a.name, a.status, list(a.addresses)]
-                    for a in dns_fact.value.answers],
-        "queries": dns.queries,
-    }))
+    print(
+        json.dumps(
+            {
+                "findings": {
+                    f.rule_id: [f.outcome.value, f.issue, f.confidence.value, f.summary]
+                    for f in report.findings
+                },
+                "answers": [
+                    [a.server, a.name, a.status, list(a.addresses)] for a in dns_fact.value.answers
+                ],
+                "queries": dns.queries,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -16,26 +16,35 @@ from .conftest import LINK_LOCAL, STANDARD, DnsServer, Pki, closed_port, free_ud
 
 @pytest.fixture
 def zone(dns_server: Callable[..., DnsServer]) -> DnsServer:
-    return dns_server({
-        STANDARD: ("127.0.0.10", "127.0.0.11"),
-        LINK_LOCAL: "nodata",
-        "servfail.test": "servfail",
-        "refused.test": "refused",
-        "drop.test": "drop",
-    })
+    return dns_server(
+        {
+            STANDARD: ("127.0.0.10", "127.0.0.11"),
+            LINK_LOCAL: "nodata",
+            "servfail.test": "servfail",
+            "refused.test": "refused",
+            "drop.test": "drop",
+        }
+    )
 
 
-@pytest.mark.parametrize("name, status, addresses", [
-    (STANDARD, "answer", ("127.0.0.10", "127.0.0.11")),
-    (LINK_LOCAL, "nodata", ()),
-    ("unknown.test", "nxdomain", ()),
-    ("servfail.test", "servfail", ()),
-    ("refused.test", "refused", ()),
-])
+@pytest.mark.parametrize(
+    "name, status, addresses",
+    [
+        (STANDARD, "answer", ("127.0.0.10", "127.0.0.11")),
+        (LINK_LOCAL, "nodata", ()),
+        ("unknown.test", "nxdomain", ()),
+        ("servfail.test", "servfail", ()),
+        ("refused.test", "refused", ()),
+    ],
+)
 def test_dns_query_statuses(zone: DnsServer, name: str, status: str, addresses: tuple) -> None:
     answer = LiveHost(env={}).dns_query(zone.address, name, 2.0)
     assert (answer.server, answer.name, answer.status, answer.addresses) == (
-        zone.address, name, status, addresses)
+        zone.address,
+        name,
+        status,
+        addresses,
+    )
     assert zone.queries[-1] == name.lower()
 
 
@@ -163,9 +172,11 @@ def test_tls_plain_tcp_server_is_a_failed_handshake(pki: Pki) -> None:
 
 def test_network_calls_are_unsupported_under_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
     host = LiveHost(root=str(tmp_path), env={})
-    for call in (lambda: host.dns_query("127.0.0.1", STANDARD, 1.0),
-                 lambda: host.system_resolve(STANDARD, 1.0),
-                 lambda: host.tcp_connect("127.0.0.1", 1, 1.0),
-                 lambda: host.tls_handshake("127.0.0.1", 1, STANDARD, 1.0)):
+    for call in (
+        lambda: host.dns_query("127.0.0.1", STANDARD, 1.0),
+        lambda: host.system_resolve(STANDARD, 1.0),
+        lambda: host.tcp_connect("127.0.0.1", 1, 1.0),
+        lambda: host.tls_handshake("127.0.0.1", 1, STANDARD, 1.0),
+    ):
         with pytest.raises(Unsupported):
             call()

@@ -27,10 +27,16 @@ def run_in_namespace(tmp_path: Path, answer: str) -> Dict[str, Any]:
         pytest.skip("unshare -n -m (network and mount namespaces) is not permitted here")
     resolv = tmp_path / "resolv.conf"
     resolv.write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
-    shell = (f"ip link set lo up && mount --bind {resolv} /etc/resolv.conf && "
-             f"exec {sys.executable} {SCRIPT} {answer}")
-    proc = subprocess.run(["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell],
-                          capture_output=True, text=True, timeout=30)
+    shell = (
+        f"ip link set lo up && mount --bind {resolv} /etc/resolv.conf && "
+        f"exec {sys.executable} {SCRIPT} {answer}"
+    )
+    proc = subprocess.run(
+        ["unshare", "-n", "-m", "--propagation", "private", "sh", "-c", shell],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert proc.returncode == 0, proc.stderr
     return dict(json.loads(proc.stdout))
 
@@ -43,11 +49,13 @@ def test_public_answer_with_silent_amazon_resolver(tmp_path: Path) -> None:
     assert answers[("169.254.169.253", STANDARD)][0] == "unreachable"
     assert answers[("system resolver", LINK_LOCAL)][0] == "nxdomain"
     f = out["findings"]
-    assert f["network.resolver_configured"][3] == ("1 nameserver(s) in /etc/resolv.conf "
-                                                   "(127.0.0.1); asking 2 resolver(s) in all.")
+    assert f["network.resolver_configured"][3] == (
+        "1 nameserver(s) in /etc/resolv.conf (127.0.0.1); asking 2 resolver(s) in all."
+    )
     assert f["network.dns_private"][:2] == ["fail", "no_agent_reporting"]
     assert f["network.dns_private"][3].startswith(
-        f"{STANDARD} resolves to public 52.94.4.10 from system resolver")
+        f"{STANDARD} resolves to public 52.94.4.10 from system resolver"
+    )
     assert f["network.amazon_resolver"][:3] == ["fail", "vpce_private_dns_attributes", "suspected"]
     assert f["network.tcp_reachable"][3] == "not checked: blocked by network.dns_private"
 
@@ -58,4 +66,5 @@ def test_private_answer_through_the_system_resolver(tmp_path: Path) -> None:
     assert f["network.dns_private"][0] == "pass"
     assert f["network.amazon_resolver"][0] == "warn"
     assert f["network.amazon_resolver"][3].endswith(
-        f"this host still resolves {STANDARD} privately through system resolver.")
+        f"this host still resolves {STANDARD} privately through system resolver."
+    )

@@ -46,8 +46,11 @@ def normalise(text: str, pki: Pki, port: int) -> str:
 
 def golden(request: pytest.FixtureRequest, name: str, report: Report, pki: Pki, port: int) -> None:
     check_golden(request, f"network/{name}.json", normalise(render_json.render(report), pki, port))
-    check_golden(request, f"network/{name}.txt",
-                 normalise(render_text.render(report, verbose=True) + "\n", pki, port))
+    check_golden(
+        request,
+        f"network/{name}.txt",
+        normalise(render_text.render(report, verbose=True) + "\n", pki, port),
+    )
 
 
 def outcomes(report: Report) -> Dict[str, str]:
@@ -63,44 +66,76 @@ def imds(imds_server: ImdsServer) -> ImdsServer:
 NO_PROXY_AGENT: Dict[str, Any] = {"version": "1.9.2", "proxy_env": {}, "unit_env": {}}
 
 
-def test_healthy_path(request: pytest.FixtureRequest, imds: ImdsServer,
-                      dns_server: Callable[..., DnsServer], endpoints_on_loopback: Callable,
-                      pki: Pki) -> None:
+def test_healthy_path(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+) -> None:
     tls = endpoints_on_loopback("good", "127.0.0.10")
     dns = dns_server({STANDARD: ("127.0.0.10",)})
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki,
-                         agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki, agent=NO_PROXY_AGENT
+    )
     assert outcomes(report) == {
-        "imds.identity_document": "pass", "network.endpoint_name": "pass",
-        "network.resolver_configured": "pass", "network.amazon_resolver": "not_applicable",
-        "network.dns_private": "pass", "network.proxy_exempt": "pass",
-        "network.tcp_reachable": "pass", "network.tls_valid": "pass"}
+        "imds.identity_document": "pass",
+        "network.endpoint_name": "pass",
+        "network.resolver_configured": "pass",
+        "network.amazon_resolver": "not_applicable",
+        "network.dns_private": "pass",
+        "network.proxy_exempt": "pass",
+        "network.tcp_reachable": "pass",
+        "network.tls_valid": "pass",
+    }
     assert report.coverage_status.value == "HEALTHY"
     assert set(dns.queries) == {STANDARD, LINK_LOCAL}
     golden(request, "healthy", report, pki, tls.port)
 
 
-@pytest.mark.parametrize("name, behaviour, summary", [
-    ("public_answer", ("52.94.4.10",),
-     f"{STANDARD} resolves to public 52.94.4.10 from 127.0.0.1:PORT, so the agent cannot reach "
-     "GuardDuty through the VPC endpoint."),
-    ("nxdomain", "nxdomain",
-     f"{STANDARD} does not exist (NXDOMAIN from 127.0.0.1:PORT), so the agent cannot reach "
-     "GuardDuty through the VPC endpoint."),
-    ("servfail", "servfail",
-     f"{STANDARD} gets SERVFAIL from every resolver that answered, so the agent cannot reach "
-     "GuardDuty through the VPC endpoint."),
-    ("nodata", "nodata",
-     f"{STANDARD} has no address (NOERROR without an answer from 127.0.0.1:PORT), so the agent "
-     "cannot reach GuardDuty through the VPC endpoint."),
-])
-def test_name_not_private_fails_once(request: pytest.FixtureRequest, imds: ImdsServer,
-                                     dns_server: Callable[..., DnsServer], pki: Pki, name: str,
-                                     behaviour: Any, summary: str) -> None:
+@pytest.mark.parametrize(
+    "name, behaviour, summary",
+    [
+        (
+            "public_answer",
+            ("52.94.4.10",),
+            f"{STANDARD} resolves to public 52.94.4.10 from 127.0.0.1:PORT, so the agent "
+            "cannot reach GuardDuty through the VPC endpoint.",
+        ),
+        (
+            "nxdomain",
+            "nxdomain",
+            f"{STANDARD} does not exist (NXDOMAIN from 127.0.0.1:PORT), so the agent cannot reach "
+            "GuardDuty through the VPC endpoint.",
+        ),
+        (
+            "servfail",
+            "servfail",
+            f"{STANDARD} gets SERVFAIL from every resolver that answered, so the agent "
+            "cannot reach GuardDuty through the VPC endpoint.",
+        ),
+        (
+            "nodata",
+            "nodata",
+            f"{STANDARD} has no address (NOERROR without an answer from 127.0.0.1:PORT), so "
+            "the agent cannot reach GuardDuty through the VPC endpoint.",
+        ),
+    ],
+)
+def test_name_not_private_fails_once(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    pki: Pki,
+    name: str,
+    behaviour: Any,
+    summary: str,
+) -> None:
     dns = dns_server({STANDARD: behaviour})
     port = closed_port("127.0.0.10")
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=port, pki=pki,
-                         agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=port, pki=pki, agent=NO_PROXY_AGENT
+    )
     dns_rule = finding(report, "network.dns_private")
     assert (dns_rule.outcome, dns_rule.issue) == (Outcome.FAIL, "no_agent_reporting")
     assert re.sub(r":\d+", ":PORT", dns_rule.summary) == summary
@@ -113,86 +148,137 @@ def test_name_not_private_fails_once(request: pytest.FixtureRequest, imds: ImdsS
     golden(request, name, report, pki, port)
 
 
-def test_public_answer_is_never_contacted(imds: ImdsServer, dns_server: Callable[..., DnsServer],
-                                          pki: Pki) -> None:
+def test_public_answer_is_never_contacted(
+    imds: ImdsServer, dns_server: Callable[..., DnsServer], pki: Pki
+) -> None:
     dns = dns_server({STANDARD: ("52.94.4.10",)})
     report = run_network(imds_url=imds.url, dns_servers=[dns.address], pki=pki)
     tcp = next(f for f in report.facts if f.probe_id == "net.tcp").value
     assert tcp.results == ()
-    assert tcp.skipped == ((STANDARD, "52.94.4.10", "not contacted: a public address (the agent "
-                            "needs the VPC endpoint's private one)"),)
+    assert tcp.skipped == (
+        (
+            STANDARD,
+            "52.94.4.10",
+            "not contacted: a public address (the agent needs the VPC endpoint's private one)",
+        ),
+    )
 
 
-def test_private_outside_vpc_warns(request: pytest.FixtureRequest, imds_server: ImdsServer,
-                                   dns_server: Callable[..., DnsServer],
-                                   endpoints_on_loopback: Callable, pki: Pki) -> None:
+def test_private_outside_vpc_warns(
+    request: pytest.FixtureRequest,
+    imds_server: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+) -> None:
     imds_server.vpc_cidrs = ("127.0.0.0/24",)
     tls = endpoints_on_loopback("good", "127.0.5.10")
     dns = dns_server({STANDARD: ("127.0.5.10",)})
-    report = run_network(imds_url=imds_server.url, dns_servers=[dns.address], port=tls.port,
-                         pki=pki, agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds_server.url,
+        dns_servers=[dns.address],
+        port=tls.port,
+        pki=pki,
+        agent=NO_PROXY_AGENT,
+    )
     assert outcomes(report)["network.dns_private"] == "warn"
     assert outcomes(report)["network.tls_valid"] == "pass"
     assert report.coverage_status.value == "HEALTHY"
     golden(request, "private_outside_vpc", report, pki, tls.port)
 
 
-def test_security_group_drops_connections(request: pytest.FixtureRequest, imds: ImdsServer,
-                                          dns_server: Callable[..., DnsServer],
-                                          endpoints_on_loopback: Callable, pki: Pki) -> None:
+def test_security_group_drops_connections(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+) -> None:
     drop = endpoints_on_loopback("drop", "127.0.0.13")
     dns = dns_server({STANDARD: ("127.0.0.13",)})
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=drop.port, pki=pki,
-                         agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=drop.port, pki=pki, agent=NO_PROXY_AGENT
+    )
     tcp = finding(report, "network.tcp_reachable")
     assert (tcp.outcome, tcp.issue) == (Outcome.FAIL, "no_agent_reporting")
-    assert tcp.summary == (f"none of 1 address(es) of {STANDARD} accept TCP {drop.port}: no "
-                           "answer to connection requests: the endpoint's security group must "
-                           f"allow inbound TCP {drop.port} from 127.0.0.0/8.")
+    assert tcp.summary == (
+        f"none of 1 address(es) of {STANDARD} accept TCP {drop.port}: no "
+        "answer to connection requests: the endpoint's security group must "
+        f"allow inbound TCP {drop.port} from 127.0.0.0/8."
+    )
     assert finding(report, "network.tls_valid").blocked_by == "network.tcp_reachable"
     golden(request, "security_group_timeout", report, pki, drop.port)
 
 
-@pytest.mark.parametrize("kind, error, issuer", [
-    ("untrusted", "unable to get local issuer certificate", "O=Test, CN=Corp Inspection CA"),
-    ("wrong_name", f"Hostname mismatch, certificate is not valid for '{STANDARD}'.",
-     "O=Test, CN=GD Doctor Test Root CA"),
-])
-def test_tls_interception(request: pytest.FixtureRequest, imds: ImdsServer,
-                          dns_server: Callable[..., DnsServer], endpoints_on_loopback: Callable,
-                          pki: Pki, kind: str, error: str, issuer: str) -> None:
+@pytest.mark.parametrize(
+    "kind, error, issuer",
+    [
+        ("untrusted", "unable to get local issuer certificate", "O=Test, CN=Corp Inspection CA"),
+        (
+            "wrong_name",
+            f"Hostname mismatch, certificate is not valid for '{STANDARD}'.",
+            "O=Test, CN=GD Doctor Test Root CA",
+        ),
+    ],
+)
+def test_tls_interception(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+    kind: str,
+    error: str,
+    issuer: str,
+) -> None:
     tls = endpoints_on_loopback(kind, "127.0.0.10")
     dns = dns_server({STANDARD: ("127.0.0.10",)})
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki,
-                         agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki, agent=NO_PROXY_AGENT
+    )
     f = finding(report, "network.tls_valid")
-    assert (f.outcome, f.issue, f.confidence.value) == (Outcome.FAIL, "no_agent_reporting",
-                                                        "suspected")
+    assert (f.outcome, f.issue, f.confidence.value) == (
+        Outcome.FAIL,
+        "no_agent_reporting",
+        "suspected",
+    )
     assert f"({error}); it was issued by {issuer}:" in f.summary
     assert outcomes(report)["network.tcp_reachable"] == "pass"
     golden(request, f"tls_{kind}", report, pki, tls.port)
 
 
-def test_proxy_not_exempting_the_endpoint(request: pytest.FixtureRequest, imds: ImdsServer,
-                                          dns_server: Callable[..., DnsServer],
-                                          endpoints_on_loopback: Callable, pki: Pki) -> None:
+def test_proxy_not_exempting_the_endpoint(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+) -> None:
     tls = endpoints_on_loopback("good", "127.0.0.10")
     dns = dns_server({STANDARD: ("127.0.0.10",)})
-    agent = {"version": "1.9.2", "unit_env": {"HTTPS_PROXY": "http://u:pw@10.0.0.9:3128"},
-             "proxy_env": {"https_proxy": "http://u:pw@10.0.0.9:3128",
-                           "no_proxy": "localhost,169.254.169.254"}}
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki,
-                         agent=agent)
+    agent = {
+        "version": "1.9.2",
+        "unit_env": {"HTTPS_PROXY": "http://u:pw@10.0.0.9:3128"},
+        "proxy_env": {
+            "https_proxy": "http://u:pw@10.0.0.9:3128",
+            "no_proxy": "localhost,169.254.169.254",
+        },
+    }
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki, agent=agent
+    )
     f = finding(report, "network.proxy_exempt")
     assert f.outcome is Outcome.WARN
-    assert f.summary.startswith("/proc/4242/environ sets https_proxy=http://***@10.0.0.9:3128, "
-                                "and no_proxy does not exempt")
+    assert f.summary.startswith(
+        "/proc/4242/environ sets https_proxy=http://***@10.0.0.9:3128, and no_proxy does not exempt"
+    )
     assert "pw" not in render_json.render(report)
     golden(request, "proxy_not_exempt", report, pki, tls.port)
 
 
-def test_proxy_unknown_without_agent_facts(imds: ImdsServer, dns_server: Callable[..., DnsServer],
-                                           pki: Pki) -> None:
+def test_proxy_unknown_without_agent_facts(
+    imds: ImdsServer, dns_server: Callable[..., DnsServer], pki: Pki
+) -> None:
     dns = dns_server({STANDARD: "nxdomain"})
     report = run_network(imds_url=imds.url, dns_servers=[dns.address], pki=pki)
     f = finding(report, "network.proxy_exempt")
@@ -200,43 +286,59 @@ def test_proxy_unknown_without_agent_facts(imds: ImdsServer, dns_server: Callabl
     assert f.summary.startswith("the agent's proxy settings were not observed: agent.process ")
 
 
-def test_link_local_path_for_new_agents(request: pytest.FixtureRequest, imds: ImdsServer,
-                                        dns_server: Callable[..., DnsServer],
-                                        endpoints_on_loopback: Callable, pki: Pki) -> None:
+def test_link_local_path_for_new_agents(
+    request: pytest.FixtureRequest,
+    imds: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    endpoints_on_loopback: Callable,
+    pki: Pki,
+) -> None:
     tls = endpoints_on_loopback("good", "127.0.0.20")
     dns = dns_server({STANDARD: ("52.94.4.10",), LINK_LOCAL: ("127.0.0.20",)})
     agent = {"version": "1.17.1", "proxy_env": {}, "unit_env": {}}
-    report = run_network(imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki,
-                         agent=agent)
+    report = run_network(
+        imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki, agent=agent
+    )
     assert outcomes(report)["network.dns_private"] == "warn"
     assert finding(report, "network.tls_valid").summary.startswith(
-        f"1 TLSv1.3 handshake(s) with {LINK_LOCAL} verified")
+        f"1 TLSv1.3 handshake(s) with {LINK_LOCAL} verified"
+    )
     assert report.coverage_status.value == "HEALTHY"
     golden(request, "link_local_path", report, pki, tls.port)
-    old = run_network(imds_url=imds.url, dns_servers=[dns.address], port=tls.port, pki=pki,
-                      agent={"version": "1.16.0", "proxy_env": {}, "unit_env": {}})
+    old = run_network(
+        imds_url=imds.url,
+        dns_servers=[dns.address],
+        port=tls.port,
+        pki=pki,
+        agent={"version": "1.16.0", "proxy_env": {}, "unit_env": {}},
+    )
     assert finding(old, "network.dns_private").issue == "no_agent_reporting"
 
 
-def test_no_region_is_named_once(request: pytest.FixtureRequest,
-                                 dns_server: Callable[..., DnsServer], pki: Pki) -> None:
+def test_no_region_is_named_once(
+    request: pytest.FixtureRequest, dns_server: Callable[..., DnsServer], pki: Pki
+) -> None:
     dns = dns_server({STANDARD: ("127.0.0.10",)})
     report = run_network(imds_url=None, dns_servers=[dns.address], pki=pki, agent=NO_PROXY_AGENT)
     assert dns.queries == []
-    blocked = {f.rule_id: f.blocked_by for f in report.findings if f.rule_id.startswith("network.")
-               and f.rule_id not in ("network.resolver_configured",)}
+    blocked = {
+        f.rule_id: f.blocked_by
+        for f in report.findings
+        if f.rule_id.startswith("network.") and f.rule_id not in ("network.resolver_configured",)
+    }
     assert set(blocked.values()) == {"imds.identity"}, blocked
     assert [i.id for i in report.incomplete] == ["imds.identity"]
     golden(request, "no_region", report, pki, 443)
 
 
-def test_region_option_checks_the_path_without_imds(dns_server: Callable[..., DnsServer],
-                                                    endpoints_on_loopback: Callable,
-                                                    pki: Pki) -> None:
+def test_region_option_checks_the_path_without_imds(
+    dns_server: Callable[..., DnsServer], endpoints_on_loopback: Callable, pki: Pki
+) -> None:
     tls = endpoints_on_loopback("good", "127.0.0.10")
     dns = dns_server({"guardduty-data.eu-west-3.amazonaws.com": ("127.0.0.10",)})
-    report = run_network(imds_url=None, dns_servers=[dns.address], port=tls.port, pki=pki,
-                         region="eu-west-3")
+    report = run_network(
+        imds_url=None, dns_servers=[dns.address], port=tls.port, pki=pki, region="eu-west-3"
+    )
     assert "guardduty-data.eu-west-3.amazonaws.com" in dns.queries
     dns_rule = finding(report, "network.dns_private")
     assert dns_rule.outcome is Outcome.WARN  # no VPC CIDRs without IMDS
@@ -244,20 +346,27 @@ def test_region_option_checks_the_path_without_imds(dns_server: Callable[..., Dn
 
 
 def test_every_resolver_black_holed_ends_within_the_deadline(
-        request: pytest.FixtureRequest, imds: ImdsServer, dns_server: Callable[..., DnsServer],
-        pki: Pki) -> None:
+    request: pytest.FixtureRequest, imds: ImdsServer, dns_server: Callable[..., DnsServer], pki: Pki
+) -> None:
     servers = [dns_server({}, default="drop") for _ in range(3)]
     deadline = 1.5
     began = time.monotonic()
-    report = run_network(imds_url=imds.url, dns_servers=[s.address for s in servers],
-                         deadline=deadline, pki=pki, agent=NO_PROXY_AGENT)
+    report = run_network(
+        imds_url=imds.url,
+        dns_servers=[s.address for s in servers],
+        deadline=deadline,
+        pki=pki,
+        agent=NO_PROXY_AGENT,
+    )
     elapsed = time.monotonic() - began
     assert elapsed < deadline + 0.5, elapsed
     assert all(len(s.queries) == 2 for s in servers)
     f = finding(report, "network.dns_private")
     assert (f.outcome, f.issue) == (Outcome.FAIL, "no_agent_reporting")
-    assert f.summary == (f"{STANDARD} gets no reply from any resolver, so the agent cannot "
-                         "reach GuardDuty through the VPC endpoint.")
+    assert f.summary == (
+        f"{STANDARD} gets no reply from any resolver, so the agent cannot "
+        "reach GuardDuty through the VPC endpoint."
+    )
     golden(request, "black_hole", report, pki, 443)
 
 
@@ -266,7 +375,8 @@ def test_unreachable_resolver(imds: ImdsServer, pki: Pki) -> None:
 
     report = run_network(imds_url=imds.url, dns_servers=[f"127.0.0.1:{free_udp_port()}"], pki=pki)
     assert finding(report, "network.dns_private").summary.startswith(
-        f"{STANDARD} cannot be resolved: no resolver could be reached")
+        f"{STANDARD} cannot be resolved: no resolver could be reached"
+    )
 
 
 def test_bad_dns_server_option_is_one_finding(imds: ImdsServer, pki: Pki) -> None:
@@ -281,24 +391,29 @@ def _json(report: Report) -> Optional[Dict[str, Any]]:
     return dict(json.loads(render_json.render(report)))
 
 
-def test_foreign_root_reads_files_but_contacts_nothing(dns_server: Callable[..., DnsServer],
-                                                       pki: Pki) -> None:
+def test_foreign_root_reads_files_but_contacts_nothing(
+    dns_server: Callable[..., DnsServer], pki: Pki
+) -> None:
     """Under --root the names and resolvers come from the tree; DNS, TCP and TLS are not tried."""
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2] / "fixtures/network/roots/fips-on"
     dns = dns_server({STANDARD: ("127.0.0.10",)})
-    report = run_network(imds_url=None, dns_servers=[dns.address], pki=pki, region="us-east-1",
-                         root=str(root))
+    report = run_network(
+        imds_url=None, dns_servers=[dns.address], pki=pki, region="us-east-1", root=str(root)
+    )
     assert dns.queries == []
     endpoints = next(f for f in report.facts if f.probe_id == "net.endpoints").value
     assert [e.kind for e in endpoints.endpoints] == ["standard", "link_local", "fips"]
     assert finding(report, "network.endpoint_name").summary == (
-        f"the agent sends to {STANDARD} (region us-east-1 from --region); kernel FIPS mode is on.")
+        f"the agent sends to {STANDARD} (region us-east-1 from --region); kernel FIPS mode is on."
+    )
     dns_rule = finding(report, "network.dns_private")
     assert (dns_rule.outcome, dns_rule.summary) == (
-        Outcome.INCONCLUSIVE, "inconclusive, because net.dns is not available here (the network "
-        "path is only tested live, not against a foreign root)")
+        Outcome.INCONCLUSIVE,
+        "inconclusive, because net.dns is not available here (the network "
+        "path is only tested live, not against a foreign root)",
+    )
     assert finding(report, "network.tls_valid").blocked_by == "network.dns_private"
 
 
@@ -311,8 +426,12 @@ def test_resolvers_from_a_resolved_host() -> None:
 
     root = str(Path(__file__).resolve().parents[2] / "fixtures/network/roots/ubuntu-resolved")
     probes, _ = registry.load()
-    report = doctor.run(LiveHost(root=root, env={}), doctor.Options(root=root),
-                        {"net.resolvers": probes["net.resolvers"]}, {})
+    report = doctor.run(
+        LiveHost(root=root, env={}),
+        doctor.Options(root=root),
+        {"net.resolvers": probes["net.resolvers"]},
+        {},
+    )
     value = report.facts[0].value
     assert [(r.server, r.source) for r in value.resolvers] == [
         ("127.0.0.53", "/etc/resolv.conf"),

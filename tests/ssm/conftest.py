@@ -38,12 +38,17 @@ def run_ssm_area(root: Path, env: Optional[Dict[str, str]] = None) -> Report:
     if "agent.package" not in picked:
         picked["agent.package"] = ProbeSpec("agent.package", _agent_package_stand_in, (), 1.0)
     host = LiveHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
-    return doctor.run(host, doctor.Options(root=str(root)), picked,
-                      {k: v for k, v in rules.items() if k.startswith("ssm.")})
+    return doctor.run(
+        host,
+        doctor.Options(root=str(root)),
+        picked,
+        {k: v for k, v in rules.items() if k.startswith("ssm.")},
+    )
 
 
 @pytest.fixture
 def ssm_fixture() -> Any:
     def read(relpath: str) -> bytes:
         return (SSM_FIXTURES / relpath).read_bytes()
+
     return read

@@ -24,19 +24,34 @@ def printable(text: str) -> bool:
     return all(ch.isprintable() for ch in text)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("active.txt", {"ActiveState": "active", "SubState": "running", "UnitFileState": "enabled"}),
-    ("inactive-disabled.txt", {"ActiveState": "inactive", "UnitFileState": "disabled"}),
-    ("failed-exit-code.txt", {"ActiveState": "failed", "Result": "exit-code", "NRestarts": "5"}),
-    ("not-found.txt", {"LoadState": "not-found", "UnitFileState": ""}),
-    ("masked.txt", {"LoadState": "masked", "UnitFileState": "masked"}),
-    ("snap-active.txt", {"ActiveState": "active"}),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        (
+            "active.txt",
+            {"ActiveState": "active", "SubState": "running", "UnitFileState": "enabled"},
+        ),
+        ("inactive-disabled.txt", {"ActiveState": "inactive", "UnitFileState": "disabled"}),
+        (
+            "failed-exit-code.txt",
+            {"ActiveState": "failed", "Result": "exit-code", "NRestarts": "5"},
+        ),
+        ("not-found.txt", {"LoadState": "not-found", "UnitFileState": ""}),
+        ("masked.txt", {"LoadState": "masked", "UnitFileState": "masked"}),
+        ("snap-active.txt", {"ActiveState": "active"}),
+    ],
+)
 def test_parse_systemctl_show(ssm_fixture, name, expected) -> None:
     props = parse_systemctl_show(ssm_fixture(f"systemctl/{name}"))
     assert {k: props[k] for k in expected} == expected
-    assert set(props) == {"LoadState", "ActiveState", "SubState", "Result", "NRestarts",
-                          "UnitFileState"}
+    assert set(props) == {
+        "LoadState",
+        "ActiveState",
+        "SubState",
+        "Result",
+        "NRestarts",
+        "UnitFileState",
+    }
 
 
 def test_parse_systemctl_show_hostile_output_is_printable(ssm_fixture) -> None:
@@ -46,13 +61,16 @@ def test_parse_systemctl_show_hostile_output_is_printable(ssm_fixture) -> None:
     assert all(printable(v) for v in props.values())
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("installed.txt", (True, "3.3.1142.0-1")),
-    ("config-files.txt", (False, None)),
-    ("half-configured.txt", (False, None)),
-    ("not-installed.txt", (False, None)),
-    ("captured-bash-installed.txt", (True, None)),  # real dpkg-query output, version varies
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("installed.txt", (True, "3.3.1142.0-1")),
+        ("config-files.txt", (False, None)),
+        ("half-configured.txt", (False, None)),
+        ("not-installed.txt", (False, None)),
+        ("captured-bash-installed.txt", (True, None)),  # real dpkg-query output, version varies
+    ],
+)
 def test_parse_dpkg_query(ssm_fixture, name, expected) -> None:
     installed, version = parse_dpkg_query(ssm_fixture(f"dpkg/{name}"))
     assert installed is expected[0]
@@ -62,20 +80,26 @@ def test_parse_dpkg_query(ssm_fixture, name, expected) -> None:
         assert version  # whatever version this machine's bash had
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("installed-rc0.txt", (True, "3.3.1142.0-1")),
-    ("installed-al2023-arm-rc0.txt", (True, "3.3.1802.0-1.amzn2023")),
-    ("not-installed-rc1.txt", (False, None)),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("installed-rc0.txt", (True, "3.3.1142.0-1")),
+        ("installed-al2023-arm-rc0.txt", (True, "3.3.1802.0-1.amzn2023")),
+        ("not-installed-rc1.txt", (False, None)),
+    ],
+)
 def test_parse_rpm_q(ssm_fixture, name, expected) -> None:
     rc = int(name.rsplit("-rc", 1)[1].split(".")[0])
     assert parse_rpm_q(rc, ssm_fixture(f"rpm/{name}")) == expected
 
 
-@pytest.mark.parametrize("tree, expected", [
-    ("ssm-association-failed", (True, "3.3.1142.0-1")),
-    ("ssm-not-installed", (False, None)),  # removed, config files left
-])
+@pytest.mark.parametrize(
+    "tree, expected",
+    [
+        ("ssm-association-failed", (True, "3.3.1142.0-1")),
+        ("ssm-not-installed", (False, None)),  # removed, config files left
+    ],
+)
 def test_parse_dpkg_status(tree, expected) -> None:
     assert parse_dpkg_status((SSM_ROOTS / tree / "var/lib/dpkg/status").read_bytes()) == expected
 
@@ -86,16 +110,19 @@ def test_parse_snap_version() -> None:
     assert parse_snap_version(b"name: x\n") is None
 
 
-@pytest.mark.parametrize("name, state, state_name, problem", [
-    ("installed.json", 8, "Installed", None),
-    ("failed.json", 2, "Failed", None),
-    ("installing.json", 7, "Installing", None),
-    ("rollback-install.json", 10, "RollbackInstall", None),
-    ("uninstalled.json", 4, "Uninstalled", None),
-    ("unknown-state-42.json", 42, "unknown state 42", None),
-    ("string-state.json", None, "", "has no numeric state ('Installed')"),
-    ("array.json", None, "", "is not a JSON object"),
-])
+@pytest.mark.parametrize(
+    "name, state, state_name, problem",
+    [
+        ("installed.json", 8, "Installed", None),
+        ("failed.json", 2, "Failed", None),
+        ("installing.json", 7, "Installing", None),
+        ("rollback-install.json", 10, "RollbackInstall", None),
+        ("uninstalled.json", 4, "Uninstalled", None),
+        ("unknown-state-42.json", 42, "unknown state 42", None),
+        ("string-state.json", None, "", "has no numeric state ('Installed')"),
+        ("array.json", None, "", "is not a JSON object"),
+    ],
+)
 def test_parse_installstate(ssm_fixture, name, state, state_name, problem) -> None:
     doc, error = parse_state_json(ssm_fixture(f"installstate/{name}"))
     assert error is None
@@ -108,14 +135,21 @@ def test_parse_installstate_fields(ssm_fixture) -> None:
     doc, _ = parse_state_json(ssm_fixture("installstate/failed.json"))
     parsed = parse_installstate(doc)
     assert (parsed.version, parsed.last_installed_version, parsed.time, parsed.retry_count) == (
-        "1.9.2", None, "2025-03-05T14:25:01.5Z", 3)
+        "1.9.2",
+        None,
+        "2025-03-05T14:25:01.5Z",
+        3,
+    )
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("corrupt-prefix.json", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
-    ("truncated.json", "not valid JSON (Expecting value: line 1 column 35 (char 34))"),
-    ("binary.bin", "not UTF-8 text"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("corrupt-prefix.json", "not valid JSON (Expecting value: line 1 column 1 (char 0))"),
+        ("truncated.json", "not valid JSON (Expecting value: line 1 column 35 (char 34))"),
+        ("binary.bin", "not UTF-8 text"),
+    ],
+)
 def test_malformed_installstate(ssm_fixture, name, reason) -> None:
     assert parse_state_json(ssm_fixture(f"installstate/{name}")) == (None, reason)
 
@@ -136,13 +170,18 @@ def test_deeply_nested_json_is_refused() -> None:
     assert doc is None and reason == "JSON nested too deeply"
 
 
-@pytest.mark.parametrize("doc, expected", [
-    ({"ManagedInstanceID": "mi-0abc12345def67890", "Region": "eu-west-1"},
-     ("mi-0abc12345def67890", "eu-west-1")),
-    ({"ManagedInstanceID": ""}, (None, None)),
-    ({"ManagedInstanceID": 7, "Region": ["x"]}, (None, None)),
-    ("mi-0abc", (None, None)),
-])
+@pytest.mark.parametrize(
+    "doc, expected",
+    [
+        (
+            {"ManagedInstanceID": "mi-0abc12345def67890", "Region": "eu-west-1"},
+            ("mi-0abc12345def67890", "eu-west-1"),
+        ),
+        ({"ManagedInstanceID": ""}, (None, None)),
+        ({"ManagedInstanceID": 7, "Region": ["x"]}, (None, None)),
+        ("mi-0abc", (None, None)),
+    ],
+)
 def test_parse_registration(doc, expected) -> None:
     assert parse_registration(doc) == expected
 
@@ -156,7 +195,8 @@ def test_parse_log_credentials(ssm_fixture) -> None:
     counts, lines = parse_log(ssm_fixture("logs/credentials.log"))
     assert counts == {"credentials": 3}
     assert lines["credentials"][-1].startswith(
-        "2025-03-05 14:10:29 ERROR [CredentialRefresher] Retrieve credentials produced error")
+        "2025-03-05 14:10:29 ERROR [CredentialRefresher] Retrieve credentials produced error"
+    )
 
 
 def test_parse_log_fingerprint(ssm_fixture) -> None:
@@ -177,8 +217,10 @@ def test_parse_log_hostile_bytes_never_echo_raw(ssm_fixture) -> None:
     assert counts["credentials"] == 1 and counts["registration"] == 1
     kept = [line for bucket in lines.values() for line in bucket]
     assert kept and all(printable(line) and "\x1b" not in line for line in kept)
-    assert lines["credentials"][0] == ("2025-03-05 14:10:29 ERROR Health ping failed with error"
-                                       " - EC2RoleRequestError: no EC2 instance role found")
+    assert lines["credentials"][0] == (
+        "2025-03-05 14:10:29 ERROR Health ping failed with error"
+        " - EC2RoleRequestError: no EC2 instance role found"
+    )
 
 
 def test_parse_log_tail_drops_partial_first_line() -> None:
@@ -193,12 +235,19 @@ def test_parse_log_keeps_latest_lines_only() -> None:
     assert [line[-3:] for line in lines["error"]] == ["n47", "n48", "n49"]
 
 
-@pytest.mark.parametrize("name, document, status, failed", [
-    ("gd-failed.json", "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin", "Failed", True),
-    ("gd-inprogress.json", "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin", "InProgress",
-     False),
-    ("other-failed.json", "AWS-GatherSoftwareInventory", "Failed", True),
-])
+@pytest.mark.parametrize(
+    "name, document, status, failed",
+    [
+        ("gd-failed.json", "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin", "Failed", True),
+        (
+            "gd-inprogress.json",
+            "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin",
+            "InProgress",
+            False,
+        ),
+        ("other-failed.json", "AWS-GatherSoftwareInventory", "Failed", True),
+    ],
+)
 def test_parse_document_state(ssm_fixture, name, document, status, failed) -> None:
     doc, _ = parse_state_json(ssm_fixture(f"documents/{name}"))
     run = parse_document_state(doc, "current", name)
@@ -213,7 +262,8 @@ def test_parse_document_state_failure_output(ssm_fixture) -> None:
     assert run.plugin_failures == (
         "aws:configurePackage: Failed (code 1): Initiating AmazonGuardDuty-RuntimeMonitoring"
         "SsmPlugin 1.9.2 install | Plugin aws:runShellScript ResultStatus Failed | unsupported "
-        "kernel: 4.14.355-284.742.amzn2.x86_64 | Failed to install package; install status Failed",)
+        "kernel: 4.14.355-284.742.amzn2.x86_64 | Failed to install package; install status Failed",
+    )
 
 
 def test_parse_document_state_rejects_other_json(ssm_fixture) -> None:
@@ -228,22 +278,28 @@ def test_corrupt_folder_counts_as_failed(ssm_fixture) -> None:
     assert run is not None and run.failed
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("instance-document.json", "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
-    ("instance-document-old.json", "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
-    ("not-a-state.json", None),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("instance-document.json", "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
+        ("instance-document-old.json", "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"),
+        ("not-a-state.json", None),
+    ],
+)
 def test_parse_instance_document(ssm_fixture, name, expected) -> None:
     doc, _ = parse_state_json(ssm_fixture(f"documents/{name}"))
     assert parse_instance_document(doc) == expected
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("plain", "plain"),
-    ("\x1b[31mred\x1b[0m", "red"),
-    ("title\x1b]0;pwned\x07 after", "title after"),
-    ("bell\x07nul\x00", "bell\\x07nul\\x00"),
-    ("x" * 300, "x" * 237 + "..."),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("plain", "plain"),
+        ("\x1b[31mred\x1b[0m", "red"),
+        ("title\x1b]0;pwned\x07 after", "title after"),
+        ("bell\x07nul\x00", "bell\\x07nul\\x00"),
+        ("x" * 300, "x" * 237 + "..."),
+    ],
+)
 def test_clean(text, expected) -> None:
     assert clean(text) == expected

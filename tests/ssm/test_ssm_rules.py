@@ -22,29 +22,48 @@ class GdAgent:
     version: Optional[str] = None
 
 
-RUNNING = SsmAgent(True, True, True, "rpm", "3.3.1142.0-1", "amazon-ssm-agent.service",
-                   {"ActiveState": "active"}, (2301,))
-STOPPED = SsmAgent(True, False, True, "deb", "3.3.1142.0-1", "amazon-ssm-agent.service",
-                   {"ActiveState": "failed", "Result": "exit-code", "UnitFileState": "enabled"})
+RUNNING = SsmAgent(
+    True,
+    True,
+    True,
+    "rpm",
+    "3.3.1142.0-1",
+    "amazon-ssm-agent.service",
+    {"ActiveState": "active"},
+    (2301,),
+)
+STOPPED = SsmAgent(
+    True,
+    False,
+    True,
+    "deb",
+    "3.3.1142.0-1",
+    "amazon-ssm-agent.service",
+    {"ActiveState": "failed", "Result": "exit-code", "UnitFileState": "enabled"},
+)
 ABSENT = SsmAgent(False, False, True, "", None, None, {})
-UNKNOWN = SsmAgent(True, False, False, "files", None, "amazon-ssm-agent.service",
-                   {"UnitFileState": "enabled"})
+UNKNOWN = SsmAgent(
+    True, False, False, "files", None, "amazon-ssm-agent.service", {"UnitFileState": "enabled"}
+)
 NO_LOGS = SsmLogs((), {}, {})
 
 
 def test_agent_running_passes() -> None:
     v = ssm.agent_running(RUNNING, GdAgent(False), None)
     assert v.outcome is Outcome.PASS
-    assert v.summary == ("SSM agent (rpm, 3.3.1142.0-1) is running (amazon-ssm-agent.service, "
-                         "pid 2301).")
+    assert v.summary == (
+        "SSM agent (rpm, 3.3.1142.0-1) is running (amazon-ssm-agent.service, pid 2301)."
+    )
 
 
 def test_agent_stopped_and_no_guardduty_agent_fails() -> None:
     v = ssm.agent_running(STOPPED, GdAgent(False), None)
     assert (v.outcome, v.issue) == (Outcome.FAIL, "waiting_for_ssm_notification")
-    assert v.summary.startswith("SSM agent (deb, 3.3.1142.0-1) is installed but not running "
-                                "(amazon-ssm-agent.service: ActiveState failed, Result exit-code,"
-                                " UnitFileState enabled), and the GuardDuty agent is not installed")
+    assert v.summary.startswith(
+        "SSM agent (deb, 3.3.1142.0-1) is installed but not running "
+        "(amazon-ssm-agent.service: ActiveState failed, Result exit-code,"
+        " UnitFileState enabled), and the GuardDuty agent is not installed"
+    )
     assert v.fix == ("sudo systemctl enable --now amazon-ssm-agent.service",)
 
 
@@ -103,13 +122,18 @@ def test_plugin_install_state_installed_passes() -> None:
 
 
 def test_plugin_install_state_failed_fails_with_log_evidence() -> None:
-    logs = SsmLogs(("/var/log/amazon/ssm/amazon-ssm-agent.log",), {"guardduty_failure": 1},
-                   {"guardduty_failure": ("2025-03-05 14:15:16 ERROR install failed",)})
+    logs = SsmLogs(
+        ("/var/log/amazon/ssm/amazon-ssm-agent.log",),
+        {"guardduty_failure": 1},
+        {"guardduty_failure": ("2025-03-05 14:15:16 ERROR install failed",)},
+    )
     plugin = PluginInstallState(True, 2, "Failed", "1.9.2", None, "2025-03-05T14:25:01.5Z", 3)
     v = ssm.plugin_install_state(plugin, logs)
     assert (v.outcome, v.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
-    assert v.summary == ("AmazonGuardDuty-RuntimeMonitoringSsmPlugin 1.9.2 is Failed (state 2, "
-                         "2025-03-05T14:25:01.5Z, retry count 3).")
+    assert v.summary == (
+        "AmazonGuardDuty-RuntimeMonitoringSsmPlugin 1.9.2 is Failed (state 2, "
+        "2025-03-05T14:25:01.5Z, retry count 3)."
+    )
     assert v.evidence == ("SSM log: 2025-03-05 14:15:16 ERROR install failed",)
 
 
@@ -119,10 +143,16 @@ def test_plugin_install_state_rollback_fails() -> None:
 
 
 def test_plugin_install_state_malformed_or_unknown_state_warns() -> None:
-    assert ssm.plugin_install_state(PluginInstallState(True, problem="is not a JSON object"),
-                                    None).outcome is Outcome.WARN
-    assert ssm.plugin_install_state(PluginInstallState(True, 42, "unknown state 42"),
-                                    None).outcome is Outcome.WARN
+    assert (
+        ssm.plugin_install_state(
+            PluginInstallState(True, problem="is not a JSON object"), None
+        ).outcome
+        is Outcome.WARN
+    )
+    assert (
+        ssm.plugin_install_state(PluginInstallState(True, 42, "unknown state 42"), None).outcome
+        is Outcome.WARN
+    )
 
 
 def test_plugin_install_state_absent_is_not_applicable() -> None:
@@ -164,12 +194,18 @@ def test_logs_clean_passes() -> None:
 
 
 def test_logs_with_credential_errors_warn() -> None:
-    logs = SsmLogs(("a", "b"), {"credentials": 3, "associations_unavailable": 1},
-                   {"credentials": ("c1",), "associations_unavailable": ("u1",)}, True)
+    logs = SsmLogs(
+        ("a", "b"),
+        {"credentials": 3, "associations_unavailable": 1},
+        {"credentials": ("c1",), "associations_unavailable": ("u1",)},
+        True,
+    )
     v = ssm.logs_clean(logs)
     assert v.outcome is Outcome.WARN
-    assert v.summary.startswith("SSM agent log (2 file(s), tails only) has 3 credentials, "
-                                "1 associations unavailable line(s)")
+    assert v.summary.startswith(
+        "SSM agent log (2 file(s), tails only) has 3 credentials, "
+        "1 associations unavailable line(s)"
+    )
     assert v.evidence == ("SSM log: c1", "SSM log: u1")
 
 

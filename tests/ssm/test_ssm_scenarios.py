@@ -41,8 +41,11 @@ def test_root_scenario_golden(request: pytest.FixtureRequest, name: str) -> None
     assert (report.primary.issue.code if report.primary else None) == code
     data = normalise_json(json.loads(render_json.render(report)))
     check_golden(request, f"ssm/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    check_golden(request, f"ssm/{name}.txt",
-                 _MS_RE.sub("N ms", normalise_text(render_text.render(report, verbose=True))))
+    check_golden(
+        request,
+        f"ssm/{name}.txt",
+        _MS_RE.sub("N ms", normalise_text(render_text.render(report, verbose=True))),
+    )
 
 
 def findings(report) -> dict:
@@ -87,13 +90,17 @@ def test_hostile_log_is_printable_in_the_report(tmp_path: Path) -> None:
 def test_corrupt_document_state_is_skipped(tmp_path: Path) -> None:
     root = copy_tree(tmp_path, "ssm-healthy")
     (root / "var/lib/amazon/ssm/i-0123456789abcdef0/document/state/pending/bad").write_bytes(
-        b"\x00\xff not json")
+        b"\x00\xff not json"
+    )
     f = findings(run_ssm_area(root))["ssm.association_execution"]
     assert f.outcome is Outcome.PASS
 
 
-DROP_READ_CAPS = ["setpriv", "--inh-caps=-dac_override,-dac_read_search",
-                  "--bounding-set=-dac_override,-dac_read_search"]
+DROP_READ_CAPS = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
 PROBE_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
@@ -103,18 +110,24 @@ print(json.dumps({{f.rule_id: [f.outcome.value, f.summary] for f in report.findi
 """
 
 
-@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None,
-                    reason="needs root and setpriv (util-linux) to drop the read capabilities")
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None,
+    reason="needs root and setpriv (util-linux) to drop the read capabilities",
+)
 def test_root_only_files_without_privilege_are_inconclusive(tmp_path: Path) -> None:
     root = copy_tree(tmp_path, "ssm-plugin-failed")
     for sub in ("var/lib/amazon/ssm", "var/log/amazon/ssm"):
         os.chmod(root / sub, 0)
     try:
         proc = subprocess.run(
-            DROP_READ_CAPS + [sys.executable, "-c", PROBE_SCRIPT.format(tests=str(REPO / "tests")),
-                              str(root)],
-            capture_output=True, text=True, timeout=60, cwd=str(REPO),
-            env=doctor_env(AWS_EC2_METADATA_DISABLED="true"))
+            DROP_READ_CAPS
+            + [sys.executable, "-c", PROBE_SCRIPT.format(tests=str(REPO / "tests")), str(root)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=str(REPO),
+            env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        )
     finally:
         for sub in ("var/lib/amazon/ssm", "var/log/amazon/ssm"):
             os.chmod(root / sub, 0o755)
@@ -129,8 +142,15 @@ def test_root_only_files_without_privilege_are_inconclusive(tmp_path: Path) -> N
 
 
 def test_cli_reports_ssm_checks_for_a_root_tree() -> None:
-    res = run_cli("check", "--format", "json", "--root", str(SSM_ROOTS / "ssm-hybrid"),
-                  "--dns-server", "127.0.0.1:9")
+    res = run_cli(
+        "check",
+        "--format",
+        "json",
+        "--root",
+        str(SSM_ROOTS / "ssm-hybrid"),
+        "--dns-server",
+        "127.0.0.1:9",
+    )
     checks = {c["id"]: c for c in res.json()["checks"]}
     assert checks["ssm.hybrid_registration"]["outcome"] == "fail"
     assert checks["ssm.hybrid_registration"]["issue"] == "identity_document_unavailable"
