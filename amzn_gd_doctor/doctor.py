@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import __version__, catalog
@@ -43,7 +43,6 @@ class Options:
     region: Optional[str] = None
     dns_servers: Tuple[str, ...] = ()
     endpoint_port: int = 443
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 class Blocked(Exception):
@@ -110,6 +109,12 @@ class _Board:
         if found is None:
             return Fact(probe_id, FactStatus.TIMEOUT, reason="unfinished at the run deadline")
         return found
+
+    def wait_for_change(self, timeout: float) -> None:
+        """Sleep until another fact settles or ``timeout`` passes."""
+        with self._cond:
+            if len(self._facts) < len(self._events):
+                self._cond.wait(timeout)
 
     def snapshot(self) -> Tuple[Dict[str, Fact], Dict[str, float]]:
         with self._cond:
@@ -200,9 +205,7 @@ def collect(
                 )
             else:
                 next_wake = min(next_wake, expiry)
-        with board._cond:
-            if len(board._facts) < len(probes):
-                board._cond.wait(max(0.005, min(next_wake, deadline) - time.monotonic()))
+        board.wait_for_change(max(0.005, min(next_wake, deadline) - time.monotonic()))
     facts, started = board.snapshot()
     for pid in probes:
         if pid not in facts:

@@ -6,7 +6,7 @@ Everything here is an immutable value. Nothing in this module touches the host.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional, Tuple
 
 
@@ -54,7 +54,6 @@ class Fact:
     status: FactStatus
     value: Any = None
     reason: Optional[str] = None
-    evidence: Tuple[str, ...] = ()
     duration_ms: int = 0
     blocked_by: Optional[str] = None
     crashed: bool = False
@@ -177,7 +176,6 @@ class Report:
     incomplete: Tuple[Incomplete, ...]
     elapsed_ms: int
     deadline_s: float
-    options: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> ExitCode:
