@@ -152,6 +152,16 @@ class _ImdsHTTPServer(ThreadingHTTPServer):
     imds: ImdsServer
 
 
+# -- privilege ---------------------------------------------------------------------------------
+# Root without the capabilities that bypass file permissions: a real "not root" for file reads
+# that keeps the interpreter under /root usable.
+DROP_READ_CAPS = [
+    "setpriv",
+    "--inh-caps=-dac_override,-dac_read_search",
+    "--bounding-set=-dac_override,-dac_read_search",
+]
+
+
 # -- running the CLI --------------------------------------------------------------------------
 def doctor_env(**overrides: str) -> Dict[str, str]:
     """A hermetic environment: no AWS or proxy variables from the developer's shell."""

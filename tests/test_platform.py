@@ -269,13 +269,11 @@ def test_permission_denied_is_reported_not_guessed(tmp_path: Path) -> None:
     secret.chmod(0o000)
     import sys
 
-    from support import REPO
+    from support import DROP_READ_CAPS, REPO
 
     proc = subprocess.run(
         [
-            SETPRIV,
-            "--inh-caps=-dac_override,-dac_read_search",
-            "--bounding-set=-dac_override,-dac_read_search",
+            *DROP_READ_CAPS,
             "--",
             sys.executable,
             "-m",

@@ -32,7 +32,7 @@ BROKEN_STATES = ("half-installed", "unpacked", "half-configured")
 
 
 class MalformedAnswer(ValueError):
-    pass
+    """A package manager answered in a shape this parser does not know."""
 
 
 @dataclass(frozen=True)

@@ -126,7 +126,7 @@ class IdentityDocument:
 
 
 class MalformedDocument(ValueError):
-    pass
+    """The identity document is not the JSON object IMDS sends; the message says how."""
 
 
 _REQUIRED = {

@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from support import check_golden, doctor_env, normalise_json, normalise_text, run_cli
+from support import (
+    DROP_READ_CAPS,
+    check_golden,
+    doctor_env,
+    normalise_json,
+    normalise_text,
+    run_cli,
+)
 
 from amzn_gd_doctor import doctor, registry
 from amzn_gd_doctor.host import LiveHost
@@ -211,11 +218,6 @@ def test_cli_reports_agent_checks_for_a_root_tree() -> None:
 
 
 # -- root-only files without the privilege to read them -----------------------------------------
-DROP_READ_CAPS = [
-    "setpriv",
-    "--inh-caps=-dac_override,-dac_read_search",
-    "--bounding-set=-dac_override,-dac_read_search",
-]
 PROBE_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})

@@ -12,7 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import check_golden, doctor_env, normalise_json, normalise_text, run_cli
+from support import (
+    DROP_READ_CAPS,
+    check_golden,
+    doctor_env,
+    normalise_json,
+    normalise_text,
+    run_cli,
+)
 
 from amzn_gd_doctor.model import Outcome
 from amzn_gd_doctor.render import json as render_json
@@ -96,11 +103,6 @@ def test_corrupt_document_state_is_skipped(tmp_path: Path) -> None:
     assert f.outcome is Outcome.PASS
 
 
-DROP_READ_CAPS = [
-    "setpriv",
-    "--inh-caps=-dac_override,-dac_read_search",
-    "--bounding-set=-dac_override,-dac_read_search",
-]
 PROBE_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
