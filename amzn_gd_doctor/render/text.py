@@ -17,6 +17,8 @@ MARKS = {
     Outcome.NOT_APPLICABLE: (" -- ", "2"),
     Outcome.CRASH: ("CRSH", "31"),
 }
+# Areas in provisioning order, the order an operator works through them; others follow.
+AREA_ORDER = ("platform", "imds", "ssm", "agent", "network")
 EXIT_WORDS = {
     ExitCode.HEALTHY: "healthy",
     ExitCode.UNHEALTHY: "unhealthy predicted",
@@ -121,7 +123,8 @@ def render(report: Report, verbose: bool = False, color: bool = False) -> str:
     by_area: Dict[str, List[Finding]] = {}
     for f in report.findings:
         by_area.setdefault(f.area, []).append(f)
-    for area in sorted(by_area):
+    rank = {area: n for n, area in enumerate(AREA_ORDER)}
+    for area in sorted(by_area, key=lambda a: (rank.get(a, len(rank)), a)):
         lines.append(f" {area}")
         for f in by_area[area]:
             lines += _check(f, report, style, verbose, shown)
