@@ -535,7 +535,7 @@ def logs_clean(
         others = "".join(f"; also {h.name} ×{h.recent}" for h in current[1:3])
         return failed(
             "agent_disconnected",
-            f"the agent is running but logs that it {what} GuardDuty: {_describe(first)}{others}.",
+            f"the agent logs that it {what} GuardDuty: {_describe(first)}{others}.",
             evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
             fix=FIXES[first.category],
         )
