@@ -5,8 +5,6 @@ Probes run on daemon threads: one that overruns its timeout or the deadline is r
 timed out and abandoned, and never holds the process open.
 """
 
-from __future__ import annotations
-
 import threading
 import time
 from dataclasses import dataclass
@@ -56,7 +54,7 @@ class Blocked(Exception):
 class ProbeContext:
     """What a probe gets: the host, the options, and the facts it declared it needs."""
 
-    def __init__(self, host: Host, options: Options, spec: ProbeSpec, board: _Board) -> None:
+    def __init__(self, host: Host, options: Options, spec: ProbeSpec, board: "_Board") -> None:
         self.host = host
         self.options = options
         self._spec = spec

@@ -7,16 +7,21 @@ every file read (like sos ``--sysroot``); commands are never run against a forei
 Needs no privilege of its own; what root-only files cannot be read surfaces as PermissionError.
 """
 
-from __future__ import annotations
-
 import contextlib
 import errno
 import os
 import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import IO, Any, Dict, List, Mapping, Optional, Protocol, Sequence, Tuple
+from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+# vermin does not read the version guard, hence its markers on the two imports.
+if sys.version_info >= (3, 8):
+    from typing import Protocol  # novermin
+else:  # Python 3.6 and 3.7: the backport, installed by an environment marker
+    from typing_extensions import Protocol  # novermin
 
 from .host_net import DnsAnswer, NetHostMixin, TcpResult, TlsResult
 from .host_system import JournalRead, ProcessInfo, SystemHostMixin
@@ -54,7 +59,7 @@ class HttpFailure(Exception):
 
 @dataclass(frozen=True)
 class CommandResult:
-    argv: tuple[str, ...]
+    argv: "tuple[str, ...]"
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -348,7 +353,7 @@ def _drain(stream: IO[bytes], limit: int, sink: List[bytes]) -> None:
     stream.close()
 
 
-def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
     try:
         os.killpg(proc.pid, 9)
     except OSError:

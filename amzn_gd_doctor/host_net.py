@@ -6,8 +6,6 @@ not an exception: it is what the doctor came to observe. Needs no privilege. Und
 the network of a foreign root cannot be reached from here, so every call is Unsupported.
 """
 
-from __future__ import annotations
-
 import errno
 import ipaddress
 import os
@@ -397,11 +395,13 @@ class NetHostMixin:
             context.load_verify_locations(cafile=cafile, capath=capath)
         try:
             der, version = self._handshake(context, address, port, server_name, budget)
-        except ssl.SSLCertVerificationError as exc:
-            error = clean(exc.verify_message or exc.reason or str(exc))
-            return self._unverified(result, address, port, server_name, began, budget, error)
         except (ssl.SSLError, ConnectionResetError) as exc:
             reason = getattr(exc, "reason", None) or str(exc)
+            if reason == "CERTIFICATE_VERIFY_FAILED":
+                # Python 3.7+ raises SSLCertVerificationError and says why in verify_message;
+                # 3.6 raises a plain SSLError with this reason and no further detail.
+                error = clean(getattr(exc, "verify_message", None) or reason)
+                return self._unverified(result, address, port, server_name, began, budget, error)
             return result("handshake_failed", detail=clean(reason))
         except OSError as exc:
             status, detail = _socket_status(exc)

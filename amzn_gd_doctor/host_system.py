@@ -11,10 +11,11 @@ Each journal file is opened on its own first, so a corrupt or unreadable one is 
 of silently skipped. Reading the system journal needs root (or the systemd-journal/adm group).
 
 Processes: psutil on a live host; under ``--root`` the tree's ``proc/<pid>/`` files if one was
-captured. ``/proc/<pid>/environ`` is readable only by the process owner or root.
+captured. Where psutil cannot be imported (the one-file build carries no compiled code, and
+Python cannot load psutil's extension from inside a zip) the live ``/proc`` is read the same
+way, which is what psutil itself reads on Linux. ``/proc/<pid>/environ`` is readable only by
+the process owner or root.
 """
-
-from __future__ import annotations
 
 import json
 import os
@@ -69,6 +70,12 @@ PROC_ENVIRON_LIMIT = 256 * 1024
 PROC_SMALL_LIMIT = 4 * 1024
 # Process scans stop here whatever the deadline says: a process table is read in milliseconds.
 PROCESS_SCAN_S = 2.0
+# /proc/stat grows with the CPU count (a line per CPU); 64 KiB covers several hundred CPUs and
+# btime sits after them.
+PROC_STAT_LIMIT = 64 * 1024
+# Clock ticks per second for /proc/<pid>/stat's starttime: sysconf's answer on this kernel, or
+# the USER_HZ of every Linux architecture GuardDuty supports.
+CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 # Unreadable journal files are named one by one up to this many, then counted by reason.
 MAX_PROBLEM_LINES = 5
 # `journalctl -o json` prints every field of an entry, about four times what is kept from it;
@@ -148,6 +155,27 @@ def parse_proxy_environ(data: bytes) -> Dict[str, str]:
     return found
 
 
+def parse_boot_time(data: bytes) -> Optional[int]:
+    """``btime 1764556800`` in /proc/stat: the boot time in seconds since the epoch."""
+    for line in data.decode("ascii", "replace").splitlines():
+        parts = line.split()
+        if len(parts) == 2 and parts[0] == "btime" and parts[1].isdigit() and len(parts[1]) < 20:
+            return int(parts[1])
+    return None
+
+
+def parse_stat_start(data: bytes) -> Optional[int]:
+    """Field 22 (starttime, clock ticks after boot) of /proc/<pid>/stat:
+    ``2540 (amazon-guardduty) S 1 2540 2540 0 -1 4194560 ... 20 0 12 0 4321 ...``. The name in
+    parentheses may hold spaces and parentheses, so fields are counted after the last ')'."""
+    text = data.decode("ascii", "replace")
+    fields = text[text.rfind(")") + 1 :].split()
+    # Fields after the name start at field 3 (state): starttime is the 20th of them.
+    if len(fields) >= 20 and fields[19].isdigit() and len(fields[19]) < 20:
+        return int(fields[19])
+    return None
+
+
 def parse_status_rss(data: bytes) -> Optional[int]:
     """``VmRSS:\\t   21504 kB`` in /proc/<pid>/status -> 22020096 bytes."""
     for line in data.decode("ascii", "replace").splitlines():
@@ -205,7 +233,7 @@ class SystemHostMixin:
         def budget(self, timeout: float) -> float: ...
         def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
         def list_dir(self, path: str) -> List[str]: ...
-        def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> CommandResult: ...
+        def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> "CommandResult": ...
 
     # Which journal readers may be used, in order. Tests set this on an instance to force the
     # journalctl fallback; nothing else changes it.
@@ -396,7 +424,7 @@ class SystemHostMixin:
                 raise Unsupported("the tree has no captured /proc: which processes ran is unknown")
             found = self._scan_proc_tree(names, pids)
         else:
-            found = self._scan_psutil(names, pids)
+            found = self._scan_live(names, pids)
         found.sort(key=lambda p: (p.create_time or 0.0, p.pid))
         return tuple(found[:MAX_PROCESSES])
 
@@ -405,6 +433,13 @@ class SystemHostMixin:
             return any(n.isdigit() for n in self.list_dir("/proc"))
         except OSError:
             return False
+
+    def _scan_live(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
+        try:
+            import psutil  # noqa: F401  (only whether it loads is asked here)
+        except ImportError:
+            return self._scan_proc_tree(names, pids)
+        return self._scan_psutil(names, pids)
 
     def _scan_psutil(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
         import psutil
@@ -429,8 +464,12 @@ class SystemHostMixin:
 
     def _scan_proc_tree(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
         found: List[ProcessInfo] = []
+        stop = time.monotonic() + min(PROCESS_SCAN_S, self.budget(PROCESS_SCAN_S))
+        boot = parse_boot_time(_read_optional(self, "/proc/stat", PROC_STAT_LIMIT))
         for entry in self.list_dir("/proc"):
-            if not entry.isdigit() or len(found) >= MAX_PROCESSES:
+            if time.monotonic() > stop or len(found) >= MAX_PROCESSES:
+                break
+            if not entry.isdigit():
                 continue
             pid = int(entry)
             try:
@@ -449,7 +488,9 @@ class SystemHostMixin:
             if pid not in pids and not _name_matches(name, cmdline, names):
                 continue
             rss = parse_status_rss(_read_optional(self, f"/proc/{pid}/status", PROC_SMALL_LIMIT))
-            found.append(self._process_info(pid, name, cmdline, rss, None))
+            started = parse_stat_start(_read_optional(self, f"/proc/{pid}/stat", PROC_SMALL_LIMIT))
+            created = None if boot is None or started is None else boot + started / CLOCK_TICKS
+            found.append(self._process_info(pid, name, cmdline, rss, created))
         return found
 
     def _process_info(
@@ -551,7 +592,7 @@ def _walk_backwards(
         entries.append(JournalEntry(realtime, fields))
 
 
-def _run_bounded(argv: Sequence[str], timeout: float, limit: int) -> CommandResult:
+def _run_bounded(argv: Sequence[str], timeout: float, limit: int) -> "CommandResult":
     """Run journalctl on a tree's journal files: the only command ever run under --root."""
     from .host import run_bounded
 

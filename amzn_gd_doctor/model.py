@@ -3,8 +3,6 @@
 Everything here is an immutable value. Nothing in this module touches the host.
 """
 
-from __future__ import annotations
-
 import enum
 from dataclasses import dataclass
 from typing import Any, Optional, Tuple

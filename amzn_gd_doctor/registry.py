@@ -2,8 +2,6 @@
 and ``rules/``: adding a diagnosis never edits a list.
 """
 
-from __future__ import annotations
-
 import importlib
 import pkgutil
 import threading

@@ -2,8 +2,6 @@
 journal, unit files, network errors, certificate names) passes it through ``clean``, so no
 escape sequence or control character reaches a terminal or a report."""
 
-from __future__ import annotations
-
 import re
 
 # Longest piece of host text put in a summary or evidence line by default.

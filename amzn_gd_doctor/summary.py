@@ -1,7 +1,5 @@
 """The report header: who and what this host is, from facts already observed."""
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any, Mapping
 
 from .model import Fact, HostSummary
@@ -15,7 +13,7 @@ def _value(facts: Mapping[str, Fact], probe_id: str) -> Any:
     return fact.value if fact is not None and fact.ok else None
 
 
-def host_summary(facts: Mapping[str, Fact], options: Options) -> HostSummary:
+def host_summary(facts: Mapping[str, Fact], options: "Options") -> HostSummary:
     identity = _value(facts, "imds.identity")
     doc = getattr(identity, "document", None)
     kernel = _value(facts, "platform.kernel")

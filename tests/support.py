@@ -11,6 +11,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import subprocess
 import sys
 import time
@@ -169,10 +170,26 @@ def doctor_env(**overrides: str) -> Dict[str, str]:
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": os.environ.get("HOME", "/root"),
         "LANG": "C.UTF-8",
-        "PYTHONPATH": str(REPO),
     }
+    if not os.environ.get(DOCTOR_COMMAND_ENV):
+        env["PYTHONPATH"] = str(REPO)
     env.update(overrides)
     return env
+
+
+# The CLI corpus runs the doctor from this checkout by default. Set this variable to a command
+# (split like a shell would) to run it through an installed package or the one-file build on
+# another interpreter instead, e.g. "/opt/venv36/bin/amzn-gd-doctor" or
+# "python3.6 dist/amzn-gd-doctor.pyz".
+DOCTOR_COMMAND_ENV = "AMZN_GD_DOCTOR_COMMAND"
+
+
+def doctor_argv(python: Optional[str] = None) -> List[str]:
+    """The command that starts the doctor under test."""
+    command = os.environ.get(DOCTOR_COMMAND_ENV)
+    if command and python is None:
+        return shlex.split(command)
+    return [python or sys.executable, "-m", "amzn_gd_doctor"]
 
 
 @dataclass
@@ -195,7 +212,7 @@ def run_cli(
     """Run `python -m amzn_gd_doctor ARGS` as a real process, the way operators do."""
     started = time.monotonic()
     proc = subprocess.run(
-        [python or sys.executable, "-m", "amzn_gd_doctor", *args],
+        [*doctor_argv(python), *args],
         env=env if env is not None else doctor_env(AWS_EC2_METADATA_DISABLED="true"),
         cwd=str(REPO),
         capture_output=True,

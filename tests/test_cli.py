@@ -13,7 +13,7 @@ from support import ROOTS, ImdsServer, doctor_env, run_cli
 
 from amzn_gd_doctor import __version__, catalog
 
-pytestmark = pytest.mark.floor
+pytestmark = pytest.mark.corpus
 ROOT = str(ROOTS / "al2023-6.1")
 
 

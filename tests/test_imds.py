@@ -15,7 +15,7 @@ FAST = {"AWS_METADATA_SERVICE_TIMEOUT": "0.5"}
 # What IMDS alone can make the console show; other areas judge the rest of the root.
 IMDS_CODES = {"identity_document_unavailable", "exclusion_tag"}
 
-pytestmark = pytest.mark.floor
+pytestmark = pytest.mark.corpus
 
 
 def check(imds: ImdsServer, *extra: str, env: dict = None, fmt: str = "json"):  # type: ignore[assignment]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
 from support import REPO, run_cli
 
 DOCUMENT = REPO / "packaging" / "ssm" / "AmznGdDoctor-Check.json"
@@ -21,6 +22,7 @@ def test_ssm_document_shape() -> None:
     assert pattern.match("10") and pattern.match("2.5") and not pattern.match("10; reboot")
 
 
+@pytest.mark.corpus
 def test_ssm_document_command_runs_with_its_defaults() -> None:
     doc = json.loads(DOCUMENT.read_text())
     command = doc["mainSteps"][0]["inputs"]["runCommand"][-1]

@@ -258,6 +258,7 @@ def test_missing_kernel_file_is_inconclusive(tmp_path: Path) -> None:
 SETPRIV = shutil.which("setpriv")
 
 
+@pytest.mark.corpus
 @pytest.mark.skipif(
     SETPRIV is None or os.geteuid() != 0,
     reason="needs util-linux setpriv and root to drop CAP_DAC_OVERRIDE for real",
@@ -267,17 +268,14 @@ def test_permission_denied_is_reported_not_guessed(tmp_path: Path) -> None:
     secret = root / "proc/sys/kernel/osrelease"
     os.chown(secret, 12345, 12345)
     secret.chmod(0o000)
-    import sys
 
-    from support import DROP_READ_CAPS, REPO
+    from support import DROP_READ_CAPS, REPO, doctor_argv
 
     proc = subprocess.run(
         [
             *DROP_READ_CAPS,
             "--",
-            sys.executable,
-            "-m",
-            "amzn_gd_doctor",
+            *doctor_argv(),
             "check",
             "--root",
             str(root),
@@ -329,7 +327,7 @@ EXPECTED_KERNEL = {
 }
 
 
-@pytest.mark.floor
+@pytest.mark.corpus
 @pytest.mark.parametrize("name", DISTROS)
 def test_distribution_roots(
     name: str, imds_server: ImdsServer, request: pytest.FixtureRequest

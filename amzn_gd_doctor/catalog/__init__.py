@@ -1,21 +1,23 @@
 """The console issue catalogue and the kernel support matrix, kept as JSON data beside this
 module so they can be reviewed against the GuardDuty documentation line by line."""
 
-from __future__ import annotations
-
 import functools
 import json
-from importlib import resources
+import pkgutil
 from typing import Any, Dict, Tuple
 
 from ..model import Issue
 
 
 def _load_json(name: str) -> Any:
-    return json.loads(resources.files(__package__).joinpath(name).read_text(encoding="utf-8"))
+    # pkgutil reads package data from a directory and from inside the zipapp alike (3.6+).
+    data = pkgutil.get_data(__package__, name)
+    if data is None:
+        raise FileNotFoundError(name)
+    return json.loads(data.decode("utf-8"))
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def issues() -> Dict[str, Issue]:
     """Every console issue by code, in precedence order."""
     data = _load_json("issues.json")
@@ -41,7 +43,7 @@ def issue(code: str) -> Issue:
     return issues()[code]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def kernel_matrix() -> Dict[str, Any]:
     return dict(_load_json("kernels.json"))
 

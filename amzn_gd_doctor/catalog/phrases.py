@@ -4,8 +4,6 @@ the Go runtime write when the agent cannot work, each phrase class with what it 
 Data, not code: a new phrase is one line of JSON. Loaded once, compiled once.
 """
 
-from __future__ import annotations
-
 import functools
 import re
 from dataclasses import dataclass
@@ -20,7 +18,7 @@ class PhraseClass:
     category: str
     meaning: str
     context: str  # "any": the phrase alone is a failure; "error": only on a failure line
-    pattern: re.Pattern[str]
+    pattern: "re.Pattern[str]"
 
     def matches(self, lowered: str, failure_line: bool) -> bool:
         """Whether the line, already lower-cased, shows this class."""
@@ -29,7 +27,7 @@ class PhraseClass:
         return self.pattern.search(lowered) is not None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def phrase_classes() -> Tuple[PhraseClass, ...]:
     """Every class in catalogue order: the first one that matches a line wins."""
     data = _load_json("agent_phrases.json")
@@ -45,7 +43,7 @@ def phrase_classes() -> Tuple[PhraseClass, ...]:
     )
 
 
-def _compile(name: str, patterns: List[str]) -> re.Pattern[str]:
+def _compile(name: str, patterns: List[str]) -> "re.Pattern[str]":
     r"""Case-insensitive by lower-casing pattern and line: re.IGNORECASE costs three times as
     much per line, and the agent's log tail is tens of thousands of lines. An upper-case
     escape (\S, \D, \W, \B) would change meaning when lower-cased, so none is allowed."""
@@ -55,7 +53,7 @@ def _compile(name: str, patterns: List[str]) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{p})" for p in patterns).lower())
 
 
-@functools.cache
+@functools.lru_cache(maxsize=None)
 def categories() -> Dict[str, str]:
     return dict(_load_json("agent_phrases.json")["categories"])
 

@@ -3,8 +3,6 @@
 Registers no probe. Reads nothing by itself.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Optional
 

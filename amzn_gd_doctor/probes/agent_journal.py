@@ -7,8 +7,6 @@ the newest entry read (the moment the disk was captured). Reading the system jou
 root or the systemd-journal group; without, the files left out are reported.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
@@ -121,7 +119,7 @@ def summarise(
 
 
 @probe("agent.journal", timeout=2 * QUERY_TIMEOUT_S + 1.0)
-def journal(ctx: ProbeContext) -> AgentJournal:
+def journal(ctx: "ProbeContext") -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
     host = ctx.host
     live = not ctx.host.root

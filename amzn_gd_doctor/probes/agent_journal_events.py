@@ -4,8 +4,6 @@ entries: starts, stops, restarts, exit statuses, unit results, start-limit hits 
 Registers no probe. Reads nothing by itself.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple

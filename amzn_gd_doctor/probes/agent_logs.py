@@ -7,8 +7,6 @@ bracketed or bare levels, glog, or none. Binary garbage and terminal escape sequ
 leave this module. The directory is root-only on most hosts.
 """
 
-from __future__ import annotations
-
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
@@ -131,7 +129,7 @@ def analyse(chunks: List[Tuple[LogFile, List[str]]], directory: str) -> AgentLog
     )
 
 
-def _read_file(host: Host, path: str, name: str, budget: int) -> Tuple[LogFile, List[str]]:
+def _read_file(host: "Host", path: str, name: str, budget: int) -> Tuple[LogFile, List[str]]:
     size = host.file_size(path)
     if name.endswith(".gz"):
         data = host.read_bytes(path, GZ_INPUT_LIMIT)
@@ -148,7 +146,7 @@ def _read_file(host: Host, path: str, name: str, budget: int) -> Tuple[LogFile, 
     return LogFile(name, size, False, len(data), len(lines)), lines
 
 
-def read_logs(host: Host, directory: str = LOG_DIR) -> AgentLogs:
+def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
     if not host.is_dir(directory):
         return AgentLogs(directory, host.exists(directory))
     entries = []
@@ -186,6 +184,6 @@ def read_logs(host: Host, directory: str = LOG_DIR) -> AgentLogs:
 
 
 @probe("agent.logs")
-def logs(ctx: ProbeContext) -> AgentLogs:
+def logs(ctx: "ProbeContext") -> AgentLogs:
     """What the agent's own recent log lines say, classified; no raw log leaves the probe."""
     return read_logs(ctx.host)

@@ -7,8 +7,6 @@ Live: `dpkg-query -W` / `dpkg -L` or `rpm -q` / `rpm -ql`. Under --root: the tre
 agent's unit file. Needs no privilege.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, List, Tuple
 
 from ..host import CouldNotLook, Unsupported
@@ -35,7 +33,7 @@ RPM_QUERY_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
 RPM_DB_PATHS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
 
 
-def _query_live(host: Host) -> AgentPackage:
+def _query_live(host: "Host") -> AgentPackage:
     managers = [
         m
         for m, paths in (("dpkg", ("/var/lib/dpkg/status",)), ("rpm", RPM_DB_PATHS))
@@ -73,7 +71,7 @@ def _with_files(
     return AgentPackage(pkg.manager, pkg.state, pkg.version, pkg.status, files, count, notes)
 
 
-def _read_tree(host: Host) -> AgentPackage:
+def _read_tree(host: "Host") -> AgentPackage:
     try:
         status = host.read_bytes("/var/lib/dpkg/status", DPKG_STATUS_LIMIT)
     except FileNotFoundError:
@@ -106,6 +104,6 @@ def _read_tree(host: Host) -> AgentPackage:
 
 
 @probe("agent.package", timeout=8.0)
-def package(ctx: ProbeContext) -> AgentPackage:
+def package(ctx: "ProbeContext") -> AgentPackage:
     """Whether the agent package is installed, as the package manager records it."""
     return _read_tree(ctx.host) if ctx.host.root else _query_live(ctx.host)

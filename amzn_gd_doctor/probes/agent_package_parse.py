@@ -4,8 +4,6 @@
 Registers no probe. Reads nothing by itself.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 

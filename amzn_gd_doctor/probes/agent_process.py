@@ -5,8 +5,6 @@ Live: psutil, by systemd's MainPID and by name. Under --root: the tree's /proc i
 captured. limits is world-readable; environ needs root (without it the proxies are unknown).
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
@@ -51,7 +49,7 @@ class AgentProcess:
 
 
 @probe("agent.process", needs=("agent.unit",))
-def process(ctx: ProbeContext) -> AgentProcess:
+def process(ctx: "ProbeContext") -> AgentProcess:
     """Which agent processes run now, with their limits and proxy environment."""
     unit = ctx.fact("agent.unit")
     main_pid = getattr(unit.value, "main_pid", None) if unit.ok else None

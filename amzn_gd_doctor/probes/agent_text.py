@@ -4,8 +4,6 @@ report a failure, what of them may be shown, and their phrase classes counted.
 Registers no probe. Reads nothing by itself.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
@@ -80,7 +78,7 @@ def printable(line: str) -> Optional[str]:
     return clean(line, MAX_LINE_CHARS)
 
 
-def excerpt(line: str, match: Optional[re.Match[str]]) -> str:
+def excerpt(line: str, match: "Optional[re.Match[str]]") -> str:
     """The line shortened around the phrase that classified it, so the cause stays visible."""
     start = match.start() if match else 0
     if start <= SAMPLE_CONTEXT:

@@ -6,8 +6,6 @@ never "inactive". Under --root: what the tree's unit files say (agent_unit_files
 state is then unknown. Needs no privilege.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
@@ -139,7 +137,7 @@ def _code_name(value: Optional[str]) -> Optional[str]:
     return names.get(value.strip(), clean(value.strip(), 20))
 
 
-def unit_from_tree(host: Host) -> AgentUnit:
+def unit_from_tree(host: "Host") -> AgentUnit:
     """What the files of a tree say about the unit; its runtime state is unknown."""
     files = read_unit_files(host)
     if files.masked:
@@ -160,7 +158,7 @@ def unit_from_tree(host: Host) -> AgentUnit:
     )
 
 
-def systemd_absent(host: Host) -> Optional[str]:
+def systemd_absent(host: "Host") -> Optional[str]:
     """Why systemd cannot be asked, or None. /run/systemd/system exists only when systemd
     is PID 1 (sd_booted)."""
     if host.exists("/run/systemd/system"):
@@ -169,7 +167,7 @@ def systemd_absent(host: Host) -> Optional[str]:
 
 
 @probe("agent.unit")
-def unit(ctx: ProbeContext) -> AgentUnit:
+def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host
     if host.root:

@@ -3,8 +3,6 @@ masking links, and system.conf's DefaultLimitMEMLOCK. Read under --root, where s
 be asked. Registers no probe; needs no privilege.
 """
 
-from __future__ import annotations
-
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -105,27 +103,27 @@ def parse_memlock_setting(value: str) -> Optional[Memlock]:
     return (soft, hard) if ok_soft and ok_hard else None
 
 
-def _read_optional(host: Host, path: str) -> Optional[bytes]:
+def _read_optional(host: "Host", path: str) -> Optional[bytes]:
     try:
         return host.read_bytes(path, UNIT_FILE_LIMIT)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
-def _conf_dir(host: Host, directory: str) -> List[bytes]:
+def _conf_dir(host: "Host", directory: str) -> List[bytes]:
     if not host.is_dir(directory):
         return []
     names = sorted(n for n in host.list_dir(directory) if n.endswith(".conf"))[:MAX_DROP_INS]
     return [d for d in (_read_optional(host, f"{directory}/{n}") for n in names) if d is not None]
 
 
-def _wants_dirs(host: Host) -> List[str]:
+def _wants_dirs(host: "Host") -> List[str]:
     if not host.is_dir("/etc/systemd/system"):
         return []
     return [n for n in host.list_dir("/etc/systemd/system") if n.endswith((".wants", ".requires"))]
 
 
-def _tree_memlock(host: Host, unit_value: Optional[str]) -> Tuple[Optional[Memlock], str]:
+def _tree_memlock(host: "Host", unit_value: Optional[str]) -> Tuple[Optional[Memlock], str]:
     """The unit's LimitMEMLOCK, else DefaultLimitMEMLOCK from system.conf (and its drop-ins),
     else systemd's built-in default as the tree's systemd would apply it."""
     if unit_value:
@@ -142,7 +140,7 @@ def _tree_memlock(host: Host, unit_value: Optional[str]) -> Tuple[Optional[Memlo
     )
 
 
-def read_unit_files(host: Host) -> UnitFiles:
+def read_unit_files(host: "Host") -> UnitFiles:
     """The unit as a tree's files describe it (files under /etc win over /usr/lib and /lib)."""
     try:
         if host.readlink(f"/etc/systemd/system/{UNIT}") == "/dev/null":

@@ -5,8 +5,6 @@ uses a proxy (the host's HTTP session ignores proxy variables) and never request
 Needs no privilege, only a network path to 169.254.169.254 (or the configured endpoint).
 """
 
-from __future__ import annotations
-
 import json
 import re
 from dataclasses import dataclass
@@ -91,13 +89,13 @@ class ImdsSession:
     def version(self) -> str:
         return "IMDSv2" if self.token else "IMDSv1"
 
-    def get(self, host: Host, path: str, limit: int) -> HttpResponse:
+    def get(self, host: "Host", path: str, limit: int) -> HttpResponse:
         headers = {"X-aws-ec2-metadata-token": self.token} if self.token else {}
         return request(host, self.config, "GET", path, headers, limit)
 
 
 def request(
-    host: Host, config: ImdsConfig, method: str, path: str, headers: Mapping[str, str], limit: int
+    host: "Host", config: ImdsConfig, method: str, path: str, headers: Mapping[str, str], limit: int
 ) -> HttpResponse:
     """One IMDS call with botocore's retry count; the last failure is raised."""
     failure: Optional[HttpFailure] = None
@@ -187,7 +185,7 @@ class IdentityResult:
 
 
 def open_session(
-    host: Host, config: ImdsConfig
+    host: "Host", config: ImdsConfig
 ) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
     """IMDSv2 token, or the v1 fallback botocore would take, or (None, kind, sentence)."""
     base = config.base_url
@@ -222,7 +220,7 @@ def open_session(
 
 
 def _after_token_timeout(
-    host: Host, config: ImdsConfig
+    host: "Host", config: ImdsConfig
 ) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
     """A PUT that times out while plain GETs answer is the hop-limit symptom."""
     base = config.base_url
@@ -248,7 +246,7 @@ def _after_token_timeout(
 
 
 @probe("imds.identity")
-def identity(ctx: ProbeContext) -> IdentityResult:
+def identity(ctx: "ProbeContext") -> IdentityResult:
     """The identity document, through a session that later IMDS probes reuse."""
     config = parse_imds_config(ctx.host.env, ctx.options.imds_endpoint)
     if config.disabled:

@@ -2,8 +2,6 @@
 network interface. They reuse the identity probe's session (token); no privilege needed.
 """
 
-from __future__ import annotations
-
 import ipaddress
 import re
 from dataclasses import dataclass
@@ -26,7 +24,7 @@ META_LIMIT = 4096
 _MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
-def _session(ctx: ProbeContext) -> ImdsSession:
+def _session(ctx: "ProbeContext") -> ImdsSession:
     result: IdentityResult = ctx.need("imds.identity")
     if result.session is None:
         from ..doctor import Blocked
@@ -42,7 +40,7 @@ class TagResult:
 
 
 @probe("imds.tags", needs=("imds.identity",))
-def tags(ctx: ProbeContext) -> TagResult:
+def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
     resp = session.get(ctx.host, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
@@ -77,7 +75,7 @@ def parse_cidr_blocks(text: str) -> Tuple[str, ...]:
     return tuple(blocks)
 
 
-def _text(session: ImdsSession, ctx: ProbeContext, path: str) -> Optional[str]:
+def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> Optional[str]:
     try:
         resp = session.get(ctx.host, path, META_LIMIT)
     except HttpFailure:
@@ -89,7 +87,7 @@ def _text(session: ImdsSession, ctx: ProbeContext, path: str) -> Optional[str]:
 
 
 @probe("imds.network", needs=("imds.identity",))
-def network(ctx: ProbeContext) -> NetworkInfo:
+def network(ctx: "ProbeContext") -> NetworkInfo:
     """VPC id, subnet and CIDR blocks of the primary interface, for the endpoint checks."""
     session = _session(ctx)
     mac = (_text(session, ctx, "latest/meta-data/mac") or "").lower()

@@ -1,7 +1,5 @@
 """Shared helpers of the network probes: running many bounded calls at once. No probes here."""
 
-from __future__ import annotations
-
 import threading
 import time
 from typing import Any, Callable, List, Optional, Sequence, TypeVar

@@ -3,8 +3,6 @@ own answer (getaddrinfo), all at once and all inside the run's deadline. Contact
 resolvers from ``net.resolvers``; needs no privilege.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
@@ -37,7 +35,7 @@ class DnsResults:
 
 
 @probe("net.dns", needs=("net.endpoints", "net.resolvers"), timeout=PROBE_TIMEOUT_S)
-def dns(ctx: ProbeContext) -> DnsResults:
+def dns(ctx: "ProbeContext") -> DnsResults:
     """The system resolver is skipped with --dns-server, so only the given servers are asked."""
     endpoints: Endpoints = ctx.need("net.endpoints")
     resolvers: Resolvers = ctx.need("net.resolvers")

@@ -3,8 +3,6 @@
 /proc/sys/crypto/fips_enabled (world-readable); needs no privilege.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
@@ -85,7 +83,7 @@ def endpoint_names(region: str, fips: Optional[bool]) -> Tuple[Endpoint, ...]:
 
 
 @probe("net.endpoints", needs=("imds.identity",))
-def endpoints(ctx: ProbeContext) -> Endpoints:
+def endpoints(ctx: "ProbeContext") -> Endpoints:
     """Names only: nothing is contacted here."""
     from ..doctor import Blocked
 

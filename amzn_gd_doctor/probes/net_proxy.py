@@ -3,8 +3,6 @@ process environment (``agent.process``) and its unit's Environment= (``agent.uni
 nothing itself; credentials in proxy URLs are masked here, before anything is shown.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
@@ -59,7 +57,7 @@ class ProxySettings:
         return self.process.observed or self.unit.observed
 
 
-def _source(ctx: ProbeContext, probe_id: str, label: str, attr: str) -> ProxySource:
+def _source(ctx: "ProbeContext", probe_id: str, label: str, attr: str) -> ProxySource:
     fact = ctx.fact(probe_id)
     if fact.status is not FactStatus.OK:
         return ProxySource(
@@ -75,7 +73,7 @@ def _source(ctx: ProbeContext, probe_id: str, label: str, attr: str) -> ProxySou
 
 
 @probe("net.proxy", needs=("agent.process", "agent.unit"))
-def proxy(ctx: ProbeContext) -> ProxySettings:
+def proxy(ctx: "ProbeContext") -> ProxySettings:
     """Both sources, each saying whether it was seen: the rule prefers the live process."""
     pid = getattr(ctx.fact("agent.process").value, "pid", None)
     label = f"/proc/{pid}/environ" if pid else "the agent process environment"

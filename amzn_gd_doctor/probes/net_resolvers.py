@@ -3,8 +3,6 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 ``--dns-server`` replaces all of them. Reads world-readable files; needs no privilege.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Tuple
 
@@ -75,7 +73,7 @@ class Resolvers:
     notes: Tuple[str, ...] = ()
 
 
-def _read_conf(ctx: ProbeContext, path: str, notes: List[str]) -> ResolvConf:
+def _read_conf(ctx: "ProbeContext", path: str, notes: List[str]) -> ResolvConf:
     try:
         data = ctx.host.read_bytes(path, RESOLV_CONF_LIMIT)
     except FileNotFoundError:
@@ -89,7 +87,7 @@ def _read_conf(ctx: ProbeContext, path: str, notes: List[str]) -> ResolvConf:
 
 
 @probe("net.resolvers")
-def resolvers(ctx: ProbeContext) -> Resolvers:
+def resolvers(ctx: "ProbeContext") -> Resolvers:
     """Who the doctor will ask, and why each one is on the list."""
     if ctx.options.dns_servers:
         chosen = []

@@ -3,8 +3,6 @@ handshakes (SNI and certificate verification) with those that accepted. Contacts
 endpoint names' own answers, on --endpoint-port (443); needs no privilege.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from dataclasses import dataclass
 from functools import partial
@@ -65,7 +63,7 @@ def addresses_to_try(
 
 
 @probe("net.tcp", needs=("net.endpoints", "net.dns"), timeout=TCP_TIMEOUT_S + 1.0)
-def tcp(ctx: ProbeContext) -> TcpResults:
+def tcp(ctx: "ProbeContext") -> TcpResults:
     endpoints: Endpoints = ctx.need("net.endpoints")
     dns: DnsResults = ctx.need("net.dns")
     port = ctx.options.endpoint_port
@@ -95,7 +93,7 @@ class TlsResults:
 
 
 @probe("net.tls", needs=("net.tcp",), timeout=TLS_TIMEOUT_S + 1.0)
-def tls(ctx: ProbeContext) -> TlsResults:
+def tls(ctx: "ProbeContext") -> TlsResults:
     """One handshake per address that accepted a connection, with the name as SNI."""
     tcp_results: TcpResults = ctx.need("net.tcp")
     targets = [

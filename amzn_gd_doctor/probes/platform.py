@@ -4,8 +4,6 @@ Reads world-readable files under /proc and /sys and the os-release file; needs n
 Every file read goes through the host, so ``--root`` re-roots all of them.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
@@ -47,7 +45,7 @@ def parse_kernel_release(data: bytes) -> KernelRelease:
 
 
 @probe("platform.kernel")
-def kernel(ctx: ProbeContext) -> KernelRelease:
+def kernel(ctx: "ProbeContext") -> KernelRelease:
     """The running kernel as the agent's installer sees it (equals `uname -r` on a live host)."""
     data = ctx.host.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
     return parse_kernel_release(data)
@@ -80,7 +78,7 @@ def parse_os_info(found: bool, release: Dict[str, str]) -> OsInfo:
 
 
 @probe("platform.os")
-def os_info(ctx: ProbeContext) -> OsInfo:
+def os_info(ctx: "ProbeContext") -> OsInfo:
     """The distribution from /etc/os-release (or /usr/lib/os-release), read by distro."""
     host = ctx.host
     found = host.exists("/etc/os-release") or host.exists("/usr/lib/os-release")
@@ -88,7 +86,7 @@ def os_info(ctx: ProbeContext) -> OsInfo:
 
 
 @probe("platform.arch")
-def arch(ctx: ProbeContext) -> str:
+def arch(ctx: "ProbeContext") -> str:
     """The machine architecture of the running kernel (`uname -m`)."""
     return str(ctx.host.machine())
 
@@ -99,7 +97,7 @@ class BtfInfo:
 
 
 @probe("platform.btf")
-def btf(ctx: ProbeContext) -> BtfInfo:
+def btf(ctx: "ProbeContext") -> BtfInfo:
     """CONFIG_DEBUG_INFO_BTF=y shows as /sys/kernel/btf/vmlinux; the agent's eBPF needs it."""
     return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))
 
@@ -131,7 +129,7 @@ class Ec2Signs:
         return ", ".join(parts) or "no DMI vendor or hypervisor uuid readable"
 
 
-def _read_line(host: Host, path: str) -> Optional[str]:
+def _read_line(host: "Host", path: str) -> Optional[str]:
     try:
         data = host.read_bytes(path, DMI_LIMIT)
     except FileNotFoundError:
@@ -141,7 +139,7 @@ def _read_line(host: Host, path: str) -> Optional[str]:
 
 
 @probe("platform.ec2_signs")
-def ec2_signs(ctx: ProbeContext) -> Ec2Signs:
+def ec2_signs(ctx: "ProbeContext") -> Ec2Signs:
     """EC2 hardware signs: Nitro sets the DMI vendor, Xen-based instances the uuid prefix."""
     host = ctx.host
     return Ec2Signs(

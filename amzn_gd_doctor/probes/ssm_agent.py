@@ -6,8 +6,6 @@ the tree's dpkg status, snap directory, unit files and enablement symlinks, and 
 was captured; the unit's runtime state is then unknown. Needs no privilege.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
@@ -57,7 +55,7 @@ def parse_systemctl_show(stdout: bytes) -> Dict[str, str]:
     return props
 
 
-def scan_processes(host: Host) -> Optional[Tuple[int, ...]]:
+def scan_processes(host: "Host") -> Optional[Tuple[int, ...]]:
     """Pids whose comm is the agent's; None when there is no process table to read."""
     try:
         pids = [int(n) for n in host.list_dir("/proc") if n.isdigit()][:MAX_PIDS]
@@ -73,7 +71,7 @@ def scan_processes(host: Host) -> Optional[Tuple[int, ...]]:
     return tuple(found) if pids else None
 
 
-def unit_file_state(host: Host, unit: str) -> Dict[str, str]:
+def unit_file_state(host: "Host", unit: str) -> Dict[str, str]:
     """UnitFileState read from a tree: a link to /dev/null masks, a wants/ link enables."""
     try:
         if host.readlink(f"/etc/systemd/system/{unit}") == "/dev/null":
@@ -88,7 +86,7 @@ def unit_file_state(host: Host, unit: str) -> Dict[str, str]:
 
 
 @probe("ssm.agent", timeout=8.0)
-def agent(ctx: ProbeContext) -> SsmAgent:
+def agent(ctx: "ProbeContext") -> SsmAgent:
     """Installed, how, which version, and running: what makes the host an SSM managed node."""
     host = ctx.host
     notes = []

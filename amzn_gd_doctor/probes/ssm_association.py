@@ -5,8 +5,6 @@ Reads /var/lib/amazon/ssm/<instance-id>/document/{state,association} (root-only)
 directories, files and bytes. Honours --root.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
@@ -97,7 +95,7 @@ def parse_instance_document(doc: Any) -> Optional[str]:
     return None
 
 
-def _last_association(host: Host, base: str) -> Optional[str]:
+def _last_association(host: "Host", base: str) -> Optional[str]:
     try:
         doc, _ = read_state_file(host, f"{base}/association/InstanceDocument.json")
     except FileNotFoundError:
@@ -106,7 +104,7 @@ def _last_association(host: Host, base: str) -> Optional[str]:
 
 
 @probe("ssm.association")
-def association(ctx: ProbeContext) -> SsmAssociations:
+def association(ctx: "ProbeContext") -> SsmAssociations:
     """The agent's record of association runs: GuardDuty's failed run names what went wrong."""
     host = ctx.host
     if not host.is_dir(SSM_DATA_DIR):

@@ -4,8 +4,6 @@ made safe to show (no control characters or escape sequences reach a terminal).
 Registers no probe. Reads nothing by itself.
 """
 
-from __future__ import annotations
-
 import json
 import re
 from typing import TYPE_CHECKING, Any, Optional, Tuple
@@ -40,7 +38,7 @@ def denied(path: str, by_hand: str) -> CouldNotLook:
     )
 
 
-def read_state_file(host: Host, path: str) -> Tuple[Optional[Any], Optional[str]]:
+def read_state_file(host: "Host", path: str) -> Tuple[Optional[Any], Optional[str]]:
     """(parsed JSON, None) or (None, what is wrong with it); missing files raise
     FileNotFoundError, unreadable ones PermissionError."""
     data = host.read_bytes(path, STATE_FILE_LIMIT + 1)

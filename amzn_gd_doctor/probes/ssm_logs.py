@@ -4,8 +4,6 @@ the kinds of line that explain why GuardDuty's association did or did not run.
 /var/log/amazon/ssm is root-only. Honours --root. Lines are made printable before they are kept.
 """
 
-from __future__ import annotations
-
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Tuple
@@ -25,7 +23,7 @@ LOG_TAIL_BYTES = 256 * 1024
 MAX_LINES_PER_KIND = 3
 
 # (kind, pattern), first match wins. Phrases are the agent's own (see docs/ssm.md).
-KINDS: Tuple[Tuple[str, re.Pattern[str]], ...] = (
+KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
     ("associations_unavailable", re.compile(r"Unable to load instance associations")),
     (
         "registration",
@@ -86,7 +84,7 @@ def parse_log(data: bytes, truncated: bool = False) -> Tuple[Dict[str, int], Dic
 
 
 @probe("ssm.logs")
-def logs(ctx: ProbeContext) -> SsmLogs:
+def logs(ctx: "ProbeContext") -> SsmLogs:
     """Why associations fail shows in these logs first (credentials, registration, documents)."""
     host = ctx.host
     files: List[str] = []

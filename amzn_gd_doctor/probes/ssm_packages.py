@@ -4,8 +4,6 @@ Live: `dpkg-query -W` then `rpm -q`. Under --root: the tree's /var/lib/dpkg/stat
 database is not read from files). Needs no privilege. Registers no probe; ``ssm.agent`` uses it.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..sanitize import clean
@@ -59,7 +57,7 @@ def parse_snap_version(meta: bytes) -> Optional[str]:
     return None
 
 
-def package_record(host: Host) -> Tuple[bool, str, Optional[str]]:
+def package_record(host: "Host") -> Tuple[bool, str, Optional[str]]:
     """(installed, "deb"|"rpm"|"", version): the package manager is the authority on versions."""
     if host.root:
         try:

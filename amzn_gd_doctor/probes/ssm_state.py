@@ -5,8 +5,6 @@ Reads /var/lib/amazon/ssm, which is root-only: without root these probes cannot 
 what to run by hand. Honours --root.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
@@ -60,7 +58,7 @@ def parse_registration(doc: Any) -> Tuple[Optional[str], Optional[str]]:
 
 
 @probe("ssm.registration")
-def registration(ctx: ProbeContext) -> SsmRegistration:
+def registration(ctx: "ProbeContext") -> SsmRegistration:
     """A hybrid activation leaves a registration file with an mi- id; EC2 ones do not."""
     host = ctx.host
     if not host.is_dir(SSM_DATA_DIR):
@@ -127,7 +125,7 @@ def parse_installstate(doc: Any) -> PluginInstallState:
 
 
 @probe("ssm.guardduty_plugin")
-def guardduty_plugin(ctx: ProbeContext) -> PluginInstallState:
+def guardduty_plugin(ctx: "ProbeContext") -> PluginInstallState:
     """What Distributor recorded when it installed GuardDuty's package (or failed to)."""
     host = ctx.host
     package_dir = INSTALLSTATE.rsplit("/", 1)[0]

@@ -1,7 +1,5 @@
 """`list` and `explain`: the console issue catalogue for people and as JSON."""
 
-from __future__ import annotations
-
 import json
 from typing import Any, Dict, Iterable
 

@@ -4,8 +4,6 @@ Fact values are not included: they can hold secrets (the IMDS token) and their s
 internal. Everything a consumer needs is in verdict, diagnoses, checks and host.
 """
 
-from __future__ import annotations
-
 import json
 from typing import Any, Dict
 

@@ -3,8 +3,6 @@ fix under each failure. Every string from the host is escaped so no control char
 terminal escape sequence reaches the terminal.
 """
 
-from __future__ import annotations
-
 from typing import Dict, List, Set
 
 from ..model import Confidence, Diagnosis, ExitCode, Finding, Outcome, Report

@@ -5,8 +5,6 @@ authentication failures.
 Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
 """
 
-from __future__ import annotations
-
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes

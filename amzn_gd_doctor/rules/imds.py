@@ -3,8 +3,6 @@
 Pure functions of the IMDS and platform facts.
 """
 
-from __future__ import annotations
-
 from typing import Any, Optional
 
 from ..model import Verdict, failed, inconclusive, passed, warned

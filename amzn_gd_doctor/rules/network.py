@@ -5,8 +5,6 @@ resolver, TCP to the endpoint, TLS with the right certificate, and the agent's p
 Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 """
 
-from __future__ import annotations
-
 import ipaddress
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple

@@ -3,8 +3,6 @@
 Pure functions of facts; the matrix is static data from the catalogue.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Any, Dict, List, Optional, Tuple
 

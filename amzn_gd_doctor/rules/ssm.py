@@ -3,8 +3,6 @@ package install succeed, is it a hybrid (non-EC2) node, and what the SSM agent's
 about. Pure functions of the ssm.* facts (and agent.package, platform.os where given).
 """
 
-from __future__ import annotations
-
 from typing import Any, Optional, Tuple
 
 from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned

@@ -201,6 +201,7 @@ def test_live_host_without_systemd_is_its_own_status() -> None:
     assert facts["agent.process"].value.processes == ()
 
 
+@pytest.mark.corpus
 def test_cli_reports_agent_checks_for_a_root_tree() -> None:
     res = run_cli(
         "check",

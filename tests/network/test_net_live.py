@@ -84,6 +84,7 @@ def _network_checks(data: Dict[str, object]) -> Dict[str, str]:
     }
 
 
+@pytest.mark.corpus
 def test_cli_reports_the_network_path(
     imds_server: ImdsServer,
     dns_server: Callable[..., DnsServer],
@@ -117,6 +118,7 @@ def test_cli_reports_the_network_path(
     assert "issued by O=Test, CN=Corp Inspection CA" in tls_check["summary"]
 
 
+@pytest.mark.corpus
 def test_cli_region_option_without_imds(dns_server: Callable[..., DnsServer]) -> None:
     dns = dns_server({}, default="nxdomain")
     result = run_cli(

@@ -143,6 +143,7 @@ def test_root_only_files_without_privilege_are_inconclusive(tmp_path: Path) -> N
     assert result["ssm.agent_running"][0] == "pass"  # /proc and unit files stay readable
 
 
+@pytest.mark.corpus
 def test_cli_reports_ssm_checks_for_a_root_tree() -> None:
     res = run_cli(
         "check",
