@@ -10,6 +10,7 @@ loopback IMDS (the test suite's server), and a loopback DNS port for the resolve
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import socket
 import statistics
@@ -81,6 +82,19 @@ def main() -> int:
         ("--version (cold process, median)", median(py + ["--version"], env(), opts.runs), 0.15)
     )
     rows.append(("--help (cold process, median)", median(py + ["--help"], env(), opts.runs), None))
+    pyz = REPO / "dist" / "amzn-gd-doctor.pyz"
+    floor = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.6.*/bin/python3")))
+    if pyz.exists():
+        for python in floor[-1:] + [sys.executable]:
+            version = subprocess.run(
+                [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True,
+                text=True,
+            ).stdout.strip()
+            seconds = median([python, str(pyz), "--version"], {"PATH": "/usr/bin:/bin"}, opts.runs)
+            rows.append((f"pyz --version on Python {version} (cold process, median)", seconds, 0.3))
+    else:
+        print("no dist/amzn-gd-doctor.pyz: run ./scripts/build.sh to measure the one-file build")
 
     httpd, imds = start_imds()
     dns = udp_blackhole()

@@ -1,14 +1,22 @@
 #!/usr/bin/env bash
-# Set up and run every test: system packages (Debian/Ubuntu), the suite on the newest Python
-# found, the CLI scenarios again on Python 3.9 (the supported floor), and a static floor check.
-# Extra arguments go to the first pytest run (e.g. -k imds, --update-golden).
+# Set up and run every test (Debian/Ubuntu):
+#   1. the system packages the real-component tests need;
+#   2. lint, format, types and the 3.6 floor (vermin), then the whole suite on the newest Python;
+#   3. the systemd-nspawn tests on Python 3.9 (CPython 3.13.0 cannot import socket in nspawn);
+#   4. `pip install .` on 3.6, 3.7, 3.8, 3.9 and the newest, each diagnosing the CLI corpus;
+#   5. the one-file build replaying the corpus on every interpreter from 3.6 to 3.13, and on
+#      aarch64 under qemu-user.
+# Interpreters come from pyenv (or python3.X on PATH). A missing one is named and its part
+# skipped; the summary at the end lists every skipped part.
+# Extra arguments go to the suite's pytest run (e.g. -k imds, --update-golden).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # systemd-container: nspawn end-to-end tests; systemd-journal-remote: real journal files;
 # dnsmasq-base: a real DNS server; libsystemd-dev, pkg-config, gcc, python3-dev: build
-# systemd-python; iproute2, util-linux: network namespaces and setpriv.
-APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux"
+# systemd-python; iproute2, util-linux: network namespaces and setpriv; debootstrap and
+# qemu-user-static: an aarch64 python3 to run the one-file build.
+APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux debootstrap qemu-user-static"
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $APT_PACKAGES; do
@@ -22,7 +30,10 @@ if command -v apt-get >/dev/null 2>&1; then
   fi
 fi
 
-# A given minor version of CPython: pyenv's if present, else one on PATH.
+SKIPPED=()
+skip() { echo "== SKIPPED: $*"; SKIPPED+=("$*"); }
+
+# A given minor version of CPython: pyenv's newest of that minor if present, else python3.X.
 find_python() {
   local minor=$1 root candidate
   if command -v pyenv >/dev/null 2>&1; then
@@ -34,42 +45,86 @@ find_python() {
   command -v "python$minor" 2>/dev/null || return 1
 }
 
-NEWEST=""
-for minor in 3.14 3.13 3.12 3.11 3.10; do
-  NEWEST=$(find_python "$minor") && break
-done
-[ -n "$NEWEST" ] || NEWEST=$(command -v python3)
-FLOOR=$(find_python 3.9 || true)
-
-venv() {  # venv DIR PYTHON EXTRAS
-  [ -x "$1/bin/python" ] || "$2" -m venv "$1"
-  "$1/bin/python" -m pip install -q --disable-pip-version-check -e ".[$3]"
+# What a user on an old host does first: raise pip to the newest release that still runs there
+# (an old pip cannot read today's package metadata; see shared reference, section 8).
+pip_for() {
+  case $1 in
+    3.6) echo "pip<22" ;; 3.7) echo "pip<24.1" ;; 3.8) echo "pip<25.1" ;; *) echo "pip" ;;
+  esac
 }
 
-# CPython 3.13.0 cannot import `socket` inside an nspawn container (SystemError in _socket's
-# initialisation), so the systemd-nspawn tests run the doctor on the floor interpreter when
-# there is one; without one they run with the rest.
-NSPAWN_ON_FLOOR=""
-[ -n "$FLOOR" ] && NSPAWN_ON_FLOOR=1
+venv() {  # venv DIR PYTHON MINOR PIP-ARGS...
+  local dir=$1 python=$2 minor=$3; shift 3
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -U "$(pip_for "$minor")"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check "$@"
+}
+
+MINORS="3.6 3.7 3.8 3.9 3.10 3.11 3.12 3.13"
+NEWEST=""; NEWEST_MINOR=""
+for minor in 3.14 3.13 3.12 3.11 3.10; do
+  NEWEST=$(find_python "$minor") && { NEWEST_MINOR=$minor; break; }
+done
+[ -n "$NEWEST" ] || { echo "no Python 3.10 or newer found: the suite needs one"; exit 1; }
 
 echo "== suite on $("$NEWEST" --version)"
-venv .venv-test "$NEWEST" "test,journal,dev"
-.venv-test/bin/ruff check amzn_gd_doctor tests bench
-.venv-test/bin/ruff format --check amzn_gd_doctor tests bench
-.venv-test/bin/mypy amzn_gd_doctor
-if [ -n "$NSPAWN_ON_FLOOR" ]; then
-  .venv-test/bin/python -m pytest -q -m "not nspawn" "$@"
+venv .venv-test "$NEWEST" "$NEWEST_MINOR" -e ".[test,journal,dev]"
+T=.venv-test/bin
+$T/ruff check amzn_gd_doctor tests bench scripts packaging
+$T/ruff format --check amzn_gd_doctor tests bench scripts packaging
+$T/mypy amzn_gd_doctor
+$T/vermin --no-tips --violations --target=3.6- --eval-annotations --backport dataclasses amzn_gd_doctor packaging/pyz >/dev/null \
+  || { $T/vermin --no-tips --violations --target=3.6- --eval-annotations --backport dataclasses amzn_gd_doctor packaging/pyz; exit 1; }
+echo "vermin: amzn_gd_doctor runs on Python 3.6"
+FLOOR39=$(find_python 3.9 || true)
+if [ -n "$FLOOR39" ]; then
+  $T/python -m pytest -q -m "not nspawn" "$@"
+  echo "== systemd-nspawn tests on $("$FLOOR39" --version)"
+  venv .venv-test-3.9 "$FLOOR39" 3.9 -e ".[test,journal]"
+  .venv-test-3.9/bin/python -m pytest -q -m nspawn -p no:cacheprovider
 else
-  .venv-test/bin/python -m pytest -q "$@"
+  skip "no Python 3.9: the systemd-nspawn tests run on $("$NEWEST" --version) instead"
+  $T/python -m pytest -q "$@"
 fi
 
-if [ -n "$FLOOR" ]; then
-  echo "== floor: CLI scenarios and systemd-nspawn tests on $("$FLOOR" --version)"
-  venv .venv-test-floor "$FLOOR" "test,journal"
-  .venv-test-floor/bin/python -m pytest -q -m "floor or nspawn" -p no:cacheprovider
-  .venv-test/bin/vermin --no-tips --violations --target=3.9- --eval-annotations amzn_gd_doctor >/dev/null \
-    || { echo "vermin: code needs a newer Python than 3.9:"; .venv-test/bin/vermin --no-tips --violations --target=3.9- --eval-annotations amzn_gd_doctor; exit 1; }
-  echo "vermin: amzn_gd_doctor runs on Python 3.9"
+corpus() {  # corpus LABEL COMMAND [PYTEST-ARGS...]: the CLI corpus against another build
+  local label=$1 command=$2; shift 2
+  echo "== corpus: $label"
+  AMZN_GD_DOCTOR_COMMAND="$command" $T/python -m pytest -q -p no:cacheprovider -m corpus \
+    -n 4 "$@"
+}
+
+echo "== pip install . on every supported minor that pip can still serve"
+for minor in 3.6 3.7 3.8 3.9 "$NEWEST_MINOR"; do
+  python=$(find_python "$minor") || { skip "no Python $minor: pip install . not tried there"; continue; }
+  venv ".venv-pkg-$minor" "$python" "$minor" .
+  # A venv kept from an earlier run holds the same version number: put this checkout in.
+  ".venv-pkg-$minor/bin/python" -m pip install -q --disable-pip-version-check --no-deps --force-reinstall .
+  case $minor in
+    3.6|3.9) corpus "installed package on $("$python" --version)" ".venv-pkg-$minor/bin/amzn-gd-doctor" ;;
+    *) corpus "installed package on $("$python" --version) (trees)" ".venv-pkg-$minor/bin/amzn-gd-doctor" tests/test_corpus.py ;;
+  esac
+done
+
+echo "== one-file build"
+PYTHON=$T/python ./scripts/build.sh
+for minor in $MINORS; do
+  python=$(find_python "$minor") || { skip "no Python $minor: the one-file build not replayed there"; continue; }
+  corpus "dist/amzn-gd-doctor.pyz on $("$python" --version)" "$python dist/amzn-gd-doctor.pyz"
+done
+
+echo "== one-file build on aarch64 (qemu-user)"
+if ./scripts/arm64_tree.sh build/arm64-tree; then
+  corpus "dist/amzn-gd-doctor.pyz on aarch64 $(qemu-aarch64-static -L build/arm64-tree build/arm64-tree/usr/bin/python3 --version)" \
+    "qemu-aarch64-static -L build/arm64-tree build/arm64-tree/usr/bin/python3 dist/amzn-gd-doctor.pyz" \
+    tests/test_corpus.py tests/test_cli.py
 else
-  echo "== floor: no Python 3.9 found (install it with pyenv to run the floor check)"
+  skip "no aarch64 tree (debootstrap of Debian 12 arm64 failed): the one-file build not run on aarch64"
+fi
+
+if [ ${#SKIPPED[@]} -gt 0 ]; then
+  echo "== ${#SKIPPED[@]} part(s) skipped:"
+  printf '   - %s\n' "${SKIPPED[@]}"
+else
+  echo "== every part ran: nothing skipped"
 fi
