@@ -18,6 +18,11 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from .sanitize import clean as _clean_any
 
+# DNS probes run on several threads at once and import dnspython lazily. Python 3.6 can hand a
+# second thread the package before its submodule is bound to it ("module 'dns' has no
+# attribute 'query'"), which happens when importing is slow, as from inside the one-file build.
+_DNS_IMPORT_LOCK = threading.Lock()
+
 # An A answer for an interface endpoint holds one address per Availability Zone (at most six in
 # any region); 1232 bytes is the EDNS buffer size DNS operators agree on, far above that.
 DNS_RECEIVE_LIMIT = 1232
@@ -275,11 +280,12 @@ class NetHostMixin:
         from a connected socket, so that "nothing listens" (ICMP port unreachable) is told
         apart from a black hole."""
         self._live_network()
-        import dns.exception
-        import dns.message
-        import dns.query
-        import dns.rcode
-        import dns.rdatatype
+        with _DNS_IMPORT_LOCK:
+            import dns.exception
+            import dns.message
+            import dns.query
+            import dns.rcode
+            import dns.rdatatype
 
         address, port = parse_server(server)
         label = format_server(address, port)
