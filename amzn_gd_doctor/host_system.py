@@ -424,7 +424,7 @@ class SystemHostMixin:
                 raise Unsupported("the tree has no captured /proc: which processes ran is unknown")
             found = self._scan_proc_tree(names, pids)
         else:
-            found = self._scan_live(names, pids)
+            found = self._scan_psutil(names, pids)
         found.sort(key=lambda p: (p.create_time or 0.0, p.pid))
         return tuple(found[:MAX_PROCESSES])
 
@@ -434,16 +434,11 @@ class SystemHostMixin:
         except OSError:
             return False
 
-    def _scan_live(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
-        try:
-            import psutil  # noqa: F401  (only whether it loads is asked here)
-        except ImportError:
-            return self._scan_proc_tree(names, pids)
-        return self._scan_psutil(names, pids)
-
     def _scan_psutil(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
-        import psutil
-
+        try:
+            import psutil
+        except ImportError:  # the one-file build: read the live /proc as a tree's is read
+            return self._scan_proc_tree(names, pids)
         found: List[ProcessInfo] = []
         stop = time.monotonic() + min(PROCESS_SCAN_S, self.budget(PROCESS_SCAN_S))
         for proc in psutil.process_iter(["name", "cmdline", "create_time", "memory_info"]):

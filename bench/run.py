@@ -10,7 +10,6 @@ loopback IMDS (the test suite's server), and a loopback DNS port for the resolve
 from __future__ import annotations
 
 import argparse
-import glob
 import os
 import socket
 import statistics
@@ -23,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer  # noqa: E402
+from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer, floor_python  # noqa: E402
 
 ROOT = REPO / "fixtures" / "roots" / "al2023-6.1"
 DEADLINE_S = 3.0
@@ -83,9 +82,8 @@ def main() -> int:
     )
     rows.append(("--help (cold process, median)", median(py + ["--help"], env(), opts.runs), None))
     pyz = REPO / "dist" / "amzn-gd-doctor.pyz"
-    floor = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.6.*/bin/python3")))
     if pyz.exists():
-        for python in floor[-1:] + [sys.executable]:
+        for python in sorted({floor_python(), sys.executable}):
             version = subprocess.run(
                 [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
                 capture_output=True,

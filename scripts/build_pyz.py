@@ -46,14 +46,9 @@ def fetch(wheels: Path) -> Dict[str, Path]:
     wanted = pinned()
 
     def present() -> Dict[str, Path]:
-        found = {}
-        for name, version, digest in wanted:
-            prefix = f"{name.replace('-', '_')}-{version}-"
-            for path in wheels.glob("*.whl"):
-                named = path.name.lower().startswith(prefix.lower())
-                if named and hashlib.sha256(path.read_bytes()).hexdigest() == digest:
-                    found[name] = path
-        return found
+        """Pinned name -> the wheel in WHEELS whose sha256 is the pinned one."""
+        by_digest = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in wheels.glob("*.whl")}
+        return {name: by_digest[digest] for name, _, digest in wanted if digest in by_digest}
 
     found = present()
     if len(found) < len(wanted):

@@ -184,6 +184,12 @@ def doctor_env(**overrides: str) -> Dict[str, str]:
 DOCTOR_COMMAND_ENV = "AMZN_GD_DOCTOR_COMMAND"
 
 
+def floor_python() -> str:
+    """pyenv's newest CPython 3.6 (the floor) when installed, else this interpreter."""
+    found = sorted(Path.home().glob(".pyenv/versions/3.6.*/bin/python3"))
+    return str(found[-1]) if found else sys.executable
+
+
 def doctor_argv(python: Optional[str] = None) -> List[str]:
     """The command that starts the doctor under test."""
     command = os.environ.get(DOCTOR_COMMAND_ENV)

@@ -4,7 +4,6 @@ here it runs on the floor (3.6) when pyenv has it, else on this interpreter."""
 
 from __future__ import annotations
 
-import glob
 import hashlib
 import os
 import subprocess
@@ -14,15 +13,10 @@ from pathlib import Path
 from typing import Dict, List, Set
 
 import pytest
-from support import REPO, ROOTS
+from support import REPO, ROOTS, floor_python
 
 BUILD = [sys.executable, str(REPO / "scripts" / "build_pyz.py")]
 WHEELS = REPO / "build" / "pyz-wheels"
-
-
-def floor_python() -> str:
-    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.6.*/bin/python3")))
-    return found[-1] if found else sys.executable
 
 
 @pytest.fixture(scope="module")
