@@ -23,6 +23,12 @@ class Format(str, enum.Enum):
     json = "json"
 
 
+class CheckFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    summary = "summary"
+
+
 def _fast_path(args: Sequence[str]) -> Optional[int]:
     if list(args) in (["--version"], ["-V"]):
         sys.stdout.write(f"amzn-gd-doctor {__version__}\n")
@@ -125,7 +131,12 @@ def build_app() -> Any:
 
     @app.command()
     def check(
-        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+        fmt: CheckFormat = typer.Option(
+            CheckFormat.text,
+            "--format",
+            "-f",
+            help="Output format: the report as text or JSON, or its one-line summary.",
+        ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
         no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
         deadline: float = typer.Option(
@@ -193,10 +204,14 @@ def build_app() -> Any:
             endpoint_port=endpoint_port,
         )
         report = doctor.run(LiveHost(root=options.root), options)
-        if fmt is Format.json:
+        if fmt is CheckFormat.json:
             from .render import json as render_json
 
             text = render_json.render(report)
+        elif fmt is CheckFormat.summary:
+            from .render import text as render_text
+
+            text = render_text.summary_line(report) + "\n"
         else:
             from .render import text as render_text
 

@@ -152,3 +152,56 @@ def test_list_shows_every_issue_in_order() -> None:
         as_json[0]["issue_message"]
         == "Instances with exclusion tags are excluded from Runtime Monitoring."
     )
+
+
+# Run Command shows the first 2,500 characters of a step's output.
+RUN_COMMAND_SHOWN = 2500
+
+
+@pytest.mark.parametrize(
+    ("tree", "expected"),
+    [
+        (
+            "al2-4.14",
+            'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Kernel version is lower than '
+            'the supported version." | confirmed | instance id unknown',
+        ),
+        (
+            "ssm-healthy",
+            'amzn-gd-doctor: UNHEALTHY | No Agent Reporting | "" | confirmed | instance id unknown',
+        ),
+        (
+            "al2023-6.1",
+            "amzn-gd-doctor: UNKNOWN | could not decide: 7 checks inconclusive | "
+            "instance id unknown",
+        ),
+    ],
+)
+def test_summary_line_opens_the_text_report(tree: str, expected: str) -> None:
+    args = ("check", "--root", str(ROOTS / tree), "--dns-server", "127.0.0.1:9")
+    summary = run_cli(*args, "--format", "summary")
+    text = run_cli(*args)
+    assert summary.stdout == expected + "\n"
+    assert summary.returncode == text.returncode
+    assert text.stdout.splitlines()[0] == expected
+
+
+def test_summary_line_names_the_instance_and_healthy(imds_server: ImdsServer) -> None:
+    env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
+    root = str(ROOTS / "agent-healthy")
+    out = run_cli(
+        "check", "-f", "summary", "--root", root, "--imds-endpoint", imds_server.url, env=env
+    )
+    assert out.stdout.startswith("amzn-gd-doctor: ") and out.stdout.endswith(
+        " | i-0123456789abcdef0\n"
+    )
+
+
+@pytest.mark.parametrize("tree", sorted(p.name for p in ROOTS.iterdir() if p.is_dir()))
+def test_verdict_and_fix_fit_in_what_run_command_shows(tree: str) -> None:
+    out = run_cli("check", "--root", str(ROOTS / tree), "--dns-server", "127.0.0.1:9").stdout
+    verdict_end = out.index("\nChecks\n")
+    assert verdict_end < RUN_COMMAND_SHOWN, out[:verdict_end]
+    if "Issue type:" in out[:verdict_end]:
+        assert "  How to fix:\n    1. " in out[:verdict_end]
+        assert "  Docs: https://docs.aws.amazon.com/guardduty/" in out[:verdict_end]

@@ -49,6 +49,27 @@ class _Style:
         return f"\x1b[{code}m{text}\x1b[0m" if self.color else text
 
 
+def summary_line(report: Report) -> str:
+    """The one line a fleet reads first (Run Command shows only the first 2,500 characters):
+    ``amzn-gd-doctor: UNHEALTHY | <issue type> | "<issue message>" | <confidence> | <instance>``,
+    or ``HEALTHY | no issue predicted | <instance>``, or ``UNKNOWN | could not decide: ...``.
+    Fields are separated by `` | ``, which no console issue string contains."""
+    who = clean(report.host.instance_id or "instance id unknown")
+    status = report.coverage_status.value
+    if report.primary:
+        p = report.primary
+        fields = [status, p.issue.issue_type, f'"{p.issue.issue_message}"', p.confidence.value]
+    elif status == "UNKNOWN":
+        count = len(report.incomplete)
+        fields = [
+            status,
+            f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive",
+        ]
+    else:
+        fields = [status, "no issue predicted"]
+    return "amzn-gd-doctor: " + " | ".join(fields + [who])
+
+
 def _header(report: Report) -> List[str]:
     h = report.host
     who = clean(h.instance_id or "this host")
@@ -79,11 +100,17 @@ def _verdict(report: Report, style: _Style) -> List[str]:
     lines = ["", f"Predicted coverage status: {style(status, code)}"]
     if report.primary:
         p = report.primary
+        # The fix comes here, not only under its check: Run Command shows the first 2,500
+        # characters of the output, and the checks that precede the failing one can fill them.
         lines += [
             f"  Issue type:    {p.issue.issue_type}",
             f"  Issue message: {_message(p.issue.issue_message)}",
             f"  Confidence:    {p.confidence.value}",
+            f"  Observed:      {clean(p.summary)}",
+            "  How to fix:",
         ]
+        lines += [f"    {n}. {clean(step)}" for n, step in enumerate(p.remediation, 1)]
+        lines.append(f"  Docs: {p.issue.doc_url}")
     elif status == "UNKNOWN":
         lines.append("  Nothing failed, but some checks could not decide (see below).")
     return lines
@@ -106,6 +133,12 @@ def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: Set[
     if f.outcome is Outcome.FAIL and f.issue and f.issue not in shown:
         shown.add(f.issue)
         lines += _fix_block(next(d for d in report.diagnoses if d.issue.code == f.issue))
+    elif f.outcome is Outcome.FAIL and report.primary and f.issue == report.primary.issue.code:
+        p = report.primary
+        lines.append(
+            f"       -> {p.issue.issue_type} / {_message(p.issue.issue_message)}"
+            f" ({p.confidence.value}; how to fix: above)"
+        )
     elif f.fix and f.outcome is not Outcome.FAIL:
         lines += [f"       Hint: {clean(step)}" for step in f.fix]
     if verbose:
@@ -116,8 +149,9 @@ def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: Set[
 
 def render(report: Report, verbose: bool = False, color: bool = False) -> str:
     style = _Style(color)
-    lines = _header(report) + _verdict(report, style) + ["", "Checks"]
-    shown: Set[str] = set()
+    lines = [summary_line(report)] + _header(report) + _verdict(report, style) + ["", "Checks"]
+    # The primary diagnosis's fix is in the verdict block already.
+    shown: Set[str] = {report.primary.issue.code} if report.primary else set()
     by_area: Dict[str, List[Finding]] = {}
     for f in report.findings:
         by_area.setdefault(f.area, []).append(f)
