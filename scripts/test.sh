@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 # dnsmasq-base: a real DNS server; libsystemd-dev, pkg-config, gcc, python3-dev: build
 # systemd-python; iproute2, util-linux: network namespaces and setpriv; debootstrap and
 # qemu-user-static: an aarch64 python3 to run the one-file build.
-APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux debootstrap qemu-user-static"
+APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux debootstrap qemu-user-static rpm cpio"
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $APT_PACKAGES; do

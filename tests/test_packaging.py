@@ -1,35 +1,79 @@
-"""The SSM Run Command document: valid schema 2.2 shape, and every option it passes exists."""
+"""The SSM Command document's shape: schema 2.2, one aws:runShellScript step, every parameter
+declared and held by a pattern that stops shell injection, a timeout above the deadline, and
+the committed JSON current with packaging/ssm/runner.py. tests/test_packages.py runs it."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 
 import pytest
-from support import REPO, run_cli
+from ssm_run import declared_but_used, substitute
+from support import REPO
 
 DOCUMENT = REPO / "packaging" / "ssm" / "AmznGdDoctor-Check.json"
+# The CLI's own ceiling on --deadline, and the runner's download timeout.
+MAX_DEADLINE_S = 300
+DOWNLOAD_TIMEOUT_S = 60
 
 
-def test_ssm_document_shape() -> None:
-    doc = json.loads(DOCUMENT.read_text())
+def document() -> dict:
+    return dict(json.loads(DOCUMENT.read_text()))
+
+
+def test_document_is_current_with_its_runner() -> None:
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "build_ssm_document.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_document_shape() -> None:
+    doc = document()
     assert doc["schemaVersion"] == "2.2"
     (step,) = doc["mainSteps"]
     assert step["action"] == "aws:runShellScript"
-    assert set(doc["parameters"]) == {"format", "deadline"}
-    assert doc["parameters"]["format"]["allowedValues"] == ["text", "json"]
-    pattern = re.compile(doc["parameters"]["deadline"]["allowedPattern"])
-    assert pattern.match("10") and pattern.match("2.5") and not pattern.match("10; reboot")
-
-
-@pytest.mark.corpus
-def test_ssm_document_command_runs_with_its_defaults() -> None:
-    doc = json.loads(DOCUMENT.read_text())
-    command = doc["mainSteps"][0]["inputs"]["runCommand"][-1]
+    assert set(doc["parameters"]) == {"format", "deadline", "source", "sha256"}
+    assert declared_but_used(doc) == []
     for name, spec in doc["parameters"].items():
-        command = command.replace("{{ " + name + " }}", spec["default"])
-    args = re.findall(r"'([^']*)'|(--?[\w-]+)", command.split("check", 1)[1])
-    argv = [a or b for a, b in args]
-    assert argv == ["--no-color", "--format", "text", "--deadline", "10"]
-    result = run_cli("check", *argv, "--root", str(REPO / "fixtures/roots/al2023-6.1"))
-    assert result.returncode in (0, 1, 3) and "Predicted coverage status:" in result.stdout
+        assert "allowedValues" in spec or "allowedPattern" in spec, name
+    assert doc["parameters"]["format"]["allowedValues"] == ["text", "json", "summary"]
+    assert int(step["inputs"]["timeoutSeconds"]) > MAX_DEADLINE_S + DOWNLOAD_TIMEOUT_S
+    # Exit status 194 asks the SSM agent to reboot the instance: no path may exit with it.
+    assert re.search(r"exit\W*194", "\n".join(step["inputs"]["runCommand"])) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("deadline", "10; reboot"),
+        ("deadline", "$(reboot)"),
+        ("source", "installed; reboot"),
+        ("source", "https://example.com/x.pyz' ; reboot ; '"),
+        ("source", "https://example.com/a b"),
+        ("source", "http://example.com/amzn-gd-doctor.pyz"),
+        ("source", "file:///etc/shadow"),
+        ("sha256", "0" * 63),
+        ("sha256", "0" * 64 + "'"),
+        ("format", "text' ; reboot ; '"),
+    ],
+)
+def test_parameters_refuse_shell_injection(name: str, value: str) -> None:
+    with pytest.raises(ValueError):
+        substitute(document(), {name: value})
+
+
+def test_presigned_url_is_accepted_and_quoted() -> None:
+    url = (
+        "https://bucket.s3.eu-west-1.amazonaws.com/tools/amzn-gd-doctor.pyz?X-Amz-Algorithm="
+        "AWS4-HMAC-SHA256&X-Amz-Credential=AKIA%2F20261201%2Feu-west-1%2Fs3%2Faws4_request"
+        "&X-Amz-Signature=0a1b2c"
+    )
+    script = substitute(document(), {"source": url, "sha256": "a" * 64})
+    assert f"'{url}' '{'a' * 64}' 'text' '10'" in script
+    assert script.endswith("\nAMZN_GD_DOCTOR_RUNNER\n")
+    assert re.search(r"\{\{", script) is None

@@ -1,0 +1,403 @@
+"""The rpm and deb packages and the SSM document, installed and run for real in a Debian 12
+tree made by debootstrap (scripts/debian_tree.sh): dpkg installs and purges the .deb under
+chroot; Debian's rpm installs and erases the .rpm with --root; the document's step runs the
+way the SSM agent runs it (tests/ssm_run.py), in a network namespace of its own, both with the
+.deb installed and with nothing installed but the pyz served over HTTPS on loopback."""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Optional, Set, Tuple
+
+import pytest
+from support import REPO, ROOTS
+
+from amzn_gd_doctor import __version__
+
+DIST = REPO / "dist"
+DOCUMENT = REPO / "packaging" / "ssm" / "AmznGdDoctor-Check.json"
+V = __version__
+DEBS = {
+    "amd64": DIST / f"amzn-gd-doctor_{V}_amd64.deb",
+    "arm64": DIST / f"amzn-gd-doctor_{V}_arm64.deb",
+}
+RPMS = {
+    "x86_64": DIST / f"amzn-gd-doctor-{V}-1.x86_64.rpm",
+    "aarch64": DIST / f"amzn-gd-doctor-{V}-1.aarch64.rpm",
+}
+PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+KERNEL_LOW = (
+    'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Kernel version is lower than the '
+    'supported version." | confirmed | instance id unknown\n'
+)
+# What installing and removing a package legitimately changes: the package managers' own
+# records and logs.
+BOOKKEEPING = ("var/lib/dpkg/", "var/log/", "var/lib/rpm", "usr/lib/sysimage/rpm", "var/cache/")
+
+needs_tools = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("debootstrap") or not shutil.which("unshare"),
+    reason="needs root, debootstrap (package debootstrap) and unshare (util-linux) for a "
+    "Debian tree and a network namespace",
+)
+
+
+@pytest.fixture(scope="session")
+def built() -> None:
+    """The pyz, the four packages and the SSM document, built from this checkout."""
+    env = dict(os.environ, PYTHON=sys.executable)
+    subprocess.run([str(REPO / "scripts" / "build.sh")], check=True, env=env, cwd=str(REPO))
+
+
+@pytest.fixture(scope="session")
+def debian_tree() -> Path:
+    tree = REPO / "build" / "debian12-tree"
+    proc = subprocess.run([str(REPO / "scripts" / "debian_tree.sh"), str(tree)], cwd=str(REPO))
+    if proc.returncode != 0:
+        pytest.skip("debootstrap could not make a Debian 12 tree (Debian archive unreachable?)")
+    return tree
+
+
+@pytest.fixture
+def tree(debian_tree: Path, tmp_path: Path) -> Path:
+    """A scratch copy of the Debian tree that the test may change."""
+    dest = tmp_path / "tree"
+    subprocess.run(["cp", "-a", str(debian_tree), str(dest)], check=True)
+    return dest
+
+
+def chroot(
+    tree: Path, *argv: str, env: Optional[Dict[str, str]] = None
+) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["chroot", str(tree), *argv],
+        env={"PATH": PATH, "LANG": "C.UTF-8", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def files(tree: Path) -> Set[str]:
+    found = set()
+    for base, dirs, names in os.walk(str(tree)):
+        for name in dirs + names:
+            rel = os.path.relpath(os.path.join(base, name), str(tree))
+            if not rel.startswith(BOOKKEEPING):
+                found.add(rel)
+    return found
+
+
+def diagnose_in(tree: Path) -> str:
+    """The installed doctor, on the tree's own python3, diagnoses a scenario copied in."""
+    shutil.copytree(str(ROOTS / "al2-4.14"), str(tree / "srv/al2-4.14"), symlinks=True)
+    version = chroot(tree, "amzn-gd-doctor", "--version")
+    assert (version.returncode, version.stdout) == (0, f"amzn-gd-doctor {V}\n"), version.stderr
+    env = {"AWS_EC2_METADATA_DISABLED": "true"}
+    run = chroot(
+        tree, "amzn-gd-doctor", "check", "-f", "summary", "--root", "/srv/al2-4.14", env=env
+    )
+    assert run.returncode == 1 and run.stderr == "", run.stderr
+    shutil.rmtree(str(tree / "srv/al2-4.14"))
+    return run.stdout
+
+
+# -- package contents ---------------------------------------------------------------------------
+def elf_members(data: bytes) -> List[str]:
+    """Names of ELF files in a payload: the file itself, or members of a zip (the pyz)."""
+    found = ["<file>"] if data.startswith(b"\x7fELF") else []
+    if data.startswith(b"#!") or data[:4] == b"PK\x03\x04":
+        import io
+
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            found += [n for n in zf.namelist() if zf.read(n).startswith(b"\x7fELF")]
+    return found
+
+
+def payload(package: Path, tmp_path: Path) -> Dict[str, bytes]:
+    out = tmp_path / package.name
+    out.mkdir()
+    if package.suffix == ".deb":
+        subprocess.run(["dpkg-deb", "-x", str(package), str(out)], check=True)
+    else:
+        rpm2cpio = subprocess.run(["rpm2cpio", str(package)], check=True, capture_output=True)
+        subprocess.run(["cpio", "-idm", "--quiet"], input=rpm2cpio.stdout, cwd=str(out), check=True)
+    return {
+        os.path.relpath(os.path.join(b, n), str(out)): Path(b, n).read_bytes()
+        for b, _, names in os.walk(str(out))
+        for n in names
+    }
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize(
+    "package", sorted(list(DEBS.values()) + list(RPMS.values())), ids=lambda p: p.name
+)
+def test_package_holds_the_pyz_and_man_page_and_no_machine_code(
+    package: Path, tmp_path: Path
+) -> None:
+    contents = payload(package, tmp_path)
+    assert sorted(contents) == ["usr/bin/amzn-gd-doctor", "usr/share/man/man1/amzn-gd-doctor.1.gz"]
+    assert contents["usr/bin/amzn-gd-doctor"] == (DIST / "amzn-gd-doctor.pyz").read_bytes()
+    assert all(elf_members(data) == [] for data in contents.values())
+    import gzip
+
+    page = gzip.decompress(contents["usr/share/man/man1/amzn-gd-doctor.1.gz"]).decode()
+    assert page.startswith(".TH AMZN-GD-DOCTOR 1") and "\\-\\-deadline" in page
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize(("arch", "deb"), sorted(DEBS.items()))
+def test_deb_control(arch: str, deb: Path) -> None:
+    fields = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Architecture", "Depends", "Recommends", "Version"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    assert fields == (
+        f"Architecture: {arch}\nDepends: python3 (>= 3.6)\nRecommends: python3-systemd\n"
+        f"Version: {V}-1\n"
+    )
+    control = subprocess.run(
+        ["dpkg-deb", "-I", str(deb)], check=True, capture_output=True, text=True
+    )
+    assert "postinst" not in control.stdout and "preinst" not in control.stdout
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize(("arch", "rpm"), sorted(RPMS.items()))
+def test_rpm_metadata(arch: str, rpm: Path) -> None:
+    def query(*what: str) -> str:
+        return subprocess.run(
+            ["rpm", "-qp", *what, str(rpm)], check=True, capture_output=True, text=True
+        ).stdout
+
+    assert query("--qf", "%{ARCH}") == arch
+    assert [r for r in query("--requires").splitlines() if not r.startswith("rpmlib(")] == [
+        "python3 >= 3.6"
+    ]
+    assert query("--suggests") == "python3-systemd\n"
+    assert query("-l") == "/usr/bin/amzn-gd-doctor\n/usr/share/man/man1/amzn-gd-doctor.1.gz\n"
+    assert query("--scripts") == ""
+
+
+# -- real installs ------------------------------------------------------------------------------
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_deb_installs_runs_and_purges_clean(tree: Path) -> None:
+    before = files(tree)
+    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
+    installed = chroot(tree, "dpkg", "-i", "/tmp/pkg.deb")
+    assert installed.returncode == 0, installed.stderr
+    (tree / "tmp/pkg.deb").unlink()
+    status = chroot(tree, "dpkg-query", "-W", "-f", "${Status} ${Version}", "amzn-gd-doctor")
+    assert status.stdout == f"install ok installed {V}-1"
+    assert files(tree) - before == {
+        "usr/bin/amzn-gd-doctor",
+        "usr/share/man/man1/amzn-gd-doctor.1.gz",
+    }
+    assert diagnose_in(tree) == KERNEL_LOW
+    purged = chroot(tree, "dpkg", "--purge", "amzn-gd-doctor")
+    assert purged.returncode == 0, purged.stderr
+    assert files(tree) == before
+    assert chroot(tree, "dpkg-query", "-W", "amzn-gd-doctor").returncode != 0
+
+
+@needs_tools
+@pytest.mark.skipif(not shutil.which("rpm"), reason="needs Debian's rpm tool (package rpm)")
+@pytest.mark.usefixtures("built")
+def test_rpm_installs_runs_and_erases_clean(tree: Path) -> None:
+    before = files(tree)
+
+    def rpm(*args: str) -> subprocess.CompletedProcess:
+        # Debian's rpm keeps its database under ~/.rpmdb; an RPM distribution keeps it here.
+        argv = ["rpm", "--root", str(tree), "--dbpath", "/var/lib/rpm", *args]
+        return subprocess.run(argv, capture_output=True, text=True)
+
+    # The tree's python3 comes from dpkg, which rpm's database knows nothing of: --nodeps.
+    installed = rpm("-i", "--nodeps", str(RPMS["x86_64"]))
+    assert installed.returncode == 0, installed.stderr
+    assert rpm("-q", "amzn-gd-doctor").stdout == f"amzn-gd-doctor-{V}-1.x86_64\n"
+    assert files(tree) - before == {
+        "usr/bin/amzn-gd-doctor",
+        "usr/share/man/man1/amzn-gd-doctor.1.gz",
+    }
+    assert diagnose_in(tree) == KERNEL_LOW
+    erased = rpm("-e", "amzn-gd-doctor")
+    assert erased.returncode == 0, erased.stderr
+    assert files(tree) == before
+
+
+# -- the SSM document, run as the SSM agent runs it -----------------------------------------------
+def run_document(
+    tree: Path, values: Dict[str, str], serve: Optional[Dict[str, str]] = None
+) -> Dict[str, object]:
+    spec = {
+        "tree": str(tree),
+        "document": str(DOCUMENT),
+        "command_id": "0b5a9e3c-1111-4222-8333-944455556666",
+        "values": values,
+        "serve": serve or {},
+    }
+    spec_file = tree.parent / "spec.json"
+    spec_file.write_text(json.dumps(spec))
+    proc = subprocess.run(
+        ["unshare", "-n", sys.executable, str(REPO / "tests" / "ssm_run.py"), str(spec_file)],
+        capture_output=True, text=True, timeout=900, cwd=str(REPO),
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def tls_for_loopback(base: Path) -> Tuple[bytes, str, str]:
+    """A test CA (PEM) and a certificate for 127.0.0.1 that it signed."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+
+    def cert(cn: str, key: object, signer: object, issuer: str, ca: bool) -> x509.Certificate:
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())  # type: ignore[attr-defined]
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            b = b.add_extension(
+                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False,
+            )
+        return b.sign(signer, hashes.SHA256())  # type: ignore[arg-type]
+
+    ca_key, leaf_key = (
+        ec.generate_private_key(ec.SECP256R1()),
+        ec.generate_private_key(ec.SECP256R1()),
+    )
+    ca = cert("GD Doctor Test Download CA", ca_key, ca_key, "GD Doctor Test Download CA", True)
+    leaf = cert("127.0.0.1", leaf_key, ca_key, "GD Doctor Test Download CA", False)
+    pem = serialization.Encoding.PEM
+    (base / "leaf.pem").write_bytes(leaf.public_bytes(pem))
+    (base / "leaf.key").write_bytes(
+        leaf_key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return ca.public_bytes(pem), str(base / "leaf.pem"), str(base / "leaf.key")
+
+
+@pytest.fixture
+def pyz_server(tree: Path, tmp_path: Path) -> Dict[str, str]:
+    pytest.importorskip("cryptography", reason="the cryptography package (test extra) is missing")
+    ca, cert, key = tls_for_loopback(tmp_path)
+    with open(tree / "etc/ssl/certs/ca-certificates.crt", "ab") as fh:  # the tree trusts the CA
+        fh.write(ca)
+    return {"file": str(DIST / "amzn-gd-doctor.pyz"), "cert": cert, "key": key}
+
+
+def first_line(result: Dict[str, object]) -> str:
+    return str(result["stdout"]).splitlines()[0]
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_runs_the_installed_package(tree: Path) -> None:
+    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
+    assert chroot(tree, "dpkg", "-i", "/tmp/pkg.deb").returncode == 0
+    (tree / "tmp/pkg.deb").unlink()
+    text = run_document(tree, {"deadline": "5"})
+    # In its own network namespace IMDS cannot be reached: the identity document is missing.
+    assert first_line(text) == (
+        'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Unable to retrieve instance '
+        'identity document." | confirmed | instance id unknown'
+    )
+    assert text["returncode"] == 1
+    report = run_document(tree, {"format": "json", "deadline": "5"})
+    data = json.loads(str(report["stdout"]))  # stdout is exactly the JSON report
+    assert (data["exit_code"], report["returncode"]) == (1, 1)
+    summary = run_document(tree, {"format": "summary", "deadline": "5"})
+    assert summary["stdout"] == first_line(text) + "\n"
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_downloads_verifies_and_runs_the_pyz(
+    tree: Path, pyz_server: Dict[str, str]
+) -> None:
+    before = files(tree)
+    assert not (tree / "usr/bin/amzn-gd-doctor").exists()
+    digest = hashlib.sha256((DIST / "amzn-gd-doctor.pyz").read_bytes()).hexdigest()
+    result = run_document(
+        tree, {"format": "summary", "deadline": "5", "sha256": digest}, pyz_server
+    )
+    assert result["stdout"].startswith("amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned")  # type: ignore[union-attr]
+    assert result["returncode"] == 1 and result["stderr"] == ""
+    # Nothing left behind but the folders of the step's own _script.sh, which the SSM agent
+    # writes itself.
+    ssm = "var/lib/amazon/ssm/i-0123456789abcdef0/document"
+    new = {f for f in files(tree) - before if not f.startswith(ssm + "/orchestration")}
+    assert new == {"var/lib/amazon", "var/lib/amazon/ssm", ssm.rsplit("/", 1)[0], ssm}
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_refuses_a_pyz_with_the_wrong_sha256(
+    tree: Path, pyz_server: Dict[str, str]
+) -> None:
+    wrong = "0" * 64
+    result = run_document(tree, {"sha256": wrong}, pyz_server)
+    lines = str(result["stdout"]).splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"amzn-gd-doctor: sha256 mismatch: expected {wrong}, got "
+    )
+    assert (
+        lines[0].endswith("from https://127.0.0.1:" + lines[0].rsplit(":", 1)[1])
+        and "X-Amz" not in lines[0]
+    )
+    assert result["returncode"] == 2
+    assert [n for n in os.listdir(str(tree / "tmp")) if n.startswith("amzn-gd-doctor")] == []
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_needs_the_sha256_with_a_url(tree: Path, pyz_server: Dict[str, str]) -> None:
+    result = run_document(tree, {}, pyz_server)
+    assert result["stdout"] == "amzn-gd-doctor: sha256 is required when source is a URL\n"
+    assert result["returncode"] == 2
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_says_when_nothing_is_installed(tree: Path) -> None:
+    result = run_document(tree, {"format": "json"})
+    assert str(result["stdout"]).startswith("amzn-gd-doctor: not installed on this instance")
+    assert result["returncode"] == 2
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_falls_back_to_platform_python(tree: Path, pyz_server: Dict[str, str]) -> None:
+    # Oracle Linux 8 without the python3 package: only /usr/libexec/platform-python.
+    (tree / "usr/bin/python3").unlink()
+    (tree / "usr/libexec").mkdir(exist_ok=True)
+    (tree / "usr/libexec/platform-python").symlink_to("/usr/bin/python3.11")
+    digest = hashlib.sha256((DIST / "amzn-gd-doctor.pyz").read_bytes()).hexdigest()
+    result = run_document(tree, {"format": "summary", "sha256": digest}, pyz_server)
+    assert str(result["stdout"]).startswith("amzn-gd-doctor: UNHEALTHY | ")
+    (tree / "usr/libexec/platform-python").unlink()
+    result = run_document(tree, {"format": "summary", "sha256": digest}, pyz_server)
+    assert result["stdout"] == (
+        "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)\n"
+    )
+    assert result["returncode"] == 2
