@@ -53,7 +53,7 @@ def document() -> dict:
         "#!/bin/sh",
         "# amzn-gd-doctor: read-only diagnosis of GuardDuty Runtime Monitoring coverage.",
         "# Exit 0 healthy, 1 unhealthy predicted, 2 could not run, 3 could not decide; never 194.",
-        'PY=$(command -v python3 || echo /usr/libexec/platform-python)',
+        "PY=$(command -v python3 || echo /usr/libexec/platform-python)",
         'if [ ! -x "$PY" ]; then',
         '  echo "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)"',
         "  exit 2",
