@@ -6,9 +6,7 @@ way the SSM agent runs it (tests/ssm_run.py), in a network namespace of its own,
 
 from __future__ import annotations
 
-import datetime
 import hashlib
-import ipaddress
 import json
 import os
 import shutil
@@ -110,6 +108,13 @@ def diagnose_in(tree: Path) -> str:
     return run.stdout
 
 
+def install_deb(tree: Path) -> None:
+    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
+    installed = chroot(tree, "dpkg", "-i", "/tmp/pkg.deb")
+    assert installed.returncode == 0, installed.stderr
+    (tree / "tmp/pkg.deb").unlink()
+
+
 # -- package contents ---------------------------------------------------------------------------
 def elf_members(data: bytes) -> List[str]:
     """Names of ELF files in a payload: the file itself, or members of a zip (the pyz)."""
@@ -193,10 +198,7 @@ def test_rpm_metadata(arch: str, rpm: Path) -> None:
 @pytest.mark.usefixtures("built")
 def test_deb_installs_runs_and_purges_clean(tree: Path) -> None:
     before = files(tree)
-    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
-    installed = chroot(tree, "dpkg", "-i", "/tmp/pkg.deb")
-    assert installed.returncode == 0, installed.stderr
-    (tree / "tmp/pkg.deb").unlink()
+    install_deb(tree)
     status = chroot(tree, "dpkg-query", "-W", "-f", "${Status} ${Version}", "amzn-gd-doctor")
     assert status.stdout == f"install ok installed {V}-1"
     assert files(tree) - before == {
@@ -257,38 +259,14 @@ def run_document(
 
 
 def tls_for_loopback(base: Path) -> Tuple[bytes, str, str]:
-    """A test CA (PEM) and a certificate for 127.0.0.1 that it signed."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    """A test CA (PEM) and a certificate for 127.0.0.1 that it signed, with its key."""
+    from cryptography.hazmat.primitives import serialization
+    from network.conftest import _cert, _key
 
-    now = datetime.datetime.now(datetime.timezone.utc)
-
-    def cert(cn: str, key: object, signer: object, issuer: str, ca: bool) -> x509.Certificate:
-        b = (
-            x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
-            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
-            .public_key(key.public_key())  # type: ignore[attr-defined]
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(hours=1))
-            .not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
-        )
-        if not ca:
-            b = b.add_extension(
-                x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                critical=False,
-            )
-        return b.sign(signer, hashes.SHA256())  # type: ignore[arg-type]
-
-    ca_key, leaf_key = (
-        ec.generate_private_key(ec.SECP256R1()),
-        ec.generate_private_key(ec.SECP256R1()),
-    )
-    ca = cert("GD Doctor Test Download CA", ca_key, ca_key, "GD Doctor Test Download CA", True)
-    leaf = cert("127.0.0.1", leaf_key, ca_key, "GD Doctor Test Download CA", False)
+    ca_key, leaf_key = _key(), _key()
+    issuer = "GD Doctor Test Download CA"
+    ca = _cert(issuer, issuer, ca_key, ca_key, (), True)
+    leaf = _cert("127.0.0.1", issuer, leaf_key, ca_key, ("127.0.0.1",), False)
     pem = serialization.Encoding.PEM
     (base / "leaf.pem").write_bytes(leaf.public_bytes(pem))
     (base / "leaf.key").write_bytes(
@@ -313,9 +291,7 @@ def first_line(result: Dict[str, object]) -> str:
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_runs_the_installed_package(tree: Path) -> None:
-    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
-    assert chroot(tree, "dpkg", "-i", "/tmp/pkg.deb").returncode == 0
-    (tree / "tmp/pkg.deb").unlink()
+    install_deb(tree)
     text = run_document(tree, {"deadline": "5"})
     # In its own network namespace IMDS cannot be reached: the identity document is missing.
     assert first_line(text) == (

@@ -127,6 +127,18 @@ def _key() -> Any:
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def _general_name(name: str) -> Any:
+    """A subjectAltName entry: an IP address for an address, else a DNS name."""
+    import ipaddress
+
+    from cryptography import x509
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
 def _cert(
     subject_cn: str, issuer_cn: str, key: Any, signer: Any, names: Sequence[str], ca: bool
 ) -> Any:
@@ -161,7 +173,7 @@ def _cert(
     )
     if names:
         builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False
+            x509.SubjectAlternativeName([_general_name(n) for n in names]), critical=False
         )
     return builder.sign(signer, hashes.SHA256())
 
