@@ -7,6 +7,8 @@ Network traffic in tests goes to loopback only: every doctor run gets an IMDS en
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -18,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -182,6 +184,15 @@ def doctor_env(**overrides: str) -> Dict[str, str]:
 # another interpreter instead, e.g. "/opt/venv36/bin/amzn-gd-doctor" or
 # "python3.6 dist/amzn-gd-doctor.pyz".
 DOCTOR_COMMAND_ENV = "AMZN_GD_DOCTOR_COMMAND"
+
+
+@contextlib.contextmanager
+def exclusive(name: str) -> Iterator[None]:
+    """One pytest-xdist worker at a time does NAME (a build into dist/ or build/, a tree)."""
+    (REPO / "build").mkdir(exist_ok=True)
+    with open(REPO / "build" / f".{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
 
 
 def floor_python() -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 import pytest
-from support import REPO, ROOTS
+from support import REPO, ROOTS, exclusive
 
 from amzn_gd_doctor import __version__
 
@@ -52,13 +52,15 @@ needs_tools = pytest.mark.skipif(
 def built() -> None:
     """The pyz, the four packages and the SSM document, built from this checkout."""
     env = dict(os.environ, PYTHON=sys.executable)
-    subprocess.run([str(REPO / "scripts" / "build.sh")], check=True, env=env, cwd=str(REPO))
+    with exclusive("build"):
+        subprocess.run([str(REPO / "scripts" / "build.sh")], check=True, env=env, cwd=str(REPO))
 
 
 @pytest.fixture(scope="session")
 def debian_tree() -> Path:
     tree = REPO / "build" / "debian12-tree"
-    proc = subprocess.run([str(REPO / "scripts" / "debian_tree.sh"), str(tree)], cwd=str(REPO))
+    with exclusive("debian-tree"):
+        proc = subprocess.run([str(REPO / "scripts" / "debian_tree.sh"), str(tree)], cwd=str(REPO))
     if proc.returncode != 0:
         pytest.skip("debootstrap could not make a Debian 12 tree (Debian archive unreachable?)")
     return tree

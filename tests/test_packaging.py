@@ -11,9 +11,11 @@ import sys
 
 import pytest
 from ssm_run import declared_but_used, substitute
-from support import REPO
+from support import REPO, ROOTS, run_cli
 
 DOCUMENT = REPO / "packaging" / "ssm" / "AmznGdDoctor-Check.json"
+# Run Command shows the first 2,500 characters of a step's output.
+RUN_COMMAND_SHOWN = 2500
 # The CLI's own ceiling on --deadline, and the runner's download timeout.
 MAX_DEADLINE_S = 300
 DOWNLOAD_TIMEOUT_S = 60
@@ -77,3 +79,13 @@ def test_presigned_url_is_accepted_and_quoted() -> None:
     assert f"'{url}' '{'a' * 64}' 'text' '10'" in script
     assert script.endswith("\nAMZN_GD_DOCTOR_RUNNER\n")
     assert re.search(r"\{\{", script) is None
+
+
+@pytest.mark.parametrize("tree", sorted(p.name for p in ROOTS.iterdir() if p.is_dir()))
+def test_verdict_and_fix_fit_in_what_run_command_shows(tree: str) -> None:
+    out = run_cli("check", "--root", str(ROOTS / tree), "--dns-server", "127.0.0.1:9").stdout
+    verdict_end = out.index("\nChecks\n")
+    assert verdict_end < RUN_COMMAND_SHOWN, out[:verdict_end]
+    if "Issue type:" in out[:verdict_end]:
+        assert "  How to fix:\n    1. " in out[:verdict_end]
+        assert "  Docs: https://docs.aws.amazon.com/guardduty/" in out[:verdict_end]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Set
 
 import pytest
-from support import REPO, ROOTS, floor_python
+from support import REPO, ROOTS, exclusive, floor_python
 
 BUILD = [sys.executable, str(REPO / "scripts" / "build_pyz.py")]
 WHEELS = REPO / "build" / "pyz-wheels"
@@ -22,13 +22,15 @@ WHEELS = REPO / "build" / "pyz-wheels"
 @pytest.fixture(scope="module")
 def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("pyz") / "amzn-gd-doctor.pyz"
-    subprocess.run([*BUILD, "--out", str(out), "--wheels", str(WHEELS)], check=True)
+    with exclusive("build"):
+        subprocess.run([*BUILD, "--out", str(out), "--wheels", str(WHEELS)], check=True)
     return out
 
 
 def test_two_builds_give_the_same_bytes(pyz: Path, tmp_path: Path) -> None:
     again = tmp_path / "again.pyz"
-    subprocess.run([*BUILD, "--out", str(again), "--wheels", str(WHEELS)], check=True)
+    with exclusive("build"):
+        subprocess.run([*BUILD, "--out", str(again), "--wheels", str(WHEELS)], check=True)
     assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(pyz.read_bytes()).digest()
     assert os.stat(again).st_mode & 0o777 == 0o755
 
