@@ -274,8 +274,27 @@ def build_app() -> Any:
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
-    fast = _fast_path(args)
-    if fast is not None:
-        sys.exit(fast)
-    app = build_app()
-    app(args=_with_default_command(args), prog_name="amzn-gd-doctor")
+    try:
+        fast = _fast_path(args)
+        if fast is not None:
+            _exit(fast)
+        build_app()(args=_with_default_command(args), prog_name="amzn-gd-doctor")
+    except SystemExit as stop:
+        code = stop.code
+        _exit(code if isinstance(code, int) else 0 if code is None else 1)
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
+        _exit(1)
+    _exit(0)
+
+
+def _exit(code: int) -> None:
+    """Flush the output, then leave without the interpreter's teardown (tens of milliseconds
+    of module and thread clean-up that a one-shot command does not need). The report is
+    complete by then; probes still running past the deadline are daemon threads that nothing
+    waits for."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away, or a closed stream
+            code = code or 1
+    os._exit(code)

@@ -4,12 +4,14 @@ file, colour, and the JSON report validated against the shipped JSON Schema."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
-from support import ROOTS, ImdsServer, doctor_env, run_cli
+from support import REPO, ROOTS, ImdsServer, doctor_argv, doctor_env, run_cli
 
 from amzn_gd_doctor import __version__, catalog
 
@@ -191,3 +193,22 @@ def test_summary_line_names_the_instance_and_healthy(imds_server: ImdsServer) ->
     assert out.stdout.startswith("amzn-gd-doctor: ") and out.stdout.endswith(
         " | i-0123456789abcdef0\n"
     )
+
+
+@pytest.mark.parametrize("args", [["--version"], ["list"], ["explain", "kernel_too_low"]])
+def test_reader_that_goes_away_gets_no_traceback(args: list) -> None:
+    """`amzn-gd-doctor ... | head -0`: the pipe is closed before the doctor writes."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run(
+            [*doctor_argv(), *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+            cwd=str(REPO),
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert (proc.returncode, proc.stderr) == (1, b"")
