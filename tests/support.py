@@ -16,6 +16,7 @@ import secrets
 import shlex
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -73,6 +74,10 @@ class ImdsServer:
     overrides: Dict[str, Tuple[int, bytes]] = field(default_factory=dict)
     requests: List[Tuple[str, str, Dict[str, str]]] = field(default_factory=list)
     issued: Dict[str, float] = field(default_factory=dict)
+    # GETs being answered right now, and the most seen at once.
+    in_flight: int = 0
+    most_in_flight: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def url(self) -> str:
@@ -136,7 +141,12 @@ class _ImdsHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         imds = self.server.imds
         imds.requests.append(("GET", self.path, dict(self.headers)))
+        with imds.lock:
+            imds.in_flight += 1
+            imds.most_in_flight = max(imds.most_in_flight, imds.in_flight)
         time.sleep(imds.get_delay)
+        with imds.lock:
+            imds.in_flight -= 1
         token = self.headers.get("X-aws-ec2-metadata-token")
         if token is not None and imds.issued.get(token, 0) < time.monotonic():
             return self._send(401)

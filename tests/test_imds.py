@@ -52,6 +52,15 @@ def test_identity_document_healthy_imdsv2(
     golden_report(request, "imds", "healthy-v2", result, check(imds_server, fmt="text"))
 
 
+def test_vpc_values_are_fetched_at_once(imds_server: ImdsServer) -> None:
+    """The VPC id, subnet and CIDR blocks do not depend on each other: asked together, not one
+    after another. Each GET is held for a while so that the requests overlap if sent at once."""
+    imds_server.get_delay = 0.3
+    report = check(imds_server, "--deadline", "20").json()
+    assert finding(report, "imds.identity_document")["outcome"] == "pass"
+    assert imds_server.most_in_flight >= 3
+
+
 def test_never_requests_credentials(imds_server: ImdsServer) -> None:
     imds_server.tags = {"Name": "web"}
     check(imds_server)

@@ -4,8 +4,9 @@ network interface. They reuse the identity probe's session (token); no privilege
 
 import ipaddress
 import re
+import threading
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..host import CouldNotLook, HttpFailure
 from ..registry import probe
@@ -94,9 +95,30 @@ def network(ctx: "ProbeContext") -> NetworkInfo:
     if not _MAC_RE.match(mac):
         return NetworkInfo(None, None, None, ())
     base = f"latest/meta-data/network/interfaces/macs/{mac}/"
-    return NetworkInfo(
-        mac,
-        _text(session, ctx, base + "vpc-id"),
-        _text(session, ctx, base + "subnet-id"),
-        parse_cidr_blocks(_text(session, ctx, base + "vpc-ipv4-cidr-blocks") or ""),
+    vpc_id, subnet_id, cidrs = _texts(
+        session, ctx, [base + "vpc-id", base + "subnet-id", base + "vpc-ipv4-cidr-blocks"]
     )
+    return NetworkInfo(mac, vpc_id, subnet_id, parse_cidr_blocks(cidrs or ""))
+
+
+def _texts(session: ImdsSession, ctx: "ProbeContext", paths: List[str]) -> List[Optional[str]]:
+    """Fetched at once, each on its own connection: one after another, every answer would
+    wait on the one before it (and, from an IMDS that writes headers and body apart, on the
+    client's delayed ACK). Each request keeps its own timeout within the run's deadline."""
+    answers: List[Optional[str]] = [None] * len(paths)
+    errors: List[BaseException] = []
+
+    def fetch(index: int, path: str) -> None:
+        try:
+            answers[index] = _text(session, ctx, path)
+        except BaseException as exc:  # re-raised below, in the probe's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=fetch, args=item, daemon=True) for item in enumerate(paths)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+    return answers
