@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from . import __version__, catalog
+from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
 from .model import (
     Confidence,
@@ -23,6 +23,7 @@ from .model import (
     Incomplete,
     Outcome,
     Report,
+    Timing,
     Verdict,
 )
 from .registry import ProbeSpec, RuleSpec
@@ -380,11 +381,13 @@ def run(
 
         summarize = host_summary
     facts = collect(host, options, probes, deadline)
+    probed = time.monotonic()
     done: Dict[str, Finding] = {}
     for spec in _order_rules(rules):
         done[spec.id] = evaluate(spec, facts, done)
     findings = tuple(done[spec.id] for spec in _order_rules(rules))
     diagnoses = diagnose(findings)
+    judged = time.monotonic()
     try:
         host_info = summarize(facts, options)
     except Exception:  # the header is a convenience; it never takes the report down
@@ -400,4 +403,9 @@ def run(
         incomplete=incomplete(facts, findings),
         elapsed_ms=_ms(time.monotonic() - started),
         deadline_s=options.deadline,
+        timing=Timing(
+            startup_ms=_ms(max(0.0, started - IMPORTED)),
+            probes_ms=_ms(probed - started),
+            rules_ms=_ms(judged - probed),
+        ),
     )

@@ -163,6 +163,16 @@ class Incomplete:
 
 
 @dataclass(frozen=True)
+class Timing:
+    """Where a run's time went, in milliseconds: from the first import to the start of the
+    diagnosis (imports and argument handling), the probes, and the rules."""
+
+    startup_ms: int = 0
+    probes_ms: int = 0
+    rules_ms: int = 0
+
+
+@dataclass(frozen=True)
 class Report:
     tool_version: str
     coverage_status: CoverageStatus
@@ -174,6 +184,7 @@ class Report:
     incomplete: Tuple[Incomplete, ...]
     elapsed_ms: int
     deadline_s: float
+    timing: Timing = Timing()
 
     @property
     def exit_code(self) -> ExitCode:

@@ -259,6 +259,7 @@ def normalise_json(data: Dict[str, object]) -> Dict[str, object]:
     text = _PORT_RE.sub("127.0.0.1:PORT", json.dumps(data)).replace(str(REPO), "$REPO")
     out = json.loads(text)
     out["elapsed_ms"] = 0
+    out["timing"] = {key: 0 for key in out.get("timing", {})}
     for item in out.get("checks", []) + out.get("facts", []):
         item["duration_ms"] = 0
     return dict(out)

@@ -89,6 +89,12 @@ def test_json_report_validates_against_schema(imds_server: ImdsServer) -> None:
     jsonschema.validate(report, schema())
     assert report["exit_code"] == result.returncode == 1
     assert report["verdict"]["code"] == "exclusion_tag"
+    # The timeline adds up: probes and rules are inside the run's elapsed time, and start-up
+    # (imports and argument handling) came before it, within this process's lifetime.
+    timing = report["timing"]
+    assert timing["probes_ms"] + timing["rules_ms"] <= report["elapsed_ms"] + 1
+    assert timing["probes_ms"] > 0
+    assert timing["startup_ms"] + report["elapsed_ms"] <= result.elapsed * 1000
 
 
 def test_json_report_validates_when_undecided() -> None:

@@ -5,11 +5,12 @@ internal. Everything a consumer needs is in verdict, diagnoses, checks and host.
 """
 
 import json
+import time
 from typing import Any, Dict
 
 from ..model import Diagnosis, Report
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: timing
 
 
 def diagnosis_dict(d: Diagnosis) -> Dict[str, Any]:
@@ -28,9 +29,10 @@ def diagnosis_dict(d: Diagnosis) -> Dict[str, Any]:
 
 
 def report_dict(report: Report) -> Dict[str, Any]:
+    began = time.monotonic()
     primary = report.primary
     host = report.host
-    return {
+    out = {
         "schema_version": SCHEMA_VERSION,
         "tool": {"name": "amzn-gd-doctor", "version": report.tool_version},
         "verdict": {
@@ -84,6 +86,15 @@ def report_dict(report: Report) -> Dict[str, Any]:
         "deadline_s": report.deadline_s,
         "elapsed_ms": report.elapsed_ms,
     }
+    t = report.timing
+    out["timing"] = {
+        "startup_ms": t.startup_ms,
+        "probes_ms": t.probes_ms,
+        "rules_ms": t.rules_ms,
+        # Building this document; writing it out is one call more.
+        "render_ms": int((time.monotonic() - began) * 1000),
+    }
+    return out
 
 
 def render(report: Report) -> str:

@@ -38,7 +38,9 @@ def normalise(text: str, pki: Pki, port: int) -> str:
         text = text.replace(f"TCP {port}", "TCP PORT")
     text = re.sub(r"in \d+ ms", "in N ms", text)
     text = re.sub(r"within \d+(\.\d+)? s", "within N s", text)
-    text = re.sub(r'"(duration_ms|elapsed_ms)": \d+', r'"\1": 0', text)
+    text = re.sub(
+        r'"(duration_ms|elapsed_ms|startup_ms|probes_ms|rules_ms|render_ms)": \d+', r'"\1": 0', text
+    )
     text = re.sub(r"; \d+ ms\)", "; N ms)", text)
     text = re.sub(r", \d+ ms$", ", N ms", text, flags=re.M)
     return re.sub(r"after \d+\.\d\d s", "after N s", text)
