@@ -10,6 +10,7 @@ loopback IMDS (the test suite's server), and a loopback DNS port for the resolve
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -25,6 +26,10 @@ sys.path.insert(0, str(REPO / "tests"))
 from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer, floor_python  # noqa: E402
 
 ROOT = REPO / "fixtures" / "roots" / "al2023-6.1"
+# Ratios to the yardstick, per interpreter, from the last accepted change (--save-baseline).
+BASELINE = REPO / "bench" / "baseline.json"
+# A measurement this much slower than its baseline ratio is flagged for review.
+REGRESSION = 0.20
 DEADLINE_S = 3.0
 
 
@@ -73,9 +78,17 @@ def udp_blackhole() -> socket.socket:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument(
+        "--save-baseline",
+        action="store_true",
+        help=f"store this run's ratios as the baseline in {BASELINE.name}",
+    )
     opts = parser.parse_args()
     py = [sys.executable, "-m", "amzn_gd_doctor"]
     rows = []
+    # The yardstick: a bare interpreter start on this machine, now. Ratios to it hold still
+    # while the machine's speed and load drift, so they compare across runs and machines.
+    yardstick = median([sys.executable, "-c", "pass"], env(), opts.runs)
 
     rows.append(
         ("--version (cold process, median)", median(py + ["--version"], env(), opts.runs), 0.15)
@@ -139,14 +152,35 @@ def main() -> int:
         )
     )
 
-    print(f"amzn-gd-doctor bench on {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    interpreter = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    baseline = stored.get(interpreter, {})
+    ratios = {name: seconds / yardstick for name, seconds, _ in rows}
+    print(
+        f"amzn-gd-doctor bench on {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
+        f"yardstick `python -c pass` {yardstick * 1000:.1f} ms"
+    )
+    regressed = 0
     for name, seconds, target in rows:
         verdict = (
             ""
             if target is None
             else (f"target < {target:.2f} s: " + ("ok" if seconds < target else "MISSED"))
         )
-        print(f"  {name:<62} {seconds:7.3f} s  {verdict}")
+        change = ""
+        if name in baseline:
+            delta = ratios[name] / baseline[name] - 1
+            change = f"{delta:+5.0%} vs baseline"
+            if delta > REGRESSION:
+                change += " REGRESSED"
+                regressed += 1
+        print(f"  {name:<62} {seconds:7.3f} s {ratios[name]:6.1f}x  {change:<24} {verdict}")
+    if opts.save_baseline:
+        stored[interpreter] = {name: round(r, 2) for name, r in ratios.items()}
+        BASELINE.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
+        print(f"baseline for Python {interpreter} saved in {BASELINE.relative_to(REPO)}")
+    elif regressed:
+        print(f"{regressed} measurement(s) more than {REGRESSION:.0%} slower than the baseline")
     return 0
 
 
