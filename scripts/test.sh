@@ -124,7 +124,7 @@ for minor in $MINORS; do
 done
 
 echo "== one-file build on aarch64 (qemu-user)"
-if ./scripts/arm64_tree.sh build/arm64-tree; then
+if ./scripts/debian_tree.sh arm64 build/arm64-tree; then
   corpus "dist/amzn-gd-doctor.pyz on aarch64 $(qemu-aarch64-static -L build/arm64-tree build/arm64-tree/usr/bin/python3 --version)" \
     "qemu-aarch64-static -L build/arm64-tree build/arm64-tree/usr/bin/python3 dist/amzn-gd-doctor.pyz" \
     tests/test_corpus.py

@@ -176,7 +176,7 @@ def test_list_shows_every_issue_in_order() -> None:
         ),
         (
             "al2023-6.1",
-            "amzn-gd-doctor: UNKNOWN | could not decide: 7 checks inconclusive | "
+            "amzn-gd-doctor: UNKNOWN | could not decide: 17 checks inconclusive | "
             "instance id unknown",
         ),
     ],

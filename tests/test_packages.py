@@ -1,5 +1,5 @@
 """The rpm and deb packages and the SSM document, installed and run for real in a Debian 12
-tree made by debootstrap (scripts/debian_tree.sh): dpkg installs and purges the .deb under
+tree made by debootstrap (scripts/debian_tree.sh amd64): dpkg installs and purges the .deb under
 chroot; Debian's rpm installs and erases the .rpm with --root; the document's step runs the
 way the SSM agent runs it (tests/ssm_run.py), in a network namespace of its own, both with the
 .deb installed and with nothing installed but the pyz served over HTTPS on loopback."""
@@ -60,7 +60,9 @@ def built() -> None:
 def debian_tree() -> Path:
     tree = REPO / "build" / "debian12-tree"
     with exclusive("debian-tree"):
-        proc = subprocess.run([str(REPO / "scripts" / "debian_tree.sh"), str(tree)], cwd=str(REPO))
+        proc = subprocess.run(
+            [str(REPO / "scripts" / "debian_tree.sh"), "amd64", str(tree)], cwd=str(REPO)
+        )
     if proc.returncode != 0:
         pytest.skip("debootstrap could not make a Debian 12 tree (Debian archive unreachable?)")
     return tree

@@ -60,7 +60,8 @@ def summary_line(report: Report) -> str:
         p = report.primary
         fields = [status, p.issue.issue_type, f'"{p.issue.issue_message}"', p.confidence.value]
     elif status == "UNKNOWN":
-        count = len(report.incomplete)
+        undecided = (Outcome.INCONCLUSIVE, Outcome.CRASH)  # what makes the status UNKNOWN
+        count = sum(1 for f in report.findings if f.outcome in undecided)
         fields = [
             status,
             f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive",
