@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 
+from amzn_gd_doctor.render.json import SCHEMA_VERSION
+
 pytestmark = pytest.mark.nspawn
 
 UNIT = "amazon-guardduty-agent.service"
@@ -243,7 +245,7 @@ def test_sigkilled_agent_unit(container: Any) -> None:
 def test_doctor_without_the_agent(container: Any) -> None:
     """A booted systemd without the package: the doctor says it is not installed."""
     run = container.doctor()
-    assert run.report["schema_version"] == "1.0"
+    assert run.report["schema_version"] == SCHEMA_VERSION
     assert run.fact("imds.identity")["status"] == "unsupported"  # IMDS off for the run
     installed = run.check("agent.installed")
     assert (installed["outcome"], installed["issue"]) == ("fail", "waiting_for_ssm_notification")
