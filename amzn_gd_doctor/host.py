@@ -8,13 +8,12 @@ Needs no privilege of its own; what root-only files cannot be read surfaces as P
 """
 
 import contextlib
-import errno
 import os
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # vermin does not read the version guard, hence its markers on the two imports.
@@ -23,6 +22,7 @@ if sys.version_info >= (3, 8):
 else:  # Python 3.6 and 3.7: the backport, installed by an environment marker
     from typing_extensions import Protocol  # novermin
 
+from .host_http import HttpResponse, plain_request, tls_request
 from .host_net import DnsAnswer, NetHostMixin, TcpResult, TlsResult
 from .host_system import JournalRead, ProcessInfo, SystemHostMixin
 
@@ -47,16 +47,6 @@ class HostTimeout(Exception):
     """A call ran out of time."""
 
 
-class HttpFailure(Exception):
-    """An HTTP call got no response. ``kind`` is one of: refused, connect_timeout,
-    read_timeout, unreachable, disconnected, too_slow, connection, invalid_url."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.detail = detail
-
-
 @dataclass(frozen=True)
 class CommandResult:
     argv: "tuple[str, ...]"
@@ -65,14 +55,6 @@ class CommandResult:
     stderr: bytes
     truncated: bool = False
     not_found: bool = False
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: Dict[str, str] = field(default_factory=dict)
-    body: bytes = b""
-    truncated: bool = False
 
 
 class Host(Protocol):
@@ -222,7 +204,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
     def now(self) -> float:
         return time.time()
 
-    # -- HTTP -----------------------------------------------------------------------------
+    # -- HTTP ---------------------------------------------------------------------------------
     def _requests_session(self) -> Any:
         with self._session_lock:
             if self._session is None:
@@ -243,53 +225,10 @@ class LiveHost(SystemHostMixin, NetHostMixin):
         timeout: float,
         limit: int,
     ) -> HttpResponse:
-        import requests
-
-        session = self._requests_session()
         budget = self.budget(timeout)
-        started = time.monotonic()
-        try:
-            resp = session.request(
-                method,
-                url,
-                headers=dict(headers),
-                timeout=(budget, budget),
-                stream=True,
-                allow_redirects=False,
-            )
-        except requests.exceptions.ConnectTimeout as exc:
-            raise HttpFailure("connect_timeout", f"no connection within {budget:.1f} s") from exc
-        except requests.exceptions.ReadTimeout as exc:
-            raise HttpFailure("read_timeout", f"no response within {budget:.1f} s") from exc
-        except requests.exceptions.InvalidURL as exc:
-            raise HttpFailure("invalid_url", str(exc)) from exc
-        except requests.exceptions.ConnectionError as exc:
-            raise _classify_connection_error(exc, budget) from exc
-        try:
-            chunks: List[bytes] = []
-            size = 0
-            truncated = False
-            for chunk in resp.iter_content(chunk_size=16384):
-                chunks.append(chunk)
-                size += len(chunk)
-                if size > limit:
-                    truncated = True
-                    break
-                if time.monotonic() - started > budget * 2:
-                    raise HttpFailure("too_slow", f"body still arriving after {budget * 2:.1f} s")
-            body = b"".join(chunks)
-        except requests.exceptions.RequestException as exc:
-            if "timed out" in str(exc).lower():
-                raise HttpFailure("read_timeout", f"body stalled for {budget:.1f} s") from exc
-            raise HttpFailure("disconnected", _short(exc)) from exc
-        finally:
-            resp.close()
-        return HttpResponse(
-            resp.status_code,
-            {k.lower(): v for k, v in resp.headers.items()},
-            body[:limit],
-            truncated,
-        )
+        if url.lower().startswith("https://"):
+            return tls_request(self._requests_session(), method, url, headers, budget, limit)
+        return plain_request(method, url, headers, budget, limit)
 
 
 def run_bounded(
@@ -360,45 +299,3 @@ def _kill_group(proc: "subprocess.Popen[bytes]") -> None:
         proc.kill()
     with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(timeout=1.0)
-
-
-def _short(exc: BaseException) -> str:
-    text = str(exc)
-    return text if len(text) <= 200 else text[:197] + "..."
-
-
-def _classify_connection_error(exc: Exception, budget: float) -> HttpFailure:
-    """Walk the cause chain for the socket error behind a requests ConnectionError."""
-    seen: Optional[BaseException] = exc
-    while seen is not None:
-        if isinstance(seen, OSError) and seen.errno is not None:
-            if seen.errno == errno.ECONNREFUSED:
-                return HttpFailure("refused", "connection refused")
-            if seen.errno in (errno.ENETUNREACH, errno.EHOSTUNREACH):
-                return HttpFailure("unreachable", os.strerror(seen.errno).lower())
-        if "timed out" in str(seen).lower():
-            return HttpFailure("read_timeout", f"no response within {budget:.1f} s")
-        for arg in getattr(seen, "args", ()):
-            if isinstance(arg, BaseException) and arg is not seen:
-                nested = _classify_connection_error_arg(arg)
-                if nested is not None:
-                    return nested
-        seen = seen.__cause__ or seen.__context__
-    text = str(exc)
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
-        return HttpFailure("disconnected", "the server closed the connection without a response")
-    return HttpFailure("connection", _short(exc))
-
-
-def _classify_connection_error_arg(arg: BaseException) -> Optional[HttpFailure]:
-    text = str(arg)
-    if "Connection refused" in text or "Errno 111" in text:
-        return HttpFailure("refused", "connection refused")
-    if "Network is unreachable" in text or "No route to host" in text:
-        return HttpFailure("unreachable", "network is unreachable")
-    if "RemoteDisconnected" in text or "Connection aborted" in text:
-        return HttpFailure("disconnected", "the server closed the connection without a response")
-    reason = getattr(arg, "reason", None)
-    if isinstance(reason, BaseException):
-        return _classify_connection_error_arg(reason)
-    return None

@@ -16,11 +16,12 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from . import dnswire
 from .sanitize import clean as _clean_any
 
-# DNS probes run on several threads at once and import dnspython lazily. Python 3.6 can hand a
-# second thread the package before its submodule is bound to it ("module 'dns' has no
-# attribute 'query'"), which happens when importing is slow, as from inside the one-file build.
+# DNS probes run on several threads at once and import dnspython lazily (for TCP retries).
+# Python 3.6 can hand a second thread the package before its submodule is bound to it ("module
+# 'dns' has no attribute 'query'"), which happens when importing is slow, as from a zip.
 _DNS_IMPORT_LOCK = threading.Lock()
 
 # An A answer for an interface endpoint holds one address per Availability Zone (at most six in
@@ -261,6 +262,45 @@ def trust_store(env: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
     )
 
 
+def _udp_exchange(sock: socket.socket, query: bytes, query_id: int, deadline: float) -> bytes:
+    """Send ``query`` and return the first datagram that carries its id: a stray reply (an
+    earlier question's, or a spoofed one) does not decide the answer."""
+    sock.send(query)
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("timed out")
+        sock.settimeout(remaining)
+        data = sock.recv(DNS_RECEIVE_LIMIT * 4)
+        if len(data) >= 2 and int.from_bytes(data[:2], "big") == query_id:
+            return data
+
+
+def _ask_over_tcp(
+    address: str, port: int, name: str, timeout: float
+) -> Tuple[str, Tuple[str, ...]]:
+    """The same question over TCP, through dnspython: only a resolver that truncates its UDP
+    reply leads here, so its import cost stays off the common path."""
+    with _DNS_IMPORT_LOCK:
+        import dns.exception
+        import dns.message
+        import dns.query
+        import dns.rcode
+        import dns.rdatatype
+
+    query = dns.message.make_query(name, dns.rdatatype.A)
+    try:
+        reply = dns.query.tcp(query, address, timeout=timeout, port=port)
+    except dns.exception.Timeout:
+        raise socket.timeout("timed out") from None
+    except dns.exception.DNSException as exc:
+        raise dnswire.MalformedReply(f"over TCP: {exc}") from None
+    found = [
+        rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for rd in rrset
+    ]
+    return dns.rcode.to_text(reply.rcode()), tuple(found)
+
+
 class NetHostMixin:
     """DNS resolution, TCP connects and TLS handshakes, each bounded by the run's deadline."""
 
@@ -278,15 +318,9 @@ class NetHostMixin:
     def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer:
         """Ask one resolver (``HOST[:PORT]``) for the A records of ``name``, once, over UDP
         from a connected socket, so that "nothing listens" (ICMP port unreachable) is told
-        apart from a black hole."""
+        apart from a black hole. A truncated reply is asked again over TCP, as a stub resolver
+        would."""
         self._live_network()
-        with _DNS_IMPORT_LOCK:
-            import dns.exception
-            import dns.message
-            import dns.query
-            import dns.rcode
-            import dns.rdatatype
-
         address, port = parse_server(server)
         label = format_server(address, port)
         budget = self.budget(timeout)
@@ -295,32 +329,41 @@ class NetHostMixin:
         def answer(status: str, addresses: Tuple[str, ...] = (), detail: str = "") -> DnsAnswer:
             return DnsAnswer(label, name, status, addresses, detail, _ms(began))
 
-        query = dns.message.make_query(name, dns.rdatatype.A)
+        query_id = int.from_bytes(os.urandom(2), "big")
+        try:
+            query = dnswire.build_query(name, query_id)
+        except ValueError as exc:
+            return answer("error", detail=clean(f"cannot ask for {name!r}: {exc}"))
         family = socket.AF_INET6 if ":" in address else socket.AF_INET
         try:
             with socket.socket(family, socket.SOCK_DGRAM) as sock:
                 sock.connect((address, port))
-                sock.setblocking(False)
-                reply = dns.query.udp(query, address, timeout=budget, port=port, sock=sock)
-        except dns.exception.Timeout:
+                reply = _udp_exchange(sock, query, query_id, began + budget)
+        except socket.timeout:
             return answer("timeout", detail=f"no reply within {budget:.1f} s")
         except OSError as exc:
             status, detail = _socket_status(exc)
             return answer("unreachable" if status == "refused" else status, detail=detail)
-        except dns.exception.DNSException as exc:
+        try:
+            rcode, found, truncated = dnswire.parse_reply(reply, query_id, name)
+            if truncated:
+                remaining = max(0.05, began + budget - time.monotonic())
+                rcode, found = _ask_over_tcp(address, port, name, remaining)
+        except dnswire.MalformedReply as exc:
             return answer("error", detail=clean(f"malformed reply: {exc}"))
-        rcode = reply.rcode()
-        if rcode == dns.rcode.NXDOMAIN:
+        except socket.timeout:
+            return answer("timeout", detail=f"no reply over TCP within {budget:.1f} s")
+        except OSError as exc:
+            status, detail = _socket_status(exc)
+            return answer(status, detail=f"the reply was truncated and TCP failed: {detail}")
+        if rcode == "NXDOMAIN":
             return answer("nxdomain")
-        if rcode == dns.rcode.SERVFAIL:
+        if rcode == "SERVFAIL":
             return answer("servfail")
-        if rcode == dns.rcode.REFUSED:
+        if rcode == "REFUSED":
             return answer("refused", detail="the resolver refused the query")
-        if rcode != dns.rcode.NOERROR:
-            return answer("rcode", detail=dns.rcode.to_text(rcode))
-        found = [
-            rd.address for rrset in reply.answer if rrset.rdtype == dns.rdatatype.A for rd in rrset
-        ]
+        if rcode != "NOERROR":
+            return answer("rcode", detail=rcode)
         if not found:
             return answer("nodata")
         return answer("answer", _ordered(found))

@@ -60,7 +60,8 @@ class ImdsServer:
     - ``put_delay``/``get_delay``: seconds before answering (hop-limit and slow IMDS).
     - ``tags``: None means tags in metadata are off (404); a dict lists instance tags.
     - ``overrides``: path -> (status, body) replacing or adding a metadata path.
-    - ``requests``: every (method, path, headers) received, for assertions.
+    - ``requests``: every (method, path, headers) received, for assertions; ``peers`` the
+      client port of each.
     """
 
     port: int = 0
@@ -73,6 +74,8 @@ class ImdsServer:
     tags: Optional[Dict[str, str]] = None
     overrides: Dict[str, Tuple[int, bytes]] = field(default_factory=dict)
     requests: List[Tuple[str, str, Dict[str, str]]] = field(default_factory=list)
+    # The client's port of every request, in order: one connection per request shows no reuse.
+    peers: List[int] = field(default_factory=list)
     issued: Dict[str, float] = field(default_factory=dict)
     # GETs being answered right now, and the most seen at once.
     in_flight: int = 0
@@ -124,6 +127,7 @@ class _ImdsHandler(BaseHTTPRequestHandler):
     def do_PUT(self) -> None:
         imds = self.server.imds
         imds.requests.append(("PUT", self.path, dict(self.headers)))
+        imds.peers.append(self.client_address[1])
         time.sleep(imds.put_delay)
         if self.path != "/latest/api/token":
             return self._send(405 if self.path.startswith("/latest/meta-data") else 404)
@@ -141,6 +145,7 @@ class _ImdsHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         imds = self.server.imds
         imds.requests.append(("GET", self.path, dict(self.headers)))
+        imds.peers.append(self.client_address[1])
         with imds.lock:
             imds.in_flight += 1
             imds.most_in_flight = max(imds.most_in_flight, imds.in_flight)

@@ -10,7 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
-from ..host import HttpFailure, HttpResponse, Unsupported
+from ..host import Unsupported
+from ..host_http import HttpFailure, HttpResponse
 from ..registry import probe
 
 if TYPE_CHECKING:

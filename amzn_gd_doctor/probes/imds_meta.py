@@ -8,7 +8,8 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from ..host import CouldNotLook, HttpFailure
+from ..host import CouldNotLook
+from ..host_http import HttpFailure
 from ..registry import probe
 from .imds import IdentityResult, ImdsSession
 
