@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, List, Tuple
 
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
+from . import pkgdb
 from .agent_common import COMMAND_TIMEOUT_S, PACKAGE, UNIT, UNIT_DIRS
 from .agent_package_parse import (
     AgentPackage,
@@ -30,17 +31,11 @@ DPKG_STATUS_LIMIT = 32 * 1024 * 1024
 # The agent package holds a few dozen files; its list is a few KiB.
 FILE_LIST_LIMIT = 256 * 1024
 RPM_QUERY_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
-RPM_DB_PATHS = ("/var/lib/rpm", "/usr/lib/sysimage/rpm")
 
 
 def _query_live(host: "Host") -> AgentPackage:
-    managers = [
-        m
-        for m, paths in (("dpkg", ("/var/lib/dpkg/status",)), ("rpm", RPM_DB_PATHS))
-        if any(host.exists(p) for p in paths)
-    ] or ["dpkg", "rpm"]
     answers: List[AgentPackage] = []
-    for manager in managers:
+    for manager in pkgdb.managers(host):
         if manager == "dpkg":
             argv = ["dpkg-query", "-W", "-f", "${Status}\t${Version}\n", PACKAGE]
             res = host.run(argv, COMMAND_TIMEOUT_S)
@@ -87,7 +82,7 @@ def _read_tree(host: "Host") -> AgentPackage:
                 return _with_files(pkg, files, count)
         return pkg
     unit = next((f"{d}/{UNIT}" for d in UNIT_DIRS if host.exists(f"{d}/{UNIT}")), None)
-    has_rpm = any(host.exists(p) for p in RPM_DB_PATHS)
+    has_rpm = pkgdb.has_rpm_database(host)
     if unit is None and not has_rpm and not any(host.is_dir(d) for d in UNIT_DIRS):
         raise Unsupported(
             "the tree has neither a package database nor systemd unit "

@@ -7,6 +7,7 @@ database is not read from files). Needs no privilege. Registers no probe; ``ssm.
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..sanitize import clean
+from . import pkgdb
 
 if TYPE_CHECKING:
     from ..host import Host
@@ -66,14 +67,18 @@ def package_record(host: "Host") -> Tuple[bool, str, Optional[str]]:
             return False, "", None
         installed, version = parse_dpkg_status(data)
         return installed, "deb" if installed else "", version
-    res = host.run(["dpkg-query", "-W", "-f", "${Status}\t${Version}", PACKAGE], COMMAND_TIMEOUT_S)
-    if not res.not_found and res.returncode == 0:
-        installed, version = parse_dpkg_query(res.stdout)
-        if installed:
-            return True, "deb", version
-    res = host.run(["rpm", "-q", PACKAGE], COMMAND_TIMEOUT_S)
-    if not res.not_found:
-        installed, version = parse_rpm_q(res.returncode, res.stdout)
-        if installed:
-            return True, "rpm", version
+    managers = pkgdb.managers(host)
+    if "dpkg" in managers:
+        argv = ["dpkg-query", "-W", "-f", "${Status}\t${Version}", PACKAGE]
+        res = host.run(argv, COMMAND_TIMEOUT_S)
+        if not res.not_found and res.returncode == 0:
+            installed, version = parse_dpkg_query(res.stdout)
+            if installed:
+                return True, "deb", version
+    if "rpm" in managers:
+        res = host.run(["rpm", "-q", PACKAGE], COMMAND_TIMEOUT_S)
+        if not res.not_found:
+            installed, version = parse_rpm_q(res.returncode, res.stdout)
+            if installed:
+                return True, "rpm", version
     return False, "", None
