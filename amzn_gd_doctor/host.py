@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
 from typing import IO, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # vermin does not read the version guard, hence its markers on the two imports.
@@ -25,6 +24,7 @@ else:  # Python 3.6 and 3.7: the backport, installed by an environment marker
 from .host_http import HttpResponse, plain_request, tls_request
 from .host_net import DnsAnswer, NetHostMixin, TcpResult, TlsResult
 from .host_system import JournalRead, ProcessInfo, SystemHostMixin
+from .values import value
 
 # Bounds on command output: `systemctl show` is a few KiB, `rpm -ql` of the agent a few dozen
 # lines; 1 MiB leaves ample room and keeps a runaway command from filling memory.
@@ -47,7 +47,7 @@ class HostTimeout(Exception):
     """A call ran out of time."""
 
 
-@dataclass(frozen=True)
+@value
 class CommandResult:
     argv: "tuple[str, ...]"
     returncode: int

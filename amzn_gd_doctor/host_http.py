@@ -14,9 +14,10 @@ import errno
 import os
 import socket
 import time
-from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 from urllib.parse import urlsplit
+
+from .values import field, value
 
 # Body chunks read at a time; IMDS bodies are tiny, the limit is the caller's.
 CHUNK = 16 * 1024
@@ -24,7 +25,7 @@ CHUNK = 16 * 1024
 SLOW_BODY_FACTOR = 2
 
 
-@dataclass(frozen=True)
+@value
 class HttpResponse:
     status: int
     headers: Dict[str, str] = field(default_factory=dict)

@@ -13,11 +13,11 @@ import socket
 import ssl
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from . import dnswire
 from .sanitize import clean as _clean_any
+from .values import value
 
 # DNS probes run on several threads at once and import dnspython lazily (for TCP retries).
 # Python 3.6 can hand a second thread the package before its submodule is bound to it ("module
@@ -41,7 +41,7 @@ def clean(text: str) -> str:
 CERT_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True)
+@value
 class DnsAnswer:
     """One question to one resolver. ``status`` is one of: answer (addresses found), nxdomain,
     servfail, nodata (the name exists without an address), refused (RCODE REFUSED), rcode
@@ -56,7 +56,7 @@ class DnsAnswer:
     elapsed_ms: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class TcpResult:
     """One TCP connect. ``status``: connected, refused, timeout, unreachable, error."""
 
@@ -67,7 +67,7 @@ class TcpResult:
     elapsed_ms: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class TlsResult:
     """One TLS handshake with SNI. ``status``: verified, verify_failed (handshake completed
     but the certificate is not trusted or not for this name), handshake_failed, refused,

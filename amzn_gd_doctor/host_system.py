@@ -21,7 +21,6 @@ import json
 import os
 import re
 import time
-from dataclasses import dataclass, field
 from typing import (
     TYPE_CHECKING,
     Any,
@@ -33,6 +32,8 @@ from typing import (
     Sequence,
     Tuple,
 )
+
+from .values import field, value
 
 if TYPE_CHECKING:
     from .host import CommandResult
@@ -86,7 +87,7 @@ PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
 _CREDENTIALS_RE = re.compile(r"(://)[^/@\s]*@")
 
 
-@dataclass(frozen=True)
+@value
 class JournalEntry:
     realtime_us: int
     fields: Mapping[str, str]
@@ -95,7 +96,7 @@ class JournalEntry:
         return self.fields.get(name, default)
 
 
-@dataclass(frozen=True)
+@value
 class JournalRead:
     """Entries matching a query, oldest first, and how they were read."""
 
@@ -107,7 +108,7 @@ class JournalRead:
     files: int = 0  # journal files read (0 when journalctl chose them)
 
 
-@dataclass(frozen=True)
+@value
 class ProcessInfo:
     pid: int
     name: str

@@ -4,8 +4,9 @@ Everything here is an immutable value. Nothing in this module touches the host.
 """
 
 import enum
-from dataclasses import dataclass
 from typing import Any, Optional, Tuple
+
+from .values import value
 
 
 class FactStatus(str, enum.Enum):
@@ -44,7 +45,7 @@ class ExitCode(enum.IntEnum):
     UNDECIDED = 3
 
 
-@dataclass(frozen=True)
+@value
 class Fact:
     """One probe's observation, or the reason it could not observe."""
 
@@ -61,7 +62,7 @@ class Fact:
         return self.status is FactStatus.OK
 
 
-@dataclass(frozen=True)
+@value
 class Verdict:
     """What a rule returns: one outcome and one sentence about what was observed."""
 
@@ -99,7 +100,7 @@ def inconclusive(summary: str, evidence: Tuple[str, ...] = ()) -> Verdict:
     return Verdict(Outcome.INCONCLUSIVE, summary, evidence=evidence)
 
 
-@dataclass(frozen=True)
+@value
 class Finding:
     """A rule's verdict placed in the report, with where it came from."""
 
@@ -116,7 +117,7 @@ class Finding:
     blocked_by: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@value
 class Issue:
     """One console issue, verbatim from the GuardDuty console, with what fixes it."""
 
@@ -132,7 +133,7 @@ class Issue:
     aliases: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@value
 class Diagnosis:
     issue: Issue
     confidence: Confidence
@@ -142,7 +143,7 @@ class Diagnosis:
     findings: Tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@value
 class HostSummary:
     instance_id: Optional[str] = None
     region: Optional[str] = None
@@ -156,13 +157,13 @@ class HostSummary:
     vpc_cidrs: Tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@value
 class Incomplete:
     id: str
     reason: str
 
 
-@dataclass(frozen=True)
+@value
 class Timing:
     """Where a run's time went, in milliseconds: from the first import to the start of the
     diagnosis (imports and argument handling), the probes, and the rules."""
@@ -172,7 +173,7 @@ class Timing:
     rules_ms: int = 0
 
 
-@dataclass(frozen=True)
+@value
 class Report:
     tool_version: str
     coverage_status: CoverageStatus

@@ -5,8 +5,9 @@ and ``rules/``: adding a diagnosis never edits a list.
 import importlib
 import pkgutil
 import threading
-from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+
+from .values import value
 
 # A probe reads a handful of files or makes one or two calls; 5 s is generous for any of them
 # and still leaves the whole run inside the default deadline.
@@ -15,7 +16,7 @@ DEFAULT_PROBE_TIMEOUT_S = 5.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
+@value
 class ProbeSpec:
     id: str
     fn: Callable[..., Any]
@@ -23,7 +24,7 @@ class ProbeSpec:
     timeout: float
 
 
-@dataclass(frozen=True)
+@value
 class RuleSpec:
     id: str
     fn: Callable[..., Any]

@@ -6,13 +6,13 @@ Data, not code: a new phrase is one line of JSON. Loaded once, compiled once.
 
 import functools
 import re
-from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
 
+from ..values import value
 from . import _load_json
 
 
-@dataclass(frozen=True)
+@value
 class PhraseClass:
     name: str
     category: str

@@ -7,13 +7,13 @@ the newest entry read (the moment the disk was captured). Reading the system jou
 root or the systemd-journal group; without, the files left out are reported.
 """
 
-from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from ..host import CouldNotLook
 from ..host_system import JournalEntry
 from ..registry import probe
 from ..sanitize import clean
+from ..values import field, replace, value
 from .agent_common import UNIT
 from .agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from .agent_text import (
@@ -43,7 +43,7 @@ UNIT_MATCHES = ((f"_SYSTEMD_UNIT={UNIT}",), (f"UNIT={UNIT}", "_PID=1"))
 KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
 
 
-@dataclass(frozen=True)
+@value
 class AgentJournal:
     backend: str
     source: str

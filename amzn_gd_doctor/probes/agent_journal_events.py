@@ -5,10 +5,10 @@ Registers no probe. Reads nothing by itself.
 """
 
 import re
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..host_system import JournalEntry
+from ..values import field, value
 from .agent_common import PROCESS_PREFIX
 
 # systemd's catalogue ids (src/systemd/sd-messages.h), present on v246+; older systemd is
@@ -27,7 +27,7 @@ _KILLED_RE = re.compile(r"Killed process (\d+) \((" + PROCESS_PREFIX + r"[^)]*)\
 _OOM_KILL_RE = re.compile(r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=(\d+)")
 
 
-@dataclass
+@value(frozen=False)
 class UnitCounts:
     starts: int = 0
     restarts: List[int] = field(default_factory=list)

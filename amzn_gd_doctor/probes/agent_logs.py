@@ -8,12 +8,12 @@ leave this module. The directory is root-only on most hosts.
 """
 
 import zlib
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from ..host import CouldNotLook
 from ..registry import probe
 from ..sanitize import clean
+from ..values import field, value
 from .agent_common import LOG_DIR
 from .agent_text import (
     SAMPLE_CHARS,
@@ -42,7 +42,7 @@ GZ_OUTPUT_LIMIT = 32 * 1024 * 1024
 RECENT_LINES = 500
 
 
-@dataclass(frozen=True)
+@value
 class LogFile:
     name: str
     size: int
@@ -52,7 +52,7 @@ class LogFile:
     error: Optional[str] = None
 
 
-@dataclass(frozen=True)
+@value
 class AgentLogs:
     directory: str
     exists: bool

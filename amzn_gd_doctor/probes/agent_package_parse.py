@@ -4,10 +4,10 @@
 Registers no probe. Reads nothing by itself.
 """
 
-from dataclasses import dataclass
 from typing import Dict, Optional, Tuple
 
 from ..sanitize import clean
+from ..values import value
 from .agent_common import PACKAGE
 
 # Files worth naming in a finding: the unit and executables. More is noise.
@@ -33,7 +33,7 @@ class MalformedAnswer(ValueError):
     """A package manager answered in a shape this parser does not know."""
 
 
-@dataclass(frozen=True)
+@value
 class AgentPackage:
     manager: str  # "dpkg", "rpm", or "files" (a tree whose package database is not read)
     state: str  # dpkg's status word ("installed", "half-configured", ...) or "not-installed"

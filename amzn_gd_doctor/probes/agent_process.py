@@ -5,11 +5,11 @@ Live: psutil, by systemd's MainPID and by name. Under --root: the tree's /proc i
 captured. limits is world-readable; environ needs root (without it the proxies are unknown).
 """
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from ..host_system import ProcessInfo
 from ..registry import probe
+from ..values import value
 from .agent_common import PROCESS_PREFIX
 
 if TYPE_CHECKING:
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 NAMES = (PROCESS_PREFIX,)
 
 
-@dataclass(frozen=True)
+@value
 class AgentProcess:
     processes: Tuple[ProcessInfo, ...]
     main_pid: Optional[int]  # systemd's MainPID, when systemd said

@@ -5,11 +5,11 @@ Registers no probe. Reads nothing by itself.
 """
 
 import re
-from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Tuple
 
 from ..catalog.phrases import by_name, classify
 from ..sanitize import clean
+from ..values import field, value
 
 # Longer lines are cut before they are matched: every known phrase sits near the start.
 MAX_LINE_CHARS = 4096
@@ -86,7 +86,7 @@ def excerpt(line: str, match: "Optional[re.Match[str]]") -> str:
     return clean("..." + line[start - SAMPLE_CONTEXT :], SAMPLE_CHARS)
 
 
-@dataclass(frozen=True)
+@value
 class PhraseHits:
     name: str
     category: str
@@ -96,7 +96,7 @@ class PhraseHits:
     sample: str  # the newest occurrence, shortened
 
 
-@dataclass
+@value(frozen=False)
 class PhraseTally:
     """Counts per phrase class, the newest occurrence kept as a sample. Lines are given newest
     first, so the first sample seen is the newest."""

@@ -7,12 +7,12 @@ state is then unknown. Needs no privilege.
 """
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from ..host import CouldNotLook
 from ..registry import probe
 from ..sanitize import clean
+from ..values import field, value
 from .agent_common import COMMAND_TIMEOUT_S, UNIT
 from .agent_unit_files import Memlock, parse_environment, proxy_variables, read_unit_files
 
@@ -32,7 +32,7 @@ _SPAN_US = {"us": 1, "ms": 1000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_0
 _UNSET = ("", "[not set]", "infinity", "18446744073709551615")
 
 
-@dataclass(frozen=True)
+@value
 class AgentUnit:
     systemd: str  # "running", "not-running" (not PID 1 here) or "tree" (read from --root files)
     load_state: Optional[str] = None  # loaded, not-found, masked, bad-setting, error

@@ -5,11 +5,11 @@ be asked. Registers no probe; needs no privilege.
 
 import re
 import shlex
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from ..host_system import PROXY_VARIABLES, redact_proxy
 from ..sanitize import clean
+from ..values import field, value
 from .agent_common import UNIT, UNIT_DIRS, parse_size
 
 if TYPE_CHECKING:
@@ -28,7 +28,7 @@ VALUE_CHARS = 2048
 Memlock = Tuple[Optional[int], Optional[int]]
 
 
-@dataclass(frozen=True)
+@value
 class UnitFiles:
     masked: bool
     fragment: Optional[str]  # the unit file systemd would load, None when there is none

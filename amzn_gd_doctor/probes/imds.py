@@ -7,12 +7,12 @@ Needs no privilege, only a network path to 169.254.169.254 (or the configured en
 
 import json
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
 from ..host import Unsupported
 from ..host_http import HttpFailure, HttpResponse
 from ..registry import probe
+from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -34,7 +34,7 @@ DEFAULT_ATTEMPTS = 1
 MAX_ATTEMPTS = 5
 
 
-@dataclass(frozen=True)
+@value
 class ImdsConfig:
     base_url: str
     disabled: bool
@@ -78,7 +78,7 @@ def parse_imds_config(env: Mapping[str, str], endpoint: Optional[str] = None) ->
     )
 
 
-@dataclass(frozen=True)
+@value
 class ImdsSession:
     """How this run talks to IMDS: with a token (v2) or without (v1 fallback)."""
 
@@ -111,7 +111,7 @@ def request(
     raise failure
 
 
-@dataclass(frozen=True)
+@value
 class IdentityDocument:
     account_id: str
     instance_id: str
@@ -174,7 +174,7 @@ def parse_identity_document(body: bytes) -> IdentityDocument:
     )
 
 
-@dataclass(frozen=True)
+@value
 class IdentityResult:
     """What IMDS gave: a document, or the failure kind and a sentence describing it."""
 

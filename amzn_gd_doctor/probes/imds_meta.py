@@ -5,12 +5,12 @@ network interface. They reuse the identity probe's session (token); no privilege
 import ipaddress
 import re
 import threading
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..host import CouldNotLook
 from ..host_http import HttpFailure
 from ..registry import probe
+from ..values import value
 from .imds import IdentityResult, ImdsSession
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
     return result.session
 
 
-@dataclass(frozen=True)
+@value
 class TagResult:
     tags_in_metadata: bool
     value: Optional[str]
@@ -58,7 +58,7 @@ def tags(ctx: "ProbeContext") -> TagResult:
     raise CouldNotLook(f"IMDS answered the tag list request with HTTP {listing.status}")
 
 
-@dataclass(frozen=True)
+@value
 class NetworkInfo:
     mac: Optional[str]
     vpc_id: Optional[str]

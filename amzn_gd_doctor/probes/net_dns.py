@@ -3,12 +3,12 @@ own answer (getaddrinfo), all at once and all inside the run's deadline. Contact
 resolvers from ``net.resolvers``; needs no privilege.
 """
 
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
 from ..host_net import DnsAnswer
 from ..registry import probe
+from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
 from .net_endpoints import Endpoints
 from .net_resolvers import Resolvers
@@ -24,7 +24,7 @@ PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
 SYSTEM = "system resolver"
 
 
-@dataclass(frozen=True)
+@value
 class DnsResults:
     answers: Tuple[DnsAnswer, ...]  # per name, resolvers in configured order, then the system
     system_consulted: bool

@@ -4,11 +4,11 @@
 """
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from ..host import CouldNotLook
 from ..registry import probe
+from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -25,14 +25,14 @@ LINK_LOCAL_SINCE = (1, 17, 1)
 _REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
-@dataclass(frozen=True)
+@value
 class Endpoint:
     name: str
     kind: str  # standard, link_local or fips
     note: str
 
 
-@dataclass(frozen=True)
+@value
 class Endpoints:
     region: str
     region_source: str

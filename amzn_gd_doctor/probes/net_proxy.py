@@ -4,12 +4,12 @@ nothing itself; credentials in proxy URLs are masked here, before anything is sh
 """
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from ..model import FactStatus
 from ..registry import probe
 from ..sanitize import clean
+from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -39,7 +39,7 @@ def proxy_only(env: Optional[Mapping[str, Any]]) -> Dict[str, str]:
     return {k: mask_proxy(str(v)) for k, v in (env or {}).items() if k in PROXY_VARS}
 
 
-@dataclass(frozen=True)
+@value
 class ProxySource:
     label: str  # where the variables came from
     observed: bool
@@ -47,7 +47,7 @@ class ProxySource:
     reason: str = ""  # why it was not observed
 
 
-@dataclass(frozen=True)
+@value
 class ProxySettings:
     process: ProxySource
     unit: ProxySource

@@ -3,13 +3,13 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 ``--dns-server`` replaces all of them. Reads world-readable files; needs no privilege.
 """
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, List, Tuple
 
 from ..host import CouldNotLook
 from ..host_net import format_server, parse_server
 from ..registry import probe
 from ..sanitize import clean
+from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -28,7 +28,7 @@ SOURCE_OVERRIDE = "--dns-server"
 SOURCE_AMAZON = "Amazon resolver"
 
 
-@dataclass(frozen=True)
+@value
 class ResolvConf:
     nameservers: Tuple[str, ...]
     search: Tuple[str, ...]
@@ -59,13 +59,13 @@ def parse_resolv_conf(text: str) -> ResolvConf:
     return ResolvConf(tuple(dict.fromkeys(servers)), search, tuple(options))
 
 
-@dataclass(frozen=True)
+@value
 class Resolver:
     server: str  # HOST or HOST:PORT, as dns_query takes it
     source: str
 
 
-@dataclass(frozen=True)
+@value
 class Resolvers:
     resolvers: Tuple[Resolver, ...]
     overridden: bool

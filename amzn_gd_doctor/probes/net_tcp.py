@@ -4,12 +4,12 @@ endpoint names' own answers, on --endpoint-port (443); needs no privilege.
 """
 
 import ipaddress
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
 from ..host_net import TcpResult, TlsResult
 from ..registry import probe
+from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
 from .net_dns import DnsResults
 from .net_endpoints import LINK_LOCAL, Endpoints
@@ -28,13 +28,13 @@ TLS_TIMEOUT_S = 3.0
 SKIP_PUBLIC = "not contacted: a public address (the agent needs the VPC endpoint's private one)"
 
 
-@dataclass(frozen=True)
+@value
 class NamedTcp:
     name: str
     result: TcpResult
 
 
-@dataclass(frozen=True)
+@value
 class TcpResults:
     port: int
     results: Tuple[NamedTcp, ...]
@@ -84,7 +84,7 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
     )
 
 
-@dataclass(frozen=True)
+@value
 class TlsResults:
     results: Tuple[TlsResult, ...]
 

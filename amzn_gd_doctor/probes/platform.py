@@ -5,10 +5,10 @@ Every file read goes through the host, so ``--root`` re-roots all of them.
 """
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from ..registry import probe
+from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -23,7 +23,7 @@ DMI_LIMIT = 256
 _KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
-@dataclass(frozen=True)
+@value
 class KernelRelease:
     raw: str
     version: Optional[Tuple[int, int, int]]
@@ -51,7 +51,7 @@ def kernel(ctx: "ProbeContext") -> KernelRelease:
     return parse_kernel_release(data)
 
 
-@dataclass(frozen=True)
+@value
 class OsInfo:
     found: bool
     id: str = ""
@@ -91,7 +91,7 @@ def arch(ctx: "ProbeContext") -> str:
     return str(ctx.host.machine())
 
 
-@dataclass(frozen=True)
+@value
 class BtfInfo:
     present: bool
 
@@ -102,7 +102,7 @@ def btf(ctx: "ProbeContext") -> BtfInfo:
     return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))
 
 
-@dataclass(frozen=True)
+@value
 class Ec2Signs:
     sys_vendor: Optional[str]
     product_name: Optional[str]

@@ -6,11 +6,11 @@ the tree's dpkg status, snap directory, unit files and enablement symlinks, and 
 was captured; the unit's runtime state is then unknown. Needs no privilege.
 """
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from ..registry import probe
 from ..sanitize import clean
+from ..values import value
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ COMM_LIMIT = 64
 SNAP_META_LIMIT = 64 * 1024
 
 
-@dataclass(frozen=True)
+@value
 class SsmAgent:
     installed: bool
     running: bool

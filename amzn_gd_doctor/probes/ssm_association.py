@@ -5,11 +5,11 @@ Reads /var/lib/amazon/ssm/<instance-id>/document/{state,association} (root-only)
 directories, files and bytes. Honours --root.
 """
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
 from ..registry import probe
 from ..sanitize import clean
+from ..values import value
 from .ssm_common import GD_DOCUMENT, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ MAX_DOCUMENTS = 200
 OUTPUT_CHARS = 400
 
 
-@dataclass(frozen=True)
+@value
 class DocumentRun:
     folder: str  # pending, current or corrupt
     file: str
@@ -39,7 +39,7 @@ class DocumentRun:
         return self.folder == "corrupt" or self.status in ("Failed", "TimedOut", "Cancelled")
 
 
-@dataclass(frozen=True)
+@value
 class SsmAssociations:
     instance_dirs: Tuple[str, ...]
     documents: int  # state files looked at

@@ -5,11 +5,11 @@ the kinds of line that explain why GuardDuty's association did or did not run.
 """
 
 import re
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from ..registry import probe
 from ..sanitize import clean
+from ..values import value
 from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, denied
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
 )
 
 
-@dataclass(frozen=True)
+@value
 class SsmLogs:
     files: Tuple[str, ...]  # log files read
     counts: Dict[str, int]  # lines of each kind in the tails read

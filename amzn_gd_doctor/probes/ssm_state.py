@@ -5,11 +5,11 @@ Reads /var/lib/amazon/ssm, which is root-only: without root these probes cannot 
 what to run by hand. Honours --root.
 """
 
-from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from ..registry import probe
 from ..sanitize import clean
+from ..values import replace, value
 from .ssm_common import GD_PACKAGE, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ INSTALL_STATES = {
 MAX_VERSION_DIRS = 32
 
 
-@dataclass(frozen=True)
+@value
 class SsmRegistration:
     managed_instance_id: Optional[str]  # "mi-..." on a hybrid (non-EC2) host
     region: Optional[str]
@@ -78,7 +78,7 @@ def registration(ctx: "ProbeContext") -> SsmRegistration:
     return SsmRegistration(mid, region, dirs, True, problem and f"{REGISTRATION}: {problem}")
 
 
-@dataclass(frozen=True)
+@value
 class PluginInstallState:
     present: bool  # installstate exists
     state: Optional[int] = None

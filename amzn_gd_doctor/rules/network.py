@@ -6,7 +6,6 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 """
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
 
 from ..host_net import DnsAnswer, TcpResult, TlsResult
@@ -19,6 +18,7 @@ from ..probes.net_proxy import ProxySettings
 from ..probes.net_resolvers import AMAZON_RESOLVER, Resolvers
 from ..probes.net_tcp import TcpResults, TlsResults
 from ..registry import rule
+from ..values import value
 from .platform import parse_agent_version
 
 DEFINITE = ("answer", "nxdomain", "nodata")
@@ -47,7 +47,7 @@ def classify_address(address: str, cidrs: Sequence[str]) -> str:
     return "private_outside" if cidrs else "private_unknown"
 
 
-@dataclass(frozen=True)
+@value
 class NameState:
     """What one endpoint name resolves to, as the host sees it."""
 

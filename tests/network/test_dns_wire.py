@@ -130,7 +130,10 @@ class TwoWayServer:
 
     def serve(self) -> None:
         while self.running:
-            ready, _, _ = select.select([self.udp, self.tcp], [], [], 0.05)
+            try:
+                ready, _, _ = select.select([self.udp, self.tcp], [], [], 0.05)
+            except (OSError, ValueError):  # closed by the fixture's teardown
+                return
             for sock in ready:
                 if sock is self.udp:
                     query, peer = self.udp.recvfrom(4096)
