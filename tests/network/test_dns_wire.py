@@ -132,27 +132,30 @@ class TwoWayServer:
         while self.running:
             try:
                 ready, _, _ = select.select([self.udp, self.tcp], [], [], 0.05)
+                for sock in ready:
+                    self.answer(sock)
             except (OSError, ValueError):  # closed by the fixture's teardown
                 return
-            for sock in ready:
-                if sock is self.udp:
-                    query, peer = self.udp.recvfrom(4096)
-                    stray = bytes([query[0] ^ 0xFF, query[1]]) + reply_to(query, "192.0.2.66")[2:]
-                    self.udp.sendto(stray, peer)
-                    if self.truncate:
-                        message = dns.message.make_response(dns.message.from_wire(query))
-                        message.flags |= dns.flags.TC
-                        self.udp.sendto(message.to_wire(), peer)
-                    else:
-                        self.udp.sendto(reply_to(query, *self.addresses), peer)
-                else:
-                    conn, _ = self.tcp.accept()
-                    with conn:
-                        length = struct.unpack("!H", conn.recv(2))[0]
-                        query = conn.recv(length)
-                        self.tcp_queries += 1
-                        reply = reply_to(query, *self.addresses)
-                        conn.sendall(struct.pack("!H", len(reply)) + reply)
+
+    def answer(self, sock: socket.socket) -> None:
+        if sock is self.udp:
+            query, peer = self.udp.recvfrom(4096)
+            stray = bytes([query[0] ^ 0xFF, query[1]]) + reply_to(query, "192.0.2.66")[2:]
+            self.udp.sendto(stray, peer)
+            if self.truncate:
+                message = dns.message.make_response(dns.message.from_wire(query))
+                message.flags |= dns.flags.TC
+                self.udp.sendto(message.to_wire(), peer)
+            else:
+                self.udp.sendto(reply_to(query, *self.addresses), peer)
+        else:
+            conn, _ = self.tcp.accept()
+            with conn:
+                length = struct.unpack("!H", conn.recv(2))[0]
+                query = conn.recv(length)
+                self.tcp_queries += 1
+                reply = reply_to(query, *self.addresses)
+                conn.sendall(struct.pack("!H", len(reply)) + reply)
 
 
 @pytest.fixture
