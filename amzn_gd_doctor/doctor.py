@@ -11,7 +11,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
-from .model import (
+from .model import (  # noqa: I001
+    DEFAULT_DEADLINE_S,
     Confidence,
     CoverageStatus,
     Diagnosis,
@@ -27,11 +28,6 @@ from .model import (
 )
 from .registry import ProbeSpec, RuleSpec
 from .values import value
-
-# Ten seconds: enough for every probe to use its own timeout once, short enough that an SSM
-# Run Command over a fleet is not held up by a host whose IMDS or DNS is black-holed.
-DEFAULT_DEADLINE_S = 10.0
-MAX_DEADLINE_S = 300.0
 
 
 @value

@@ -10,14 +10,16 @@ import errno
 import ipaddress
 import os
 import socket
-import ssl
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from . import dnswire
 from .sanitize import clean as _clean_any
 from .values import value
+
+if TYPE_CHECKING:
+    import ssl
 
 # DNS probes run on several threads at once and import dnspython lazily (for TCP retries).
 # Python 3.6 can hand a second thread the package before its submodule is bound to it ("module
@@ -253,6 +255,8 @@ def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
 def trust_store(env: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
     """The CA file and directory OpenSSL would use for this environment: SSL_CERT_FILE and
     SSL_CERT_DIR when set, else the compiled-in defaults (never certifi's bundle)."""
+    import ssl  # 7-10 ms, paid only when a TLS check runs
+
     paths = ssl.get_default_verify_paths()
     cafile = env.get("SSL_CERT_FILE") or paths.openssl_cafile
     capath = env.get("SSL_CERT_DIR") or paths.openssl_capath
@@ -429,6 +433,8 @@ class NetHostMixin:
         them). On a verification failure a second, unverified handshake reads the certificate
         so the finding can name who issued it (a proxy or an inspection appliance)."""
         self._live_network()
+        import ssl
+
         cafile, capath = trust_store(self.env)
         store = " + ".join(p for p in (cafile, capath) if p) or "none found"
         budget = self.budget(timeout)
@@ -467,6 +473,8 @@ class NetHostMixin:
         budget: float,
         error: str,
     ) -> TlsResult:
+        import ssl
+
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
@@ -482,7 +490,7 @@ class NetHostMixin:
         return result("verify_failed", verify_error=error, version=version, **self._names(der))
 
     def _handshake(
-        self, context: ssl.SSLContext, address: str, port: int, server_name: str, budget: float
+        self, context: "ssl.SSLContext", address: str, port: int, server_name: str, budget: float
     ) -> Tuple[bytes, str]:
         with self._connect(address, port, budget) as raw:
             deadline = time.monotonic() + budget

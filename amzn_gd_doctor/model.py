@@ -8,6 +8,11 @@ from typing import Any, Optional, Tuple
 
 from .values import value
 
+# Ten seconds: enough for every probe to use its own timeout once, short enough that an SSM
+# Run Command over a fleet is not held up by a host whose IMDS or DNS is black-holed.
+DEFAULT_DEADLINE_S = 10.0
+MAX_DEADLINE_S = 300.0
+
 
 class FactStatus(str, enum.Enum):
     """Whether a probe could look. What it saw (even "not installed") is the value."""

@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from amzn_gd_doctor import __version__  # noqa: E402
-from amzn_gd_doctor.cli import build_app  # noqa: E402
+from amzn_gd_doctor.cli_app import build_app  # noqa: E402
 
 
 def roff(text: str) -> str:

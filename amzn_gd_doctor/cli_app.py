@@ -1,0 +1,256 @@
+"""The command line proper, built with typer: maps flags to options, picks the host, runs the
+engine and renders. Imported only once `cli.main` knows more than `--version` is asked.
+"""
+
+import enum
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any, List, Optional
+
+from . import __version__
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
+class Format(str, enum.Enum):
+    text = "text"
+    json = "json"
+
+
+class CheckFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    summary = "summary"
+
+
+def _check_deadline(value: float) -> float:
+    import typer
+
+    from .model import MAX_DEADLINE_S
+
+    if not 0 < value <= MAX_DEADLINE_S:
+        raise typer.BadParameter(f"must be more than 0 and at most {MAX_DEADLINE_S:g} seconds")
+    return value
+
+
+def _check_endpoint(value: Optional[str]) -> Optional[str]:
+    import typer
+
+    if value is not None and not re.match(r"^https?://[^/\s]+/?$", value):
+        raise typer.BadParameter("expected a base URL such as http://169.254.169.254/")
+    return value
+
+
+def _check_region(value: Optional[str]) -> Optional[str]:
+    import typer
+
+    if value is not None and not _REGION_RE.match(value):
+        raise typer.BadParameter("expected a region name such as us-east-1")
+    return value
+
+
+def _check_dns_servers(values: Optional[List[str]]) -> List[str]:
+    import ipaddress
+
+    import typer
+
+    for value in values or []:
+        host, port = value, "53"
+        if value.startswith("["):  # [::1]:5353
+            host, _, rest = value[1:].partition("]")
+            port = rest[1:] if rest.startswith(":") else "53"
+        elif value.count(":") == 1:
+            host, port = value.split(":")
+        try:
+            ipaddress.ip_address(host)
+            if not 0 < int(port) < 65536:
+                raise ValueError(port)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{value!r}: expected an IP address with an optional "
+                ":PORT, such as 127.0.0.1:5353 or [::1]:53"
+            ) from None
+    return list(values or [])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """The only file the doctor writes: the report, replaced whole or not at all."""
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(directory))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def build_app() -> Any:
+    import typer
+
+    from .model import DEFAULT_DEADLINE_S
+
+    app = typer.Typer(
+        add_completion=False,
+        rich_markup_mode=None,
+        pretty_exceptions_enable=False,
+        help="Explain, on an EC2 instance, why GuardDuty Runtime Monitoring coverage is "
+        "Unhealthy. Without a command, runs `check`.\n\nExit codes: 0 healthy, 1 unhealthy "
+        "predicted, 2 usage error, 3 could not decide.",
+    )
+
+    @app.callback()
+    def _main(
+        version: bool = typer.Option(False, "--version", "-V", help="Print the version and exit."),
+    ) -> None:
+        if version:
+            typer.echo(f"amzn-gd-doctor {__version__}")
+            raise typer.Exit(0)
+
+    @app.command()
+    def check(
+        fmt: CheckFormat = typer.Option(
+            CheckFormat.text,
+            "--format",
+            "-f",
+            help="Output format: the report as text or JSON, or its one-line summary.",
+        ),
+        verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
+        no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
+        deadline: float = typer.Option(
+            DEFAULT_DEADLINE_S,
+            "--deadline",
+            metavar="SECONDS",
+            callback=_check_deadline,
+            help="Whole-run deadline; unfinished probes are reported as timed out.",
+        ),
+        root: Optional[Path] = typer.Option(
+            None,
+            "--root",
+            metavar="DIR",
+            exists=True,
+            file_okay=False,
+            dir_okay=True,
+            readable=True,
+            help="Read every host file under DIR (a mounted "
+            "disk or a copied tree); commands are not run.",
+        ),
+        imds_endpoint: Optional[str] = typer.Option(
+            None,
+            "--imds-endpoint",
+            metavar="URL",
+            callback=_check_endpoint,
+            help="IMDS base URL (default http://169.254.169.254/).",
+        ),
+        region: Optional[str] = typer.Option(
+            None,
+            "--region",
+            callback=_check_region,
+            help="Region, when the identity document cannot say.",
+        ),
+        dns_server: Optional[List[str]] = typer.Option(
+            None,
+            "--dns-server",
+            metavar="HOST[:PORT]",
+            callback=_check_dns_servers,
+            help="Resolver to ask instead of the host's (repeatable).",
+        ),
+        endpoint_port: int = typer.Option(
+            443, "--endpoint-port", min=1, max=65535, help="Port of the GuardDuty endpoint."
+        ),
+        output: Optional[Path] = typer.Option(
+            None,
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the report to FILE instead of standard output.",
+        ),
+    ) -> None:
+        """Diagnose this host and predict the console's coverage issue (the default)."""
+        from . import doctor
+        from .host import LiveHost
+
+        if output is not None and not output.resolve().parent.is_dir():
+            raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
+        options = doctor.Options(
+            deadline=deadline,
+            root=str(root) if root else None,
+            imds_endpoint=imds_endpoint,
+            region=region,
+            dns_servers=tuple(dns_server or ()),
+            endpoint_port=endpoint_port,
+        )
+        report = doctor.run(LiveHost(root=options.root), options)
+        if fmt is CheckFormat.json:
+            from .render import json as render_json
+
+            text = render_json.render(report)
+        elif fmt is CheckFormat.summary:
+            from .render import text as render_text
+
+            text = render_text.summary_line(report) + "\n"
+        else:
+            from .render import text as render_text
+
+            color = (
+                output is None
+                and not no_color
+                and sys.stdout.isatty()
+                and "NO_COLOR" not in os.environ
+            )
+            text = render_text.render(report, verbose=verbose, color=color)
+        if output is not None:
+            _write_atomically(output, text)
+        else:
+            sys.stdout.write(text)
+        raise typer.Exit(int(report.exit_code))
+
+    @app.command()
+    def explain(
+        code: str = typer.Argument(..., help="Issue code, issue type or message (see `list`)."),
+        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    ) -> None:
+        """Explain one console issue: what it means and how to fix it."""
+        from . import catalog
+        from .render import catalog as render_catalog
+
+        hits = catalog.find(code)
+        if not hits:
+            typer.echo(
+                f"Error: no console issue matches {code!r}; `amzn-gd-doctor list` shows them all.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        if len(hits) > 1 and fmt is Format.text:
+            typer.echo(
+                f"Error: {code!r} matches {len(hits)} issues: " + ", ".join(i.code for i in hits),
+                err=True,
+            )
+            raise typer.Exit(2)
+        if fmt is Format.json:
+            sys.stdout.write(render_catalog.render_json(hits))
+        else:
+            sys.stdout.write(render_catalog.render_explain(hits[0]))
+
+    @app.command("list")
+    def list_issues(
+        fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
+    ) -> None:
+        """List every console issue the doctor knows, in provisioning order."""
+        from . import catalog
+        from .render import catalog as render_catalog
+
+        issues = catalog.issues().values()
+        if fmt is Format.json:
+            sys.stdout.write(render_catalog.render_json(issues))
+        else:
+            sys.stdout.write(render_catalog.render_list(issues))
+
+    return app

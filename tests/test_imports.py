@@ -1,0 +1,89 @@
+"""What each command imports, observed in a real process: the modules loaded when it exits.
+Start-up speed comes from not importing; these tests keep a module from creeping back onto a
+path that does not use it (the timings themselves live in bench/, not in tests)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import List, Set
+
+import pytest
+from support import REPO, ROOTS, ImdsServer, doctor_env
+
+# Run the CLI, and print the loaded module names when it leaves through os._exit.
+PROBE = """
+import os, sys
+real_exit = os._exit
+def report(code):
+    sys.stderr.write("\\nMODULES " + " ".join(sorted(sys.modules)) + "\\n")
+    sys.stderr.flush()
+    real_exit(code)
+os._exit = report
+from amzn_gd_doctor.cli import main
+main(sys.argv[1:])
+"""
+
+
+def loaded(*args: str, imds: bool = False) -> Set[str]:
+    env = doctor_env() if imds else doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, *args],
+        env=env,
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    line = proc.stderr.rsplit("MODULES ", 1)[1]
+    return set(line.split())
+
+
+def tops(modules: Set[str]) -> Set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_version_loads_no_cli_framework_and_no_typing() -> None:
+    found = loaded("--version")
+    assert not {"typer", "click", "typing", "amzn_gd_doctor.cli_app"} & found, found
+
+
+@pytest.mark.parametrize("args", [["--help"], ["list"], ["explain", "kernel_lower"]])
+def test_help_and_catalogue_commands_load_no_engine(args: List[str]) -> None:
+    found = loaded(*args)
+    unused = {"amzn_gd_doctor.doctor", "amzn_gd_doctor.host", "requests", "dns", "psutil", "ssl"}
+    assert not unused & (found | tops(found)), unused & (found | tops(found))
+
+
+def test_check_keeps_requests_and_dnspython_off_the_path(imds_server: ImdsServer) -> None:
+    """IMDS over plain HTTP and DNS that gets a reply go through the standard library."""
+    found = loaded(
+        "check",
+        "--root",
+        str(ROOTS / "al2023-6.1"),
+        "--imds-endpoint",
+        imds_server.url,
+        "--dns-server",
+        "127.0.0.1:9",
+        "--format",
+        "json",
+        imds=True,
+    )
+    assert "amzn_gd_doctor.probes.imds" in found and "http.client" in found
+    unused = {"requests", "urllib3", "dns", "dataclasses"} & tops(found)
+    assert not unused, unused
+
+
+def test_the_probe_harness_sees_the_report() -> None:
+    """The harness above prints after the command's own output, which stays intact."""
+    proc = subprocess.run(
+        [sys.executable, "-c", PROBE, "list", "--format", "json"],
+        env=doctor_env(),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0
+    assert len(json.loads(proc.stdout)) >= 17
