@@ -13,9 +13,11 @@ is seen outside and no packet leaves the machine. Inside it:
 - overlays /etc with an Ubuntu /etc/lsb-release (EC2Rescue's modules refuse Debian);
 - runs the two tools in pairs, A then B, so the machine's drift falls on both alike.
 
-A is `amzn-gd-doctor check --format json` on the live host. B is `ec2rl run` restricted to the
-seven modules that cover the doctor's ground: kernelversion, osrelease, oomkiller, journal,
-systemsmanager, resolvconf, kernelconfig. Both are run by the same interpreter (--python).
+A is `amzn-gd-doctor check --format json` on the live host, run by --python (an interpreter
+with the doctor's dependencies, such as .venv-test/bin/python). B is `ec2rl run` restricted to
+the seven modules that cover the doctor's ground: kernelversion, osrelease, oomkiller, journal,
+systemsmanager, resolvconf, kernelconfig, run by --ec2rl-python (default: the same). EC2Rescue
+1.1.7's bundled libraries import on Python 3.11 and older only (six.moves fails on 3.12).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def timed(argv: list, environ: dict, cwd: str, show: bool = False) -> float:
     )
     seconds = time.perf_counter() - began
     output = proc.stdout.decode(errors="replace")
-    if proc.returncode not in (0, 1, 3):
+    if proc.returncode not in (0, 1, 3) or "ERROR:\tMissing Python module" in output:
         sys.exit(f"{' '.join(argv)} exited {proc.returncode}:\n{output[-3000:]}")
     if show:
         print(f"$ {' '.join(argv)}  (exit {proc.returncode}, {seconds:.3f} s)\n{output[-3000:]}")
@@ -92,7 +94,8 @@ def timed(argv: list, environ: dict, cwd: str, show: bool = False) -> float:
 def inside(opts: argparse.Namespace) -> int:
     prepare_namespace()
     start_imds()
-    python_dir = str(Path(opts.python).parent)
+    # EC2Rescue's `ec2rl` script runs the first `python3` on PATH.
+    python_dir = str(Path(opts.ec2rl_python).parent)
     environ = {
         "PATH": f"{python_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG": "C.UTF-8",
@@ -111,14 +114,21 @@ def inside(opts: argparse.Namespace) -> int:
         for leftover in SCRATCH.glob("ec2rl*"):
             shutil.rmtree(str(leftover), ignore_errors=True)
     a, b = statistics.median(a_times), statistics.median(b_times)
-    version = subprocess.run(
-        [opts.python, "-c", "import sys; print(sys.version.split()[0])"],
-        stdout=subprocess.PIPE,
-        universal_newlines=True,
-    ).stdout.strip()
-    print(f"side by side on Python {version}, {os.cpu_count()} CPUs, {opts.pairs} pairs (A B ...)")
-    print(f"  A amzn-gd-doctor check --format json     median {a:.3f} s  (min {min(a_times):.3f})")
-    print(f"  B ec2rl run ({len(MODULES.split(','))} modules)              median {b:.3f} s  (min {min(b_times):.3f})")
+    versions = [
+        subprocess.run(
+            [python, "-c", "import sys; print(sys.version.split()[0])"],
+            stdout=subprocess.PIPE,
+            text=True,
+        ).stdout.strip()
+        for python in (opts.python, opts.ec2rl_python)
+    ]
+    print(f"side by side, {os.cpu_count()} CPUs, {opts.pairs} pairs (A B A B ...)")
+    rows = [
+        (f"A amzn-gd-doctor check --format json (Python {versions[0]})", a_times),
+        (f"B ec2rl run, {len(MODULES.split(','))} modules (Python {versions[1]})", b_times),
+    ]
+    for label, times in rows:
+        print(f"  {label:<52} median {statistics.median(times):.3f} s  min {min(times):.3f}")
     ratio = a / b
     verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
     print(f"  ratio A/B {ratio:.2f}  target <= {TARGET_RATIO:.2f}: {verdict}")
@@ -134,10 +144,14 @@ def main() -> int:
         default=sys.executable,
         help="the interpreter both tools run on (default: this one)",
     )
+    parser.add_argument(
+        "--ec2rl-python", help="the interpreter EC2Rescue runs on (default: --python)"
+    )
     parser.add_argument("--show", action="store_true", help="print each tool's first output")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     opts.ec2rl = os.path.abspath(opts.ec2rl)
+    opts.ec2rl_python = opts.ec2rl_python or opts.python
     if not (Path(opts.ec2rl) / "ec2rl").is_file():
         parser.error(f"{opts.ec2rl}: no ec2rl script there (unpack aws-ec2rescue-linux)")
     if opts.inside:
@@ -147,7 +161,8 @@ def main() -> int:
     if shutil.which("unshare") is None or shutil.which("ip") is None:
         parser.error("needs unshare (util-linux) and ip (iproute2)")
     argv = [sys.executable, __file__, "--inside", "--ec2rl", opts.ec2rl, "--pairs", str(opts.pairs)]
-    argv += ["--python", opts.python] + (["--show"] if opts.show else [])
+    argv += ["--python", opts.python, "--ec2rl-python", opts.ec2rl_python]
+    argv += ["--show"] if opts.show else []
     return subprocess.run(
         ["unshare", "--mount", "--net", "--propagation", "private", *argv], check=False
     ).returncode
