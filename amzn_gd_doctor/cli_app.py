@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
-from . import __version__
+from . import __version__, lazy_re
 
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 class Format(str, enum.Enum):

@@ -16,12 +16,12 @@ SDKs do. Proxy variables and .netrc are ignored on both paths. Needs no privileg
 
 import errno
 import os
-import re
 import socket
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
+from . import lazy_re
 from .values import field, value
 
 # Bytes read at a time; IMDS bodies are tiny, the limit is the caller's.
@@ -29,9 +29,9 @@ CHUNK = 16 * 1024
 # An IMDS response head is a few hundred bytes; a server sending more is not IMDS.
 HEAD_LIMIT = 64 * 1024
 HEX = b"0123456789abcdefABCDEF"
-_STATUS_RE = re.compile(r"^HTTP/1\.[01] ([1-5][0-9][0-9])(?: |$)")
+_STATUS_RE = lazy_re.compile(r"^HTTP/1\.[01] ([1-5][0-9][0-9])(?: |$)")
 # RFC 9110 token characters: what a header name may hold.
-_TOKEN_RE = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_TOKEN_RE = lazy_re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 # A response whose body keeps arriving this many times the call's budget is too slow.
 SLOW_BODY_FACTOR = 2
 

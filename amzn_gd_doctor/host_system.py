@@ -19,7 +19,6 @@ the process owner or root.
 
 import json
 import os
-import re
 import time
 from typing import (
     TYPE_CHECKING,
@@ -33,6 +32,7 @@ from typing import (
     Tuple,
 )
 
+from . import lazy_re
 from .values import field, value
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ MAX_PROBLEM_LINES = 5
 JOURNALCTL_JSON_OVERHEAD = 4
 
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
-_CREDENTIALS_RE = re.compile(r"(://)[^/@\s]*@")
+_CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s]*@")
 
 
 @value

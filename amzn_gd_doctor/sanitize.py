@@ -2,13 +2,13 @@
 journal, unit files, network errors, certificate names) passes it through ``clean``, so no
 escape sequence or control character reaches a terminal or a report."""
 
-import re
+from . import lazy_re
 
 # Longest piece of host text put in a summary or evidence line by default.
 EXCERPT_CHARS = 240
 
 # CSI (ESC [ ... final), OSC (ESC ] ... BEL or ST) and two-character ESC sequences.
-_ESCAPE_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
+_ESCAPE_RE = lazy_re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
 
 
 def clean(text: str, limit: int = EXCERPT_CHARS) -> str:

@@ -6,6 +6,8 @@ Registers no probe. Reads nothing by itself.
 import re
 from typing import Optional
 
+from .. import lazy_re
+
 PACKAGE = "amazon-guardduty-agent"
 UNIT = "amazon-guardduty-agent.service"
 LOG_DIR = "/var/log/amzn-guardduty-agent"
@@ -22,7 +24,7 @@ UNIT_DIRS = (
     "/lib/systemd/system",
 )
 
-_SIZE_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)
+_SIZE_RE = lazy_re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.IGNORECASE)
 _UNITS = "KMGTPE"
 
 

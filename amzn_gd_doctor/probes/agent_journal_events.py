@@ -7,6 +7,7 @@ Registers no probe. Reads nothing by itself.
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .. import lazy_re
 from ..host_system import JournalEntry
 from ..values import field, value
 from .agent_common import PROCESS_PREFIX
@@ -16,15 +17,15 @@ from .agent_common import PROCESS_PREFIX
 _STARTED = "39f53479d3a045ac8e11786248231fbf"
 _STOPPED = "9d1aaa27d60140bd96365438aad20286"
 _RESTART = "5eb03494b6584870a536b337290809b3"
-_RESTART_RE = re.compile(r"Scheduled restart job|holdoff time over, scheduling restart", re.I)
-_COUNTER_RE = re.compile(r"restart counter is at (\d+)")
-_EXIT_RE = re.compile(r"main process exited, code=(\w+), status=(\d+)(?:/(\w+))?", re.I)
-_RESULT_RE = re.compile(r"Failed with result '([\w-]+)'")
-_OLD_FAILED_RE = re.compile(r"entered failed state")
-_OOM_UNIT_RE = re.compile(r"killed by the OOM killer", re.I)
-_START_LIMIT_RE = re.compile(r"Start request repeated too quickly", re.I)
-_KILLED_RE = re.compile(r"Killed process (\d+) \((" + PROCESS_PREFIX + r"[^)]*)\)")
-_OOM_KILL_RE = re.compile(r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=(\d+)")
+_RESTART_RE = lazy_re.compile(r"Scheduled restart job|holdoff time over, scheduling restart", re.I)
+_COUNTER_RE = lazy_re.compile(r"restart counter is at (\d+)")
+_EXIT_RE = lazy_re.compile(r"main process exited, code=(\w+), status=(\d+)(?:/(\w+))?", re.I)
+_RESULT_RE = lazy_re.compile(r"Failed with result '([\w-]+)'")
+_OLD_FAILED_RE = lazy_re.compile(r"entered failed state")
+_OOM_UNIT_RE = lazy_re.compile(r"killed by the OOM killer", re.I)
+_START_LIMIT_RE = lazy_re.compile(r"Start request repeated too quickly", re.I)
+_KILLED_RE = lazy_re.compile(r"Killed process (\d+) \((" + PROCESS_PREFIX + r"[^)]*)\)")
+_OOM_KILL_RE = lazy_re.compile(r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=(\d+)")
 
 
 @value(frozen=False)

@@ -7,6 +7,7 @@ Registers no probe. Reads nothing by itself.
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .. import lazy_re
 from ..catalog.phrases import by_name, classify
 from ..sanitize import clean
 from ..values import field, value
@@ -20,15 +21,15 @@ SAMPLE_CONTEXT = 40
 GARBAGE_SHARE = 0.3
 
 _LEVEL_PATTERNS = (
-    re.compile(r'"(?:level|lvl|severity|levelname)"\s*:\s*"(\w+)"', re.IGNORECASE),
-    re.compile(r"\b(?:level|lvl|severity)=[\"']?(\w+)", re.IGNORECASE),
-    re.compile(
+    lazy_re.compile(r'"(?:level|lvl|severity|levelname)"\s*:\s*"(\w+)"', re.IGNORECASE),
+    lazy_re.compile(r"\b(?:level|lvl|severity)=[\"']?(\w+)", re.IGNORECASE),
+    lazy_re.compile(
         r"\[(trace|debug|info|notice|warn|warning|error|err|fatal|critical|crit|panic)\]",
         re.IGNORECASE,
     ),
-    re.compile(r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|PANIC)\b"),
+    lazy_re.compile(r"\b(TRACE|DEBUG|INFO|NOTICE|WARN|WARNING|ERROR|FATAL|CRITICAL|PANIC)\b"),
 )
-_GLOG_RE = re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d")
+_GLOG_RE = lazy_re.compile(r"^([IWEF])\d{4} \d\d:\d\d:\d\d")
 _LEVELS = {
     **dict.fromkeys(("trace", "debug"), "debug"),
     **dict.fromkeys(("info", "notice", "i"), "info"),
@@ -36,7 +37,7 @@ _LEVELS = {
     **dict.fromkeys(("error", "err", "e"), "error"),
     **dict.fromkeys(("fatal", "critical", "crit", "panic", "f"), "fatal"),
 }
-_FAILURE_WORDS = re.compile(
+_FAILURE_WORDS = lazy_re.compile(
     r"\b(error|fail(ed|ure|s)?|unable|cannot|can't|denied|refused|"
     r"time[d ]?out|panic|fatal)\b",
     re.IGNORECASE,

@@ -6,9 +6,9 @@ never "inactive". Under --root: what the tree's unit files say (agent_unit_files
 state is then unknown. Needs no privilege.
 """
 
-import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
+from .. import lazy_re
 from ..host import CouldNotLook
 from ..registry import probe
 from ..sanitize import clean
@@ -27,7 +27,7 @@ SHOW_PROPS = (
 )
 NOT_BOOTED = "System has not been booted with systemd"
 
-_TIMESPAN_RE = re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h)")
+_TIMESPAN_RE = lazy_re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h)")
 _SPAN_US = {"us": 1, "ms": 1000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_000_000}
 _UNSET = ("", "[not set]", "infinity", "18446744073709551615")
 

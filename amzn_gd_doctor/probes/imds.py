@@ -6,9 +6,9 @@ Needs no privilege, only a network path to 169.254.169.254 (or the configured en
 """
 
 import json
-import re
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
+from .. import lazy_re
 from ..host import Unsupported
 from ..host_http import HttpFailure, HttpResponse
 from ..registry import probe
@@ -129,9 +129,9 @@ class MalformedDocument(ValueError):
 
 
 _REQUIRED = {
-    "accountId": re.compile(r"^\d{12}$"),
-    "instanceId": re.compile(r"^(i|mi)-[0-9a-f]{8,17}$"),
-    "region": re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$"),
+    "accountId": lazy_re.compile(r"^\d{12}$"),
+    "instanceId": lazy_re.compile(r"^(i|mi)-[0-9a-f]{8,17}$"),
+    "region": lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$"),
 }
 
 

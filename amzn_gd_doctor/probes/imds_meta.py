@@ -3,10 +3,10 @@ network interface. They reuse the identity probe's session (token); no privilege
 """
 
 import ipaddress
-import re
 import threading
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from .. import lazy_re
 from ..host import CouldNotLook
 from ..host_http import HttpFailure
 from ..registry import probe
@@ -23,7 +23,7 @@ TAG_LIMIT = 16 * 1024
 # One MAC, one VPC id, a handful of CIDR blocks.
 META_LIMIT = 4096
 
-_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
+_MAC_RE = lazy_re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def _session(ctx: "ProbeContext") -> ImdsSession:

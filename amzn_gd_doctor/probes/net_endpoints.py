@@ -3,9 +3,9 @@
 /proc/sys/crypto/fips_enabled (world-readable); needs no privilege.
 """
 
-import re
 from typing import TYPE_CHECKING, Optional, Tuple
 
+from .. import lazy_re
 from ..host import CouldNotLook
 from ..registry import probe
 from ..values import value
@@ -22,7 +22,7 @@ LINK_LOCAL = "link_local"
 FIPS = "fips"
 # Agent v1.17.1 and later try this name first; it does not use private DNS.
 LINK_LOCAL_SINCE = (1, 17, 1)
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+_REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
 @value

@@ -3,9 +3,9 @@ process environment (``agent.process``) and its unit's Environment= (``agent.uni
 nothing itself; credentials in proxy URLs are masked here, before anything is shown.
 """
 
-import re
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
+from .. import lazy_re
 from ..model import FactStatus
 from ..registry import probe
 from ..sanitize import clean
@@ -27,7 +27,7 @@ PROXY_VARS = (
 # A no_proxy list can be long in corporate images; 2 KiB per value keeps every entry that
 # matters while bounding what a finding shows.
 VALUE_LIMIT = 2048
-_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+_CREDENTIALS = lazy_re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def mask_proxy(value: str) -> str:

@@ -4,9 +4,9 @@ Reads world-readable files under /proc and /sys and the os-release file; needs n
 Every file read goes through the host, so ``--root`` re-roots all of them.
 """
 
-import re
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
+from .. import lazy_re
 from ..registry import probe
 from ..values import value
 
@@ -20,7 +20,7 @@ KERNEL_RELEASE_LIMIT = 256
 # DMI and hypervisor files hold one short line each.
 DMI_LIMIT = 256
 
-_KERNEL_RE = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
+_KERNEL_RE = lazy_re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
 
 @value

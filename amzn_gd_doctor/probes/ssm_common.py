@@ -5,9 +5,9 @@ Registers no probe. Reads nothing by itself.
 """
 
 import json
-import re
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
+from .. import lazy_re
 from ..host import CouldNotLook
 from ..sanitize import clean
 
@@ -23,7 +23,7 @@ GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
 STATE_FILE_LIMIT = 1024 * 1024
 
 
-_INSTANCE_DIR_RE = re.compile(r"^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})$")
+_INSTANCE_DIR_RE = lazy_re.compile(r"^(i-[0-9a-f]{8,17}|mi-[0-9a-f]{8,17})$")
 
 
 def is_instance_dir(name: str) -> bool:

@@ -7,6 +7,7 @@ the kinds of line that explain why GuardDuty's association did or did not run.
 import re
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
+from .. import lazy_re
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
@@ -24,10 +25,10 @@ MAX_LINES_PER_KIND = 3
 
 # (kind, pattern), first match wins. Phrases are the agent's own (see docs/ssm.md).
 KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
-    ("associations_unavailable", re.compile(r"Unable to load instance associations")),
+    ("associations_unavailable", lazy_re.compile(r"Unable to load instance associations")),
     (
         "registration",
-        re.compile(
+        lazy_re.compile(
             r"MachineFingerprintDoesNotMatch|InvalidActivation|ActivationExpired|"
             r"Failed to register|registration failed|error while loading server info",
             re.I,
@@ -35,7 +36,7 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
     ),
     (
         "credentials",
-        re.compile(
+        lazy_re.compile(
             r"EC2RoleRequestError|NoCredentialProviders|no valid credentials could be retrieved|"
             r"Retrieve credentials produced error|AccessDeniedException|ExpiredToken|"
             r"Health ping failed|instance management role is not configured"
@@ -43,13 +44,13 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
     ),
     (
         "guardduty_failure",
-        re.compile(
+        lazy_re.compile(
             rf"(?=.*(?:{GD_DOCUMENT}|{GD_PACKAGE}))(?=.*\b(?:ERROR|fail(?:ed|ure)?)\b)", re.I
         ),
     ),
-    ("guardduty", re.compile(rf"{GD_DOCUMENT}|{GD_PACKAGE}")),
-    ("association_run", re.compile(r"Executing association")),
-    ("error", re.compile(r"^\S+ \S+ ERROR ")),
+    ("guardduty", lazy_re.compile(rf"{GD_DOCUMENT}|{GD_PACKAGE}")),
+    ("association_run", lazy_re.compile(r"Executing association")),
+    ("error", lazy_re.compile(r"^\S+ \S+ ERROR ")),
 )
 
 
