@@ -442,7 +442,8 @@ class SystemHostMixin:
             return self._scan_proc_tree(names, pids)
         found: List[ProcessInfo] = []
         stop = time.monotonic() + min(PROCESS_SCAN_S, self.budget(PROCESS_SCAN_S))
-        for proc in psutil.process_iter(["name", "cmdline", "create_time", "memory_info"]):
+        # Name and command line for every process; the rest only for the few that match.
+        for proc in psutil.process_iter(["name", "cmdline"]):
             if time.monotonic() > stop or len(found) >= MAX_PROCESSES:
                 break
             info = proc.info
@@ -450,12 +451,15 @@ class SystemHostMixin:
             name = info.get("name") or ""
             if proc.pid not in pids and not _name_matches(name, cmdline, names):
                 continue
-            mem = info.get("memory_info")
-            found.append(
-                self._process_info(
-                    proc.pid, name, cmdline, getattr(mem, "rss", None), info.get("create_time")
-                )
-            )
+            rss: Optional[int] = None
+            started: Optional[float] = None
+            try:
+                with proc.oneshot():
+                    started = proc.create_time()
+                    rss = proc.memory_info().rss
+            except (psutil.NoSuchProcess, psutil.AccessDenied):
+                pass
+            found.append(self._process_info(proc.pid, name, cmdline, rss, started))
         return found
 
     def _scan_proc_tree(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
