@@ -57,7 +57,7 @@ def build_query(name: str, query_id: int) -> bytes:
     return header + encode_name(name) + struct.pack("!HH", TYPE_A, CLASS_IN)
 
 
-def _skip_name(data: bytes, pos: int) -> Tuple[str, int]:
+def _skip_name(data: bytes, pos: int) -> "Tuple[str, int]":
     """Read the (possibly compressed) name at ``pos``: (lower-case name, position after it)."""
     labels: List[str] = []
     end = -1
@@ -90,7 +90,7 @@ def _skip_name(data: bytes, pos: int) -> Tuple[str, int]:
         pos += 1 + length
 
 
-def parse_reply(data: bytes, query_id: int, name: str) -> Tuple[str, Tuple[str, ...], bool]:
+def parse_reply(data: bytes, query_id: int, name: str) -> "Tuple[str, Tuple[str, ...], bool]":
     """A reply to ``build_query(name, query_id)`` -> (rcode name, A addresses, truncated).
 
     Addresses are those of every A record in the answer section, whatever its owner (after a

@@ -33,10 +33,10 @@ from .values import value
 @value
 class Options:
     deadline: float = DEFAULT_DEADLINE_S
-    root: Optional[str] = None
-    imds_endpoint: Optional[str] = None
-    region: Optional[str] = None
-    dns_servers: Tuple[str, ...] = ()
+    root: "Optional[str]" = None
+    imds_endpoint: "Optional[str]" = None
+    region: "Optional[str]" = None
+    dns_servers: "Tuple[str, ...]" = ()
     endpoint_port: int = 443
 
 
@@ -75,7 +75,7 @@ class ProbeContext:
 class _Board:
     """Facts as they settle; the first answer for a probe wins (its own or the watchdog's)."""
 
-    def __init__(self, ids: Sequence[str], deadline: float) -> None:
+    def __init__(self, ids: "Sequence[str]", deadline: float) -> None:
         self._facts: Dict[str, Fact] = {}
         self._started: Dict[str, float] = {}
         self._events = {pid: threading.Event() for pid in ids}
@@ -112,7 +112,7 @@ class _Board:
             if len(self._facts) < len(self._events):
                 self._cond.wait(timeout)
 
-    def snapshot(self) -> Tuple[Dict[str, Fact], Dict[str, float]]:
+    def snapshot(self) -> "Tuple[Dict[str, Fact], Dict[str, float]]":
         with self._cond:
             return dict(self._facts), dict(self._started)
 
@@ -137,7 +137,7 @@ def _run_probe(
     began = time.monotonic()
 
     def done(
-        status: FactStatus, value: Any = None, reason: Optional[str] = None, **kw: Any
+        status: FactStatus, value: Any = None, reason: "Optional[str]" = None, **kw: Any
     ) -> None:
         board.settle(
             Fact(spec.id, status, value, reason, duration_ms=_ms(time.monotonic() - began), **kw)
@@ -169,15 +169,15 @@ def _run_probe(
         done(FactStatus.OK, value)
 
 
-def _chain_length(probe_id: str, probes: Mapping[str, ProbeSpec]) -> int:
+def _chain_length(probe_id: str, probes: "Mapping[str, ProbeSpec]") -> int:
     """How many probes wait, one after another, on ``probe_id`` at most (itself counted)."""
     after = [p for p in probes.values() if probe_id in p.needs]
     return 1 + max((_chain_length(p.id, probes) for p in after), default=0)
 
 
 def collect(
-    host: Host, options: Options, probes: Mapping[str, ProbeSpec], deadline: float
-) -> Dict[str, Fact]:
+    host: Host, options: Options, probes: "Mapping[str, ProbeSpec]", deadline: float
+) -> "Dict[str, Fact]":
     """Run every probe at once; return one fact per probe, whatever happened to it."""
     board = _Board(list(probes), deadline)
     # Every thread is started first and held at a gate, then all are let go at once: a thread
@@ -229,7 +229,7 @@ def collect(
     return facts
 
 
-def _order_rules(rules: Mapping[str, RuleSpec]) -> List[RuleSpec]:
+def _order_rules(rules: "Mapping[str, RuleSpec]") -> "List[RuleSpec]":
     """Requirements first, otherwise by id, so the report order is deterministic."""
     ordered: List[RuleSpec] = []
     seen: Dict[str, bool] = {}
@@ -248,7 +248,7 @@ def _order_rules(rules: Mapping[str, RuleSpec]) -> List[RuleSpec]:
     return ordered
 
 
-def evaluate(spec: RuleSpec, facts: Mapping[str, Fact], done: Mapping[str, Finding]) -> Finding:
+def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Finding]") -> Finding:
     """One rule over the facts, with gating: a blocked prerequisite, a missing input or a
     crash becomes the finding instead of a call."""
 
@@ -298,7 +298,7 @@ def evaluate(spec: RuleSpec, facts: Mapping[str, Fact], done: Mapping[str, Findi
     )
 
 
-def facts_for(spec: RuleSpec, facts: Mapping[str, Fact]) -> Dict[str, Fact]:
+def facts_for(spec: RuleSpec, facts: "Mapping[str, Fact]") -> "Dict[str, Fact]":
     return {
         fid: facts.get(fid) or Fact(fid, FactStatus.UNSUPPORTED, reason="no probe provides it")
         for fid in spec.facts + spec.optional
@@ -313,7 +313,7 @@ def _fact_problem(fact: Fact) -> str:
     return f"could not be read ({fact.reason})"
 
 
-def diagnose(findings: Sequence[Finding]) -> Tuple[Diagnosis, ...]:
+def diagnose(findings: "Sequence[Finding]") -> "Tuple[Diagnosis, ...]":
     """Group failures by console issue; confirmed ones first, then in provisioning order."""
     issues = catalog.issues()
     grouped: Dict[str, List[Finding]] = {}
@@ -342,7 +342,7 @@ def diagnose(findings: Sequence[Finding]) -> Tuple[Diagnosis, ...]:
     return tuple(result)
 
 
-def coverage(findings: Sequence[Finding], diagnoses: Sequence[Diagnosis]) -> CoverageStatus:
+def coverage(findings: "Sequence[Finding]", diagnoses: "Sequence[Diagnosis]") -> CoverageStatus:
     if diagnoses:
         return CoverageStatus.UNHEALTHY
     if any(f.outcome in (Outcome.INCONCLUSIVE, Outcome.CRASH) for f in findings):
@@ -350,7 +350,9 @@ def coverage(findings: Sequence[Finding], diagnoses: Sequence[Diagnosis]) -> Cov
     return CoverageStatus.HEALTHY
 
 
-def incomplete(facts: Mapping[str, Fact], findings: Sequence[Finding]) -> Tuple[Incomplete, ...]:
+def incomplete(
+    facts: "Mapping[str, Fact]", findings: "Sequence[Finding]"
+) -> "Tuple[Incomplete, ...]":
     """What could not be observed or decided, each once, with its reason."""
     items = [
         Incomplete(pid, f"{fact.status.value}: {fact.reason}")
@@ -373,9 +375,9 @@ HostSummarizer = Callable[[Mapping[str, Fact], Options], HostSummary]
 def run(
     host: Host,
     options: Options,
-    probes: Optional[Mapping[str, ProbeSpec]] = None,
-    rules: Optional[Mapping[str, RuleSpec]] = None,
-    summarize: Optional[HostSummarizer] = None,
+    probes: "Optional[Mapping[str, ProbeSpec]]" = None,
+    rules: "Optional[Mapping[str, RuleSpec]]" = None,
+    summarize: "Optional[HostSummarizer]" = None,
 ) -> Report:
     """Observe, judge and report within ``options.deadline`` seconds."""
     from . import registry

@@ -60,27 +60,27 @@ class CommandResult:
 class Host(Protocol):
     """What probes may ask. A recorded host replays the answers of a live one."""
 
-    root: Optional[str]
-    env: Mapping[str, str]
+    root: "Optional[str]"
+    env: "Mapping[str, str]"
 
     def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
     def exists(self, path: str) -> bool: ...
     def is_dir(self, path: str) -> bool: ...
-    def list_dir(self, path: str) -> List[str]: ...
+    def list_dir(self, path: str) -> "List[str]": ...
     def file_size(self, path: str) -> int: ...
     def mtime(self, path: str) -> float: ...
     def readlink(self, path: str) -> str: ...
-    def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> CommandResult: ...
+    def run(self, argv: "Sequence[str]", timeout: float, limit: int = ...) -> CommandResult: ...
     def http(
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str],
+        headers: "Mapping[str, str]",
         timeout: float,
         limit: int,
     ) -> HttpResponse: ...
     def machine(self) -> str: ...
-    def os_release(self) -> Dict[str, str]: ...
+    def os_release(self) -> "Dict[str, str]": ...
     def is_root(self) -> bool: ...
     def now(self) -> float: ...
     def budget(self, timeout: float) -> float: ...
@@ -88,15 +88,15 @@ class Host(Protocol):
     # system (host_system.py)
     def journal_entries(
         self,
-        matches: Sequence[Sequence[str]],
-        since_s: Optional[float],
+        matches: "Sequence[Sequence[str]]",
+        since_s: "Optional[float]",
         max_entries: int,
         max_bytes: int,
         timeout: float,
     ) -> JournalRead: ...
     def find_processes(
-        self, names: Sequence[str], pids: Sequence[int] = ()
-    ) -> Tuple[ProcessInfo, ...]: ...
+        self, names: "Sequence[str]", pids: "Sequence[int]" = ()
+    ) -> "Tuple[ProcessInfo, ...]": ...
     # network (host_net.py)
     def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer: ...
     def system_resolve(self, name: str, timeout: float) -> DnsAnswer: ...
@@ -111,9 +111,9 @@ class LiveHost(SystemHostMixin, NetHostMixin):
 
     def __init__(
         self,
-        root: Optional[str] = None,
-        env: Optional[Mapping[str, str]] = None,
-        deadline: Optional[float] = None,
+        root: "Optional[str]" = None,
+        env: "Optional[Mapping[str, str]]" = None,
+        deadline: "Optional[float]" = None,
     ) -> None:
         self.root = os.path.abspath(root) if root else None
         self.env: Mapping[str, str] = dict(os.environ if env is None else env)
@@ -151,7 +151,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
     def is_dir(self, path: str) -> bool:
         return os.path.isdir(self.path(path))
 
-    def list_dir(self, path: str) -> List[str]:
+    def list_dir(self, path: str) -> "List[str]":
         return sorted(os.listdir(self.path(path)))
 
     def file_size(self, path: str) -> int:
@@ -163,7 +163,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
     def readlink(self, path: str) -> str:
         return os.readlink(self.path(path))
 
-    def os_release(self) -> Dict[str, str]:
+    def os_release(self) -> "Dict[str, str]":
         """OS identity through distro, which honours the same root (etc, then usr/lib)."""
         import distro
 
@@ -187,7 +187,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
 
     # -- commands -------------------------------------------------------------------------
     def run(
-        self, argv: Sequence[str], timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
+        self, argv: "Sequence[str]", timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
     ) -> CommandResult:
         if self.root:
             raise Unsupported(f"`{argv[0]}` is not run against a foreign root (--root)")
@@ -221,7 +221,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
         self,
         method: str,
         url: str,
-        headers: Mapping[str, str],
+        headers: "Mapping[str, str]",
         timeout: float,
         limit: int,
     ) -> HttpResponse:
@@ -232,7 +232,7 @@ class LiveHost(SystemHostMixin, NetHostMixin):
 
 
 def run_bounded(
-    argv: Sequence[str], timeout: float, limit: int, path: Optional[str] = None
+    argv: "Sequence[str]", timeout: float, limit: int, path: "Optional[str]" = None
 ) -> CommandResult:
     """Run a command with no input, a C locale and no pager: stdout kept up to ``limit``
     bytes (the rest drained and dropped), the whole process group killed at ``timeout``."""
@@ -285,7 +285,7 @@ def run_bounded(
     )
 
 
-def _drain(stream: IO[bytes], limit: int, sink: List[bytes]) -> None:
+def _drain(stream: "IO[bytes]", limit: int, sink: "List[bytes]") -> None:
     """Keep what fits under the limit, then discard, so the child never blocks on a full pipe."""
     kept = 0
     while True:

@@ -39,7 +39,7 @@ SLOW_BODY_FACTOR = 2
 @value
 class HttpResponse:
     status: int
-    headers: Dict[str, str] = field(default_factory=dict)
+    headers: "Dict[str, str]" = field(default_factory=dict)
     body: bytes = b""
     truncated: bool = False
 
@@ -76,7 +76,7 @@ def _socket_failure(exc: OSError, budget: float, connecting: bool) -> HttpFailur
     return HttpFailure("connection", _short(exc))
 
 
-def _split_url(url: str) -> Tuple[str, int, str]:
+def _split_url(url: str) -> "Tuple[str, int, str]":
     """``http://169.254.169.254/latest/api/token`` -> ("169.254.169.254", 80, "/latest/...")."""
     try:
         parts = urlsplit(url)
@@ -90,7 +90,7 @@ def _split_url(url: str) -> Tuple[str, int, str]:
 
 
 def _request_bytes(
-    method: str, host: str, port: int, target: str, headers: Mapping[str, str]
+    method: str, host: str, port: int, target: str, headers: "Mapping[str, str]"
 ) -> bytes:
     shown = f"[{host}]" if ":" in host else host
     lines = [
@@ -108,7 +108,7 @@ def _request_bytes(
         raise HttpFailure("invalid_request", "a header value is not ISO-8859-1 text") from None
 
 
-def _parse_head(head: bytes) -> Tuple[int, Dict[str, str]]:
+def _parse_head(head: bytes) -> "Tuple[int, Dict[str, str]]":
     """``HTTP/1.1 200 OK\\r\\nContent-Length: 56\\r\\n...`` -> (200, {"content-length": "56"})."""
     lines = head.decode("latin-1").split("\r\n")
     match = _STATUS_RE.match(lines[0])
@@ -169,7 +169,7 @@ class _Reader:
         return self.buffer
 
 
-def _read_body(reader: _Reader, headers: Mapping[str, str], limit: int) -> bytes:
+def _read_body(reader: _Reader, headers: "Mapping[str, str]", limit: int) -> bytes:
     """Up to ``limit + 1`` bytes of the body: chunked, sized, or up to the close."""
     if "chunked" in headers.get("transfer-encoding", "").lower():
         body = b""
@@ -196,7 +196,7 @@ def _read_body(reader: _Reader, headers: Mapping[str, str], limit: int) -> bytes
 
 
 def plain_request(
-    method: str, url: str, headers: Mapping[str, str], budget: float, limit: int
+    method: str, url: str, headers: "Mapping[str, str]", budget: float, limit: int
 ) -> HttpResponse:
     """One HTTP/1.1 request on its own connection, closed after the response. Connecting and
     each read take ``budget``; a response still arriving after twice that is too slow."""
@@ -223,7 +223,7 @@ def plain_request(
 
 
 def tls_request(
-    session: Any, method: str, url: str, headers: Mapping[str, str], budget: float, limit: int
+    session: Any, method: str, url: str, headers: "Mapping[str, str]", budget: float, limit: int
 ) -> HttpResponse:
     """The same through a requests session, for an https:// endpoint."""
     import requests
@@ -300,7 +300,7 @@ def _classify_connection_error(exc: Exception, budget: float) -> HttpFailure:
     return HttpFailure("connection", _short(exc))
 
 
-def _classify_connection_error_arg(arg: BaseException) -> Optional[HttpFailure]:
+def _classify_connection_error_arg(arg: BaseException) -> "Optional[HttpFailure]":
     text = str(arg)
     if "Connection refused" in text or "Errno 111" in text:
         return HttpFailure("refused", "connection refused")

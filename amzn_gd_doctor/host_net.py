@@ -53,7 +53,7 @@ class DnsAnswer:
     server: str
     name: str
     status: str
-    addresses: Tuple[str, ...] = ()
+    addresses: "Tuple[str, ...]" = ()
     detail: str = ""
     elapsed_ms: int = 0
 
@@ -83,14 +83,14 @@ class TlsResult:
     verify_error: str = ""
     issuer: str = ""
     subject: str = ""
-    names: Tuple[str, ...] = ()
+    names: "Tuple[str, ...]" = ()
     version: str = ""
     trust_store: str = ""
     detail: str = ""
     elapsed_ms: int = 0
 
 
-def parse_server(text: str, default_port: int = 53) -> Tuple[str, int]:
+def parse_server(text: str, default_port: int = 53) -> "Tuple[str, int]":
     """``10.0.0.2``, ``127.0.0.1:5353``, ``[::1]:5353`` or ``::1`` -> (address, port).
 
     Raises ValueError for anything that is not an IP address with an optional port: resolvers
@@ -124,13 +124,13 @@ def _ms(since: float) -> int:
     return int(round((time.monotonic() - since) * 1000))
 
 
-def _ordered(addresses: Iterable[str]) -> Tuple[str, ...]:
+def _ordered(addresses: "Iterable[str]") -> "Tuple[str, ...]":
     """Unique and sorted: resolvers rotate their answers, reports should not."""
     unique = {ipaddress.ip_address(a) for a in addresses}
     return tuple(str(a) for a in sorted(unique, key=lambda a: (a.version, a)))[:MAX_ADDRESSES]
 
 
-def _socket_status(exc: OSError) -> Tuple[str, str]:
+def _socket_status(exc: OSError) -> "Tuple[str, str]":
     if isinstance(exc, socket.timeout):
         return "timeout", "no answer"
     if exc.errno == errno.ECONNREFUSED:
@@ -143,8 +143,8 @@ def _socket_status(exc: OSError) -> Tuple[str, str]:
 
 
 def call_bounded(
-    fn: Callable[[], Any], timeout: float
-) -> Tuple[bool, Any, Optional[BaseException]]:
+    fn: "Callable[[], Any]", timeout: float
+) -> "Tuple[bool, Any, Optional[BaseException]]":
     """Call ``fn`` on a daemon thread and stop waiting after ``timeout``: for calls such as
     getaddrinfo that have no timeout of their own. Returns (finished, result, exception); an
     abandoned call finishes on its own and never holds the process open."""
@@ -177,7 +177,7 @@ _NAME_OIDS = {
 _SAN_OID = "2.5.29.17"
 
 
-def _der(data: bytes, pos: int) -> Tuple[int, int, int]:
+def _der(data: bytes, pos: int) -> "Tuple[int, int, int]":
     """(tag, start of content, end of content) of the DER element at ``pos``."""
     tag, length = data[pos], data[pos + 1]
     pos += 2
@@ -192,7 +192,7 @@ def _der(data: bytes, pos: int) -> Tuple[int, int, int]:
     return tag, pos, pos + length
 
 
-def _children(data: bytes, start: int, end: int) -> List[Tuple[int, int, int]]:
+def _children(data: bytes, start: int, end: int) -> "List[Tuple[int, int, int]]":
     items = []
     while start < end:
         item = _der(data, start)
@@ -223,7 +223,7 @@ def _name(data: bytes, start: int, end: int) -> str:
     return clean(", ".join(parts))
 
 
-def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
+def parse_certificate_names(der: bytes) -> "Tuple[str, str, Tuple[str, ...]]":
     """DER certificate -> (subject, issuer, DNS names), e.g. ("CN=guardduty-data.us-east-1.
     amazonaws.com", "C=US, O=Amazon, CN=Amazon RSA 2048 M02", ("guardduty-data.us-east-1.
     amazonaws.com", ...)). Only the fields a finding shows; raises ValueError on bad DER."""
@@ -252,7 +252,7 @@ def parse_certificate_names(der: bytes) -> Tuple[str, str, Tuple[str, ...]]:
         raise ValueError(f"unreadable certificate: {exc}") from None
 
 
-def trust_store(env: Mapping[str, str]) -> Tuple[Optional[str], Optional[str]]:
+def trust_store(env: "Mapping[str, str]") -> "Tuple[Optional[str], Optional[str]]":
     """The CA file and directory OpenSSL would use for this environment: SSL_CERT_FILE and
     SSL_CERT_DIR when set, else the compiled-in defaults (never certifi's bundle)."""
     import ssl  # 7-10 ms, paid only when a TLS check runs
@@ -282,7 +282,7 @@ def _udp_exchange(sock: socket.socket, query: bytes, query_id: int, deadline: fl
 
 def _ask_over_tcp(
     address: str, port: int, name: str, timeout: float
-) -> Tuple[str, Tuple[str, ...]]:
+) -> "Tuple[str, Tuple[str, ...]]":
     """The same question over TCP, through dnspython: only a resolver that truncates its UDP
     reply leads here, so its import cost stays off the common path."""
     with _DNS_IMPORT_LOCK:
@@ -308,9 +308,9 @@ def _ask_over_tcp(
 class NetHostMixin:
     """DNS resolution, TCP connects and TLS handshakes, each bounded by the run's deadline."""
 
-    root: Optional[str]
-    env: Mapping[str, str]
-    budget: Callable[[float], float]
+    root: "Optional[str]"
+    env: "Mapping[str, str]"
+    budget: "Callable[[float], float]"
 
     def _live_network(self) -> None:
         if self.root:
@@ -330,7 +330,7 @@ class NetHostMixin:
         budget = self.budget(timeout)
         began = time.monotonic()
 
-        def answer(status: str, addresses: Tuple[str, ...] = (), detail: str = "") -> DnsAnswer:
+        def answer(status: str, addresses: "Tuple[str, ...]" = (), detail: str = "") -> DnsAnswer:
             return DnsAnswer(label, name, status, addresses, detail, _ms(began))
 
         query_id = int.from_bytes(os.urandom(2), "big")
@@ -465,7 +465,7 @@ class NetHostMixin:
 
     def _unverified(
         self,
-        result: Callable[..., TlsResult],
+        result: "Callable[..., TlsResult]",
         address: str,
         port: int,
         server_name: str,
@@ -491,7 +491,7 @@ class NetHostMixin:
 
     def _handshake(
         self, context: "ssl.SSLContext", address: str, port: int, server_name: str, budget: float
-    ) -> Tuple[bytes, str]:
+    ) -> "Tuple[bytes, str]":
         with self._connect(address, port, budget) as raw:
             deadline = time.monotonic() + budget
             raw.settimeout(max(0.05, deadline - time.monotonic()))
@@ -499,7 +499,7 @@ class NetHostMixin:
                 return tls.getpeercert(binary_form=True) or b"", tls.version() or ""
 
     @staticmethod
-    def _names(der: bytes) -> Dict[str, Any]:
+    def _names(der: bytes) -> "Dict[str, Any]":
         if not der or len(der) > CERT_LIMIT:
             return {"detail": "no certificate to read"}
         try:

@@ -90,7 +90,7 @@ _CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s]*@")
 @value
 class JournalEntry:
     realtime_us: int
-    fields: Mapping[str, str]
+    fields: "Mapping[str, str]"
 
     def get(self, name: str, default: str = "") -> str:
         return self.fields.get(name, default)
@@ -100,11 +100,11 @@ class JournalEntry:
 class JournalRead:
     """Entries matching a query, oldest first, and how they were read."""
 
-    entries: Tuple[JournalEntry, ...]
+    entries: "Tuple[JournalEntry, ...]"
     backend: str  # "systemd-python" or "journalctl"
     source: str  # "the live journal" or the directory read
     truncated: bool = False  # stopped at the entry, byte or time bound
-    problems: Tuple[str, ...] = ()  # files that could not be read, and why
+    problems: "Tuple[str, ...]" = ()  # files that could not be read, and why
     files: int = 0  # journal files read (0 when journalctl chose them)
 
 
@@ -112,21 +112,23 @@ class JournalRead:
 class ProcessInfo:
     pid: int
     name: str
-    cmdline: Tuple[str, ...]
-    rss_bytes: Optional[int]
-    create_time: Optional[float]
-    memlock: Optional[Tuple[Optional[int], Optional[int]]]  # (soft, hard); None inside = unlimited
-    proxy_env: Mapping[str, str] = field(default_factory=dict)
+    cmdline: "Tuple[str, ...]"
+    rss_bytes: "Optional[int]"
+    create_time: "Optional[float]"
+    memlock: (
+        "Optional[Tuple[Optional[int], Optional[int]]]"  # (soft, hard); None inside = unlimited
+    )
+    proxy_env: "Mapping[str, str]" = field(default_factory=dict)
     environ_readable: bool = False
 
 
 # -- pure parsers -------------------------------------------------------------------------------
-def parse_limit_value(text: str) -> Optional[int]:
+def parse_limit_value(text: str) -> "Optional[int]":
     """``65536`` -> 65536; ``unlimited`` -> None."""
     return None if text == "unlimited" else int(text)
 
 
-def parse_memlock(data: bytes) -> Optional[Tuple[Optional[int], Optional[int]]]:
+def parse_memlock(data: bytes) -> "Optional[Tuple[Optional[int], Optional[int]]]":
     """The "Max locked memory" row of /proc/<pid>/limits:
     ``Max locked memory         65536                65536                bytes`` -> (65536, 65536).
     None when the row is missing or malformed."""
@@ -145,7 +147,7 @@ def redact_proxy(value: str) -> str:
     return _CREDENTIALS_RE.sub(r"\1***@", value)
 
 
-def parse_proxy_environ(data: bytes) -> Dict[str, str]:
+def parse_proxy_environ(data: bytes) -> "Dict[str, str]":
     """Proxy variables (any case) from NUL-separated /proc/<pid>/environ, credentials redacted:
     ``PATH=/usr/bin\\0HTTPS_PROXY=http://10.0.0.5:3128\\0`` -> {"HTTPS_PROXY": "http://10.0.0.5:3128"}."""
     found: Dict[str, str] = {}
@@ -156,7 +158,7 @@ def parse_proxy_environ(data: bytes) -> Dict[str, str]:
     return found
 
 
-def parse_boot_time(data: bytes) -> Optional[int]:
+def parse_boot_time(data: bytes) -> "Optional[int]":
     """``btime 1764556800`` in /proc/stat: the boot time in seconds since the epoch."""
     for line in data.decode("ascii", "replace").splitlines():
         parts = line.split()
@@ -165,7 +167,7 @@ def parse_boot_time(data: bytes) -> Optional[int]:
     return None
 
 
-def parse_stat_start(data: bytes) -> Optional[int]:
+def parse_stat_start(data: bytes) -> "Optional[int]":
     """Field 22 (starttime, clock ticks after boot) of /proc/<pid>/stat:
     ``2540 (amazon-guardduty) S 1 2540 2540 0 -1 4194560 ... 20 0 12 0 4321 ...``. The name in
     parentheses may hold spaces and parentheses, so fields are counted after the last ')'."""
@@ -177,7 +179,7 @@ def parse_stat_start(data: bytes) -> Optional[int]:
     return None
 
 
-def parse_status_rss(data: bytes) -> Optional[int]:
+def parse_status_rss(data: bytes) -> "Optional[int]":
     """``VmRSS:\\t   21504 kB`` in /proc/<pid>/status -> 22020096 bytes."""
     for line in data.decode("ascii", "replace").splitlines():
         if line.startswith("VmRSS:"):
@@ -189,7 +191,7 @@ def parse_status_rss(data: bytes) -> Optional[int]:
 
 def parse_journal_json_line(
     line: bytes, limit: int = JOURNAL_FIELD_LIMIT
-) -> Optional[JournalEntry]:
+) -> "Optional[JournalEntry]":
     """One line of ``journalctl -o json``: ``{"__REALTIME_TIMESTAMP": "1714564800000000",
     "MESSAGE": "started", ...}``. Binary fields come as arrays of byte values, repeated fields
     as arrays of those; both are decoded. None for a line that is not an entry."""
@@ -208,7 +210,7 @@ def parse_journal_json_line(
     return JournalEntry(realtime, fields)
 
 
-def _json_field(value: Any) -> Optional[str]:
+def _json_field(value: Any) -> "Optional[str]":
     if isinstance(value, str):
         return value
     if isinstance(value, list) and value:
@@ -228,23 +230,25 @@ class SystemHostMixin:
     """Journal entries and process facts for the agent and SSM probes."""
 
     if TYPE_CHECKING:
-        root: Optional[str]
+        root: "Optional[str]"
 
         def path(self, path: str) -> str: ...
         def budget(self, timeout: float) -> float: ...
         def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
-        def list_dir(self, path: str) -> List[str]: ...
-        def run(self, argv: Sequence[str], timeout: float, limit: int = ...) -> "CommandResult": ...
+        def list_dir(self, path: str) -> "List[str]": ...
+        def run(
+            self, argv: "Sequence[str]", timeout: float, limit: int = ...
+        ) -> "CommandResult": ...
 
     # Which journal readers may be used, in order. Tests set this on an instance to force the
     # journalctl fallback; nothing else changes it.
-    journal_backends: Tuple[str, ...] = ("systemd-python", "journalctl")
+    journal_backends: "Tuple[str, ...]" = ("systemd-python", "journalctl")
 
     # -- journal --------------------------------------------------------------------------------
     def journal_entries(
         self,
-        matches: Sequence[Sequence[str]],
-        since_s: Optional[float],
+        matches: "Sequence[Sequence[str]]",
+        since_s: "Optional[float]",
         max_entries: int,
         max_bytes: int,
         timeout: float,
@@ -276,7 +280,7 @@ class SystemHostMixin:
             else CouldNotLook("no journal reader configured")
         )
 
-    def _journal_files(self, since_us: Optional[int]) -> Tuple[List[str], List[str], int]:
+    def _journal_files(self, since_us: "Optional[int]") -> "Tuple[List[str], List[str], int]":
         """(files worth opening, problems, journal files found). A file last written before
         the window starts holds nothing in it and is left closed."""
         files: List[Tuple[float, str]] = []
@@ -309,8 +313,8 @@ class SystemHostMixin:
 
     def _journal_by_reader(
         self,
-        matches: Sequence[Sequence[str]],
-        since_us: Optional[int],
+        matches: "Sequence[Sequence[str]]",
+        since_us: "Optional[int]",
         max_entries: int,
         max_bytes: int,
         deadline: float,
@@ -359,8 +363,8 @@ class SystemHostMixin:
 
     def _journal_by_journalctl(
         self,
-        matches: Sequence[Sequence[str]],
-        since_s: Optional[float],
+        matches: "Sequence[Sequence[str]]",
+        since_s: "Optional[float]",
         max_entries: int,
         max_bytes: int,
         deadline: float,
@@ -414,8 +418,8 @@ class SystemHostMixin:
 
     # -- processes ------------------------------------------------------------------------------
     def find_processes(
-        self, names: Sequence[str], pids: Sequence[int] = ()
-    ) -> Tuple[ProcessInfo, ...]:
+        self, names: "Sequence[str]", pids: "Sequence[int]" = ()
+    ) -> "Tuple[ProcessInfo, ...]":
         """Processes whose name (comm, or the first word of their command line) starts with one
         of ``names``, plus ``pids``; oldest first, at most MAX_PROCESSES."""
         from .host import Unsupported
@@ -435,7 +439,7 @@ class SystemHostMixin:
         except OSError:
             return False
 
-    def _scan_psutil(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
+    def _scan_psutil(self, names: "Sequence[str]", pids: "Sequence[int]") -> "List[ProcessInfo]":
         try:
             import psutil
         except ImportError:  # the one-file build: read the live /proc as a tree's is read
@@ -462,7 +466,7 @@ class SystemHostMixin:
             found.append(self._process_info(proc.pid, name, cmdline, rss, started))
         return found
 
-    def _scan_proc_tree(self, names: Sequence[str], pids: Sequence[int]) -> List[ProcessInfo]:
+    def _scan_proc_tree(self, names: "Sequence[str]", pids: "Sequence[int]") -> "List[ProcessInfo]":
         found: List[ProcessInfo] = []
         stop = time.monotonic() + min(PROCESS_SCAN_S, self.budget(PROCESS_SCAN_S))
         boot = parse_boot_time(_read_optional(self, "/proc/stat", PROC_STAT_LIMIT))
@@ -497,9 +501,9 @@ class SystemHostMixin:
         self,
         pid: int,
         name: str,
-        cmdline: Tuple[str, ...],
-        rss: Optional[int],
-        create_time: Optional[float],
+        cmdline: "Tuple[str, ...]",
+        rss: "Optional[int]",
+        create_time: "Optional[float]",
     ) -> ProcessInfo:
         memlock = parse_memlock(_read_optional(self, f"/proc/{pid}/limits", PROC_LIMITS_LIMIT))
         try:
@@ -511,7 +515,7 @@ class SystemHostMixin:
         return ProcessInfo(pid, name, shown, rss, create_time, memlock, proxies, readable)
 
 
-def _name_matches(name: str, cmdline: Sequence[str], names: Sequence[str]) -> bool:
+def _name_matches(name: str, cmdline: "Sequence[str]", names: "Sequence[str]") -> bool:
     first = os.path.basename(cmdline[0]) if cmdline else ""
     return any(name.startswith(n) or first.startswith(n) for n in names)
 
@@ -523,7 +527,7 @@ def _read_optional(host: SystemHostMixin, path: str, limit: int) -> bytes:
         return b""
 
 
-def _listdir(path: str) -> List[str]:
+def _listdir(path: str) -> "List[str]":
     try:
         return sorted(os.listdir(path))
     except OSError:
@@ -548,7 +552,7 @@ def _journal_error(exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _group_problems(bad: Sequence[Tuple[str, str]]) -> List[str]:
+def _group_problems(bad: "Sequence[Tuple[str, str]]") -> "List[str]":
     """One line per file while few, one line per reason when many (non-root sees dozens)."""
     if len(bad) <= MAX_PROBLEM_LINES:
         return [f"{name}: {reason}" for name, reason in bad]
@@ -558,7 +562,7 @@ def _group_problems(bad: Sequence[Tuple[str, str]]) -> List[str]:
     return [f"{n} journal files: {reason}" for reason, n in counts.items()]
 
 
-def _journalctl_problems(stderr: str) -> Iterable[str]:
+def _journalctl_problems(stderr: str) -> "Iterable[str]":
     for line in stderr.splitlines():
         text = " ".join(line.split())
         if "ignoring file" in text or "corrupt" in text.lower() or "truncated" in text:
@@ -566,8 +570,8 @@ def _journalctl_problems(stderr: str) -> Iterable[str]:
 
 
 def _walk_backwards(
-    reader: Any, since_us: Optional[int], max_entries: int, max_bytes: int, deadline: float
-) -> Tuple[List[JournalEntry], bool]:
+    reader: Any, since_us: "Optional[int]", max_entries: int, max_bytes: int, deadline: float
+) -> "Tuple[List[JournalEntry], bool]":
     """Newest first from the tail. Uses the Reader's per-field getters: converting every field
     of every entry (``get_previous``) costs several times more for nothing kept."""
     reader.seek_tail()
@@ -592,7 +596,7 @@ def _walk_backwards(
         entries.append(JournalEntry(realtime, fields))
 
 
-def _run_bounded(argv: Sequence[str], timeout: float, limit: int) -> "CommandResult":
+def _run_bounded(argv: "Sequence[str]", timeout: float, limit: int) -> "CommandResult":
     """Run journalctl on a tree's journal files: the only command ever run under --root."""
     from .host import run_bounded
 

@@ -57,9 +57,9 @@ class Fact:
     probe_id: str
     status: FactStatus
     value: Any = None
-    reason: Optional[str] = None
+    reason: "Optional[str]" = None
     duration_ms: int = 0
-    blocked_by: Optional[str] = None
+    blocked_by: "Optional[str]" = None
     crashed: bool = False
 
     @property
@@ -73,25 +73,25 @@ class Verdict:
 
     outcome: Outcome
     summary: str
-    issue: Optional[str] = None
+    issue: "Optional[str]" = None
     confidence: Confidence = Confidence.CONFIRMED
-    evidence: Tuple[str, ...] = ()
-    fix: Tuple[str, ...] = ()
+    evidence: "Tuple[str, ...]" = ()
+    fix: "Tuple[str, ...]" = ()
 
 
-def passed(summary: str, evidence: Tuple[str, ...] = ()) -> Verdict:
+def passed(summary: str, evidence: "Tuple[str, ...]" = ()) -> Verdict:
     return Verdict(Outcome.PASS, summary, evidence=evidence)
 
 
-def warned(summary: str, evidence: Tuple[str, ...] = (), fix: Tuple[str, ...] = ()) -> Verdict:
+def warned(summary: str, evidence: "Tuple[str, ...]" = (), fix: "Tuple[str, ...]" = ()) -> Verdict:
     return Verdict(Outcome.WARN, summary, evidence=evidence, fix=fix)
 
 
 def failed(
     issue: str,
     summary: str,
-    evidence: Tuple[str, ...] = (),
-    fix: Tuple[str, ...] = (),
+    evidence: "Tuple[str, ...]" = (),
+    fix: "Tuple[str, ...]" = (),
     confidence: Confidence = Confidence.CONFIRMED,
 ) -> Verdict:
     return Verdict(Outcome.FAIL, summary, issue, confidence, evidence, fix)
@@ -101,7 +101,7 @@ def not_applicable(summary: str) -> Verdict:
     return Verdict(Outcome.NOT_APPLICABLE, summary)
 
 
-def inconclusive(summary: str, evidence: Tuple[str, ...] = ()) -> Verdict:
+def inconclusive(summary: str, evidence: "Tuple[str, ...]" = ()) -> Verdict:
     return Verdict(Outcome.INCONCLUSIVE, summary, evidence=evidence)
 
 
@@ -114,12 +114,12 @@ class Finding:
     area: str
     outcome: Outcome
     summary: str
-    issue: Optional[str] = None
+    issue: "Optional[str]" = None
     confidence: Confidence = Confidence.CONFIRMED
-    evidence: Tuple[str, ...] = ()
-    fix: Tuple[str, ...] = ()
+    evidence: "Tuple[str, ...]" = ()
+    fix: "Tuple[str, ...]" = ()
     duration_ms: int = 0
-    blocked_by: Optional[str] = None
+    blocked_by: "Optional[str]" = None
 
 
 @value
@@ -133,9 +133,9 @@ class Issue:
     precedence: int
     severity: str
     summary: str
-    remediation: Tuple[str, ...]
+    remediation: "Tuple[str, ...]"
     doc_url: str
-    aliases: Tuple[str, ...] = ()
+    aliases: "Tuple[str, ...]" = ()
 
 
 @value
@@ -143,23 +143,23 @@ class Diagnosis:
     issue: Issue
     confidence: Confidence
     summary: str
-    remediation: Tuple[str, ...]
-    evidence: Tuple[str, ...]
-    findings: Tuple[str, ...]
+    remediation: "Tuple[str, ...]"
+    evidence: "Tuple[str, ...]"
+    findings: "Tuple[str, ...]"
 
 
 @value
 class HostSummary:
-    instance_id: Optional[str] = None
-    region: Optional[str] = None
-    account_id: Optional[str] = None
-    instance_type: Optional[str] = None
-    kernel: Optional[str] = None
-    os: Optional[str] = None
-    arch: Optional[str] = None
-    vpc_id: Optional[str] = None
-    subnet_id: Optional[str] = None
-    vpc_cidrs: Tuple[str, ...] = ()
+    instance_id: "Optional[str]" = None
+    region: "Optional[str]" = None
+    account_id: "Optional[str]" = None
+    instance_type: "Optional[str]" = None
+    kernel: "Optional[str]" = None
+    os: "Optional[str]" = None
+    arch: "Optional[str]" = None
+    vpc_id: "Optional[str]" = None
+    subnet_id: "Optional[str]" = None
+    vpc_cidrs: "Tuple[str, ...]" = ()
 
 
 @value
@@ -182,12 +182,12 @@ class Timing:
 class Report:
     tool_version: str
     coverage_status: CoverageStatus
-    primary: Optional[Diagnosis]
-    diagnoses: Tuple[Diagnosis, ...]
-    findings: Tuple[Finding, ...]
-    facts: Tuple[Fact, ...]
+    primary: "Optional[Diagnosis]"
+    diagnoses: "Tuple[Diagnosis, ...]"
+    findings: "Tuple[Finding, ...]"
+    facts: "Tuple[Fact, ...]"
     host: HostSummary
-    incomplete: Tuple[Incomplete, ...]
+    incomplete: "Tuple[Incomplete, ...]"
     elapsed_ms: int
     deadline_s: float
     timing: Timing = Timing()

@@ -19,35 +19,35 @@ F = TypeVar("F", bound=Callable[..., Any])
 @value
 class ProbeSpec:
     id: str
-    fn: Callable[..., Any]
-    needs: Tuple[str, ...]
+    fn: "Callable[..., Any]"
+    needs: "Tuple[str, ...]"
     timeout: float
 
 
 @value
 class RuleSpec:
     id: str
-    fn: Callable[..., Any]
+    fn: "Callable[..., Any]"
     title: str
-    facts: Tuple[str, ...]
-    optional: Tuple[str, ...]
-    requires: Tuple[str, ...]
-    issues: Tuple[str, ...]
+    facts: "Tuple[str, ...]"
+    optional: "Tuple[str, ...]"
+    requires: "Tuple[str, ...]"
+    issues: "Tuple[str, ...]"
 
     @property
     def area(self) -> str:
         return self.id.split(".", 1)[0]
 
 
-_PROBES: Dict[str, ProbeSpec] = {}
-_RULES: Dict[str, RuleSpec] = {}
+_PROBES: "Dict[str, ProbeSpec]" = {}
+_RULES: "Dict[str, RuleSpec]" = {}
 _loaded = False
 _lock = threading.Lock()
 
 
 def probe(
-    probe_id: str, *, needs: Tuple[str, ...] = (), timeout: float = DEFAULT_PROBE_TIMEOUT_S
-) -> Callable[[F], F]:
+    probe_id: str, *, needs: "Tuple[str, ...]" = (), timeout: float = DEFAULT_PROBE_TIMEOUT_S
+) -> "Callable[[F], F]":
     """Register ``fn(ctx) -> value`` as the probe ``probe_id`` (``area.thing``)."""
 
     def register(fn: F) -> F:
@@ -63,11 +63,11 @@ def rule(
     rule_id: str,
     *,
     title: str,
-    facts: Tuple[str, ...],
-    optional: Tuple[str, ...] = (),
-    requires: Tuple[str, ...] = (),
-    issues: Tuple[str, ...] = (),
-) -> Callable[[F], F]:
+    facts: "Tuple[str, ...]",
+    optional: "Tuple[str, ...]" = (),
+    requires: "Tuple[str, ...]" = (),
+    issues: "Tuple[str, ...]" = (),
+) -> "Callable[[F], F]":
     """Register a pure rule. It is called with the values of ``facts`` then ``optional``
     (None where not observed), in that order. ``requires`` names rules whose failure blocks
     this one; ``issues`` names the catalogue codes its failures may carry."""
@@ -89,7 +89,7 @@ def _import_all(package: str) -> None:
         importlib.import_module(f"{package}.{info.name}")
 
 
-def load() -> Tuple[Dict[str, ProbeSpec], Dict[str, RuleSpec]]:
+def load() -> "Tuple[Dict[str, ProbeSpec], Dict[str, RuleSpec]]":
     """Every registered probe and rule, importing their modules once."""
     global _loaded
     with _lock:
@@ -100,5 +100,5 @@ def load() -> Tuple[Dict[str, ProbeSpec], Dict[str, RuleSpec]]:
     return dict(_PROBES), dict(_RULES)
 
 
-def probe_spec(probe_id: str) -> Optional[ProbeSpec]:
+def probe_spec(probe_id: str) -> "Optional[ProbeSpec]":
     return load()[0].get(probe_id)

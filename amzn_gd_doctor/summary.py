@@ -8,12 +8,12 @@ if TYPE_CHECKING:
     from .doctor import Options
 
 
-def _value(facts: Mapping[str, Fact], probe_id: str) -> Any:
+def _value(facts: "Mapping[str, Fact]", probe_id: str) -> Any:
     fact = facts.get(probe_id)
     return fact.value if fact is not None and fact.ok else None
 
 
-def host_summary(facts: Mapping[str, Fact], options: "Options") -> HostSummary:
+def host_summary(facts: "Mapping[str, Fact]", options: "Options") -> HostSummary:
     identity = _value(facts, "imds.identity")
     doc = getattr(identity, "document", None)
     kernel = _value(facts, "platform.kernel")

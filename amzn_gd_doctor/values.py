@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from typing_extensions import dataclass_transform
 else:
 
-    def dataclass_transform(**_: Any) -> Callable[[T], T]:
+    def dataclass_transform(**_: Any) -> "Callable[[T], T]":
         return lambda fn: fn
 
 
@@ -34,11 +34,11 @@ class FrozenInstanceError(AttributeError):
 class _Factory:
     __slots__ = ("make",)
 
-    def __init__(self, make: Callable[[], Any]) -> None:
+    def __init__(self, make: "Callable[[], Any]") -> None:
         self.make = make
 
 
-def field(*, default_factory: Callable[[], T]) -> T:
+def field(*, default_factory: "Callable[[], T]") -> T:
     """A default made anew for every instance (a dict or a list), as in ``dataclasses``."""
     return _Factory(default_factory)  # type: ignore[return-value]
 
@@ -51,7 +51,7 @@ def _frozen_delattr(self: Any, name: str) -> None:
     raise FrozenInstanceError(f"cannot delete field {name!r}")
 
 
-def _make(cls: Type[T], frozen: bool) -> Type[T]:
+def _make(cls: "Type[T]", frozen: bool) -> "Type[T]":
     if any(hasattr(base, FIELDS) for base in cls.__mro__[1:]):
         raise TypeError(f"{cls.__name__}: value classes do not inherit from one another")
     names: Tuple[str, ...] = tuple(cls.__dict__.get("__annotations__", {}))
@@ -109,22 +109,22 @@ def _make(cls: Type[T], frozen: bool) -> Type[T]:
 
 
 @overload
-def value(cls: Type[T]) -> Type[T]: ...
+def value(cls: "Type[T]") -> "Type[T]": ...
 
 
 @overload
-def value(*, frozen: bool = True) -> Callable[[Type[T]], Type[T]]: ...
+def value(*, frozen: bool = True) -> "Callable[[Type[T]], Type[T]]": ...
 
 
 @dataclass_transform(frozen_default=True, field_specifiers=(field,))
-def value(cls: Optional[Type[T]] = None, *, frozen: bool = True) -> Any:
+def value(cls: "Optional[Type[T]]" = None, *, frozen: bool = True) -> Any:
     """``@value`` for a frozen record, ``@value(frozen=False)`` for an accumulator."""
     if cls is None:
         return lambda c: _make(c, frozen)
     return _make(cls, frozen)
 
 
-def fields(obj: Any) -> Tuple[str, ...]:
+def fields(obj: Any) -> "Tuple[str, ...]":
     """The field names of a value class or instance, in order."""
     return tuple(getattr(obj, FIELDS))
 

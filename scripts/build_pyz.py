@@ -23,7 +23,6 @@ SHEBANG = b"#!/usr/bin/env python3\n"
 # Zip timestamps cannot go below 1980; a fixed one keeps builds identical.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 # Only on Python 3.6 (see packaging/pyz/main.py).
-PY36_ONLY = {"dataclasses"}
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".pyi", ".exe")
 
 
@@ -68,7 +67,6 @@ def fetch(wheels: Path) -> Dict[str, Path]:
 
 def wheel_entries(name: str, wheel: Path) -> Dict[str, bytes]:
     """Importable files of one wheel, plus its licence; metadata and caches are left out."""
-    prefix = "_py36/" if name in PY36_ONLY else ""
     entries = {}
     with zipfile.ZipFile(str(wheel)) as zf:
         for info in zf.infolist():
@@ -83,7 +81,7 @@ def wheel_entries(name: str, wheel: Path) -> Dict[str, bytes]:
                 continue
             if top.endswith(".data"):
                 continue
-            entries[prefix + path] = zf.read(info)
+            entries[path] = zf.read(info)
     return entries
 
 

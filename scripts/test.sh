@@ -73,7 +73,7 @@ T=.venv-test/bin
 $T/ruff check amzn_gd_doctor tests bench scripts packaging
 $T/ruff format --check amzn_gd_doctor tests bench scripts packaging
 $T/mypy amzn_gd_doctor
-# vermin.ini holds the floor (3.6) and the dataclasses backport.
+# vermin.ini holds the floor (3.6).
 $T/vermin --no-tips --violations amzn_gd_doctor packaging/pyz >/dev/null \
   || { $T/vermin --no-tips --violations amzn_gd_doctor packaging/pyz; exit 1; }
 echo "vermin: amzn_gd_doctor runs on Python 3.6"

@@ -18,7 +18,7 @@ def _load_json(name: str) -> Any:
 
 
 @functools.lru_cache(maxsize=None)
-def issues() -> Dict[str, Issue]:
+def issues() -> "Dict[str, Issue]":
     """Every console issue by code, in precedence order."""
     data = _load_json("issues.json")
     items = sorted(data["issues"], key=lambda item: item["precedence"])
@@ -44,11 +44,11 @@ def issue(code: str) -> Issue:
 
 
 @functools.lru_cache(maxsize=None)
-def kernel_matrix() -> Dict[str, Any]:
+def kernel_matrix() -> "Dict[str, Any]":
     return dict(_load_json("kernels.json"))
 
 
-def find(term: str) -> Tuple[Issue, ...]:
+def find(term: str) -> "Tuple[Issue, ...]":
     """Issues whose code, type, alias or message matches ``term`` (case-insensitive)."""
     needle = term.strip().lower()
     hits = []

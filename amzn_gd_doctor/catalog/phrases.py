@@ -28,7 +28,7 @@ class PhraseClass:
 
 
 @functools.lru_cache(maxsize=None)
-def phrase_classes() -> Tuple[PhraseClass, ...]:
+def phrase_classes() -> "Tuple[PhraseClass, ...]":
     """Every class in catalogue order: the first one that matches a line wins."""
     data = _load_json("agent_phrases.json")
     return tuple(
@@ -43,7 +43,7 @@ def phrase_classes() -> Tuple[PhraseClass, ...]:
     )
 
 
-def _compile(name: str, patterns: List[str]) -> "re.Pattern[str]":
+def _compile(name: str, patterns: "List[str]") -> "re.Pattern[str]":
     r"""Case-insensitive by lower-casing pattern and line: re.IGNORECASE costs three times as
     much per line, and the agent's log tail is tens of thousands of lines. An upper-case
     escape (\S, \D, \W, \B) would change meaning when lower-cased, so none is allowed."""
@@ -54,7 +54,7 @@ def _compile(name: str, patterns: List[str]) -> "re.Pattern[str]":
 
 
 @functools.lru_cache(maxsize=None)
-def categories() -> Dict[str, str]:
+def categories() -> "Dict[str, str]":
     return dict(_load_json("agent_phrases.json")["categories"])
 
 
@@ -65,7 +65,7 @@ def by_name(name: str) -> PhraseClass:
     raise KeyError(name)
 
 
-def classify(line: str, failure_line: bool = True) -> Optional[PhraseClass]:
+def classify(line: str, failure_line: bool = True) -> "Optional[PhraseClass]":
     """The first phrase class ``line`` shows; ``failure_line`` says whether the line is at
     warning level or above (or, without a level, reads like a failure)."""
     lowered = line.lower()

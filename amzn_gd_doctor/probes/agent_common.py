@@ -28,7 +28,7 @@ _SIZE_RE = lazy_re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGTPE]?)(?:i?B)?\s*$", re.
 _UNITS = "KMGTPE"
 
 
-def parse_size(text: str) -> Optional[int]:
+def parse_size(text: str) -> "Optional[int]":
     """systemd sizes: ``134217728``, ``128M``, ``256MB``, ``1G`` -> bytes (base 1024);
     ``infinity``, empty, ``[not set]`` or junk -> None."""
     match = _SIZE_RE.match(text or "")
@@ -40,7 +40,7 @@ def parse_size(text: str) -> Optional[int]:
     return int(value)
 
 
-def fmt_bytes(value: Optional[int]) -> str:
+def fmt_bytes(value: "Optional[int]") -> str:
     """134217728 -> ``128M``; 33554432 -> ``32M``; 65536 -> ``64K``; None -> ``unlimited``."""
     if value is None:
         return "unlimited"

@@ -53,26 +53,26 @@ class AgentJournal:
     entries: int  # unit and PID 1 entries in the window
     kernel_entries: int
     truncated: bool = False
-    problems: Tuple[str, ...] = ()
+    problems: "Tuple[str, ...]" = ()
     starts: int = 0
     restarts: int = 0
     restarts_recent: int = 0
-    restart_counter: Optional[int] = None
+    restart_counter: "Optional[int]" = None
     start_limit_hits: int = 0
-    exits: Mapping[str, int] = field(default_factory=dict)  # "status=1/FAILURE": 12
-    results: Mapping[str, int] = field(default_factory=dict)  # "oom-kill": 4
+    exits: "Mapping[str, int]" = field(default_factory=dict)  # "status=1/FAILURE": 12
+    results: "Mapping[str, int]" = field(default_factory=dict)  # "oom-kill": 4
     oom_kills: int = 0
     oom_kills_recent: int = 0
     oom_cap_kills: int = 0  # kills inside the unit's memory cgroup (its MemoryMax)
-    last_state: Optional[str] = None  # "started", "stopped" or "failed"
-    last_state_age_s: Optional[float] = None
-    phrases: Tuple[PhraseHits, ...] = ()
-    last_agent_line: Optional[str] = None
+    last_state: "Optional[str]" = None  # "started", "stopped" or "failed"
+    last_state_age_s: "Optional[float]" = None
+    phrases: "Tuple[PhraseHits, ...]" = ()
+    last_agent_line: "Optional[str]" = None
 
 
 def summarise(
-    unit_entries: List[JournalEntry],
-    kernel_entries: List[JournalEntry],
+    unit_entries: "List[JournalEntry]",
+    kernel_entries: "List[JournalEntry]",
     end_us: int,
     base: AgentJournal,
 ) -> AgentJournal:

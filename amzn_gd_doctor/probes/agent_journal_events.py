@@ -31,13 +31,13 @@ _OOM_KILL_RE = lazy_re.compile(r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pi
 @value(frozen=False)
 class UnitCounts:
     starts: int = 0
-    restarts: List[int] = field(default_factory=list)
-    counter: Optional[int] = None
+    restarts: "List[int]" = field(default_factory=list)
+    counter: "Optional[int]" = None
     start_limit: int = 0
-    exits: Dict[str, int] = field(default_factory=dict)
-    results: Dict[str, int] = field(default_factory=dict)
-    systemd_ooms: List[int] = field(default_factory=list)
-    last_state: Optional[Tuple[str, int]] = None
+    exits: "Dict[str, int]" = field(default_factory=dict)
+    results: "Dict[str, int]" = field(default_factory=dict)
+    systemd_ooms: "List[int]" = field(default_factory=list)
+    last_state: "Optional[Tuple[str, int]]" = None
 
     def state(self, name: str, when: int) -> None:
         if self.last_state is None or when >= self.last_state[1]:
@@ -75,7 +75,7 @@ def count_pid1_entry(entry: JournalEntry, counts: UnitCounts) -> None:
         counts.state("stopped", when)
 
 
-def oom_kills(entries: List[JournalEntry]) -> Dict[Tuple[str, str], Tuple[int, bool]]:
+def oom_kills(entries: "List[JournalEntry]") -> "Dict[Tuple[str, str], Tuple[int, bool]]":
     """Kernel OOM kills of the agent: (boot, pid) -> (time, inside its memory cgroup). A kill
     shows as ``Memory cgroup out of memory: Killed process 4242 (amazon-guarddut) ...`` (or
     ``Out of memory: Killed process ...`` when the whole host ran out) and, on 5.x kernels,

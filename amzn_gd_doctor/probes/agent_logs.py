@@ -49,26 +49,26 @@ class LogFile:
     compressed: bool
     bytes_read: int
     lines: int
-    error: Optional[str] = None
+    error: "Optional[str]" = None
 
 
 @value
 class AgentLogs:
     directory: str
     exists: bool
-    files: Tuple[LogFile, ...] = ()
+    files: "Tuple[LogFile, ...]" = ()
     lines: int = 0
-    levels: Mapping[str, int] = field(default_factory=dict)
-    phrases: Tuple[PhraseHits, ...] = ()
+    levels: "Mapping[str, int]" = field(default_factory=dict)
+    phrases: "Tuple[PhraseHits, ...]" = ()
     garbage_lines: int = 0
-    last_failure: Optional[str] = None  # the newest warning-or-worse line, shortened
+    last_failure: "Optional[str]" = None  # the newest warning-or-worse line, shortened
 
     @property
     def read_any(self) -> bool:
         return any(f.error is None for f in self.files)
 
 
-def split_lines(data: bytes, from_start: bool) -> List[str]:
+def split_lines(data: bytes, from_start: bool) -> "List[str]":
     """Decoded lines of a chunk; a tail read that began mid-line loses its first piece, unless
     that piece ends a run of NULs (the hole copytruncate leaves when the writer keeps its
     offset): then what follows the NULs is a whole line."""
@@ -80,7 +80,7 @@ def split_lines(data: bytes, from_start: bool) -> List[str]:
     return lines
 
 
-def gunzip_tail(data: bytes, keep: int) -> Tuple[bytes, bool]:
+def gunzip_tail(data: bytes, keep: int) -> "Tuple[bytes, bool]":
     """The last ``keep`` bytes of a gzip stream's first GZ_OUTPUT_LIMIT bytes, and whether the
     whole stream was seen. Raises zlib.error for data that is not gzip."""
     inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -97,7 +97,7 @@ def gunzip_tail(data: bytes, keep: int) -> Tuple[bytes, bool]:
     return tail, inflater.eof
 
 
-def analyse(chunks: List[Tuple[LogFile, List[str]]], directory: str) -> AgentLogs:
+def analyse(chunks: "List[Tuple[LogFile, List[str]]]", directory: str) -> AgentLogs:
     """Levels and phrase classes over files given newest first, lines in file order."""
     tally = PhraseTally()
     levels: Dict[str, int] = {}
@@ -129,7 +129,7 @@ def analyse(chunks: List[Tuple[LogFile, List[str]]], directory: str) -> AgentLog
     )
 
 
-def _read_file(host: "Host", path: str, name: str, budget: int) -> Tuple[LogFile, List[str]]:
+def _read_file(host: "Host", path: str, name: str, budget: int) -> "Tuple[LogFile, List[str]]":
     size = host.file_size(path)
     if name.endswith(".gz"):
         data = host.read_bytes(path, GZ_INPUT_LIMIT)

@@ -61,7 +61,7 @@ def _query_live(host: "Host") -> AgentPackage:
 
 
 def _with_files(
-    pkg: AgentPackage, files: Tuple[str, ...], count: int, notes: Tuple[str, ...] = ()
+    pkg: AgentPackage, files: "Tuple[str, ...]", count: int, notes: "Tuple[str, ...]" = ()
 ) -> AgentPackage:
     return AgentPackage(pkg.manager, pkg.state, pkg.version, pkg.status, files, count, notes)
 

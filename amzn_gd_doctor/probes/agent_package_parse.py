@@ -37,11 +37,11 @@ class MalformedAnswer(ValueError):
 class AgentPackage:
     manager: str  # "dpkg", "rpm", or "files" (a tree whose package database is not read)
     state: str  # dpkg's status word ("installed", "half-configured", ...) or "not-installed"
-    version: Optional[str] = None
+    version: "Optional[str]" = None
     status: str = ""  # dpkg's Status line or rpm's answer, as read
-    files: Tuple[str, ...] = ()
+    files: "Tuple[str, ...]" = ()
     file_count: int = 0
-    notes: Tuple[str, ...] = ()
+    notes: "Tuple[str, ...]" = ()
 
     @property
     def installed(self) -> bool:
@@ -62,7 +62,7 @@ class AgentPackage:
         return _WANT.get(parts[0], "?") + _STATE.get(parts[2], "?") + flag
 
 
-def parse_dpkg_status_line(status: str, version: str) -> Tuple[str, Optional[str]]:
+def parse_dpkg_status_line(status: str, version: str) -> "Tuple[str, Optional[str]]":
     """``install ok half-configured`` -> ("half-configured", version)."""
     parts = status.split()
     if len(parts) != 3 or parts[2] not in _STATE:
@@ -130,7 +130,7 @@ def parse_dpkg_status_file(data: bytes) -> AgentPackage:
     return AgentPackage("dpkg", "not-installed")
 
 
-def notable_files(listing: bytes) -> Tuple[Tuple[str, ...], int]:
+def notable_files(listing: bytes) -> "Tuple[Tuple[str, ...], int]":
     """From `dpkg -L` / `rpm -ql` output: (the unit file and executables, number of files)."""
     paths = [
         p.strip()

@@ -22,25 +22,25 @@ NAMES = (PROCESS_PREFIX,)
 
 @value
 class AgentProcess:
-    processes: Tuple[ProcessInfo, ...]
-    main_pid: Optional[int]  # systemd's MainPID, when systemd said
+    processes: "Tuple[ProcessInfo, ...]"
+    main_pid: "Optional[int]"  # systemd's MainPID, when systemd said
 
     @property
     def running(self) -> bool:
         return bool(self.processes)
 
     @property
-    def pid(self) -> Optional[int]:
+    def pid(self) -> "Optional[int]":
         return self.main.pid if self.main else None
 
     @property
-    def proxy_env(self) -> Dict[str, str]:
+    def proxy_env(self) -> "Dict[str, str]":
         """Proxy variables of the main process (credentials redacted); empty when its environ
         could not be read (not root) or it does not run."""
         return dict(self.main.proxy_env) if self.main else {}
 
     @property
-    def main(self) -> Optional[ProcessInfo]:
+    def main(self) -> "Optional[ProcessInfo]":
         """systemd's main process if it is among them, else the oldest one."""
         for proc in self.processes:
             if proc.pid == self.main_pid:

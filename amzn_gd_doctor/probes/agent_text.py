@@ -44,7 +44,7 @@ _FAILURE_WORDS = lazy_re.compile(
 )
 
 
-def line_level(line: str) -> Optional[str]:
+def line_level(line: str) -> "Optional[str]":
     """``{"level":"error",...}``, ``level=warn``, ``[ERROR]``, ``... ERROR ...`` or glog
     ``E0501 12:00:00.000 ...`` -> "error"/"warning"/...; None when the line shows none."""
     head = line[:200]
@@ -58,13 +58,13 @@ def line_level(line: str) -> Optional[str]:
     return None
 
 
-def is_failure_line(line: str, level: Optional[str]) -> bool:
+def is_failure_line(line: str, level: "Optional[str]") -> bool:
     if level is not None:
         return level in ("warning", "error", "fatal")
     return _FAILURE_WORDS.search(line) is not None
 
 
-def printable(line: str) -> Optional[str]:
+def printable(line: str) -> "Optional[str]":
     """The line as it may be shown: NULs dropped, escape sequences removed, other control
     bytes as ``\\xNN``, cut to MAX_LINE_CHARS; "" for a blank line, None for binary garbage."""
     stripped = line.replace("\x00", "").rstrip("\r")
@@ -102,10 +102,10 @@ class PhraseTally:
     """Counts per phrase class, the newest occurrence kept as a sample. Lines are given newest
     first, so the first sample seen is the newest."""
 
-    counts: Dict[str, List[int]] = field(default_factory=dict)
-    samples: Dict[str, str] = field(default_factory=dict)
+    counts: "Dict[str, List[int]]" = field(default_factory=dict)
+    samples: "Dict[str, str]" = field(default_factory=dict)
 
-    def add(self, line: str, failure_line: bool, recent: bool) -> Optional[str]:
+    def add(self, line: str, failure_line: bool, recent: bool) -> "Optional[str]":
         found = classify(line, failure_line)
         if found is None:
             return None
@@ -116,7 +116,7 @@ class PhraseTally:
             self.samples[found.name] = excerpt(line, found.pattern.search(line.lower()))
         return found.name
 
-    def hits(self) -> Tuple[PhraseHits, ...]:
+    def hits(self) -> "Tuple[PhraseHits, ...]":
         out = []
         for name, (count, recent) in self.counts.items():
             item = by_name(name)

@@ -35,38 +35,38 @@ _UNSET = ("", "[not set]", "infinity", "18446744073709551615")
 @value
 class AgentUnit:
     systemd: str  # "running", "not-running" (not PID 1 here) or "tree" (read from --root files)
-    load_state: Optional[str] = None  # loaded, not-found, masked, bad-setting, error
-    active_state: Optional[str] = None  # None when unknown (a tree)
-    sub_state: Optional[str] = None
-    result: Optional[str] = None
-    n_restarts: Optional[int] = None  # None before systemd 235 or in a tree
-    exec_main_code: Optional[str] = None  # exited, killed, dumped
-    exec_main_status: Optional[int] = None
-    main_pid: Optional[int] = None
-    started: Optional[str] = None
-    memory_current: Optional[int] = None
-    memory_max: Optional[int] = None  # None: no cap
-    memory_limit: Optional[int] = None
-    cpu_quota_per_sec_us: Optional[int] = None
-    unit_file_state: Optional[str] = None
-    fragment_path: Optional[str] = None
-    environment: Mapping[str, str] = field(default_factory=dict)  # the unit's Environment=
-    memlock: Optional[Memlock] = None  # (soft, hard) systemd gives the unit; None unknown
+    load_state: "Optional[str]" = None  # loaded, not-found, masked, bad-setting, error
+    active_state: "Optional[str]" = None  # None when unknown (a tree)
+    sub_state: "Optional[str]" = None
+    result: "Optional[str]" = None
+    n_restarts: "Optional[int]" = None  # None before systemd 235 or in a tree
+    exec_main_code: "Optional[str]" = None  # exited, killed, dumped
+    exec_main_status: "Optional[int]" = None
+    main_pid: "Optional[int]" = None
+    started: "Optional[str]" = None
+    memory_current: "Optional[int]" = None
+    memory_max: "Optional[int]" = None  # None: no cap
+    memory_limit: "Optional[int]" = None
+    cpu_quota_per_sec_us: "Optional[int]" = None
+    unit_file_state: "Optional[str]" = None
+    fragment_path: "Optional[str]" = None
+    environment: "Mapping[str, str]" = field(default_factory=dict)  # the unit's Environment=
+    memlock: "Optional[Memlock]" = None  # (soft, hard) systemd gives the unit; None unknown
     memlock_source: str = ""
     detail: str = ""
 
     @property
-    def proxy_env(self) -> Dict[str, str]:
+    def proxy_env(self) -> "Dict[str, str]":
         """The proxy variables of its Environment=, credentials redacted."""
         return proxy_variables(self.environment)
 
     @property
-    def memory_cap(self) -> Optional[int]:
+    def memory_cap(self) -> "Optional[int]":
         caps = [c for c in (self.memory_max, self.memory_limit) if c is not None]
         return min(caps) if caps else None
 
 
-def parse_timespan_us(text: str) -> Optional[int]:
+def parse_timespan_us(text: str) -> "Optional[int]":
     """``100ms`` -> 100000; ``1s 500ms`` -> 1500000; ``infinity`` -> None."""
     parts = _TIMESPAN_RE.findall(text or "")
     if not parts:
@@ -74,7 +74,7 @@ def parse_timespan_us(text: str) -> Optional[int]:
     return int(sum(float(n) * _SPAN_US[u] for n, u in parts))
 
 
-def parse_show(stdout: bytes) -> Dict[str, str]:
+def parse_show(stdout: bytes) -> "Dict[str, str]":
     """``LoadState=loaded\\nActiveState=failed\\nResult=oom-kill\\n`` -> dict of every key;
     lines without ``=`` are skipped."""
     props = {}
@@ -85,7 +85,7 @@ def parse_show(stdout: bytes) -> Dict[str, str]:
     return props
 
 
-def _int(text: Optional[str]) -> Optional[int]:
+def _int(text: "Optional[str]") -> "Optional[int]":
     if text is None or text.strip() in _UNSET:
         return None
     try:
@@ -94,10 +94,10 @@ def _int(text: Optional[str]) -> Optional[int]:
         return None
 
 
-def unit_from_show(props: Mapping[str, str]) -> AgentUnit:
+def unit_from_show(props: "Mapping[str, str]") -> AgentUnit:
     """An AgentUnit from `systemctl show` properties (values cleaned, sizes in bytes)."""
 
-    def text(key: str) -> Optional[str]:
+    def text(key: str) -> "Optional[str]":
         value = props.get(key)
         return clean(value, 120) if value not in (None, "") else None
 
@@ -129,7 +129,7 @@ def unit_from_show(props: Mapping[str, str]) -> AgentUnit:
     )
 
 
-def _code_name(value: Optional[str]) -> Optional[str]:
+def _code_name(value: "Optional[str]") -> "Optional[str]":
     """ExecMainCode is a number in `systemctl show` (CLD_EXITED=1, CLD_KILLED=2, CLD_DUMPED=3)."""
     names = {"1": "exited", "2": "killed", "3": "dumped"}
     if value is None or value.strip() in ("", "0"):
@@ -158,7 +158,7 @@ def unit_from_tree(host: "Host") -> AgentUnit:
     )
 
 
-def systemd_absent(host: "Host") -> Optional[str]:
+def systemd_absent(host: "Host") -> "Optional[str]":
     """Why systemd cannot be asked, or None. /run/systemd/system exists only when systemd
     is PID 1 (sd_booted)."""
     if host.exists("/run/systemd/system"):

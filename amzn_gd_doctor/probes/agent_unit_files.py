@@ -31,17 +31,17 @@ Memlock = Tuple[Optional[int], Optional[int]]
 @value
 class UnitFiles:
     masked: bool
-    fragment: Optional[str]  # the unit file systemd would load, None when there is none
+    fragment: "Optional[str]"  # the unit file systemd would load, None when there is none
     enabled: bool = False
-    memory_max: Optional[int] = None
-    memory_limit: Optional[int] = None
-    cpu_quota_per_sec_us: Optional[int] = None
-    environment: Mapping[str, str] = field(default_factory=dict)
-    memlock: Optional[Memlock] = None
+    memory_max: "Optional[int]" = None
+    memory_limit: "Optional[int]" = None
+    cpu_quota_per_sec_us: "Optional[int]" = None
+    environment: "Mapping[str, str]" = field(default_factory=dict)
+    memlock: "Optional[Memlock]" = None
     memlock_source: str = ""
 
 
-def parse_environment(assignments: List[str]) -> Dict[str, str]:
+def parse_environment(assignments: "List[str]") -> "Dict[str, str]":
     """Environment= lines as systemd splits them:
     ``HTTPS_PROXY=http://10.0.0.5:3128 "NO_PROXY=a b"`` -> {"HTTPS_PROXY": ..., "NO_PROXY": "a b"};
     values made printable and cut, at most MAX_VARIABLES."""
@@ -58,12 +58,12 @@ def parse_environment(assignments: List[str]) -> Dict[str, str]:
     return found
 
 
-def proxy_variables(environment: Mapping[str, str]) -> Dict[str, str]:
+def proxy_variables(environment: "Mapping[str, str]") -> "Dict[str, str]":
     """The proxy variables (any case) of an environment, credentials redacted."""
     return {k: redact_proxy(v) for k, v in environment.items() if k.lower() in PROXY_VARIABLES}
 
 
-def parse_unit_settings(texts: List[bytes]) -> Dict[str, List[str]]:
+def parse_unit_settings(texts: "List[bytes]") -> "Dict[str, List[str]]":
     """[Service] assignments of a unit file then its drop-ins, in order; an empty assignment
     resets a list (``Environment=``). ``MemoryMax=128M`` -> {"MemoryMax": ["128M"]}."""
     settings: Dict[str, List[str]] = {}
@@ -87,12 +87,12 @@ def parse_unit_settings(texts: List[bytes]) -> Dict[str, List[str]]:
     return settings
 
 
-def parse_memlock_setting(value: str) -> Optional[Memlock]:
+def parse_memlock_setting(value: str) -> "Optional[Memlock]":
     """``32M`` -> (32M, 32M); ``64K:32M`` -> (64K, 32M); ``infinity`` -> (None, None)."""
     soft_text, _, hard_text = value.partition(":")
     hard_text = hard_text or soft_text
 
-    def one(text: str) -> Tuple[bool, Optional[int]]:
+    def one(text: str) -> "Tuple[bool, Optional[int]]":
         if text.strip() == "infinity":
             return True, None
         size = parse_size(text)
@@ -103,27 +103,27 @@ def parse_memlock_setting(value: str) -> Optional[Memlock]:
     return (soft, hard) if ok_soft and ok_hard else None
 
 
-def _read_optional(host: "Host", path: str) -> Optional[bytes]:
+def _read_optional(host: "Host", path: str) -> "Optional[bytes]":
     try:
         return host.read_bytes(path, UNIT_FILE_LIMIT)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
-def _conf_dir(host: "Host", directory: str) -> List[bytes]:
+def _conf_dir(host: "Host", directory: str) -> "List[bytes]":
     if not host.is_dir(directory):
         return []
     names = sorted(n for n in host.list_dir(directory) if n.endswith(".conf"))[:MAX_DROP_INS]
     return [d for d in (_read_optional(host, f"{directory}/{n}") for n in names) if d is not None]
 
 
-def _wants_dirs(host: "Host") -> List[str]:
+def _wants_dirs(host: "Host") -> "List[str]":
     if not host.is_dir("/etc/systemd/system"):
         return []
     return [n for n in host.list_dir("/etc/systemd/system") if n.endswith((".wants", ".requires"))]
 
 
-def _tree_memlock(host: "Host", unit_value: Optional[str]) -> Tuple[Optional[Memlock], str]:
+def _tree_memlock(host: "Host", unit_value: "Optional[str]") -> "Tuple[Optional[Memlock], str]":
     """The unit's LimitMEMLOCK, else DefaultLimitMEMLOCK from system.conf (and its drop-ins),
     else systemd's built-in default as the tree's systemd would apply it."""
     if unit_value:
@@ -155,7 +155,7 @@ def read_unit_files(host: "Host") -> UnitFiles:
         texts += _conf_dir(host, f"{directory}/{UNIT}.d")
     settings = parse_unit_settings(texts)
 
-    def last(key: str) -> Optional[str]:
+    def last(key: str) -> "Optional[str]":
         values = settings.get(key)
         return values[-1] if values else None
 

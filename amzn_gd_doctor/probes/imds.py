@@ -44,11 +44,11 @@ class ImdsConfig:
     source: str
 
 
-def _truthy(value: Optional[str]) -> bool:
+def _truthy(value: "Optional[str]") -> bool:
     return (value or "").strip().lower() == "true"
 
 
-def parse_imds_config(env: Mapping[str, str], endpoint: Optional[str] = None) -> ImdsConfig:
+def parse_imds_config(env: "Mapping[str, str]", endpoint: "Optional[str]" = None) -> ImdsConfig:
     """botocore's reading of the IMDS variables; ``endpoint`` (--imds-endpoint) wins."""
     mode = (env.get("AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE") or "ipv4").strip().lower()
     base, source = (
@@ -83,8 +83,8 @@ class ImdsSession:
     """How this run talks to IMDS: with a token (v2) or without (v1 fallback)."""
 
     config: ImdsConfig
-    token: Optional[str]
-    notes: Tuple[str, ...] = ()
+    token: "Optional[str]"
+    notes: "Tuple[str, ...]" = ()
 
     @property
     def version(self) -> str:
@@ -96,7 +96,12 @@ class ImdsSession:
 
 
 def request(
-    host: "Host", config: ImdsConfig, method: str, path: str, headers: Mapping[str, str], limit: int
+    host: "Host",
+    config: ImdsConfig,
+    method: str,
+    path: str,
+    headers: "Mapping[str, str]",
+    limit: int,
 ) -> HttpResponse:
     """One IMDS call with botocore's retry count; the last failure is raised."""
     failure: Optional[HttpFailure] = None
@@ -116,12 +121,12 @@ class IdentityDocument:
     account_id: str
     instance_id: str
     region: str
-    instance_type: Optional[str]
-    architecture: Optional[str]
-    availability_zone: Optional[str]
-    image_id: Optional[str]
-    private_ip: Optional[str]
-    pending_time: Optional[str]
+    instance_type: "Optional[str]"
+    architecture: "Optional[str]"
+    availability_zone: "Optional[str]"
+    image_id: "Optional[str]"
+    private_ip: "Optional[str]"
+    pending_time: "Optional[str]"
 
 
 class MalformedDocument(ValueError):
@@ -157,7 +162,7 @@ def parse_identity_document(body: bytes) -> IdentityDocument:
         if not isinstance(value, str) or not pattern.match(value):
             raise MalformedDocument(f"field {key} is missing or invalid ({str(value)[:40]!r})")
 
-    def opt(key: str) -> Optional[str]:
+    def opt(key: str) -> "Optional[str]":
         value = data.get(key)
         return value[:100] if isinstance(value, str) else None
 
@@ -179,15 +184,15 @@ class IdentityResult:
     """What IMDS gave: a document, or the failure kind and a sentence describing it."""
 
     config: ImdsConfig
-    session: Optional[ImdsSession]
-    document: Optional[IdentityDocument]
-    failure: Optional[str] = None
-    detail: Optional[str] = None
+    session: "Optional[ImdsSession]"
+    document: "Optional[IdentityDocument]"
+    failure: "Optional[str]" = None
+    detail: "Optional[str]" = None
 
 
 def open_session(
     host: "Host", config: ImdsConfig
-) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
+) -> "Tuple[Optional[ImdsSession], Optional[str], Optional[str]]":
     """IMDSv2 token, or the v1 fallback botocore would take, or (None, kind, sentence)."""
     base = config.base_url
     headers = {"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL_S)}
@@ -222,7 +227,7 @@ def open_session(
 
 def _after_token_timeout(
     host: "Host", config: ImdsConfig
-) -> Tuple[Optional[ImdsSession], Optional[str], Optional[str]]:
+) -> "Tuple[Optional[ImdsSession], Optional[str], Optional[str]]":
     """A PUT that times out while plain GETs answer is the hop-limit symptom."""
     base = config.base_url
     try:

@@ -38,7 +38,7 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
 @value
 class TagResult:
     tags_in_metadata: bool
-    value: Optional[str]
+    value: "Optional[str]"
 
 
 @probe("imds.tags", needs=("imds.identity",))
@@ -60,13 +60,13 @@ def tags(ctx: "ProbeContext") -> TagResult:
 
 @value
 class NetworkInfo:
-    mac: Optional[str]
-    vpc_id: Optional[str]
-    subnet_id: Optional[str]
-    vpc_cidrs: Tuple[str, ...]
+    mac: "Optional[str]"
+    vpc_id: "Optional[str]"
+    subnet_id: "Optional[str]"
+    vpc_cidrs: "Tuple[str, ...]"
 
 
-def parse_cidr_blocks(text: str) -> Tuple[str, ...]:
+def parse_cidr_blocks(text: str) -> "Tuple[str, ...]":
     """``10.0.0.0/16\\n100.64.0.0/16`` -> ("10.0.0.0/16", "100.64.0.0/16"); junk lines dropped."""
     blocks = []
     for line in text.splitlines():
@@ -77,7 +77,7 @@ def parse_cidr_blocks(text: str) -> Tuple[str, ...]:
     return tuple(blocks)
 
 
-def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> Optional[str]:
+def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str]":
     try:
         resp = session.get(ctx.host, path, META_LIMIT)
     except HttpFailure:
@@ -102,7 +102,7 @@ def network(ctx: "ProbeContext") -> NetworkInfo:
     return NetworkInfo(mac, vpc_id, subnet_id, parse_cidr_blocks(cidrs or ""))
 
 
-def _texts(session: ImdsSession, ctx: "ProbeContext", paths: List[str]) -> List[Optional[str]]:
+def _texts(session: ImdsSession, ctx: "ProbeContext", paths: "List[str]") -> "List[Optional[str]]":
     """Fetched at once, each on its own connection: one after another, every answer would
     wait on the one before it (and, from an IMDS that writes headers and body apart, on the
     client's delayed ACK). Each request keeps its own timeout within the run's deadline."""

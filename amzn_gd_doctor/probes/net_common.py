@@ -31,8 +31,8 @@ def require_live(host: Any) -> None:
 
 
 def parallel(
-    calls: Sequence[Callable[[], T]], timeout: float, on_timeout: Callable[[int], T]
-) -> List[T]:
+    calls: "Sequence[Callable[[], T]]", timeout: float, on_timeout: "Callable[[int], T]"
+) -> "List[T]":
     """Run every call on its own daemon thread and return their results in the order given.
 
     Each call bounds itself through the host; ``timeout`` is a backstop so one stuck call can

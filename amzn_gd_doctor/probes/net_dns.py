@@ -26,11 +26,11 @@ SYSTEM = "system resolver"
 
 @value
 class DnsResults:
-    answers: Tuple[DnsAnswer, ...]  # per name, resolvers in configured order, then the system
+    answers: "Tuple[DnsAnswer, ...]"  # per name, resolvers in configured order, then the system
     system_consulted: bool
     system_note: str = ""
 
-    def for_name(self, name: str) -> Tuple[DnsAnswer, ...]:
+    def for_name(self, name: str) -> "Tuple[DnsAnswer, ...]":
         return tuple(a for a in self.answers if a.name == name)
 
 

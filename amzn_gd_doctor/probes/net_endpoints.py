@@ -36,10 +36,10 @@ class Endpoint:
 class Endpoints:
     region: str
     region_source: str
-    fips_enabled: Optional[bool]  # None: the FIPS switch could not be read
-    endpoints: Tuple[Endpoint, ...]
+    fips_enabled: "Optional[bool]"  # None: the FIPS switch could not be read
+    endpoints: "Tuple[Endpoint, ...]"
 
-    def of_kind(self, kind: str) -> Optional[Endpoint]:
+    def of_kind(self, kind: str) -> "Optional[Endpoint]":
         return next((e for e in self.endpoints if e.kind == kind), None)
 
     @property
@@ -57,7 +57,7 @@ def parse_fips_enabled(data: bytes) -> bool:
     return data.strip() == b"1"
 
 
-def endpoint_names(region: str, fips: Optional[bool]) -> Tuple[Endpoint, ...]:
+def endpoint_names(region: str, fips: "Optional[bool]") -> "Tuple[Endpoint, ...]":
     names = [
         Endpoint(
             f"guardduty-data.{region}.amazonaws.com",

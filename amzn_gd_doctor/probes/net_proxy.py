@@ -35,7 +35,7 @@ def mask_proxy(value: str) -> str:
     return clean(_CREDENTIALS.sub("***@", value), VALUE_LIMIT)
 
 
-def proxy_only(env: Optional[Mapping[str, Any]]) -> Dict[str, str]:
+def proxy_only(env: "Optional[Mapping[str, Any]]") -> "Dict[str, str]":
     return {k: mask_proxy(str(v)) for k, v in (env or {}).items() if k in PROXY_VARS}
 
 
@@ -43,7 +43,7 @@ def proxy_only(env: Optional[Mapping[str, Any]]) -> Dict[str, str]:
 class ProxySource:
     label: str  # where the variables came from
     observed: bool
-    variables: Dict[str, str]
+    variables: "Dict[str, str]"
     reason: str = ""  # why it was not observed
 
 

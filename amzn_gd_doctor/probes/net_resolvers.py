@@ -30,9 +30,9 @@ SOURCE_AMAZON = "Amazon resolver"
 
 @value
 class ResolvConf:
-    nameservers: Tuple[str, ...]
-    search: Tuple[str, ...]
-    options: Tuple[str, ...]
+    nameservers: "Tuple[str, ...]"
+    search: "Tuple[str, ...]"
+    options: "Tuple[str, ...]"
 
 
 def parse_resolv_conf(text: str) -> ResolvConf:
@@ -67,13 +67,13 @@ class Resolver:
 
 @value
 class Resolvers:
-    resolvers: Tuple[Resolver, ...]
+    resolvers: "Tuple[Resolver, ...]"
     overridden: bool
-    system: Tuple[str, ...]  # nameservers the C library uses, in order
-    notes: Tuple[str, ...] = ()
+    system: "Tuple[str, ...]"  # nameservers the C library uses, in order
+    notes: "Tuple[str, ...]" = ()
 
 
-def _read_conf(ctx: "ProbeContext", path: str, notes: List[str]) -> ResolvConf:
+def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf:
     try:
         data = ctx.host.read_bytes(path, RESOLV_CONF_LIMIT)
     except FileNotFoundError:

@@ -37,16 +37,16 @@ class NamedTcp:
 @value
 class TcpResults:
     port: int
-    results: Tuple[NamedTcp, ...]
-    skipped: Tuple[Tuple[str, str, str], ...] = ()  # (name, address, why)
+    results: "Tuple[NamedTcp, ...]"
+    skipped: "Tuple[Tuple[str, str, str], ...]" = ()  # (name, address, why)
 
-    def for_name(self, name: str) -> Tuple[TcpResult, ...]:
+    def for_name(self, name: str) -> "Tuple[TcpResult, ...]":
         return tuple(r.result for r in self.results if r.name == name)
 
 
 def addresses_to_try(
     endpoints: Endpoints, dns: DnsResults
-) -> Tuple[List[Tuple[str, str]], List[Tuple[str, str, str]]]:
+) -> "Tuple[List[Tuple[str, str]], List[Tuple[str, str, str]]]":
     """(name, address) pairs from every resolver's answer, and those left out. Public answers
     of the standard and FIPS names are left out: they already fail the check, and the doctor
     does not probe the internet. The link-local name's answers are always tried."""
@@ -86,9 +86,9 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
 
 @value
 class TlsResults:
-    results: Tuple[TlsResult, ...]
+    results: "Tuple[TlsResult, ...]"
 
-    def for_name(self, name: str) -> Tuple[TlsResult, ...]:
+    def for_name(self, name: str) -> "Tuple[TlsResult, ...]":
         return tuple(r for r in self.results if r.server_name == name)
 
 

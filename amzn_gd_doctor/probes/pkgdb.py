@@ -20,7 +20,7 @@ def has_rpm_database(host: "Host") -> bool:
     return any(host.exists(f"{d}/{name}") for d in RPM_DB_DIRS for name in RPM_DB_FILES)
 
 
-def managers(host: "Host") -> Tuple[str, ...]:
+def managers(host: "Host") -> "Tuple[str, ...]":
     """The package managers whose database this host holds; both when neither is found, so
     that a host with an unusual layout is still asked."""
     found = tuple(

@@ -26,10 +26,10 @@ _KERNEL_RE = lazy_re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 @value
 class KernelRelease:
     raw: str
-    version: Optional[Tuple[int, int, int]]
+    version: "Optional[Tuple[int, int, int]]"
 
     @property
-    def family(self) -> Optional[Tuple[int, int]]:
+    def family(self) -> "Optional[Tuple[int, int]]":
         return self.version[:2] if self.version else None
 
 
@@ -68,7 +68,7 @@ class OsInfo:
         )
 
 
-def parse_os_info(found: bool, release: Dict[str, str]) -> OsInfo:
+def parse_os_info(found: bool, release: "Dict[str, str]") -> OsInfo:
     """Normalise distro's answer, e.g. ``{"id": "amzn", "version_id": "2023", ...}``."""
 
     def clean(key: str) -> str:
@@ -104,12 +104,12 @@ def btf(ctx: "ProbeContext") -> BtfInfo:
 
 @value
 class Ec2Signs:
-    sys_vendor: Optional[str]
-    product_name: Optional[str]
-    hypervisor_uuid: Optional[str]
+    sys_vendor: "Optional[str]"
+    product_name: "Optional[str]"
+    hypervisor_uuid: "Optional[str]"
 
     @property
-    def is_ec2(self) -> Optional[bool]:
+    def is_ec2(self) -> "Optional[bool]":
         """True on Nitro (DMI vendor) or Xen (uuid prefix), False when signs say otherwise,
         None when nothing could be read."""
         if self.sys_vendor == "Amazon EC2":
@@ -129,7 +129,7 @@ class Ec2Signs:
         return ", ".join(parts) or "no DMI vendor or hypervisor uuid readable"
 
 
-def _read_line(host: "Host", path: str) -> Optional[str]:
+def _read_line(host: "Host", path: str) -> "Optional[str]":
     try:
         data = host.read_bytes(path, DMI_LIMIT)
     except FileNotFoundError:

@@ -38,14 +38,14 @@ class SsmAgent:
     running: bool
     running_known: bool  # False under --root when neither the unit nor a /proc tells
     how: str  # "deb", "rpm", "snap", "files" (unit or binary, no package record) or ""
-    version: Optional[str]
-    unit: Optional[str]
-    unit_state: Dict[str, str]  # systemctl show properties; only UnitFileState under --root
-    pids: Tuple[int, ...] = ()
-    notes: Tuple[str, ...] = ()
+    version: "Optional[str]"
+    unit: "Optional[str]"
+    unit_state: "Dict[str, str]"  # systemctl show properties; only UnitFileState under --root
+    pids: "Tuple[int, ...]" = ()
+    notes: "Tuple[str, ...]" = ()
 
 
-def parse_systemctl_show(stdout: bytes) -> Dict[str, str]:
+def parse_systemctl_show(stdout: bytes) -> "Dict[str, str]":
     """``LoadState=loaded\\nActiveState=active\\nSubState=running\\nNRestarts=0`` -> dict."""
     props = {}
     for line in stdout.decode("utf-8", "replace").splitlines():
@@ -55,7 +55,7 @@ def parse_systemctl_show(stdout: bytes) -> Dict[str, str]:
     return props
 
 
-def scan_processes(host: "Host") -> Optional[Tuple[int, ...]]:
+def scan_processes(host: "Host") -> "Optional[Tuple[int, ...]]":
     """Pids whose comm is the agent's; None when there is no process table to read."""
     try:
         pids = [int(n) for n in host.list_dir("/proc") if n.isdigit()][:MAX_PIDS]
@@ -71,7 +71,7 @@ def scan_processes(host: "Host") -> Optional[Tuple[int, ...]]:
     return tuple(found) if pids else None
 
 
-def unit_file_state(host: "Host", unit: str) -> Dict[str, str]:
+def unit_file_state(host: "Host", unit: str) -> "Dict[str, str]":
     """UnitFileState read from a tree: a link to /dev/null masks, a wants/ link enables."""
     try:
         if host.readlink(f"/etc/systemd/system/{unit}") == "/dev/null":

@@ -30,9 +30,9 @@ class DocumentRun:
     file: str
     document: str
     status: str  # the agent's ResultStatus: InProgress, Success, Failed, TimedOut, ...
-    association_id: Optional[str]
-    created: Optional[str]
-    plugin_failures: Tuple[str, ...] = ()  # "plugin: status (code n): output"
+    association_id: "Optional[str]"
+    created: "Optional[str]"
+    plugin_failures: "Tuple[str, ...]" = ()  # "plugin: status (code n): output"
 
     @property
     def failed(self) -> bool:
@@ -41,15 +41,15 @@ class DocumentRun:
 
 @value
 class SsmAssociations:
-    instance_dirs: Tuple[str, ...]
+    instance_dirs: "Tuple[str, ...]"
     documents: int  # state files looked at
-    guardduty: Tuple[DocumentRun, ...]  # runs of GuardDuty's document
-    last_association: Optional[str] = None  # InstanceDocument.json: the last association run
-    skipped: Tuple[str, ...] = ()  # files not parsed, with why
+    guardduty: "Tuple[DocumentRun, ...]"  # runs of GuardDuty's document
+    last_association: "Optional[str]" = None  # InstanceDocument.json: the last association run
+    skipped: "Tuple[str, ...]" = ()  # files not parsed, with why
     truncated: bool = False  # more documents than MAX_DOCUMENTS
 
 
-def parse_document_state(doc: Any, folder: str, name: str) -> Optional[DocumentRun]:
+def parse_document_state(doc: Any, folder: str, name: str) -> "Optional[DocumentRun]":
     """``{"DocumentInformation": {"DocumentName": "AmazonGuardDuty-Configure...",
     "DocumentStatus": "Failed", "AssociationID": "...", "CreatedDate": "..."},
     "DocumentType": "Association", "InstancePluginsInformation": [{"Name":
@@ -58,7 +58,7 @@ def parse_document_state(doc: Any, folder: str, name: str) -> Optional[DocumentR
         return None
     info = doc["DocumentInformation"]
 
-    def text(key: str, limit: int = 120) -> Optional[str]:
+    def text(key: str, limit: int = 120) -> "Optional[str]":
         value = info.get(key)
         return clean(value, limit) if isinstance(value, str) and value else None
 
@@ -86,7 +86,7 @@ def parse_document_state(doc: Any, folder: str, name: str) -> Optional[DocumentR
     )
 
 
-def parse_instance_document(doc: Any) -> Optional[str]:
+def parse_instance_document(doc: Any) -> "Optional[str]":
     """``{"AssociationID": "b6d5..."}`` (older agents: ``{"DocumentID": "..."}``)."""
     if isinstance(doc, dict):
         for key in ("AssociationID", "DocumentID"):
@@ -95,7 +95,7 @@ def parse_instance_document(doc: Any) -> Optional[str]:
     return None
 
 
-def _last_association(host: "Host", base: str) -> Optional[str]:
+def _last_association(host: "Host", base: str) -> "Optional[str]":
     try:
         doc, _ = read_state_file(host, f"{base}/association/InstanceDocument.json")
     except FileNotFoundError:

@@ -38,14 +38,14 @@ def denied(path: str, by_hand: str) -> CouldNotLook:
     )
 
 
-def read_state_file(host: "Host", path: str) -> Tuple[Optional[Any], Optional[str]]:
+def read_state_file(host: "Host", path: str) -> "Tuple[Optional[Any], Optional[str]]":
     """(parsed JSON, None) or (None, what is wrong with it); missing files raise
     FileNotFoundError, unreadable ones PermissionError."""
     data = host.read_bytes(path, STATE_FILE_LIMIT + 1)
     return parse_state_json(data)
 
 
-def parse_state_json(data: bytes) -> Tuple[Optional[Any], Optional[str]]:
+def parse_state_json(data: bytes) -> "Tuple[Optional[Any], Optional[str]]":
     """``{"name": "AmazonGuardDuty-RuntimeMonitoringSsmPlugin", "state": 8}`` -> (dict, None);
     oversize, non-UTF-8 or invalid JSON -> (None, reason)."""
     if len(data) > STATE_FILE_LIMIT:

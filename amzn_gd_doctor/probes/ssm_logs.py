@@ -56,14 +56,16 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
 
 @value
 class SsmLogs:
-    files: Tuple[str, ...]  # log files read
-    counts: Dict[str, int]  # lines of each kind in the tails read
-    lines: Dict[str, Tuple[str, ...]]  # the latest lines of each kind, printable
+    files: "Tuple[str, ...]"  # log files read
+    counts: "Dict[str, int]"  # lines of each kind in the tails read
+    lines: "Dict[str, Tuple[str, ...]]"  # the latest lines of each kind, printable
     truncated: bool = False  # a file was larger than the tail read
-    unreadable: Tuple[str, ...] = ()
+    unreadable: "Tuple[str, ...]" = ()
 
 
-def parse_log(data: bytes, truncated: bool = False) -> Tuple[Dict[str, int], Dict[str, List[str]]]:
+def parse_log(
+    data: bytes, truncated: bool = False
+) -> "Tuple[Dict[str, int], Dict[str, List[str]]]":
     """Sort agent log lines such as ``2024-06-10 09:10:28 ERROR [CredentialRefresher]
     Retrieve credentials produced error: ...`` into kinds. A tail that starts mid-line drops
     that first partial line."""

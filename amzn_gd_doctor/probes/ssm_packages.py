@@ -19,7 +19,7 @@ COMMAND_TIMEOUT_S = 3.0
 DPKG_STATUS_LIMIT = 32 * 1024 * 1024
 
 
-def parse_dpkg_query(stdout: bytes) -> Tuple[bool, Optional[str]]:
+def parse_dpkg_query(stdout: bytes) -> "Tuple[bool, Optional[str]]":
     """``install ok installed\\t3.3.1142.0-1`` -> (True, "3.3.1142.0-1"); a removed package
     (``deinstall ok config-files``) or half-installed one is not installed."""
     status, _, version = stdout.decode("utf-8", "replace").strip().partition("\t")
@@ -27,7 +27,7 @@ def parse_dpkg_query(stdout: bytes) -> Tuple[bool, Optional[str]]:
     return installed, (clean(version.strip(), 80) or None) if installed else None
 
 
-def parse_rpm_q(returncode: int, stdout: bytes) -> Tuple[bool, Optional[str]]:
+def parse_rpm_q(returncode: int, stdout: bytes) -> "Tuple[bool, Optional[str]]":
     """``amazon-ssm-agent-3.3.1142.0-1.x86_64`` -> (True, "3.3.1142.0-1"); rc 1 with
     ``package amazon-ssm-agent is not installed`` -> (False, None)."""
     line = stdout.decode("utf-8", "replace").strip().splitlines()[:1]
@@ -38,7 +38,7 @@ def parse_rpm_q(returncode: int, stdout: bytes) -> Tuple[bool, Optional[str]]:
     return True, clean(version if arch in ("x86_64", "aarch64", "noarch") else nvra, 80)
 
 
-def parse_dpkg_status(data: bytes, package: str = PACKAGE) -> Tuple[bool, Optional[str]]:
+def parse_dpkg_status(data: bytes, package: str = PACKAGE) -> "Tuple[bool, Optional[str]]":
     """The package's paragraph of /var/lib/dpkg/status:
     ``Package: amazon-ssm-agent\\nStatus: install ok installed\\n...Version: 3.3.1142.0-1``."""
     for para in data.decode("utf-8", "replace").split("\n\n"):
@@ -50,7 +50,7 @@ def parse_dpkg_status(data: bytes, package: str = PACKAGE) -> Tuple[bool, Option
     return False, None
 
 
-def parse_snap_version(meta: bytes) -> Optional[str]:
+def parse_snap_version(meta: bytes) -> "Optional[str]":
     """``name: amazon-ssm-agent\\nversion: '3.3.1142.0'`` (meta/snap.yaml) -> "3.3.1142.0"."""
     for line in meta.decode("utf-8", "replace").splitlines():
         if line.startswith("version:"):
@@ -58,7 +58,7 @@ def parse_snap_version(meta: bytes) -> Optional[str]:
     return None
 
 
-def package_record(host: "Host") -> Tuple[bool, str, Optional[str]]:
+def package_record(host: "Host") -> "Tuple[bool, str, Optional[str]]":
     """(installed, "deb"|"rpm"|"", version): the package manager is the authority on versions."""
     if host.root:
         try:

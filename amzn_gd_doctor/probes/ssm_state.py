@@ -39,14 +39,14 @@ MAX_VERSION_DIRS = 32
 
 @value
 class SsmRegistration:
-    managed_instance_id: Optional[str]  # "mi-..." on a hybrid (non-EC2) host
-    region: Optional[str]
-    instance_dirs: Tuple[str, ...]  # i-... / mi-... directories the agent keeps state in
+    managed_instance_id: "Optional[str]"  # "mi-..." on a hybrid (non-EC2) host
+    region: "Optional[str]"
+    instance_dirs: "Tuple[str, ...]"  # i-... / mi-... directories the agent keeps state in
     data_dir: bool  # /var/lib/amazon/ssm exists
-    problem: Optional[str] = None  # the registration file exists but could not be parsed
+    problem: "Optional[str]" = None  # the registration file exists but could not be parsed
 
 
-def parse_registration(doc: Any) -> Tuple[Optional[str], Optional[str]]:
+def parse_registration(doc: Any) -> "Tuple[Optional[str], Optional[str]]":
     """``{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"eu-west-1"}`` -> (id, region)."""
     if not isinstance(doc, dict):
         return None, None
@@ -81,14 +81,14 @@ def registration(ctx: "ProbeContext") -> SsmRegistration:
 @value
 class PluginInstallState:
     present: bool  # installstate exists
-    state: Optional[int] = None
+    state: "Optional[int]" = None
     state_name: str = ""
-    version: Optional[str] = None
-    last_installed_version: Optional[str] = None
-    time: Optional[str] = None
+    version: "Optional[str]" = None
+    last_installed_version: "Optional[str]" = None
+    time: "Optional[str]" = None
     retry_count: int = 0
-    versions: Tuple[str, ...] = ()  # version directories in the package directory
-    problem: Optional[str] = None  # malformed file: what is wrong with it
+    versions: "Tuple[str, ...]" = ()  # version directories in the package directory
+    problem: "Optional[str]" = None  # malformed file: what is wrong with it
 
     @property
     def failed(self) -> bool:
@@ -101,7 +101,7 @@ def parse_installstate(doc: Any) -> PluginInstallState:
     if not isinstance(doc, dict):
         return PluginInstallState(True, problem="is not a JSON object")
 
-    def text(key: str) -> Optional[str]:
+    def text(key: str) -> "Optional[str]":
         value = doc.get(key)
         return clean(value, 80) if isinstance(value, str) and value else None
 

@@ -10,7 +10,7 @@ def _message(issue: Issue) -> str:
     return f'"{issue.issue_message}"' if issue.issue_message else '"" (empty message)'
 
 
-def render_list(issues: Iterable[Issue]) -> str:
+def render_list(issues: "Iterable[Issue]") -> str:
     rows = list(issues)
     width = max(len(i.code) for i in rows)
     lines = [f"{'CODE'.ljust(width)}  SCOPE    ISSUE TYPE / MESSAGE"]
@@ -43,7 +43,7 @@ def render_explain(issue: Issue) -> str:
     return "\n".join(lines) + "\n"
 
 
-def issue_dict(issue: Issue) -> Dict[str, Any]:
+def issue_dict(issue: Issue) -> "Dict[str, Any]":
     return {
         "code": issue.code,
         "issue_type": issue.issue_type,
@@ -58,5 +58,5 @@ def issue_dict(issue: Issue) -> Dict[str, Any]:
     }
 
 
-def render_json(issues: Iterable[Issue]) -> str:
+def render_json(issues: "Iterable[Issue]") -> str:
     return json.dumps([issue_dict(i) for i in issues], indent=2, ensure_ascii=False) + "\n"

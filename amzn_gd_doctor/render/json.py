@@ -13,7 +13,7 @@ from ..model import Diagnosis, Report
 SCHEMA_VERSION = "1.1"  # 1.1: timing
 
 
-def diagnosis_dict(d: Diagnosis) -> Dict[str, Any]:
+def diagnosis_dict(d: Diagnosis) -> "Dict[str, Any]":
     return {
         "code": d.issue.code,
         "issue_type": d.issue.issue_type,
@@ -28,7 +28,7 @@ def diagnosis_dict(d: Diagnosis) -> Dict[str, Any]:
     }
 
 
-def report_dict(report: Report) -> Dict[str, Any]:
+def report_dict(report: Report) -> "Dict[str, Any]":
     began = time.monotonic()
     primary = report.primary
     host = report.host

@@ -71,7 +71,7 @@ def summary_line(report: Report) -> str:
     return "amzn-gd-doctor: " + " | ".join(fields + [who])
 
 
-def _header(report: Report) -> List[str]:
+def _header(report: Report) -> "List[str]":
     h = report.host
     who = clean(h.instance_id or "this host")
     where = ", ".join(clean(p) for p in (h.instance_type, h.region) if p)
@@ -95,7 +95,7 @@ def _header(report: Report) -> List[str]:
     return lines
 
 
-def _verdict(report: Report, style: _Style) -> List[str]:
+def _verdict(report: Report, style: _Style) -> "List[str]":
     status = report.coverage_status.value
     code = {"HEALTHY": "32;1", "UNHEALTHY": "31;1"}.get(status, "33;1")
     lines = ["", f"Predicted coverage status: {style(status, code)}"]
@@ -117,7 +117,7 @@ def _verdict(report: Report, style: _Style) -> List[str]:
     return lines
 
 
-def _fix_block(d: Diagnosis) -> List[str]:
+def _fix_block(d: Diagnosis) -> "List[str]":
     lines = [
         f"       -> {d.issue.issue_type} / {_message(d.issue.issue_message)}"
         f" ({d.confidence.value})",
@@ -128,7 +128,9 @@ def _fix_block(d: Diagnosis) -> List[str]:
     return lines
 
 
-def _check(f: Finding, report: Report, style: _Style, verbose: bool, shown: Set[str]) -> List[str]:
+def _check(
+    f: Finding, report: Report, style: _Style, verbose: bool, shown: "Set[str]"
+) -> "List[str]":
     word, code = MARKS[f.outcome]
     lines = [f"  [{style(word, code)}] {f.rule_id}: {clean(f.summary)}"]
     if f.outcome is Outcome.FAIL and f.issue and f.issue not in shown:

@@ -62,20 +62,20 @@ FIXES = {
 }
 
 
-def _usable(journal: Optional[AgentJournal]) -> Optional[AgentJournal]:
+def _usable(journal: "Optional[AgentJournal]") -> "Optional[AgentJournal]":
     """The journal summary, unless it saw nothing because files were unreadable."""
     if journal is None or (journal.problems and journal.entries == 0):
         return None
     return journal
 
 
-def _counts(items: Dict[str, int]) -> str:
+def _counts(items: "Dict[str, int]") -> str:
     return ", ".join(f"{k} ×{v}" for k, v in sorted(items.items(), key=lambda kv: -kv[1])[:3])
 
 
 def _hits(
-    logs: Optional[AgentLogs], journal: Optional[AgentJournal], categories: Tuple[str, ...]
-) -> List[PhraseHits]:
+    logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]", categories: "Tuple[str, ...]"
+) -> "List[PhraseHits]":
     """Phrase hits of the given categories from the log files and the journal, merged by class."""
     merged: Dict[str, PhraseHits] = {}
     for source in (logs, journal):
@@ -106,14 +106,14 @@ def _describe(hit: PhraseHits, recent_only: bool = True) -> str:
     return f"{hit.meaning} ({hit.name}, {n} line{'s' if n != 1 else ''}: '{hit.sample}')"
 
 
-def _cause(logs: Optional[AgentLogs], journal: Optional[AgentJournal]) -> str:
+def _cause(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
     if journal is not None and journal.oom_kills:
         return f"; the kernel OOM killer killed it {journal.oom_kills} times"
     hits = _hits(logs, journal, CONNECTIVITY + ("ebpf", "memlock", "crash"))
     return f"; it logs {_describe(hits[0], False)}" if hits else ""
 
 
-def _sources(logs: Optional[AgentLogs], journal: Optional[AgentJournal]) -> str:
+def _sources(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
     """What was read, for a passing summary: "6 recent log lines and the journal"."""
     parts = []
     if logs is not None and logs.read_any:
@@ -204,7 +204,7 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
     issues=("agent_disconnected",),
 )
 def unit_running(
-    unit: AgentUnit, journal: Optional[AgentJournal], proc: Optional[AgentProcess]
+    unit: AgentUnit, journal: "Optional[AgentJournal]", proc: "Optional[AgentProcess]"
 ) -> Verdict:
     if unit.systemd == "not-running":
         seen = f"; an agent process runs (pid {proc.main.pid})" if proc and proc.main else ""
@@ -260,7 +260,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def _state_from_journal(unit: AgentUnit, journal: Optional[AgentJournal]) -> Verdict:
+def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> Verdict:
     files = f"unit file {unit.fragment_path}, {unit.unit_file_state}"
     if journal is None or journal.last_state is None:
         return inconclusive(
@@ -298,7 +298,7 @@ def _state_from_journal(unit: AgentUnit, journal: Optional[AgentJournal]) -> Ver
     issues=("agent_disconnected",),
 )
 def not_crash_looping(
-    unit: Optional[AgentUnit], journal: Optional[AgentJournal], logs: Optional[AgentLogs]
+    unit: "Optional[AgentUnit]", journal: "Optional[AgentJournal]", logs: "Optional[AgentLogs]"
 ) -> Verdict:
     journal = _usable(journal)
     total = unit.n_restarts if unit is not None else None
@@ -344,7 +344,7 @@ def not_crash_looping(
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
-def not_oom_killed(journal: Optional[AgentJournal], unit: Optional[AgentUnit]) -> Verdict:
+def not_oom_killed(journal: "Optional[AgentJournal]", unit: "Optional[AgentUnit]") -> Verdict:
     journal = _usable(journal)
     unit_oom = unit is not None and unit.result == "oom-kill"
     if journal is None and not unit_oom:
@@ -375,7 +375,7 @@ def not_oom_killed(journal: Optional[AgentJournal], unit: Optional[AgentUnit]) -
 
 
 def _oom_failure(
-    recent: int, journal: Optional[AgentJournal], unit: Optional[AgentUnit]
+    recent: int, journal: "Optional[AgentJournal]", unit: "Optional[AgentUnit]"
 ) -> Verdict:
     cap = unit.memory_cap if unit is not None else None
     if journal is not None and recent:
@@ -419,10 +419,10 @@ def _oom_failure(
 )
 def memlock(
     kernel: KernelRelease,
-    proc: Optional[AgentProcess],
-    unit: Optional[AgentUnit],
-    logs: Optional[AgentLogs],
-    journal: Optional[AgentJournal],
+    proc: "Optional[AgentProcess]",
+    unit: "Optional[AgentUnit]",
+    logs: "Optional[AgentLogs]",
+    journal: "Optional[AgentJournal]",
 ) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} has no MAJOR.MINOR")
@@ -471,7 +471,7 @@ def memlock(
     issues=("agent_disconnected",),
 )
 def btf_errors(
-    logs: Optional[AgentLogs], journal: Optional[AgentJournal], btf: Optional[BtfInfo]
+    logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]", btf: "Optional[BtfInfo]"
 ) -> Verdict:
     journal = _usable(journal)
     if (logs is None or not logs.read_any) and journal is None:
@@ -510,10 +510,10 @@ def btf_errors(
     issues=("agent_disconnected",),
 )
 def logs_clean(
-    logs: Optional[AgentLogs],
-    journal: Optional[AgentJournal],
-    unit: Optional[AgentUnit],
-    proc: Optional[AgentProcess],
+    logs: "Optional[AgentLogs]",
+    journal: "Optional[AgentJournal]",
+    unit: "Optional[AgentUnit]",
+    proc: "Optional[AgentProcess]",
 ) -> Verdict:
     journal = _usable(journal)
     if (logs is None or not logs.read_any) and journal is None:

@@ -20,7 +20,7 @@ from ..registry import rule
     issues=("identity_document_unavailable",),
 )
 def identity_document(
-    result: IdentityResult, signs: Optional[Ec2Signs], registration: Any
+    result: IdentityResult, signs: "Optional[Ec2Signs]", registration: Any
 ) -> Verdict:
     doc = result.document
     if doc is not None and result.session is not None:

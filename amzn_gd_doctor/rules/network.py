@@ -33,7 +33,7 @@ DOC = "https://docs.aws.amazon.com/guardduty/latest/ug/validate-vpc-endpoint-con
 
 
 # -- classification (pure helpers) -------------------------------------------------------------
-def classify_address(address: str, cidrs: Sequence[str]) -> str:
+def classify_address(address: str, cidrs: "Sequence[str]") -> str:
     """in_vpc, private_outside, private_unknown (no CIDRs to compare with), or public."""
     ip = ipaddress.ip_address(address)
     if any(
@@ -54,12 +54,12 @@ class NameState:
     name: str
     state: str  # in_vpc, private_outside, private_unknown, public, nxdomain, nodata,
     #             servfail, timeout, no_resolver, not_asked
-    addresses: Tuple[str, ...]
+    addresses: "Tuple[str, ...]"
     via: str  # the resolver whose answer counts
-    evidence: Tuple[str, ...]
+    evidence: "Tuple[str, ...]"
 
 
-def _describe(answer: DnsAnswer, cidrs: Sequence[str]) -> str:
+def _describe(answer: DnsAnswer, cidrs: "Sequence[str]") -> str:
     if answer.status == "answer":
         return ", ".join(f"{a} ({PLACES[classify_address(a, cidrs)]})" for a in answer.addresses)
     text = {
@@ -71,7 +71,9 @@ def _describe(answer: DnsAnswer, cidrs: Sequence[str]) -> str:
     return f"{text} ({answer.detail})" if answer.detail else text
 
 
-def judge_name(dns: DnsResults, resolvers: Resolvers, name: str, cidrs: Sequence[str]) -> NameState:
+def judge_name(
+    dns: DnsResults, resolvers: Resolvers, name: str, cidrs: "Sequence[str]"
+) -> NameState:
     """The answer that counts is the C library's (what the agent gets) when it was asked,
     else the first resolver in configured order that gave a definite answer."""
     answers = dns.for_name(name)
@@ -104,13 +106,13 @@ def judge_name(dns: DnsResults, resolvers: Resolvers, name: str, cidrs: Sequence
     return NameState(name, state, (), "", evidence)
 
 
-def _cidr_text(network: Optional[NetworkInfo]) -> str:
+def _cidr_text(network: "Optional[NetworkInfo]") -> str:
     cidrs = network.vpc_cidrs if network is not None else ()
     return ", ".join(cidrs) if cidrs else "the VPC CIDR (not available from IMDS)"
 
 
 def _link_local_works(
-    endpoints: Endpoints, tcp: Optional[TcpResults], tls: Optional[TlsResults]
+    endpoints: Endpoints, tcp: "Optional[TcpResults]", tls: "Optional[TlsResults]"
 ) -> bool:
     endpoint = endpoints.of_kind(LINK_LOCAL)
     if endpoint is None or tcp is None:
@@ -120,7 +122,7 @@ def _link_local_works(
     return tls is None or any(r.status == "verified" for r in tls.for_name(endpoint.name))
 
 
-def _agent_version(package: Any) -> Optional[Tuple[int, ...]]:
+def _agent_version(package: Any) -> "Optional[Tuple[int, ...]]":
     if package is None or not getattr(package, "installed", False):
         return None
     return parse_agent_version(getattr(package, "version", None))
@@ -139,7 +141,7 @@ def _state_sentence(state: NameState) -> str:
     }.get(state.state, f"resolves to {', '.join(state.addresses)}{via}")
 
 
-def endpoint_fix(endpoints: Endpoints, network: Optional[NetworkInfo]) -> Tuple[str, ...]:
+def endpoint_fix(endpoints: Endpoints, network: "Optional[NetworkInfo]") -> "Tuple[str, ...]":
     region = endpoints.region
     vpc = (network.vpc_id if network is not None else None) or "<vpc-id>"
     subnet = (network.subnet_id if network is not None else None) or "<subnet-id>"
@@ -159,7 +161,7 @@ def endpoint_fix(endpoints: Endpoints, network: Optional[NetworkInfo]) -> Tuple[
     )
 
 
-def dns_fix(endpoints: Endpoints, resolvers: Resolvers) -> Tuple[str, ...]:
+def dns_fix(endpoints: Endpoints, resolvers: Resolvers) -> "Tuple[str, ...]":
     name = endpoints.standard.name
     first = resolvers.resolvers[0].server if resolvers.resolvers else AMAZON_RESOLVER
     address, _, port = first.rpartition(":") if first.count(":") == 1 else (first, "", "")
@@ -221,10 +223,10 @@ def dns_private(
     endpoints: Endpoints,
     resolvers: Resolvers,
     dns: DnsResults,
-    network: Optional[NetworkInfo],
+    network: "Optional[NetworkInfo]",
     package: Any,
-    tcp: Optional[TcpResults],
-    tls: Optional[TlsResults],
+    tcp: "Optional[TcpResults]",
+    tls: "Optional[TlsResults]",
 ) -> Verdict:
     cidrs = network.vpc_cidrs if network is not None else ()
     std = judge_name(dns, resolvers, endpoints.standard.name, cidrs)
@@ -264,8 +266,8 @@ def dns_private(
 
 
 def _fips_note(
-    endpoints: Endpoints, dns: DnsResults, resolvers: Resolvers, cidrs: Sequence[str]
-) -> Tuple[str, ...]:
+    endpoints: Endpoints, dns: DnsResults, resolvers: Resolvers, cidrs: "Sequence[str]"
+) -> "Tuple[str, ...]":
     fips = endpoints.of_kind(FIPS)
     if fips is None:
         return ()
@@ -291,8 +293,8 @@ def amazon_resolver(
     endpoints: Endpoints,
     resolvers: Resolvers,
     dns: DnsResults,
-    identity: Optional[IdentityResult],
-    network: Optional[NetworkInfo],
+    identity: "Optional[IdentityResult]",
+    network: "Optional[NetworkInfo]",
 ) -> Verdict:
     if resolvers.overridden:
         return not_applicable(
@@ -336,7 +338,7 @@ def _base_plus_two(cidr: str) -> str:
     return str(net.network_address + 2) if net.num_addresses > 4 else ""
 
 
-def _pick(name_results: Sequence[Tuple[str, Sequence[Any]]]) -> Tuple[str, Sequence[Any]]:
+def _pick(name_results: "Sequence[Tuple[str, Sequence[Any]]]") -> "Tuple[str, Sequence[Any]]":
     """The first name with results: the standard name, else the link-local one."""
     return next(((n, r) for n, r in name_results if r), (name_results[0][0], ()))
 
@@ -349,7 +351,9 @@ def _pick(name_results: Sequence[Tuple[str, Sequence[Any]]]) -> Tuple[str, Seque
     requires=("network.dns_private",),
     issues=("no_agent_reporting",),
 )
-def tcp_reachable(endpoints: Endpoints, tcp: TcpResults, network: Optional[NetworkInfo]) -> Verdict:
+def tcp_reachable(
+    endpoints: Endpoints, tcp: TcpResults, network: "Optional[NetworkInfo]"
+) -> Verdict:
     names = [e.name for e in endpoints.endpoints if e.kind != FIPS]
     name, results = _pick([(n, tcp.for_name(n)) for n in names])
     evidence = tuple(
@@ -441,7 +445,7 @@ def _tls_line(r: TlsResult) -> str:
     return text + f"; trust store {r.trust_store}" + (f"; {r.detail}" if r.detail else "")
 
 
-def no_proxy_exempts(name: str, port: int, no_proxy: str) -> Optional[str]:
+def no_proxy_exempts(name: str, port: int, no_proxy: str) -> "Optional[str]":
     """The no_proxy entry that exempts ``name`` (curl and Go semantics: ``*``, an exact name,
     or a domain suffix with or without a leading dot; ``host:port`` only for that port)."""
     for raw in no_proxy.split(","):

@@ -24,13 +24,13 @@ def fmt(family: Family) -> str:
     return f"{family[0]}.{family[1]}"
 
 
-def parse_agent_version(text: Optional[str]) -> Optional[Tuple[int, ...]]:
+def parse_agent_version(text: "Optional[str]") -> "Optional[Tuple[int, ...]]":
     """``1.9.2``, ``1.9.2-1.amzn2023`` or ``v1.17.1`` -> (1, 9, 2); junk -> None."""
     match = re.match(r"^v?(\d+(?:\.\d+)*)", (text or "").strip())
     return tuple(int(p) for p in match[1].split(".")) if match else None
 
 
-def newest_family(matrix: Dict[str, Any], agent_version: Optional[str]) -> Tuple[Family, str]:
+def newest_family(matrix: "Dict[str, Any]", agent_version: "Optional[str]") -> "Tuple[Family, str]":
     """The newest kernel family the installed agent supports, or the newest known agent's."""
     parsed = parse_agent_version(agent_version)
     families: List[Family] = []
@@ -44,8 +44,8 @@ def newest_family(matrix: Dict[str, Any], agent_version: Optional[str]) -> Tuple
 
 
 def match_distribution(
-    matrix: Dict[str, Any], os_info: Optional[OsInfo]
-) -> Optional[Dict[str, Any]]:
+    matrix: "Dict[str, Any]", os_info: "Optional[OsInfo]"
+) -> "Optional[Dict[str, Any]]":
     """The matrix row for this OS: exact VERSION_ID for dotted entries, major for plain ones."""
     if os_info is None or not os_info.id:
         return None
@@ -59,7 +59,7 @@ def match_distribution(
     return None
 
 
-def _installed_agent_version(agent: Any) -> Optional[str]:
+def _installed_agent_version(agent: Any) -> "Optional[str]":
     if agent is None or not getattr(agent, "installed", False):
         return None
     version = getattr(agent, "version", None)
@@ -73,7 +73,7 @@ def _installed_agent_version(agent: Any) -> Optional[str]:
     optional=("platform.os", "agent.package"),
     issues=("kernel_too_low", "kernel_too_high"),
 )
-def kernel_supported(kernel: KernelRelease, os_info: Optional[OsInfo], agent: Any) -> Verdict:
+def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: Any) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} does not start with MAJOR.MINOR")
     matrix = catalog.kernel_matrix()
@@ -138,7 +138,7 @@ def btf_present(btf: BtfInfo) -> Verdict:
     optional=("platform.arch", "imds.identity"),
     issues=("ssm_association_execution_failed",),
 )
-def arch_supported(machine: Optional[str], identity: Optional[IdentityResult]) -> Verdict:
+def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]") -> Verdict:
     matrix = catalog.kernel_matrix()
     doc = identity.document if identity else None
     arch = (doc.architecture if doc and doc.architecture else machine) or ""

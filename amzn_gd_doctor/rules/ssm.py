@@ -21,13 +21,13 @@ INSTALL_SSM_DOC = (
 LOG_KINDS_TO_WARN = ("registration", "credentials", "associations_unavailable")
 
 
-def _log_evidence(logs: Optional[SsmLogs], *kinds: str) -> Tuple[str, ...]:
+def _log_evidence(logs: "Optional[SsmLogs]", *kinds: str) -> "Tuple[str, ...]":
     if logs is None:
         return ()
     return tuple(f"SSM log: {line}" for kind in kinds for line in logs.lines.get(kind, ()))
 
 
-def _os_hint(os_info: Optional[OsInfo]) -> Tuple[str, ...]:
+def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
     os_id = os_info.id if os_info is not None else ""
     if os_id == "fedora":
         return (
@@ -46,7 +46,7 @@ def _os_hint(os_info: Optional[OsInfo]) -> Tuple[str, ...]:
     optional=("agent.package", "platform.os"),
     issues=("waiting_for_ssm_notification",),
 )
-def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: Optional[OsInfo]) -> Verdict:
+def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> Verdict:
     state = ssm.unit_state
     how = f" ({ssm.how}{', ' + ssm.version if ssm.version else ''})" if ssm.installed else ""
     if ssm.running:
@@ -129,7 +129,7 @@ def hybrid_registration(reg: SsmRegistration) -> Verdict:
     optional=("ssm.logs",),
     issues=("ssm_association_execution_failed",),
 )
-def plugin_install_state(plugin: PluginInstallState, logs: Optional[SsmLogs]) -> Verdict:
+def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") -> Verdict:
     if not plugin.present:
         extra = f" (version directories: {', '.join(plugin.versions)})" if plugin.versions else ""
         return not_applicable(
@@ -168,7 +168,7 @@ def plugin_install_state(plugin: PluginInstallState, logs: Optional[SsmLogs]) ->
     optional=("ssm.logs",),
     issues=("ssm_association_execution_failed",),
 )
-def association_execution(assoc: SsmAssociations, logs: Optional[SsmLogs]) -> Verdict:
+def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> Verdict:
     bad = [run for run in assoc.guardduty if run.failed]
     if bad:
         run = bad[-1]
