@@ -3,17 +3,17 @@ module so they can be reviewed against the GuardDuty documentation line by line.
 
 import functools
 import json
-import pkgutil
+import os
 from typing import Any, Dict, Tuple
 
 from ..model import Issue
 
 
 def _load_json(name: str) -> Any:
-    # pkgutil reads package data from a directory and from inside the zipapp alike (3.6+).
-    data = pkgutil.get_data(__package__, name)
-    if data is None:
-        raise FileNotFoundError(name)
+    # This package's own loader reads its data from a directory and from inside the zipapp
+    # alike, which is what pkgutil.get_data does, without importing pkgutil and importlib.util.
+    loader: Any = __spec__.loader  # a SourceFileLoader, or the zipapp's zipimporter
+    data = loader.get_data(os.path.join(os.path.dirname(__file__), name))
     return json.loads(data.decode("utf-8"))
 
 
