@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
-from . import __version__, lazy_re
+from . import IMPORTED, __version__, lazy_re
 
 _REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
@@ -186,6 +186,7 @@ def build_app() -> Any:
             region=region,
             dns_servers=tuple(dns_server or ()),
             endpoint_port=endpoint_port,
+            origin=IMPORTED,
         )
         report = doctor.run(LiveHost(root=options.root), options)
         if fmt is CheckFormat.json:

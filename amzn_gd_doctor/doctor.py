@@ -38,6 +38,10 @@ class Options:
     region: "Optional[str]" = None
     dns_servers: "Tuple[str, ...]" = ()
     endpoint_port: int = 443
+    # When the deadline starts counting (a time.monotonic() value): the command line passes the
+    # moment its first module loaded, so that the whole process, start-up included, ends
+    # within the deadline. None: when run() is called.
+    origin: "Optional[float]" = None
 
 
 class Blocked(Exception):
@@ -383,7 +387,7 @@ def run(
     from . import registry
 
     started = time.monotonic()
-    deadline = started + options.deadline
+    deadline = (options.origin if options.origin is not None else started) + options.deadline
     if hasattr(host, "deadline"):
         host.deadline = deadline
     if probes is None or rules is None:
