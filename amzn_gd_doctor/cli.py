@@ -39,7 +39,9 @@ def main(argv: "Optional[Sequence[str]]" = None) -> None:
             _exit(fast)
         from .cli_app import build_app
 
-        build_app()(args=_with_default_command(args), prog_name="amzn-gd-doctor")
+        full = _with_default_command(args)
+        only = full[0] if full[0] in ("explain", "list") else None
+        build_app(only)(args=full, prog_name="amzn-gd-doctor")
     except SystemExit as stop:
         code = stop.code
         _exit(code if isinstance(code, int) else 0 if code is None else 1)

@@ -84,6 +84,13 @@ def inside(opts: argparse.Namespace) -> int:
             seconds, timing = one_run(python, tree)
             times[(python, rev)].append(seconds)
             timings[(python, rev)].append(timing)
+    if opts.json:
+        medians = [
+            {"python": python, "rev": rev, "median_s": statistics.median(values)}
+            for (python, rev), values in times.items()
+        ]
+        print(json.dumps(medians))
+        return 0
     print(f"check on a live host in a namespace, {opts.runs} rounds (variants in turn)")
     for (python, rev), values in times.items():
         version = subprocess.run(
@@ -110,13 +117,14 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--python", action="append", help="an interpreter with the doctor's deps")
     parser.add_argument("--rev", action="append", help="a git revision (default: the work tree)")
+    parser.add_argument("--json", action="store_true", help="print the medians as JSON")
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     opts.python = [os.path.abspath(p) for p in opts.python or [sys.executable]]
     opts.rev = opts.rev or ["WORKTREE"]
     if opts.inside:
         return inside(opts)
-    argv = ["--inside", "--runs", str(opts.runs)]
+    argv = ["--inside", "--runs", str(opts.runs)] + (["--json"] if opts.json else [])
     for python in opts.python:
         argv += ["--python", python]
     for rev in opts.rev:

@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Start-up and end-to-end timings of amzn-gd-doctor, against loopback fixtures only.
+"""Start-up and end-to-end timings of amzn-gd-doctor, on each interpreter, against loopback only.
 
-    python bench/run.py [--runs N]
+    python bench/run.py [--runs N] [--python PY ...] [--save-baseline]
 
-Prints one line per measurement with its target. Every network call goes to 127.0.0.1: a
-loopback IMDS (the test suite's server), and a loopback DNS port for the resolver override.
+Every command runs as a new process with this checkout first on PYTHONPATH. --python names an
+interpreter with the doctor's dependencies (repeatable); the default is this interpreter and,
+when ./scripts/test.sh has made it, .venv-pkg-3.6/bin/python (the floor). Each line shows the
+time, its ratio to a same-run yardstick (that interpreter's `python -c pass`), the change of
+that ratio against bench/baseline.json, and the target.
 """
 
 from __future__ import annotations
@@ -16,29 +19,30 @@ import socket
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
+from typing import List, Optional, Tuple
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests"))
-
-from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer, floor_python  # noqa: E402
-
 ROOT = REPO / "fixtures" / "roots" / "al2023-6.1"
+FLOOR_VENV = REPO / ".venv-pkg-3.6" / "bin" / "python"
 # Ratios to the yardstick, per interpreter, from the last accepted change (--save-baseline).
 BASELINE = REPO / "bench" / "baseline.json"
 # A measurement this much slower than its baseline ratio is flagged for review.
 REGRESSION = 0.20
 DEADLINE_S = 3.0
+# Targets, in seconds.
+VERSION_S = 0.05
+HELP_S = 0.10
+CHECK_S = 0.25
+PYZ_VERSION_S = 0.30
+DEADLINE_MARGIN_S = 0.2
+
+Row = Tuple[str, Optional[float], Optional[float]]  # name, seconds (None: not measured), target
 
 
 def env(**extra: str) -> dict:
-    base = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "PYTHONPATH": str(REPO),
-    }
+    base = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "PYTHONPATH": str(REPO)}
     base.update(extra)
     return base
 
@@ -57,128 +61,126 @@ def timed(args: list, environ: dict) -> float:
 
 
 def median(args: list, environ: dict, runs: int) -> float:
-    timed(args, environ)  # warm the page cache once; every measured run is a new process
+    timed(args, environ)  # warm the page cache and write bytecode once; then new processes
     return statistics.median(timed(args, environ) for _ in range(runs))
 
 
-def start_imds() -> tuple:
-    httpd = _ImdsHTTPServer(("127.0.0.1", 0), _ImdsHandler)
-    httpd.imds = ImdsServer(port=httpd.server_address[1])
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd, httpd.imds
+def version_of(python: str) -> str:
+    out = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
 
 
-def udp_blackhole() -> socket.socket:
-    """A loopback DNS port that receives and never answers (the worst case for resolvers)."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
+def live_check(pythons: List[str], runs: int) -> dict:
+    """Medians of bench/check_live.py (a namespace made like an instance; needs root)."""
+    if os.geteuid() != 0:
+        return {}
+    argv = [sys.executable, str(REPO / "bench" / "check_live.py"), "--json", "--runs", str(runs)]
+    for python in pythons:
+        argv += ["--python", python]
+    proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        print(f"check_live.py failed: {proc.stderr.strip()[-500:]}")
+        return {}
+    return {row["python"]: row["median_s"] for row in json.loads(proc.stdout.splitlines()[-1])}
+
+
+def black_holed(python: str) -> float:
+    """IMDS accepts and never answers, the only resolver never answers: the worst of 3 runs."""
+    hole = socket.socket()
+    hole.bind(("127.0.0.1", 0))
+    hole.listen(64)
+    dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dns.bind(("127.0.0.1", 0))
+    argv = [python, "-m", "amzn_gd_doctor", "check", "--root", str(ROOT), "-f", "json"]
+    argv += ["--imds-endpoint", f"http://127.0.0.1:{hole.getsockname()[1]}/"]
+    argv += ["--dns-server", f"127.0.0.1:{dns.getsockname()[1]}", "--deadline", str(DEADLINE_S)]
+    try:
+        return max(timed(argv, env(AWS_METADATA_SERVICE_TIMEOUT="30")) for _ in range(3))
+    finally:
+        hole.close()
+        dns.close()
+
+
+def measure(python: str, runs: int, live: Optional[float]) -> Tuple[float, List[Row]]:
+    doctor = [python, "-m", "amzn_gd_doctor"]
+    yardstick = median([python, "-c", "pass"], env(), runs)
+    rows: List[Row] = [
+        ("--version", median(doctor + ["--version"], env(), runs), VERSION_S),
+        ("--help", median(doctor + ["--help"], env(), runs), HELP_S),
+        ("list", median(doctor + ["list"], env(), runs), HELP_S),
+        (
+            "explain no_agent_reporting",
+            median(doctor + ["explain", "no_agent_reporting"], env(), runs),
+            HELP_S,
+        ),
+    ]
+    pyz = REPO / "dist" / "amzn-gd-doctor.pyz"
+    pyz_seconds = (
+        median([python, str(pyz), "--version"], env(PYTHONPATH=""), runs) if pyz.exists() else None
+    )
+    rows.append(("pyz --version (after ./scripts/build.sh)", pyz_seconds, PYZ_VERSION_S))
+    rows.append(("check, live host in a namespace (root only)", live, CHECK_S))
+    rows.append(
+        (
+            f"check, IMDS and DNS black-holed, --deadline {DEADLINE_S:g} (worst of 3)",
+            black_holed(python),
+            DEADLINE_S + DEADLINE_MARGIN_S,
+        )
+    )
+    return yardstick, rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--python", action="append", help="an interpreter with the doctor's deps")
     parser.add_argument(
         "--save-baseline",
         action="store_true",
         help=f"store this run's ratios as the baseline in {BASELINE.name}",
     )
     opts = parser.parse_args()
-    py = [sys.executable, "-m", "amzn_gd_doctor"]
-    rows = []
-    # The yardstick: a bare interpreter start on this machine, now. Ratios to it hold still
-    # while the machine's speed and load drift, so they compare across runs and machines.
-    yardstick = median([sys.executable, "-c", "pass"], env(), opts.runs)
-
-    rows.append(
-        ("--version (cold process, median)", median(py + ["--version"], env(), opts.runs), 0.15)
+    pythons = [os.path.abspath(p) for p in opts.python or []] or [sys.executable] + (
+        [str(FLOOR_VENV)] if FLOOR_VENV.exists() else []
     )
-    rows.append(("--help (cold process, median)", median(py + ["--help"], env(), opts.runs), None))
-    pyz = REPO / "dist" / "amzn-gd-doctor.pyz"
-    if pyz.exists():
-        for python in sorted({floor_python(), sys.executable}):
-            version = subprocess.run(
-                [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-            seconds = median([python, str(pyz), "--version"], {"PATH": "/usr/bin:/bin"}, opts.runs)
-            rows.append((f"pyz --version on Python {version} (cold process, median)", seconds, 0.3))
-    else:
-        print("no dist/amzn-gd-doctor.pyz: run ./scripts/build.sh to measure the one-file build")
-
-    httpd, imds = start_imds()
-    dns = udp_blackhole()
-    dns_port = dns.getsockname()[1]
-    check = py + [
-        "check",
-        "--root",
-        str(ROOT),
-        "--imds-endpoint",
-        imds.url,
-        "-f",
-        "json",
-        "--region",
-        "us-east-1",
-    ]
-    healthy = median(
-        check + ["--dns-server", f"127.0.0.1:{dns_port}"], env(), max(3, opts.runs // 3)
-    )
-    rows.append(("check, healthy loopback IMDS (median)", healthy, 1.0))
-    httpd.shutdown()
-
-    hole = socket.socket()
-    hole.bind(("127.0.0.1", 0))
-    hole.listen(64)
-    blackholed = py + [
-        "check",
-        "--root",
-        str(ROOT),
-        "--imds-endpoint",
-        f"http://127.0.0.1:{hole.getsockname()[1]}/",
-        "--deadline",
-        str(DEADLINE_S),
-        "--dns-server",
-        f"127.0.0.1:{dns_port}",
-        "-f",
-        "json",
-    ]
-    worst = max(timed(blackholed, env(AWS_METADATA_SERVICE_TIMEOUT="30")) for _ in range(3))
-    rows.append(
-        (
-            f"check, IMDS and DNS black-holed, --deadline {DEADLINE_S:g} (worst of 3)",
-            worst,
-            DEADLINE_S + 0.5,
-        )
-    )
-
-    interpreter = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    live = live_check(pythons, opts.runs)
     stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
-    baseline = stored.get(interpreter, {})
-    ratios = {name: seconds / yardstick for name, seconds, _ in rows}
-    print(
-        f"amzn-gd-doctor bench on {sys.version.split()[0]}, {os.cpu_count()} CPUs; "
-        f"yardstick `python -c pass` {yardstick * 1000:.1f} ms"
-    )
     regressed = 0
-    for name, seconds, target in rows:
-        verdict = (
-            ""
-            if target is None
-            else (f"target < {target:.2f} s: " + ("ok" if seconds < target else "MISSED"))
-        )
-        change = ""
-        if name in baseline:
-            delta = ratios[name] / baseline[name] - 1
-            change = f"{delta:+5.0%} vs baseline"
-            if delta > REGRESSION:
-                change += " REGRESSED"
-                regressed += 1
-        print(f"  {name:<62} {seconds:7.3f} s {ratios[name]:6.1f}x  {change:<24} {verdict}")
+    print(f"amzn-gd-doctor bench, {os.cpu_count()} CPUs, medians of {opts.runs} new processes")
+    for python in pythons:
+        version = version_of(python)
+        yardstick, rows = measure(python, opts.runs, live.get(python))
+        baseline = stored.get(version, {})
+        print(f"Python {version} ({python}); yardstick `python -c pass` {yardstick * 1000:.1f} ms")
+        ratios = {}
+        for name, seconds, target in rows:
+            if seconds is None:
+                print(f"  {name:<62} not measured")
+                continue
+            ratios[name] = seconds / yardstick
+            change = ""
+            if name in baseline:
+                delta = ratios[name] / baseline[name] - 1
+                change = f"{delta:+5.0%} vs baseline"
+                if delta > REGRESSION:
+                    change += " REGRESSED"
+                    regressed += 1
+            verdict = (
+                ""
+                if target is None
+                else f"target <= {target:.2f} s: " + ("ok" if seconds <= target else "MISSED")
+            )
+            print(f"  {name:<62} {seconds:7.3f} s {ratios[name]:6.1f}x  {change:<24} {verdict}")
+        if opts.save_baseline:
+            stored[version] = {name: round(r, 2) for name, r in ratios.items()}
     if opts.save_baseline:
-        stored[interpreter] = {name: round(r, 2) for name, r in ratios.items()}
         BASELINE.write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
-        print(f"baseline for Python {interpreter} saved in {BASELINE.relative_to(REPO)}")
+        print(f"baselines saved in {BASELINE.relative_to(REPO)}")
     elif regressed:
         print(f"{regressed} measurement(s) more than {REGRESSION:.0%} slower than the baseline")
     return 0
