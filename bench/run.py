@@ -3,7 +3,8 @@
 
     python bench/run.py [--runs N] [--python PY ...] [--save-baseline]
 
-Every command runs as a new process with this checkout first on PYTHONPATH. --python names an
+Every command runs as a new process with this checkout first on PYTHONPATH, started the way the
+installed `amzn-gd-doctor` console script starts it. --python names an
 interpreter with the doctor's dependencies (repeatable); the default is this interpreter and,
 when ./scripts/test.sh has made it, .venv-pkg-3.6/bin/python (the floor). Each line shows the
 time, its ratio to a same-run yardstick (that interpreter's `python -c pass`), the change of
@@ -37,6 +38,9 @@ HELP_S = 0.10
 CHECK_S = 0.25
 PYZ_VERSION_S = 0.30
 DEADLINE_MARGIN_S = 0.2
+
+# What pip's console script for `amzn-gd-doctor` runs; `python -m` adds runpy's imports.
+ENTRY = "import re, sys\nfrom amzn_gd_doctor.cli import main\nsys.exit(main())"
 
 Row = Tuple[str, Optional[float], Optional[float]]  # name, seconds (None: not measured), target
 
@@ -96,7 +100,7 @@ def black_holed(python: str) -> float:
     hole.listen(64)
     dns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     dns.bind(("127.0.0.1", 0))
-    argv = [python, "-m", "amzn_gd_doctor", "check", "--root", str(ROOT), "-f", "json"]
+    argv = [python, "-c", ENTRY, "check", "--root", str(ROOT), "-f", "json"]
     argv += ["--imds-endpoint", f"http://127.0.0.1:{hole.getsockname()[1]}/"]
     argv += ["--dns-server", f"127.0.0.1:{dns.getsockname()[1]}", "--deadline", str(DEADLINE_S)]
     try:
@@ -107,7 +111,7 @@ def black_holed(python: str) -> float:
 
 
 def measure(python: str, runs: int, live: Optional[float]) -> Tuple[float, List[Row]]:
-    doctor = [python, "-m", "amzn_gd_doctor"]
+    doctor = [python, "-c", ENTRY]
     yardstick = median([python, "-c", "pass"], env(), runs)
     rows: List[Row] = [
         ("--version", median(doctor + ["--version"], env(), runs), VERSION_S),
