@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
-from .model import (  # noqa: I001
+from .model import (
     DEFAULT_DEADLINE_S,
     Confidence,
     CoverageStatus,
@@ -27,7 +27,11 @@ from .model import (  # noqa: I001
     Verdict,
 )
 from .registry import ProbeSpec, RuleSpec
-from .values import value
+from .values import replace, value
+
+# The rule that warns only on a machine that GuardDuty's EC2 Runtime Monitoring does not cover
+# (neither an EC2 instance nor an SSM hybrid node).
+NOT_EC2_RULE = "platform.ec2_instance"
 
 
 @value
@@ -404,7 +408,13 @@ def run(
     for spec in _order_rules(rules):
         done[spec.id] = evaluate(spec, facts, done)
     findings = tuple(done[spec.id] for spec in _order_rules(rules))
+    not_ec2 = next(
+        (f.summary for f in findings if f.rule_id == NOT_EC2_RULE and f.outcome is Outcome.WARN),
+        None,
+    )
     diagnoses = diagnose(findings)
+    if not_ec2:  # the console shows nothing for such a machine: nothing is confirmed
+        diagnoses = tuple(replace(d, confidence=Confidence.SUSPECTED) for d in diagnoses)
     judged = time.monotonic()
     try:
         host_info = summarize(facts, options)
@@ -412,7 +422,7 @@ def run(
         host_info = HostSummary()
     return Report(
         tool_version=__version__,
-        coverage_status=coverage(findings, diagnoses),
+        coverage_status=CoverageStatus.UNKNOWN if not_ec2 else coverage(findings, diagnoses),
         primary=diagnoses[0] if diagnoses else None,
         diagnoses=diagnoses,
         findings=findings,
@@ -421,6 +431,7 @@ def run(
         incomplete=incomplete(facts, findings),
         elapsed_ms=_ms(time.monotonic() - started),
         deadline_s=options.deadline,
+        not_ec2=not_ec2,
         timing=Timing(
             startup_ms=_ms(max(0.0, started - IMPORTED)),
             probes_ms=_ms(probed - started),

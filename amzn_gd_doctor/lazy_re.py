@@ -7,7 +7,7 @@ that compiles on its first use and from then on hands out the compiled pattern's
 """
 
 import re
-from typing import Any
+from typing import Any, overload
 
 # What the code calls on a pattern; bound once compiled, so later calls go straight to them.
 _ATTRIBUTES = (
@@ -27,7 +27,7 @@ _ATTRIBUTES = (
 
 
 class _Lazy:
-    def __init__(self, pattern: str, flags: int) -> None:
+    def __init__(self, pattern: Any, flags: int) -> None:
         self._args = (pattern, flags)
 
     def __getattr__(self, name: str) -> Any:
@@ -40,6 +40,14 @@ class _Lazy:
         return f"lazy_re.compile({self._args[0]!r})"
 
 
-def compile(pattern: str, flags: int = 0) -> "re.Pattern[str]":  # noqa: A001
+@overload
+def compile(pattern: str, flags: int = 0) -> "re.Pattern[str]": ...  # noqa: A001
+
+
+@overload
+def compile(pattern: bytes, flags: int = 0) -> "re.Pattern[bytes]": ...  # noqa: A001
+
+
+def compile(pattern: Any, flags: int = 0) -> Any:  # noqa: A001
     """``re.compile``, deferred until the pattern is first used."""
-    return _Lazy(pattern, flags)  # type: ignore[return-value]
+    return _Lazy(pattern, flags)

@@ -191,6 +191,8 @@ class Report:
     elapsed_ms: int
     deadline_s: float
     timing: Timing = Timing()
+    # Why GuardDuty's EC2 coverage does not apply to this machine (not EC2, not hybrid), or None.
+    not_ec2: "Optional[str]" = None
 
     @property
     def exit_code(self) -> ExitCode:

@@ -16,15 +16,17 @@ from amzn_gd_doctor.model import Outcome
 from amzn_gd_doctor.probes.imds import IdentityResult, parse_identity_document, parse_imds_config
 from amzn_gd_doctor.probes.platform import (
     BtfInfo,
-    Ec2Signs,
     KernelRelease,
     OsInfo,
     parse_kernel_release,
     parse_os_info,
 )
+from amzn_gd_doctor.probes.platform_ec2 import Ec2Signs
+from amzn_gd_doctor.probes.ssm_state import SsmRegistration
 from amzn_gd_doctor.rules.platform import (
     arch_supported,
     btf_present,
+    ec2_instance,
     kernel_supported,
     newest_family,
     parse_agent_version,
@@ -342,3 +344,85 @@ def test_distribution_roots(
     else:
         assert kernel_check["outcome"] in ("pass", "warn")
     golden_report(request, "platform", name, as_json, run_cli(*args, env=env))
+
+
+QEMU = Ec2Signs("QEMU", "Standard PC (Q35 + ICH9, 2009)", None, None, "1.16.2-debian-1.16.2-1")
+
+
+@pytest.mark.parametrize(
+    "signs, expected",
+    [
+        (Ec2Signs("Amazon EC2", "m6i.large", None), True),
+        (Ec2Signs(None, None, None, board_vendor="Amazon EC2"), True),
+        (Ec2Signs("Xen", "HVM domU", None, None, "4.11.amazon"), True),
+        (Ec2Signs(None, None, None, product_uuid="EC2E1916-9099-7CAF-FD21-012345ABCDEF"), True),
+        (Ec2Signs("Xen", "HVM domU", "ec2e1916-9099-7caf-fd21-012345abcdef"), True),
+        (QEMU, False),
+        (Ec2Signs(None, None, "5d4b3a2c-0000-0000-0000-000000000000"), False),
+        (Ec2Signs(None, None, None), None),
+    ],
+)
+def test_ec2_signs_per_reference(signs: Ec2Signs, expected: Optional[bool]) -> None:
+    assert signs.is_ec2 is expected
+
+
+def test_ec2_instance() -> None:
+    ok = ec2_instance(Ec2Signs("Amazon EC2", "m6i.large", None), None)
+    assert ok.outcome is Outcome.PASS
+    assert ok.summary == (
+        "this machine is an EC2 instance (DMI sys_vendor 'Amazon EC2', product_name 'm6i.large')."
+    )
+    qemu = ec2_instance(QEMU, None)
+    assert qemu.outcome is Outcome.WARN and qemu.issue is None
+    assert qemu.summary.startswith(
+        "this machine is not an EC2 instance (DMI sys_vendor 'QEMU', product_name 'Standard PC "
+        "(Q35 + ICH9, 2009)', bios_version '1.16.2-debian-1.16.2-1'), nor an SSM hybrid node: "
+    )
+    hybrid = ec2_instance(QEMU, SsmRegistration("mi-0123456789abcdef0", "eu-west-1", (), True))
+    assert hybrid.outcome is Outcome.NOT_APPLICABLE
+    assert hybrid.summary.startswith("an SSM hybrid node (mi-0123456789abcdef0), not an EC2")
+    unknown = ec2_instance(Ec2Signs(None, None, None), None)
+    assert unknown.outcome is Outcome.NOT_APPLICABLE
+    assert unknown.summary == (
+        "whether this is an EC2 instance is unknown: no DMI or hypervisor file readable."
+    )
+
+
+def test_a_qemu_machine_is_told_apart_from_ec2(refused_port: int) -> None:
+    """IMDS refused on a QEMU machine: not EC2 is said first, and no console issue is confirmed;
+    the same IMDS failure on an EC2 machine stays a confirmed console issue."""
+    endpoint = [
+        "--imds-endpoint",
+        f"http://127.0.0.1:{refused_port}/",
+        "--dns-server",
+        "127.0.0.1:9",
+    ]
+    qemu = run_cli(
+        "check", "--root", str(ROOTS / "not-ec2-qemu"), "-f", "json", *endpoint, env=doctor_env()
+    )
+    report = qemu.json()
+    assert report["verdict"]["coverage_status"] == "UNKNOWN" and qemu.returncode == 3
+    assert report["verdict"]["not_ec2"].startswith(
+        "this machine is not an EC2 instance (DMI sys_vendor 'QEMU'"
+    )
+    assert report["diagnoses"] and all(d["confidence"] == "suspected" for d in report["diagnoses"])
+    summary = run_cli(
+        "check", "--root", str(ROOTS / "not-ec2-qemu"), "-f", "summary", *endpoint, env=doctor_env()
+    )
+    assert summary.stdout == (
+        "amzn-gd-doctor: UNKNOWN | not an EC2 instance: GuardDuty's EC2 Runtime Monitoring does not"
+        " cover it | instance id unknown\n"
+    )
+    text = run_cli("check", "--root", str(ROOTS / "not-ec2-qemu"), *endpoint, env=doctor_env())
+    verdict = text.stdout.split("\n\n")[1]
+    assert verdict.splitlines()[1].startswith(
+        "  Not EC2:       this machine is not an EC2 instance"
+    )
+    for name in ("ec2-nitro", "ec2-xen"):
+        ec2 = run_cli(
+            "check", "--root", str(ROOTS / name), "-f", "json", *endpoint, env=doctor_env()
+        )
+        report = ec2.json()
+        assert report["verdict"]["not_ec2"] is None
+        assert report["verdict"]["code"] == "identity_document_unavailable"
+        assert report["verdict"]["confidence"] == "confirmed"

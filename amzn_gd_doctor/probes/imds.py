@@ -28,6 +28,14 @@ TOKEN_TTL_S = 300
 # what IMDS sends, so the bounds double as a sanity check.
 TOKEN_LIMIT = 1024
 DOCUMENT_LIMIT = 64 * 1024
+# A token is URL-safe base64 text (about 56 characters); anything else is not sent back as a
+# header (it could carry CR/LF or bytes that are not text).
+_TOKEN_RE = lazy_re.compile(rb"^[A-Za-z0-9_=+/.-]{1,1024}$")
+# A real identity document is a flat object of strings; its numbers have a few digits. Bounds
+# on nesting and number length keep a hostile body from exhausting the parser (recursion, or
+# the thousands of digits Python refuses to convert).
+JSON_DEPTH_LIMIT = 16
+JSON_DIGITS_LIMIT = 30
 # botocore's defaults (AWS_METADATA_SERVICE_TIMEOUT, AWS_METADATA_SERVICE_NUM_ATTEMPTS).
 DEFAULT_TIMEOUT_S = 1.0
 DEFAULT_ATTEMPTS = 1
@@ -85,6 +93,8 @@ class ImdsSession:
     config: ImdsConfig
     token: "Optional[str]"
     notes: "Tuple[str, ...]" = ()
+    # The token PUT got no answer while a plain GET did (what a hop limit of 1 looks like).
+    put_unanswered: bool = False
 
     @property
     def version(self) -> str:
@@ -140,13 +150,45 @@ _REQUIRED = {
 }
 
 
+def _nesting(body: bytes) -> int:
+    """The deepest nesting of arrays and objects in a JSON text, strings skipped."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            deepest = max(deepest, depth)
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
+def _bounded_int(text: str) -> int:
+    if len(text.lstrip("-")) > JSON_DIGITS_LIMIT:
+        raise MalformedDocument(f"the response holds a {len(text)}-digit number")
+    return int(text)
+
+
 def parse_identity_document(body: bytes) -> IdentityDocument:
     """``{"accountId": "123456789012", "instanceId": "i-0abc...", "region": "us-east-1",
     "instanceType": "t3.micro", "architecture": "x86_64", ...}`` -> IdentityDocument."""
     if not body.strip():
         raise MalformedDocument("the response body is empty")
+    depth = _nesting(body)
+    if depth > JSON_DEPTH_LIMIT:
+        limit = JSON_DEPTH_LIMIT
+        raise MalformedDocument(f"the response nests {depth} levels deep (more than {limit})")
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_int=_bounded_int)
     except UnicodeDecodeError:
         raise MalformedDocument("the response is not UTF-8 text") from None
     except json.JSONDecodeError as exc:
@@ -203,7 +245,12 @@ def open_session(
             return None, exc.kind, f"IMDS at {base} could not be reached for a token ({exc.detail})"
         return _after_token_timeout(host, config)
     if resp.status == 200 and resp.body.strip() and not resp.truncated:
-        return ImdsSession(config, resp.body.decode("ascii", errors="replace").strip()), None, None
+        token = resp.body.strip()
+        if not _TOKEN_RE.match(token):
+            shown = token[:20].decode("ascii", errors="backslashreplace")
+            what = f"{len(token)} bytes that are not a token ({shown!r}...)"
+            return None, "bad_token", f"IMDS at {base} answered the token request with {what}"
+        return ImdsSession(config, token.decode("ascii")), None, None
     if resp.status in (403, 404, 405):
         if config.v1_disabled:
             return (
@@ -241,14 +288,14 @@ def _after_token_timeout(
                 f"{config.timeout:g} s, nor a plain GET ({exc.detail})"
             ),
         )
-    symptom = (
-        f"the token PUT to {base} timed out while plain GETs answer (HTTP {probe_get.status}): "
-        "the hop-limit symptom (HttpPutResponseHopLimit 1 while the doctor runs in a "
-        "container or behind an extra network hop)"
+    observed = (
+        f"the token PUT to {base} got no answer within {config.timeout:g} s while a plain GET "
+        f"answered (HTTP {probe_get.status})"
     )
     if probe_get.status == 200 and not config.v1_disabled:
-        return ImdsSession(config, None, (symptom + "; fell back to IMDSv1",)), None, None
-    return None, "hop_limit", symptom
+        note = observed + "; fell back to IMDSv1"
+        return ImdsSession(config, None, (note,), put_unanswered=True), None, None
+    return None, "hop_limit", observed
 
 
 @probe("imds.identity")

@@ -45,12 +45,15 @@ class TagResult:
 def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
-    resp = session.get(ctx.host, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
-    if resp.status == 200:
-        return TagResult(True, resp.body.decode("utf-8", errors="replace").strip())
-    if resp.status != 404:
-        raise CouldNotLook(f"IMDS answered the tag request with HTTP {resp.status}")
-    listing = session.get(ctx.host, TAGS_PATH, TAG_LIMIT)
+    try:
+        resp = session.get(ctx.host, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
+        if resp.status == 200:
+            return TagResult(True, resp.body.decode("utf-8", errors="replace").strip())
+        if resp.status != 404:
+            raise CouldNotLook(f"IMDS answered the tag request with HTTP {resp.status}")
+        listing = session.get(ctx.host, TAGS_PATH, TAG_LIMIT)
+    except HttpFailure as exc:
+        raise CouldNotLook(f"the tag request to IMDS failed ({exc.detail})") from None
     if listing.status == 404:
         return TagResult(False, None)
     if listing.status == 200:

@@ -1,4 +1,5 @@
-"""Platform probes: kernel release, OS identity, CPU architecture, BTF, and EC2 hardware signs.
+"""Platform probes: kernel release, OS identity, CPU architecture and BTF (EC2 hardware signs
+are in platform_ec2).
 
 Reads world-readable files under /proc and /sys and the os-release file; needs no privilege.
 Every file read goes through the host, so ``--root`` re-roots all of them.
@@ -12,13 +13,10 @@ from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
-    from ..host import Host
 
 # A kernel release string is under 65 bytes (utsname field); 256 leaves room for junk we
 # still want to show in a finding.
 KERNEL_RELEASE_LIMIT = 256
-# DMI and hypervisor files hold one short line each.
-DMI_LIMIT = 256
 
 _KERNEL_RE = lazy_re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
 
@@ -100,50 +98,3 @@ class BtfInfo:
 def btf(ctx: "ProbeContext") -> BtfInfo:
     """CONFIG_DEBUG_INFO_BTF=y shows as /sys/kernel/btf/vmlinux; the agent's eBPF needs it."""
     return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))
-
-
-@value
-class Ec2Signs:
-    sys_vendor: "Optional[str]"
-    product_name: "Optional[str]"
-    hypervisor_uuid: "Optional[str]"
-
-    @property
-    def is_ec2(self) -> "Optional[bool]":
-        """True on Nitro (DMI vendor) or Xen (uuid prefix), False when signs say otherwise,
-        None when nothing could be read."""
-        if self.sys_vendor == "Amazon EC2":
-            return True
-        if self.hypervisor_uuid and self.hypervisor_uuid.lower().startswith("ec2"):
-            return True
-        if self.sys_vendor is None and self.hypervisor_uuid is None:
-            return None
-        return False
-
-    def describe(self) -> str:
-        parts = []
-        if self.sys_vendor is not None:
-            parts.append(f"DMI sys_vendor {self.sys_vendor!r}")
-        if self.hypervisor_uuid is not None:
-            parts.append(f"hypervisor uuid {self.hypervisor_uuid[:8]}...")
-        return ", ".join(parts) or "no DMI vendor or hypervisor uuid readable"
-
-
-def _read_line(host: "Host", path: str) -> "Optional[str]":
-    try:
-        data = host.read_bytes(path, DMI_LIMIT)
-    except FileNotFoundError:
-        return None
-    text = data.decode("utf-8", errors="replace").strip()
-    return "".join(ch for ch in text if ch.isprintable())
-
-
-@probe("platform.ec2_signs")
-def ec2_signs(ctx: "ProbeContext") -> Ec2Signs:
-    """EC2 hardware signs: Nitro sets the DMI vendor, Xen-based instances the uuid prefix."""
-    host = ctx.host
-    return Ec2Signs(
-        _read_line(host, "/sys/class/dmi/id/sys_vendor"),
-        _read_line(host, "/sys/class/dmi/id/product_name"),
-        _read_line(host, "/sys/hypervisor/uuid"),
-    )

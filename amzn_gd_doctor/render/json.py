@@ -9,8 +9,9 @@ import time
 from typing import Any, Dict
 
 from ..model import Diagnosis, Report
+from ..sanitize import printable
 
-SCHEMA_VERSION = "1.1"  # 1.1: timing
+SCHEMA_VERSION = "1.2"  # 1.1: timing; 1.2: verdict.not_ec2
 
 
 def diagnosis_dict(d: Diagnosis) -> "Dict[str, Any]":
@@ -41,6 +42,7 @@ def report_dict(report: Report) -> "Dict[str, Any]":
             "issue_message": primary.issue.issue_message if primary else None,
             "code": primary.issue.code if primary else None,
             "confidence": primary.confidence.value if primary else None,
+            "not_ec2": report.not_ec2,
         },
         "diagnoses": [diagnosis_dict(d) for d in report.diagnoses],
         "checks": [
@@ -97,5 +99,17 @@ def report_dict(report: Report) -> "Dict[str, Any]":
     return out
 
 
+def _printable(item: Any) -> Any:
+    """Every string as the text report shows it: host text with control or bidi characters
+    (ESC, U+009B, U+202E) reaches no consumer raw, whichever format it reads."""
+    if isinstance(item, str):
+        return printable(item)
+    if isinstance(item, dict):
+        return {key: _printable(v) for key, v in item.items()}
+    if isinstance(item, list):
+        return [_printable(v) for v in item]
+    return item
+
+
 def render(report: Report) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return json.dumps(_printable(report_dict(report)), indent=2, ensure_ascii=False) + "\n"

@@ -6,6 +6,7 @@ terminal escape sequence reaches the terminal.
 from typing import Dict, List, Set
 
 from ..model import Confidence, Diagnosis, ExitCode, Finding, Outcome, Report
+from ..sanitize import printable
 
 MARKS = {
     Outcome.PASS: ("PASS", "32"),
@@ -25,16 +26,7 @@ EXIT_WORDS = {
 
 
 def clean(text: object) -> str:
-    """Printable text only: control characters (ESC included) become visible escapes."""
-    out = []
-    for ch in str(text):
-        if ch.isprintable() or ch == " ":
-            out.append(ch)
-        elif ch in "\n\t":
-            out.append(" ")
-        else:
-            out.append(ch.encode("unicode_escape").decode("ascii"))
-    return "".join(out)
+    return printable(text)
 
 
 def _message(message: str) -> str:
@@ -52,11 +44,17 @@ class _Style:
 def summary_line(report: Report) -> str:
     """The one line a fleet reads first (Run Command shows only the first 2,500 characters):
     ``amzn-gd-doctor: UNHEALTHY | <issue type> | "<issue message>" | <confidence> | <instance>``,
-    or ``HEALTHY | no issue predicted | <instance>``, or ``UNKNOWN | could not decide: ...``.
+    or ``HEALTHY | no issue predicted | <instance>``, or ``UNKNOWN | could not decide: ...``,
+    or ``UNKNOWN | not an EC2 instance: ...`` on a machine the console does not cover.
     Fields are separated by `` | ``, which no console issue string contains."""
     who = clean(report.host.instance_id or "instance id unknown")
     status = report.coverage_status.value
-    if report.primary:
+    if report.not_ec2:
+        fields = [
+            status,
+            "not an EC2 instance: GuardDuty's EC2 Runtime Monitoring does not cover it",
+        ]
+    elif report.primary:
         p = report.primary
         fields = [status, p.issue.issue_type, f'"{p.issue.issue_message}"', p.confidence.value]
     elif status == "UNKNOWN":
@@ -99,7 +97,11 @@ def _verdict(report: Report, style: _Style) -> "List[str]":
     status = report.coverage_status.value
     code = {"HEALTHY": "32;1", "UNHEALTHY": "31;1"}.get(status, "33;1")
     lines = ["", f"Predicted coverage status: {style(status, code)}"]
-    if report.primary:
+    if report.not_ec2:
+        lines.append(f"  Not EC2:       {clean(report.not_ec2)}")
+        if report.primary:
+            lines.append("  The failures below are consequences, none is a console issue:")
+    if report.primary and not report.not_ec2:
         p = report.primary
         # The fix comes here, not only under its check: Run Command shows the first 2,500
         # characters of the output, and the checks that precede the failing one can fill them.

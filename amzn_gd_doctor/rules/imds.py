@@ -8,8 +8,13 @@ from typing import Any, Optional
 from ..model import Verdict, failed, inconclusive, passed, warned
 from ..probes.imds import IdentityResult
 from ..probes.imds_meta import TAG_KEY, TagResult
-from ..probes.platform import Ec2Signs
+from ..probes.platform_ec2 import Ec2Signs
 from ..registry import rule
+
+HOP_LIMIT_SYMPTOM = (
+    "the hop-limit symptom (HttpPutResponseHopLimit 1 while the doctor runs in a container or "
+    "behind an extra network hop)"
+)
 
 
 @rule(
@@ -28,13 +33,14 @@ def identity_document(
             f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
             f" in {doc.region}, account {doc.account_id}, read with {result.session.version}."
         )
-        if result.session.notes:
-            return warned(summary + " Note: " + "; ".join(result.session.notes) + ".")
-        return passed(summary)
+        notes = "; ".join(result.session.notes)
+        if result.session.put_unanswered:
+            notes += f": {HOP_LIMIT_SYMPTOM}"
+        return warned(f"{summary} Note: {notes}.") if notes else passed(summary)
     detail = result.detail or "IMDS gave no identity document"
     if result.failure == "hop_limit":
         return inconclusive(
-            f"{detail}. The agent runs on the host itself and may not be "
+            f"{detail}: {HOP_LIMIT_SYMPTOM}. The agent runs on the host itself and may not be "
             "affected; run the doctor on the host, not in a container."
         )
     hints = []

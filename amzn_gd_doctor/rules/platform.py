@@ -7,9 +7,19 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
-from ..model import Confidence, Verdict, failed, inconclusive, passed, warned
+from ..model import (
+    Confidence,
+    Verdict,
+    failed,
+    inconclusive,
+    not_applicable,
+    passed,
+    warned,
+)
 from ..probes.imds import IdentityResult
 from ..probes.platform import BtfInfo, KernelRelease, OsInfo
+from ..probes.platform_ec2 import Ec2Signs
+from ..probes.ssm_state import SsmRegistration
 from ..registry import rule
 
 Family = Tuple[int, int]
@@ -165,3 +175,28 @@ def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]
             "supported; the agent runs on x86_64 and arm64 (Graviton2 or newer).",
         )
     return passed(f"architecture {arch}{on} is supported.")
+
+
+@rule(
+    "platform.ec2_instance",
+    title="This machine is an EC2 instance",
+    facts=("platform.ec2_signs",),
+    optional=("ssm.registration",),
+)
+def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> Verdict:
+    """Warns only on a machine that is neither EC2 nor an SSM hybrid node: the report then says
+    first that GuardDuty's EC2 Runtime Monitoring does not cover it."""
+    managed = (registration.managed_instance_id if registration else None) or ""
+    if signs.is_ec2:
+        return passed(f"this machine is an EC2 instance ({signs.describe()}).")
+    if managed.startswith("mi-"):
+        return not_applicable(
+            f"an SSM hybrid node ({managed}), not an EC2 instance ({signs.describe()})."
+        )
+    if signs.is_ec2 is None:
+        return not_applicable(f"whether this is an EC2 instance is unknown: {signs.describe()}.")
+    return warned(
+        f"this machine is not an EC2 instance ({signs.describe()}), nor an SSM hybrid node: "
+        "GuardDuty's EC2 Runtime Monitoring does not cover it, so no console issue applies "
+        "to it."
+    )
