@@ -60,6 +60,8 @@ class ImdsServer:
     - ``put_delay``/``get_delay``: seconds before answering (hop-limit and slow IMDS).
     - ``tags``: None means tags in metadata are off (404); a dict lists instance tags.
     - ``overrides``: path -> (status, body) replacing or adding a metadata path.
+    - ``token_body``: bytes the token PUT answers with instead of a token; ``path_delays``:
+      path -> seconds one GET path waits before answering.
     - ``requests``: every (method, path, headers) received, for assertions; ``peers`` the
       client port of each.
     """
@@ -73,6 +75,9 @@ class ImdsServer:
     vpc_cidrs: Tuple[str, ...] = ("10.0.0.0/16",)
     tags: Optional[Dict[str, str]] = None
     overrides: Dict[str, Tuple[int, bytes]] = field(default_factory=dict)
+    # A token body to hand out instead of a real token, and per-path delays for GETs.
+    token_body: Optional[bytes] = None
+    path_delays: Dict[str, float] = field(default_factory=dict)
     requests: List[Tuple[str, str, Dict[str, str]]] = field(default_factory=list)
     # The client's port of every request, in order: one connection per request shows no reuse.
     peers: List[int] = field(default_factory=list)
@@ -138,6 +143,8 @@ class _ImdsHandler(BaseHTTPRequestHandler):
         ttl = self.headers.get("X-aws-ec2-metadata-token-ttl-seconds", "")
         if not ttl.isdigit() or not 1 <= int(ttl) <= 21600:
             return self._send(400)
+        if imds.token_body is not None:
+            return self._send(200, imds.token_body)
         token = secrets.token_urlsafe(42)
         imds.issued[token] = time.monotonic() + int(ttl)
         self._send(200, token.encode())
@@ -149,7 +156,7 @@ class _ImdsHandler(BaseHTTPRequestHandler):
         with imds.lock:
             imds.in_flight += 1
             imds.most_in_flight = max(imds.most_in_flight, imds.in_flight)
-        time.sleep(imds.get_delay)
+        time.sleep(imds.get_delay + imds.path_delays.get(self.path, 0.0))
         with imds.lock:
             imds.in_flight -= 1
         token = self.headers.get("X-aws-ec2-metadata-token")
