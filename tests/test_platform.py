@@ -29,6 +29,7 @@ from amzn_gd_doctor.rules.platform import (
     ec2_instance,
     kernel_supported,
     newest_family,
+    os_identified,
     parse_agent_version,
 )
 
@@ -426,3 +427,46 @@ def test_a_qemu_machine_is_told_apart_from_ec2(refused_port: int) -> None:
         assert report["verdict"]["not_ec2"] is None
         assert report["verdict"]["code"] == "identity_document_unavailable"
         assert report["verdict"]["confidence"] == "confirmed"
+
+
+def test_os_identified() -> None:
+    amzn = os_identified(OsInfo(True, "amzn", "2023", "Amazon Linux 2023.6.20241121", "fedora"))
+    assert (amzn.outcome, amzn.summary) == (
+        Outcome.PASS,
+        "Amazon Linux 2023.6.20241121 (ID 'amzn', VERSION_ID '2023').",
+    )
+    missing = os_identified(OsInfo(False))
+    assert missing.outcome is Outcome.WARN and missing.summary.startswith("no /etc/os-release")
+    assert (
+        os_identified(OsInfo(True, "", "9")).summary
+        == "os-release names no distribution (no ID or NAME)."
+    )
+
+
+@pytest.mark.parametrize(
+    "content, reason",
+    [
+        (bytes(range(128, 256)) * 2, "os-release is not UTF-8 text"),
+        (
+            b'NAME=Amazon Linux\nID=amzn\nPRETTY_NAME="Amazon Linux 2023\n',
+            "os-release is malformed: No closing quotation",
+        ),
+    ],
+)
+def test_a_malformed_os_release_is_named_not_hidden(
+    tmp_path: Path, content: bytes, reason: str
+) -> None:
+    root = tmp_path / "root"
+    shutil.copytree(str(ROOTS / "al2023-6.1"), str(root))
+    (root / "etc" / "os-release").write_bytes(content)
+    report = run_cli(
+        "check", "--root", str(root), "-f", "json", env=doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    ).json()
+    found = {c["id"]: c for c in report["checks"]}
+    assert found["platform.os_identified"]["outcome"] == "inconclusive"
+    assert reason in found["platform.os_identified"]["summary"]
+    assert (
+        "could not be read (see platform.os_identified)"
+        in found["platform.kernel_supported"]["summary"]
+    )
+    assert not any("crashed" in (f["reason"] or "") for f in report["facts"])

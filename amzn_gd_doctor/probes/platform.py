@@ -8,6 +8,7 @@ Every file read goes through the host, so ``--root`` re-roots all of them.
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from .. import lazy_re
+from ..host import CouldNotLook
 from ..registry import probe
 from ..values import value
 
@@ -80,7 +81,13 @@ def os_info(ctx: "ProbeContext") -> OsInfo:
     """The distribution from /etc/os-release (or /usr/lib/os-release), read by distro."""
     host = ctx.host
     found = host.exists("/etc/os-release") or host.exists("/usr/lib/os-release")
-    return parse_os_info(found, host.os_release() if found else {})
+    try:
+        release = host.os_release() if found else {}
+    except ValueError as exc:  # not UTF-8, or quoting shlex cannot read ("No closing quotation")
+        detail = str(exc)
+        named = detail if "os-release" in detail else f"os-release is malformed: {detail}"
+        raise CouldNotLook(named) from None
+    return parse_os_info(found, release)
 
 
 @probe("platform.arch")

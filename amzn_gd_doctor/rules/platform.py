@@ -102,10 +102,14 @@ def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: 
             f"{fmt(newest)}, the newest family {basis} supports.",
         )
     dist = match_distribution(matrix, os_info)
-    os_label = os_info.label if os_info else "an unidentified OS"
+    if os_info is None:
+        return warned(
+            f"kernel family {fmt(family)} is in range; the distribution could not be read "
+            "(see platform.os_identified), so whether GuardDuty lists it is unknown."
+        )
     if dist is None:
         return warned(
-            f"kernel family {fmt(family)} is in range, but {os_label} is not a "
+            f"kernel family {fmt(family)} is in range, but {os_info.label} is not a "
             "distribution GuardDuty lists: not verified by GuardDuty, coverage may "
             "still be healthy."
         )
@@ -115,7 +119,7 @@ def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: 
             f"for {dist['name']} (listed: {', '.join(dist['families'])}); coverage "
             "may still be healthy."
         )
-    return passed(f"kernel {kernel.raw} (family {fmt(family)}) is supported on {os_label}.")
+    return passed(f"kernel {kernel.raw} (family {fmt(family)}) is supported on {os_info.label}.")
 
 
 @rule(
@@ -200,3 +204,17 @@ def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> 
         "GuardDuty's EC2 Runtime Monitoring does not cover it, so no console issue applies "
         "to it."
     )
+
+
+@rule("platform.os_identified", title="The distribution is identified", facts=("platform.os",))
+def os_identified(os_info: OsInfo) -> Verdict:
+    """Where the distribution comes from; a malformed os-release shows here as could-not-look,
+    not as a distribution nobody has heard of."""
+    if not os_info.found:
+        return warned("no /etc/os-release or /usr/lib/os-release: the distribution is unknown.")
+    if not (os_info.id or os_info.name):
+        return warned("os-release names no distribution (no ID or NAME).")
+    ids = ", ".join(
+        f"{k} {v!r}" for k, v in (("ID", os_info.id), ("VERSION_ID", os_info.version_id)) if v
+    )
+    return passed(f"{os_info.label} ({ids}).")
