@@ -4,13 +4,14 @@ Mixed into ``LiveHost``; every call is bounded in entries, bytes and time.
 
 Journal: read with systemd-python's ``systemd.journal.Reader`` when the module is importable,
 otherwise with ``journalctl -o json``; the answer says which backend read it. Under ``--root``
-both read the tree's ``var/log/journal`` (the Reader by file, journalctl with ``-D``); as
-``run()`` never runs a command against a foreign root, the ``journalctl -D`` fallback goes
+both read the tree's journal files, resolved inside it (the Reader by file, journalctl with
+``-D`` when nothing in the directory is a link, else with ``--file`` for each); as
+``run()`` never runs a command against a foreign root, the journalctl fallback goes
 through this module's own bounded runner, which runs nothing but journalctl on files.
 Each journal file is opened on its own first, so a corrupt or unreadable one is named instead
 of silently skipped. Reading the system journal needs root (or the systemd-journal/adm group).
 
-Processes: psutil on a live host; under ``--root`` the tree's ``proc/<pid>/`` files if one was
+Processes: psutil on a live host; under ``--root`` the tree's own ``proc/<pid>/`` files if one was
 captured. Where psutil cannot be imported (the one-file build carries no compiled code, and
 Python cannot load psutil's extension from inside a zip) the live ``/proc`` is read the same
 way, which is what psutil itself reads on Linux. ``/proc/<pid>/environ`` is readable only by
@@ -19,6 +20,7 @@ the process owner or root.
 
 import json
 import os
+import stat
 import time
 from typing import (
     TYPE_CHECKING,
@@ -39,6 +41,9 @@ if TYPE_CHECKING:
     from .host import CommandResult
 
 JOURNAL_DIRS = ("/var/log/journal", "/run/log/journal")
+# journalctl takes --file as a glob; a tree's file whose name holds one of these could match a
+# neighbour that was never checked, so such a file is not handed over (journald never makes one).
+GLOB_CHARS = "*?[\\"
 # Fields kept from each entry; everything a probe summarises or shows as evidence.
 JOURNAL_FIELDS = (
     "MESSAGE",
@@ -236,6 +241,7 @@ class SystemHostMixin:
         def budget(self, timeout: float) -> float: ...
         def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes: ...
         def list_dir(self, path: str) -> "List[str]": ...
+        def is_dir(self, path: str) -> bool: ...
         def run(
             self, argv: "Sequence[str]", timeout: float, limit: int = ...
         ) -> "CommandResult": ...
@@ -282,34 +288,48 @@ class SystemHostMixin:
 
     def _journal_files(self, since_us: "Optional[int]") -> "Tuple[List[str], List[str], int]":
         """(files worth opening, problems, journal files found). A file last written before
-        the window starts holds nothing in it and is left closed."""
+        the window starts holds nothing in it and is left closed. The files are named as the
+        journal readers must open them: under --root resolved inside the tree, and only
+        regular files, so no link or device node of the tree leads a reader out of it."""
         files: List[Tuple[float, str]] = []
+        skipped: List[Tuple[str, str]] = []
         found = 0
         for top in JOURNAL_DIRS:
-            base = self.path(top)
-            if not os.path.isdir(base):
+            if not self.is_dir(top):
                 continue
-            for sub in [base] + [os.path.join(base, n) for n in _listdir(base)]:
-                if not os.path.isdir(sub):
+            for sub in [top] + [f"{top}/{n}" for n in self._listing(top)]:
+                if not self.is_dir(sub):
                     continue
-                for name in _listdir(sub):
+                for name in self._listing(sub):
                     if not (name.endswith(".journal") or name.endswith(".journal~")):
                         continue
-                    full = os.path.join(sub, name)
                     found += 1
                     try:
-                        mtime = os.stat(full).st_mtime
+                        full = self.path(f"{sub}/{name}")
+                        info = os.lstat(full) if self.root else os.stat(full)
                     except OSError:
                         continue
-                    if since_us is None or mtime * 1_000_000 >= since_us:
-                        files.append((mtime, full))
+                    if self.root and not stat.S_ISREG(info.st_mode):
+                        skipped.append((_short_path(full), "not a regular file in the tree"))
+                        continue
+                    if self.root and any(c in full for c in GLOB_CHARS):
+                        skipped.append((_short_path(full), "a path journalctl reads as a glob"))
+                        continue
+                    if since_us is None or info.st_mtime * 1_000_000 >= since_us:
+                        files.append((info.st_mtime, full))
         files.sort(reverse=True)
-        problems = []
+        problems = _group_problems(skipped)
         if len(files) > MAX_JOURNAL_FILES:
             problems.append(
                 f"{len(files)} journal files: only the newest {MAX_JOURNAL_FILES} were read"
             )
         return [f for _, f in files[:MAX_JOURNAL_FILES]], problems, found
+
+    def _listing(self, path: str) -> "List[str]":
+        try:
+            return self.list_dir(path)
+        except OSError:
+            return []
 
     def _journal_by_reader(
         self,
@@ -376,11 +396,21 @@ class SystemHostMixin:
             argv += ["--since", f"@{int(since_s)}"]
         if self.root:
             directory = self.path(JOURNAL_DIRS[0])
-            if not self._journal_files(None)[2]:
+            files, skipped, found = self._journal_files(None)
+            if not found:
                 raise CouldNotLook(
                     f"no journal files under {directory}: the tree has no persistent journal"
                 )
-            argv += ["-D", directory]
+            if _holds_no_link(directory):
+                argv += ["-D", directory]
+            elif files:
+                # journalctl would follow the directory's links itself, so it gets the files
+                # one by one as resolved inside the tree. Unlike -D, it then stops at the
+                # first unreadable file instead of skipping it: used only when -D is unsafe.
+                for path in files:
+                    argv += ["--file", path]
+            else:  # with neither -D nor --file journalctl would read the live journal
+                return JournalRead((), "journalctl", directory, False, tuple(skipped), 0)
             source = directory
         else:
             source = "the live journal"
@@ -527,11 +557,29 @@ def _read_optional(host: SystemHostMixin, path: str, limit: int) -> bytes:
         return b""
 
 
-def _listdir(path: str) -> "List[str]":
+def _holds_no_link(directory: str) -> bool:
+    """Whether a journal directory (already resolved inside the tree) and its subdirectories
+    hold only directories and regular journal files: then journalctl's own walk of it, which
+    follows links, cannot leave the tree."""
     try:
-        return sorted(os.listdir(path))
+        if not stat.S_ISDIR(os.lstat(directory).st_mode):
+            return False
+        for name in os.listdir(directory):
+            mode = os.lstat(os.path.join(directory, name)).st_mode
+            if stat.S_ISDIR(mode):
+                for inner in os.listdir(os.path.join(directory, name)):
+                    if not _plain_entry(os.path.join(directory, name, inner)):
+                        return False
+            elif not _plain_entry(os.path.join(directory, name)):
+                return False
     except OSError:
-        return []
+        return False
+    return True
+
+
+def _plain_entry(path: str) -> bool:
+    mode = os.lstat(path).st_mode
+    return stat.S_ISREG(mode) or stat.S_ISDIR(mode)
 
 
 def _short_path(path: str) -> str:
