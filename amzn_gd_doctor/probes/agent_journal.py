@@ -10,7 +10,7 @@ root or the systemd-journal group; without, the files left out are reported.
 from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
 
 from ..host import CouldNotLook
-from ..host_system import JournalEntry
+from ..host_system import JournalEntry, parse_count
 from ..registry import probe
 from ..sanitize import clean
 from ..values import field, replace, value
@@ -30,8 +30,15 @@ if TYPE_CHECKING:
 
 # A restart loop, a series of OOM kills and the last start all show within a day.
 WINDOW_S = 24 * 3600
-# "Now" for counting: restarts and kills in the last hour are the current problem.
+# N, the recent history verdicts are judged over: restarts, exits and kills (SIGKILLs, OOM
+# kills) in the last 60 minutes are the current problem. An hour holds many cycles of any loop
+# worth the name, and an agent that has run an hour since its last kill is reporting again.
 RECENT_S = 3600
+# m, the span that tells a unit flapping now from one that restarted once: the rules' k
+# (FLAP_RESTARTS) restarts inside the last 10 minutes. Ten minutes hold two restarts of any loop
+# whose cycle is under five minutes (a cap reached at start-up dies in seconds, a slow leak
+# under load in minutes), while a loop that stopped ten minutes ago no longer counts as now.
+FLAP_WINDOW_S = 10 * 60
 # A crash-looping agent logs about 10 entries a cycle every few seconds: 5000 entries cover
 # hours of it. Kernel lines are fewer; 2000 is days of a quiet kernel.
 MAX_UNIT_ENTRIES = 5000
@@ -57,6 +64,8 @@ class AgentJournal:
     starts: int = 0
     restarts: int = 0
     restarts_recent: int = 0
+    restarts_flap: int = 0  # in the last FLAP_WINDOW_S
+    flap_window_s: int = FLAP_WINDOW_S
     restart_counter: "Optional[int]" = None
     start_limit_hits: int = 0
     exits: "Mapping[str, int]" = field(default_factory=dict)  # "status=1/FAILURE": 12
@@ -64,6 +73,8 @@ class AgentJournal:
     oom_kills: int = 0
     oom_kills_recent: int = 0
     oom_cap_kills: int = 0  # kills inside the unit's memory cgroup (its MemoryMax)
+    sigkills: int = 0  # main process exits by SIGKILL (code=killed, status=9/KILL)
+    sigkills_recent: int = 0
     last_state: "Optional[str]" = None  # "started", "stopped" or "failed"
     last_state_age_s: "Optional[float]" = None
     phrases: "Tuple[PhraseHits, ...]" = ()
@@ -78,6 +89,7 @@ def summarise(
 ) -> AgentJournal:
     """``base`` with the counts over entries already cut to the window ending at ``end_us``."""
     recent_us = end_us - RECENT_S * 1_000_000
+    flap_us = end_us - FLAP_WINDOW_S * 1_000_000
     counts = UnitCounts()
     tally = PhraseTally()
     last_line = None
@@ -89,8 +101,8 @@ def summarise(
         if not text:
             continue
         # journald gives a service's stdout one priority (info), so the line's own level counts
-        priority = entry.get("PRIORITY")
-        failure = (priority.isdigit() and int(priority) <= 4) or is_failure_line(
+        priority = parse_count(entry.get("PRIORITY"))
+        failure = (priority is not None and priority <= 4) or is_failure_line(
             text, line_level(text)
         )
         tally.add(text, failure, recent=entry.realtime_us >= recent_us)
@@ -104,6 +116,7 @@ def summarise(
         starts=counts.starts,
         restarts=len(counts.restarts),
         restarts_recent=sum(1 for t in counts.restarts if t >= recent_us),
+        restarts_flap=sum(1 for t in counts.restarts if t >= flap_us),
         restart_counter=counts.counter,
         start_limit_hits=counts.start_limit,
         exits=counts.exits,
@@ -111,6 +124,8 @@ def summarise(
         oom_kills=len(times),
         oom_kills_recent=sum(1 for t in times if t >= recent_us),
         oom_cap_kills=sum(1 for _, memcg in kills.values() if memcg),
+        sigkills=len(counts.sigkills),
+        sigkills_recent=sum(1 for t in counts.sigkills if t >= recent_us),
         last_state=last[0] if last else None,
         last_state_age_s=(end_us - last[1]) / 1e6 if last else None,
         phrases=tally.hits(),
