@@ -28,6 +28,9 @@ TREE_JOURNALS: Dict[str, str] = {
     "agent-btf": "btf-failure",
     "agent-access-denied": "clean-start",
     "agent-dns": "connection-errors",
+    "agent-memcap-sigkill": "memcap-sigkill",
+    "agent-bpf-skeleton": "bpf-skeleton",
+    "agent-hostile-numbers": "hostile-numbers",
 }
 
 

@@ -92,6 +92,16 @@ EXPECTED: Dict[str, tuple] = {
     "oom-kills": (5, 4, 5, (5, 4, 5), 0, "started", None),
     "btf-failure": (4, 4, 4, (0, 0, 0), 1, "failed", "btf_missing"),
     "connection-errors": (0, 0, None, (0, 0, 0), 0, "started", "dns_failure"),
+    "memcap-sigkill": (2, 2, 2, (0, 0, 0), 0, "started", None),
+    "bpf-skeleton": (4, 4, 4, (0, 0, 0), 1, "failed", "bpf_skeleton_failed"),
+    "hostile-numbers": (1, 1, None, (0, 0, 0), 0, "started", None),
+}
+# scenario: restarts in the flap window, SIGKILL exits (all, recent), exits by label
+WINDOWED: Dict[str, tuple] = {
+    "restart-loop": (2, (0, 0), {"exited, status=1/FAILURE": 12}),
+    "oom-kills": (1, (5, 4), {"killed, status=9/KILL": 5}),  # window ends at the last start
+    "memcap-sigkill": (2, (2, 2), {"killed, status=9/KILL": 2}),
+    "hostile-numbers": (0, (0, 0), {}),  # "status=٩" is no exit status
 }
 
 
@@ -111,6 +121,17 @@ def test_journal_summary(tmp_path: Path, name: str, backend: Tuple[str, ...]) ->
     assert (phrase in names) if phrase else not names
     assert value.backend == backend[0] and value.anchored_on == "the newest entry"
     assert value.window_end <= END_US / 1e6
+
+
+@needs_systemd_python
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("name", sorted(WINDOWED))
+def test_journal_window_counts(tmp_path: Path, name: str, backend: Tuple[str, ...]) -> None:
+    value = probe_value(tree_with(tmp_path, export(name)), backend)
+    assert (value.restarts_flap, (value.sigkills, value.sigkills_recent), dict(value.exits)) == (
+        WINDOWED[name]
+    )
+    assert value.flap_window_s == 600
 
 
 @needs_systemd_python

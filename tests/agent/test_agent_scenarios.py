@@ -52,7 +52,7 @@ SCENARIOS = {
     "agent-restart-loop": (
         "UNHEALTHY",
         "agent_disconnected",
-        {"agent.not_crash_looping", "agent.logs_clean"},
+        {"agent.not_crash_looping", "agent.logs_clean", "agent.unit_running"},
     ),
     "agent-oom": (
         "UNHEALTHY",
@@ -68,6 +68,17 @@ SCENARIOS = {
     "agent-access-denied": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
     "agent-dns": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
     "agent-no-evidence": ("UNKNOWN", None, set()),
+    "agent-memcap-sigkill": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.unit_running", "agent.not_crash_looping", "agent.not_oom_killed"},
+    ),
+    "agent-bpf-skeleton": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.btf_errors", "agent.not_crash_looping", "agent.unit_running"},
+    ),
+    "agent-hostile-numbers": ("HEALTHY", None, set()),
 }
 
 
