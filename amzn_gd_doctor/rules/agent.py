@@ -11,8 +11,8 @@ from ..catalog.phrases import phrase_classes
 from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
-from ..probes.agent_journal import AgentJournal
 from ..probes.agent_journal_events import SIGKILL_EXIT
+from ..probes.agent_journal_summary import AgentJournal
 from ..probes.agent_logs import AgentLogs
 from ..probes.agent_package_parse import AgentPackage
 from ..probes.agent_process import AgentProcess
