@@ -88,6 +88,23 @@ MAX_PROBLEM_LINES = 5
 # its output may use this multiple of the caller's byte bound before it is cut.
 JOURNALCTL_JSON_OVERHEAD = 4
 
+# A size at or past 2^63 bytes (8 EiB) is no real limit: the kernel's and systemd's "infinity"
+# is 2^64-1 and is said as such, and anything else that large is a typo or hostile input. Such
+# a value is kept as this one number and never converted from its digits: int() of thousands of
+# digits is refused past 4300 on newer Pythons, and a huge int overflows float division.
+SIZE_ABSURD = 2**63
+# 2^63 has 19 digits; a count (pid, restarts, clock ticks) longer than that is not one.
+MAX_DIGITS = 19
+
+# What journalctl (v219 to v256) prints when the caller may not read the system journal: with
+# no file readable it exits 1 ("No journal files were opened due to insufficient
+# permissions."); with only the user's own files it exits 0 after a hint ("You are currently
+# not seeing messages from other users and the system.").
+_JOURNAL_DENIED_RE = lazy_re.compile(
+    r"insufficient permissions|not seeing messages from other users|Permission denied"
+)
+JOURNALCTL_DENIED = "permission denied (run as root)"
+
 PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
 _CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s]*@")
 
@@ -128,9 +145,40 @@ class ProcessInfo:
 
 
 # -- pure parsers -------------------------------------------------------------------------------
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits. ``str.isdigit()`` also takes ``"²"`` (which
+    int() then refuses) and ``"٣"`` (which int() reads as 3): neither is a number a host writes."""
+    return bool(text) and all("0" <= c <= "9" for c in text)
+
+
+def parse_count(text: str) -> "Optional[int]":
+    """``"42"`` -> 42; not ASCII digits, or longer than MAX_DIGITS -> None."""
+    text = text.strip()
+    if not ascii_digits(text) or len(text) > MAX_DIGITS:
+        return None
+    return int(text)
+
+
+def parse_bytes(text: str) -> "Optional[int]":
+    """``"65536"`` -> 65536; 2^63 or more (however many digits) -> SIZE_ABSURD; not ASCII
+    digits -> None."""
+    text = text.strip()
+    if not ascii_digits(text):
+        return None
+    significant = text.lstrip("0") or "0"
+    if len(significant) > MAX_DIGITS:
+        return SIZE_ABSURD
+    return min(int(significant), SIZE_ABSURD)
+
+
 def parse_limit_value(text: str) -> "Optional[int]":
-    """``65536`` -> 65536; ``unlimited`` -> None."""
-    return None if text == "unlimited" else int(text)
+    """``65536`` -> 65536; ``unlimited`` -> None; a 4000-digit number -> SIZE_ABSURD."""
+    if text == "unlimited":
+        return None
+    value = parse_bytes(text)
+    if value is None:
+        raise ValueError(f"not a limit: {text[:20]!r}")
+    return value
 
 
 def parse_memlock(data: bytes) -> "Optional[Tuple[Optional[int], Optional[int]]]":
@@ -167,8 +215,8 @@ def parse_boot_time(data: bytes) -> "Optional[int]":
     """``btime 1764556800`` in /proc/stat: the boot time in seconds since the epoch."""
     for line in data.decode("ascii", "replace").splitlines():
         parts = line.split()
-        if len(parts) == 2 and parts[0] == "btime" and parts[1].isdigit() and len(parts[1]) < 20:
-            return int(parts[1])
+        if len(parts) == 2 and parts[0] == "btime":
+            return parse_count(parts[1])
     return None
 
 
@@ -179,9 +227,7 @@ def parse_stat_start(data: bytes) -> "Optional[int]":
     text = data.decode("ascii", "replace")
     fields = text[text.rfind(")") + 1 :].split()
     # Fields after the name start at field 3 (state): starttime is the 20th of them.
-    if len(fields) >= 20 and fields[19].isdigit() and len(fields[19]) < 20:
-        return int(fields[19])
-    return None
+    return parse_count(fields[19]) if len(fields) >= 20 else None
 
 
 def parse_status_rss(data: bytes) -> "Optional[int]":
@@ -189,8 +235,9 @@ def parse_status_rss(data: bytes) -> "Optional[int]":
     for line in data.decode("ascii", "replace").splitlines():
         if line.startswith("VmRSS:"):
             parts = line.split()
-            if len(parts) >= 2 and parts[1].isdigit():
-                return int(parts[1]) * 1024
+            kib = parse_count(parts[1]) if len(parts) >= 2 else None
+            if kib is not None:
+                return kib * 1024
     return None
 
 
@@ -202,10 +249,10 @@ def parse_journal_json_line(
     as arrays of those; both are decoded. None for a line that is not an entry."""
     try:
         data = json.loads(line)
-        realtime = int(data["__REALTIME_TIMESTAMP"])
-    except (ValueError, KeyError, TypeError):
+        realtime = parse_count(data["__REALTIME_TIMESTAMP"])
+    except (ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not isinstance(data, dict):
+    if realtime is None or not isinstance(data, dict):
         return None
     fields = {}
     for name in JOURNAL_FIELDS:
@@ -429,6 +476,10 @@ class SystemHostMixin:
         if "No journal files were found" in stderr:
             raise CouldNotLook(f"no journal files in {source}: journald keeps no journal here")
         problems = tuple(_journalctl_problems(stderr))
+        if result.returncode != 0 and not result.stdout and _JOURNAL_DENIED_RE.search(stderr):
+            raise CouldNotLook(
+                f"{JOURNALCTL_DENIED}: journalctl: " + " ".join(stderr.split())[:200]
+            )
         if result.returncode != 0 and not result.stdout:
             raise CouldNotLook(
                 f"journalctl failed (exit {result.returncode}): "
@@ -465,7 +516,7 @@ class SystemHostMixin:
 
     def _has_proc_tree(self) -> bool:
         try:
-            return any(n.isdigit() for n in self.list_dir("/proc"))
+            return any(ascii_digits(n) for n in self.list_dir("/proc"))
         except OSError:
             return False
 
@@ -503,9 +554,9 @@ class SystemHostMixin:
         for entry in self.list_dir("/proc"):
             if time.monotonic() > stop or len(found) >= MAX_PROCESSES:
                 break
-            if not entry.isdigit():
+            pid = parse_count(entry)
+            if pid is None:
                 continue
-            pid = int(entry)
             try:
                 name = (
                     self.read_bytes(f"/proc/{pid}/comm", PROC_SMALL_LIMIT)
@@ -615,6 +666,8 @@ def _journalctl_problems(stderr: str) -> "Iterable[str]":
         text = " ".join(line.split())
         if "ignoring file" in text or "corrupt" in text.lower() or "truncated" in text:
             yield text[:200]
+        elif _JOURNAL_DENIED_RE.search(text):  # some files read, the system's not among them
+            yield f"{JOURNALCTL_DENIED}: {text[:200]}"
 
 
 def _walk_backwards(

@@ -7,31 +7,17 @@ the newest entry read (the moment the disk was captured). Reading the system jou
 root or the systemd-journal group; without, the files left out are reported.
 """
 
-from typing import TYPE_CHECKING, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING
 
 from ..host import CouldNotLook
-from ..host_system import JournalEntry
 from ..registry import probe
-from ..sanitize import clean
-from ..values import field, replace, value
 from .agent_common import UNIT
-from .agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
-from .agent_text import (
-    SAMPLE_CHARS,
-    PhraseHits,
-    PhraseTally,
-    is_failure_line,
-    line_level,
-    printable,
-)
+from .agent_journal_summary import WINDOW_S, summarise
+from .agent_journal_summary import AgentJournal as AgentJournal  # its value, kept importable here
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
 
-# A restart loop, a series of OOM kills and the last start all show within a day.
-WINDOW_S = 24 * 3600
-# "Now" for counting: restarts and kills in the last hour are the current problem.
-RECENT_S = 3600
 # A crash-looping agent logs about 10 entries a cycle every few seconds: 5000 entries cover
 # hours of it. Kernel lines are fewer; 2000 is days of a quiet kernel.
 MAX_UNIT_ENTRIES = 5000
@@ -41,81 +27,6 @@ QUERY_TIMEOUT_S = 2.5
 
 UNIT_MATCHES = ((f"_SYSTEMD_UNIT={UNIT}",), (f"UNIT={UNIT}", "_PID=1"))
 KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
-
-
-@value
-class AgentJournal:
-    backend: str
-    source: str
-    window_s: int
-    window_end: float  # epoch seconds
-    anchored_on: str  # "now" (live) or "the newest entry" (a tree)
-    entries: int  # unit and PID 1 entries in the window
-    kernel_entries: int
-    truncated: bool = False
-    problems: "Tuple[str, ...]" = ()
-    starts: int = 0
-    restarts: int = 0
-    restarts_recent: int = 0
-    restart_counter: "Optional[int]" = None
-    start_limit_hits: int = 0
-    exits: "Mapping[str, int]" = field(default_factory=dict)  # "status=1/FAILURE": 12
-    results: "Mapping[str, int]" = field(default_factory=dict)  # "oom-kill": 4
-    oom_kills: int = 0
-    oom_kills_recent: int = 0
-    oom_cap_kills: int = 0  # kills inside the unit's memory cgroup (its MemoryMax)
-    last_state: "Optional[str]" = None  # "started", "stopped" or "failed"
-    last_state_age_s: "Optional[float]" = None
-    phrases: "Tuple[PhraseHits, ...]" = ()
-    last_agent_line: "Optional[str]" = None
-
-
-def summarise(
-    unit_entries: "List[JournalEntry]",
-    kernel_entries: "List[JournalEntry]",
-    end_us: int,
-    base: AgentJournal,
-) -> AgentJournal:
-    """``base`` with the counts over entries already cut to the window ending at ``end_us``."""
-    recent_us = end_us - RECENT_S * 1_000_000
-    counts = UnitCounts()
-    tally = PhraseTally()
-    last_line = None
-    for entry in reversed(unit_entries):  # newest first, so samples are the newest
-        if entry.get("_PID") == "1" and entry.get("UNIT") == UNIT:
-            count_pid1_entry(entry, counts)
-            continue
-        text = printable(entry.get("MESSAGE"))
-        if not text:
-            continue
-        # journald gives a service's stdout one priority (info), so the line's own level counts
-        priority = entry.get("PRIORITY")
-        failure = (priority.isdigit() and int(priority) <= 4) or is_failure_line(
-            text, line_level(text)
-        )
-        tally.add(text, failure, recent=entry.realtime_us >= recent_us)
-        if last_line is None:
-            last_line = clean(text, SAMPLE_CHARS)
-    kills = oom_kills(kernel_entries)
-    times = [t for t, _ in kills.values()] or counts.systemd_ooms
-    last = counts.last_state
-    return replace(
-        base,
-        starts=counts.starts,
-        restarts=len(counts.restarts),
-        restarts_recent=sum(1 for t in counts.restarts if t >= recent_us),
-        restart_counter=counts.counter,
-        start_limit_hits=counts.start_limit,
-        exits=counts.exits,
-        results=counts.results,
-        oom_kills=len(times),
-        oom_kills_recent=sum(1 for t in times if t >= recent_us),
-        oom_cap_kills=sum(1 for _, memcg in kills.values() if memcg),
-        last_state=last[0] if last else None,
-        last_state_age_s=(end_us - last[1]) / 1e6 if last else None,
-        phrases=tally.hits(),
-        last_agent_line=last_line,
-    )
 
 
 @probe("agent.journal", timeout=2 * QUERY_TIMEOUT_S + 1.0)

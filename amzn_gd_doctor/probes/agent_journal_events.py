@@ -8,7 +8,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from .. import lazy_re
-from ..host_system import JournalEntry
+from ..host_system import JournalEntry, parse_count
 from ..values import field, value
 from .agent_common import PROCESS_PREFIX
 
@@ -18,14 +18,24 @@ _STARTED = "39f53479d3a045ac8e11786248231fbf"
 _STOPPED = "9d1aaa27d60140bd96365438aad20286"
 _RESTART = "5eb03494b6584870a536b337290809b3"
 _RESTART_RE = lazy_re.compile(r"Scheduled restart job|holdoff time over, scheduling restart", re.I)
-_COUNTER_RE = lazy_re.compile(r"restart counter is at (\d+)")
-_EXIT_RE = lazy_re.compile(r"main process exited, code=(\w+), status=(\d+)(?:/(\w+))?", re.I)
-_RESULT_RE = lazy_re.compile(r"Failed with result '([\w-]+)'")
+# Numbers are ASCII digits only (\d would take any script's digits), and bounded in length.
+_COUNTER_RE = lazy_re.compile(r"restart counter is at ([0-9]{1,19})\b", re.ASCII)
+_EXIT_RE = lazy_re.compile(
+    r"main process exited, code=(\w{1,20}), status=([0-9]{1,10})(?:/(\w{1,20}))?", re.I | re.ASCII
+)
+_RESULT_RE = lazy_re.compile(r"Failed with result '([\w-]{1,40})'", re.ASCII)
 _OLD_FAILED_RE = lazy_re.compile(r"entered failed state")
 _OOM_UNIT_RE = lazy_re.compile(r"killed by the OOM killer", re.I)
 _START_LIMIT_RE = lazy_re.compile(r"Start request repeated too quickly", re.I)
-_KILLED_RE = lazy_re.compile(r"Killed process (\d+) \((" + PROCESS_PREFIX + r"[^)]*)\)")
-_OOM_KILL_RE = lazy_re.compile(r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=(\d+)")
+_KILLED_RE = lazy_re.compile(
+    r"Killed process ([0-9]{1,10}) \((" + PROCESS_PREFIX + r"[^)]*)\)", re.ASCII
+)
+_OOM_KILL_RE = lazy_re.compile(
+    r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=([0-9]{1,10})", re.ASCII
+)
+# What systemd logs when the main process dies of SIGKILL: all it sees of an OOM kill where
+# it cannot read memory.events (cgroup v1), and of any other kill -9.
+SIGKILL_EXIT = "killed, status=9/KILL"
 
 
 @value(frozen=False)
@@ -37,6 +47,7 @@ class UnitCounts:
     exits: "Dict[str, int]" = field(default_factory=dict)
     results: "Dict[str, int]" = field(default_factory=dict)
     systemd_ooms: "List[int]" = field(default_factory=list)
+    sigkills: "List[int]" = field(default_factory=list)  # times the main process died of SIGKILL
     last_state: "Optional[Tuple[str, int]]" = None
 
     def state(self, name: str, when: int) -> None:
@@ -52,13 +63,18 @@ def count_pid1_entry(entry: JournalEntry, counts: UnitCounts) -> None:
     when = entry.realtime_us
     if mid == _RESTART or _RESTART_RE.search(message):
         counts.restarts.append(when)
-        found = entry.get("N_RESTARTS") or (_COUNTER_RE.search(message) or [None, ""])[1]
-        if found and found.isdigit():
-            counts.counter = max(counts.counter or 0, int(found))
+        found = parse_count(entry.get("N_RESTARTS")) if entry.get("N_RESTARTS") else None
+        if found is None:
+            counter = _COUNTER_RE.search(message)
+            found = int(counter[1]) if counter else None
+        if found is not None:
+            counts.counter = max(counts.counter or 0, found)
     exited = _EXIT_RE.search(message)
     if exited:
         label = f"{exited[1]}, status={exited[2]}" + (f"/{exited[3]}" if exited[3] else "")
         counts.exits[label] = counts.exits.get(label, 0) + 1
+        if label == SIGKILL_EXIT:
+            counts.sigkills.append(when)
     result = _RESULT_RE.search(message)
     if result or _OLD_FAILED_RE.search(message):
         name = result[1] if result else "failed"

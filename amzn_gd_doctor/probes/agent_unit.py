@@ -6,10 +6,12 @@ never "inactive". Under --root: what the tree's unit files say (agent_unit_files
 state is then unknown. Needs no privilege.
 """
 
+import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
 from ..host import CouldNotLook
+from ..host_system import parse_bytes, parse_count
 from ..registry import probe
 from ..sanitize import clean
 from ..values import field, value
@@ -27,7 +29,9 @@ SHOW_PROPS = (
 )
 NOT_BOOTED = "System has not been booted with systemd"
 
-_TIMESPAN_RE = lazy_re.compile(r"(\d+(?:\.\d+)?)\s*(us|ms|min|s|h)")
+_TIMESPAN_RE = lazy_re.compile(
+    r"(?<![0-9.])([0-9]{1,12})(?:\.([0-9]{1,6}))?\s*(us|ms|min|s|h)\b", re.ASCII
+)
 _SPAN_US = {"us": 1, "ms": 1000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_000_000}
 _UNSET = ("", "[not set]", "infinity", "18446744073709551615")
 
@@ -67,11 +71,18 @@ class AgentUnit:
 
 
 def parse_timespan_us(text: str) -> "Optional[int]":
-    """``100ms`` -> 100000; ``1s 500ms`` -> 1500000; ``infinity`` -> None."""
+    """``100ms`` -> 100000; ``1s 500ms`` -> 1500000; ``infinity`` -> None. A number is taken
+    to twelve digits (a CPU quota per second is at most seven), so none can overflow."""
     parts = _TIMESPAN_RE.findall(text or "")
     if not parts:
         return None
-    return int(sum(float(n) * _SPAN_US[u] for n, u in parts))
+    total = 0
+    for whole, fraction, unit in parts:
+        scale = _SPAN_US[unit]
+        total += int(whole) * scale + (
+            int(fraction) * scale // 10 ** len(fraction) if fraction else 0
+        )
+    return total
 
 
 def parse_show(stdout: bytes) -> "Dict[str, str]":
@@ -86,12 +97,18 @@ def parse_show(stdout: bytes) -> "Dict[str, str]":
 
 
 def _int(text: "Optional[str]") -> "Optional[int]":
+    """A count (NRestarts, MainPID, ExecMainStatus): ASCII digits only, at most 19 of them."""
     if text is None or text.strip() in _UNSET:
         return None
-    try:
-        return int(text.strip())
-    except ValueError:
+    return parse_count(text)
+
+
+def _bytes(text: "Optional[str]") -> "Optional[int]":
+    """A size in bytes (MemoryMax, LimitMEMLOCK): unset or infinity -> None, 2^63 or more ->
+    SIZE_ABSURD."""
+    if text is None or text.strip() in _UNSET:
         return None
+    return parse_bytes(text)
 
 
 def unit_from_show(props: "Mapping[str, str]") -> AgentUnit:
@@ -104,7 +121,7 @@ def unit_from_show(props: "Mapping[str, str]") -> AgentUnit:
     soft, hard = props.get("LimitMEMLOCKSoft"), props.get("LimitMEMLOCK")
     memlock = None
     if hard is not None:
-        memlock = (_int(soft if soft is not None else hard), _int(hard))
+        memlock = (_bytes(soft if soft is not None else hard), _bytes(hard))
     pid = _int(props.get("MainPID"))
     return AgentUnit(
         systemd="running",
@@ -117,9 +134,9 @@ def unit_from_show(props: "Mapping[str, str]") -> AgentUnit:
         exec_main_status=_int(props.get("ExecMainStatus")),
         main_pid=pid or None,
         started=text("ExecMainStartTimestamp"),
-        memory_current=_int(props.get("MemoryCurrent")),
-        memory_max=_int(props.get("MemoryMax")),
-        memory_limit=_int(props.get("MemoryLimit")),
+        memory_current=_bytes(props.get("MemoryCurrent")),
+        memory_max=_bytes(props.get("MemoryMax")),
+        memory_limit=_bytes(props.get("MemoryLimit")),
         cpu_quota_per_sec_us=parse_timespan_us(props.get("CPUQuotaPerSecUSec", "")),
         unit_file_state=text("UnitFileState"),
         fragment_path=text("FragmentPath"),

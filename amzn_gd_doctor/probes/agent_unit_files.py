@@ -7,6 +7,7 @@ import re
 import shlex
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
+from .. import lazy_re
 from ..host_system import PROXY_VARIABLES, redact_proxy
 from ..sanitize import clean
 from ..values import field, value
@@ -26,6 +27,7 @@ MAX_VARIABLES = 64
 VALUE_CHARS = 2048
 
 Memlock = Tuple[Optional[int], Optional[int]]
+_QUOTA_RE = lazy_re.compile(r"^([0-9]{1,6})(?:\.([0-9]+))?%$", re.ASCII)
 
 
 @value
@@ -103,6 +105,16 @@ def parse_memlock_setting(value: str) -> "Optional[Memlock]":
     return (soft, hard) if ok_soft and ok_hard else None
 
 
+def parse_cpu_quota(text: str) -> "Optional[int]":
+    """``CPUQuota=10%`` -> 100000 (microseconds of CPU per second); at most six digits of
+    percent (a host has far fewer than 10,000 CPUs) and ASCII digits only, else None."""
+    match = _QUOTA_RE.match(text)
+    if not match:
+        return None
+    hundredths = int(match[1]) * 100 + (int(match[2].ljust(2, "0")[:2]) if match[2] else 0)
+    return hundredths * 100
+
+
 def _read_optional(host: "Host", path: str) -> "Optional[bytes]":
     try:
         return host.read_bytes(path, UNIT_FILE_LIMIT)
@@ -167,11 +179,7 @@ def read_unit_files(host: "Host") -> UnitFiles:
         enabled=any(host.exists(f"/etc/systemd/system/{d}/{UNIT}") for d in _wants_dirs(host)),
         memory_max=parse_size(last("MemoryMax") or ""),
         memory_limit=parse_size(last("MemoryLimit") or ""),
-        cpu_quota_per_sec_us=(
-            int(float(quota.rstrip("%")) * 10_000)
-            if quota and re.match(r"^\d+(\.\d+)?%$", quota)
-            else None
-        ),
+        cpu_quota_per_sec_us=parse_cpu_quota(quota or ""),
         environment=parse_environment(settings.get("Environment", [])),
         memlock=memlock,
         memlock_source=source,

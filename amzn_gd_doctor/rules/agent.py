@@ -8,9 +8,11 @@ Pure functions of the agent facts (and ``ssm.agent`` for who would install a mis
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes
+from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
-from ..probes.agent_journal import AgentJournal
+from ..probes.agent_journal_events import SIGKILL_EXIT
+from ..probes.agent_journal_summary import AgentJournal
 from ..probes.agent_logs import AgentLogs
 from ..probes.agent_package_parse import AgentPackage
 from ..probes.agent_process import AgentProcess
@@ -23,6 +25,17 @@ AGENT = "amazon-guardduty-agent"
 # Three restarts: one is an upgrade or a reboot race, three is a loop (systemd itself gives
 # up after 5 starts in 10 s with the default StartLimitBurst).
 CRASH_LOOP_RESTARTS = 3
+# k: restarts inside the journal's last FLAP_WINDOW_S (m, 10 min; N, the history judged, is its
+# RECENT_S, 60 min) that make the agent "Agent disconnected" even while it runs at this instant.
+# systemd counts only its own automatic restarts (NRestarts, "Scheduled restart job"): neither
+# `systemctl restart`, a package upgrade nor a reboot adds one, so each is the agent dying
+# unasked. One can be a one-off crash; a second within minutes is a loop that keeps the agent
+# down for part of every cycle, whatever state this instant catches (two SIGKILLs at a memory
+# cap in a few seconds already flip an instant verdict between HEALTHY and disconnected).
+FLAP_RESTARTS = 2
+# SIGKILLs of the main process in the last hour that, under a memory cap and with no kernel
+# OOM line, make a suspected memory-cap kill: one can be anyone's `kill -9`, two are a pattern.
+CAP_KILLS = 2
 # GuardDuty's prerequisite for kernels 5.10 and older, which charge eBPF maps to RLIMIT_MEMLOCK.
 MEMLOCK_MIN = 32 * 1024 * 1024
 MEMLOCK_KERNELS_UPTO = (5, 10)
@@ -67,6 +80,22 @@ def _usable(journal: "Optional[AgentJournal]") -> "Optional[AgentJournal]":
     if journal is None or (journal.problems and journal.entries == 0):
         return None
     return journal
+
+
+def _flapping(journal: "Optional[AgentJournal]") -> "Optional[str]":
+    """The restarts that make a loop now (FLAP_RESTARTS in the flap window), or None."""
+    if journal is None or journal.restarts_flap < FLAP_RESTARTS:
+        return None
+    return (
+        f"systemd restarted it {journal.restarts_flap} times in the last "
+        f"{journal.flap_window_s // 60} min ({journal.restarts_recent} in the last hour)"
+    )
+
+
+def _cap(unit: "Optional[AgentUnit]") -> "Optional[int]":
+    """The unit's memory cap when it is one: unset or past 2^63 bytes is none."""
+    cap = unit.memory_cap if unit is not None else None
+    return cap if cap is not None and cap < SIZE_ABSURD else None
 
 
 def _counts(items: "Dict[str, int]") -> str:
@@ -226,6 +255,16 @@ def unit_running(
     if unit.systemd == "tree":
         return _state_from_journal(unit, _usable(journal))
     state = f"{unit.active_state} ({unit.sub_state})"
+    flap = _flapping(_usable(journal))
+    if flap and unit.active_state not in ("failed", "inactive"):  # those say it as they are
+        return failed(
+            "agent_disconnected",
+            f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
+            "not stay up long enough to report.",
+            fix=(
+                f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",
+            ),
+        )
     if unit.active_state == "active":
         pid = f", main pid {unit.main_pid}" if unit.main_pid else ""
         mem = (
@@ -269,6 +308,17 @@ def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> V
             f"`{BY_HAND_UNIT}`."
         )
     ago = f"{_duration(journal.last_state_age_s or 0)} before the journal's newest entry"
+    flap = _flapping(journal)
+    if flap and not journal.start_limit_hits:  # after start-limit-hit, "last failed" says it
+        return failed(
+            "agent_disconnected",
+            f"{UNIT} keeps restarting: {flap}, counted back from the journal's newest entry; "
+            f"it was last {journal.last_state} {_duration(journal.last_state_age_s or 0)} "
+            f"before that entry (from the tree's journal; {files}).",
+            fix=(
+                f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",
+            ),
+        )
     if journal.last_state == "started" and journal.restarts_recent >= CRASH_LOOP_RESTARTS:
         return Verdict(
             Outcome.WARN,
@@ -310,7 +360,8 @@ def not_crash_looping(
             f"`{BY_HAND_JOURNAL} | grep -c 'Scheduled restart'`."
         )
     gave_up = journal is not None and journal.start_limit_hits > 0
-    if max(total or 0, recent or 0) < CRASH_LOOP_RESTARTS and not gave_up:
+    flap = _flapping(journal)
+    if max(total or 0, recent or 0) < CRASH_LOOP_RESTARTS and not gave_up and not flap:
         seen = [f"NRestarts={total}"] if total is not None else []
         seen += [f"{recent} restarts in the last hour"] if recent is not None else []
         return passed(f"no restart loop ({', '.join(seen)}).")
@@ -319,7 +370,9 @@ def not_crash_looping(
         parts.append(f"systemd restarted it {total} times (NRestarts)")
     if journal is not None:
         parts.append(
-            f"{journal.restarts_recent} restarts in the last hour, {journal.restarts} "
+            f"{journal.restarts_flap} restart{'s' if journal.restarts_flap != 1 else ''} in "
+            f"the last {journal.flap_window_s // 60} min, "
+            f"{journal.restarts_recent} in the last hour, {journal.restarts} "
             f"in the last {journal.window_s // 3600} h"
         )
         if journal.exits:
@@ -348,20 +401,22 @@ def not_oom_killed(journal: "Optional[AgentJournal]", unit: "Optional[AgentUnit]
     journal = _usable(journal)
     unit_oom = unit is not None and unit.result == "oom-kill"
     if journal is None and not unit_oom:
-        if unit is not None and unit.result == "success" and unit.n_restarts == 0:
-            return passed(
-                f"{UNIT} has not been killed since it started (result success, no "
-                "restarts); the journal was not read."
-            )
-        return inconclusive(
-            "OOM kills cannot be counted without the journal; run by hand: "
-            "`sudo journalctl -k --since -24h | grep -i 'killed process'`."
-        )
+        return _oom_without_journal(unit)
     recent = journal.oom_kills_recent if journal is not None else 0
-    hours = f"{journal.window_s // 3600} h" if journal is not None else ""
     if recent or unit_oom:
         return _oom_failure(recent, journal, unit)
     assert journal is not None  # no journal and no oom-kill result returned above
+    hours = f"{journal.window_s // 3600} h"
+    kills = journal.sigkills_recent
+    if kills >= CAP_KILLS and _cap(unit) is not None:
+        return _cap_kills(f"{kills} times in the last hour ({journal.sigkills} in {hours})", unit)
+    if kills >= CAP_KILLS:
+        return Verdict(
+            Outcome.WARN,
+            f"the agent's main process died of SIGKILL {kills} times in the last hour and no "
+            "memory cap is set: the host's OOM killer (whose lines are not in the journal) or "
+            "another process killed it.",
+        )
     if journal.oom_kills:
         return Verdict(
             Outcome.WARN,
@@ -371,6 +426,50 @@ def not_oom_killed(journal: "Optional[AgentJournal]", unit: "Optional[AgentUnit]
     return passed(
         f"no OOM kill of the agent in the last {hours} "
         f"({journal.kernel_entries} kernel lines read)."
+    )
+
+
+def _oom_without_journal(unit: "Optional[AgentUnit]") -> Verdict:
+    """What systemd alone says: its result, and the last exit with ExecMainCode/Status."""
+    if unit is not None and unit.result == "success" and unit.n_restarts == 0:
+        return passed(
+            f"{UNIT} has not been killed since it started (result success, no "
+            "restarts); the journal was not read."
+        )
+    sigkill = unit is not None and (unit.exec_main_code, unit.exec_main_status) == ("killed", 9)
+    if unit is not None and sigkill and (unit.n_restarts or 0) >= 1 and _cap(unit) is not None:
+        return _cap_kills(
+            f"at its last exit, after {unit.n_restarts} restarts (ExecMainCode=killed, "
+            "ExecMainStatus=9; the journal was not read to count the others)",
+            unit,
+        )
+    return inconclusive(
+        "OOM kills cannot be counted without the journal; run by hand: "
+        "`sudo journalctl -k --since -24h | grep -i 'killed process'`."
+    )
+
+
+def _cap_kills(times: str, unit: "Optional[AgentUnit]") -> Verdict:
+    """Repeated SIGKILL under a memory cap with no kernel OOM line: suspected, not confirmed."""
+    return failed(
+        "agent_disconnected",
+        f"the agent's main process died of SIGKILL ({SIGKILL_EXIT}) {times} under its "
+        f"memory cap {fmt_bytes(_cap(unit))}, and no kernel OOM-killer line names it: most "
+        "likely killed at the cap (on cgroup v1, or when the kernel's lines are not in the "
+        "journal, an OOM kill shows only as SIGKILL).",
+        fix=_cap_fix(_cap(unit))
+        + ("Confirm with `sudo dmesg | grep -i 'killed process'` right after a kill.",),
+        confidence=Confidence.SUSPECTED,
+    )
+
+
+def _cap_fix(cap: "Optional[int]") -> "Tuple[str, ...]":
+    if cap is None:
+        return ("Give the instance more memory, or find what else uses it (`ps aux --sort=-rss`).",)
+    return (
+        f"Raise MemoryMax and MemoryLimit (to {fmt_bytes(cap * 2)}, for example) in "
+        f"/lib/systemd/system/{UNIT} or a drop-in (`sudo systemctl edit {AGENT}`), then "
+        f"`sudo systemctl daemon-reload && sudo systemctl restart {AGENT}`.",
     )
 
 
@@ -393,19 +492,10 @@ def _oom_failure(
         if cap
         else "no memory cap is set: the host ran out"
     )
-    fix = (
-        (
-            f"Raise MemoryMax and MemoryLimit (to {fmt_bytes(cap * 2)}, for example) in "
-            f"/lib/systemd/system/{UNIT} or a drop-in (`sudo systemctl edit {AGENT}`), then "
-            f"`sudo systemctl daemon-reload && sudo systemctl restart {AGENT}`.",
-        )
-        if cap
-        else ("Give the instance more memory, or find what else uses it (`ps aux --sort=-rss`).",)
-    )
     return failed(
         "agent_disconnected",
         f"the agent was killed by the kernel OOM killer {times}; {where}.",
-        fix=fix,
+        fix=_cap_fix(_cap(unit)),
     )
 
 
@@ -466,12 +556,15 @@ def memlock(
     "agent.btf_errors",
     title="Agent loads its eBPF programs (no libbpf/BTF failures)",
     facts=(),
-    optional=("agent.logs", "agent.journal", "platform.btf"),
+    optional=("agent.logs", "agent.journal", "platform.btf", "agent.package"),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def btf_errors(
-    logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]", btf: "Optional[BtfInfo]"
+    logs: "Optional[AgentLogs]",
+    journal: "Optional[AgentJournal]",
+    btf: "Optional[BtfInfo]",
+    pkg: "Optional[AgentPackage]",
 ) -> Verdict:
     journal = _usable(journal)
     if (logs is None or not logs.read_any) and journal is None:
@@ -482,11 +575,15 @@ def btf_errors(
     hits = _hits(logs, journal, ("ebpf",))
     if not hits:
         return passed(f"no libbpf or BTF failure in {_sources(logs, journal)}.")
-    if _hits(logs, journal, ("memlock",)) and all(h.name != "btf_missing" for h in hits):
+    btf_missing = any(h.name == "btf_missing" for h in hits)
+    if _hits(logs, journal, ("memlock",)) and not btf_missing:
         return not_applicable(
             "the agent's libbpf failures come with locked-memory errors: agent.memlock judges them."
         )
     total = sum(h.count for h in hits)
+    skeleton = next((h for h in hits if h.name == "bpf_skeleton_failed"), None)
+    if skeleton is not None and not btf_missing and btf is not None and btf.present:
+        return _agent_side_bpf_failure(skeleton, total, pkg)
     missing = (
         ", and /sys/kernel/btf/vmlinux is missing" if btf is not None and not btf.present else ""
     )
@@ -497,6 +594,28 @@ def btf_errors(
         fix=(
             "Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (check `ls "
             "/sys/kernel/btf/vmlinux`) and update the agent to the newest version.",
+        ),
+    )
+
+
+def _agent_side_bpf_failure(
+    skeleton: PhraseHits, total: int, pkg: "Optional[AgentPackage]"
+) -> Verdict:
+    """patrol_bpf failing on a kernel with BTF: the agent's own bug (fixed in a later release),
+    not missing BTF. The agent exits on it, so the console still shows it disconnected."""
+    version = f" {pkg.version}" if pkg is not None and pkg.version else ""
+    return failed(
+        "agent_disconnected",
+        f"the agent{version} cannot load its eBPF skeleton patrol_bpf (libbpf failed {total} "
+        f"times: '{skeleton.sample}', {skeleton.count} line{'s' if skeleton.count != 1 else ''})"
+        " although the kernel has BTF (/sys/kernel/btf/vmlinux exists): a failure of the agent "
+        "itself, fixed in a later release, not missing BTF.",
+        fix=(
+            f"Upgrade {PACKAGE}{version and ' (' + version.strip() + ' installed)'} to the "
+            "newest release: with automated agent configuration GuardDuty updates it; a manual "
+            "install is upgraded as in https://docs.aws.amazon.com/guardduty/latest/ug/"
+            "runtime-monitoring-agent-release-history.html.",
+            f"Then `sudo systemctl restart {AGENT}` and look for libbpf in `{BY_HAND_JOURNAL}`.",
         ),
     )
 

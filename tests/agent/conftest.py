@@ -28,7 +28,30 @@ TREE_JOURNALS: Dict[str, str] = {
     "agent-btf": "btf-failure",
     "agent-access-denied": "clean-start",
     "agent-dns": "connection-errors",
+    "agent-memcap-sigkill": "memcap-sigkill",
+    "agent-bpf-skeleton": "bpf-skeleton",
+    "agent-hostile-numbers": "hostile-numbers",
 }
+
+
+def _systemd_python_missing() -> bool:
+    try:
+        import systemd.journal  # noqa: F401
+    except ImportError:
+        return True
+    return False
+
+
+needs_systemd_python = pytest.mark.skipif(
+    _systemd_python_missing(), reason="systemd-python (python3-systemd) is not installed"
+)
+# The two journal readers as test parameters: the Reader's cases skip, naming it, without it.
+READER = ("systemd-python",)
+JOURNALCTL = ("journalctl",)
+BACKEND_PARAMS = (
+    pytest.param(READER, marks=needs_systemd_python, id="systemd-python"),
+    pytest.param(JOURNALCTL, id="journalctl"),
+)
 needs_journal_remote = pytest.mark.skipif(
     journal_remote() is None,
     reason="systemd-journal-remote (package systemd-journal-remote) "

@@ -71,7 +71,7 @@ def pid1(
     return fields
 
 
-def agent(message: str, pid: int, priority: int = 6) -> Dict[str, str]:
+def agent(message: str, pid: int, priority: object = 6) -> Dict[str, str]:
     return {
         "_TRANSPORT": "stdout",
         "_PID": str(pid),
@@ -372,6 +372,88 @@ def connection_errors() -> bytes:
     return b"".join(out)
 
 
+def memcap_sigkill() -> bytes:
+    """Killed by SIGKILL at a 32M cap twice in a few seconds and up again at capture, with no
+    kernel OOM line (cgroup v1: systemd sees only the signal): the instant says running."""
+    t = END_US - 20 * S
+    out = _noise(t - 30 * MIN) + _start(t - 20 * MIN, 6100)
+    out.append(entry(t - 20 * MIN + 2000, agent(STARTING, 6100)))
+    cycles = [(t, 6101), (t + 9 * S, 6102)]
+    out += _exit(t - 4 * S, 9, "KILL", "signal", 1, code="killed")[:2]
+    for n, (at, pid) in enumerate(cycles, start=1):
+        # _exit's restart comes 5 s after the kill; the start follows it.
+        out += _exit(at - 4 * S, 9, "KILL", "signal", n, code="killed")[2:]
+        out += _start(at + S + 100_000, pid)
+        out.append(entry(at + S + 102_000, agent(STARTING, pid)))
+        if n < len(cycles):
+            out += _exit(at + 5 * S, 9, "KILL", "signal", n + 1, code="killed")[:2]
+    return b"".join(out)
+
+
+def bpf_skeleton() -> bytes:
+    """A kernel with BTF, an agent whose patrol_bpf skeleton fails to load (-22) anyway: five
+    quick restarts, then the start limit."""
+    t = END_US - 3 * MIN
+    out = _noise(t - MIN)
+    for cycle in range(5):
+        at = t + cycle * 6 * S
+        pid = 5400 + cycle
+        out += _start(at, pid)
+        for i, line in enumerate(
+            (
+                "libbpf: prog 'patrol_exec': BPF program load failed: Invalid argument",
+                "libbpf: prog 'patrol_exec': failed to load: -22",
+                "libbpf: failed to load object 'patrol_bpf'",
+                "libbpf: failed to load BPF skeleton 'patrol_bpf': -22",
+            )
+        ):
+            out.append(entry(at + 100_000 + i * 1000, agent(line, pid)))
+        out += _exit(at + S, 1, "FAILURE", "exit-code", cycle + 1)[: 2 if cycle == 4 else 4]
+    last = t + 4 * 6 * S + 2 * S
+    out += [
+        entry(last, pid1(f"{UNIT}: Start request repeated too quickly.", priority=4)),
+        entry(
+            last + 100,
+            pid1(
+                f"{UNIT}: Failed with result 'start-limit-hit'.",
+                FAILED_ID,
+                priority=4,
+                UNIT_RESULT="start-limit-hit",
+            ),
+        ),
+        entry(last + 200, pid1(f"Failed to start {DESCRIPTION}.", priority=3)),
+        entry(
+            END_US, other("cron.service", "cron", 598, "(root) CMD (run-parts /etc/cron.hourly)")
+        ),
+    ]
+    return b"".join(out)
+
+
+def hostile_numbers() -> bytes:
+    """Superscript and other non-ASCII digits where systemd and journald write numbers
+    (PRIORITY, N_RESTARTS, the restart counter, an exit status): none is a number."""
+    t = END_US - 30 * MIN
+    out = _noise(t - MIN) + _start(t, 2540)
+    out.append(entry(t + 2000, agent(STARTING, 2540, priority="²")))
+    out.append(
+        entry(
+            t + 5 * MIN,
+            pid1(
+                f"{UNIT}: Scheduled restart job, restart counter is at ².",
+                RESTART_ID,
+                N_RESTARTS="²",
+            ),
+        )
+    )
+    out.append(entry(t + 6 * MIN, pid1(f"{UNIT}: Main process exited, code=killed, status=٩/KILL")))
+    out += _start(END_US - MIN, 2541)
+    out.append(entry(END_US, agent('{"level":"info","msg":"sent events","count":"³"}', 2541)))
+    return b"".join(out)
+
+
+STARTING = '{"level":"info","msg":"GuardDuty security agent starting","version":"1.9.2"}'
+
+
 SCENARIOS = {
     "clean-start": clean_start,
     "restart-loop": restart_loop,
@@ -379,6 +461,9 @@ SCENARIOS = {
     "oom-kills": oom_kills,
     "btf-failure": btf_failure,
     "connection-errors": connection_errors,
+    "memcap-sigkill": memcap_sigkill,
+    "bpf-skeleton": bpf_skeleton,
+    "hostile-numbers": hostile_numbers,
 }
 
 

@@ -18,11 +18,20 @@ from amzn_gd_doctor.host import CouldNotLook, LiveHost
 from amzn_gd_doctor.model import FactStatus, Outcome
 from amzn_gd_doctor.probes.agent_journal import KERNEL_MATCHES, UNIT_MATCHES, AgentJournal
 
-from .conftest import REPO, findings, needs_journal_remote, run_agent_area
+from .conftest import (
+    BACKEND_PARAMS,
+    JOURNALCTL,
+    READER,
+    REPO,
+    findings,
+    needs_journal_remote,
+    needs_systemd_python,
+    run_agent_area,
+)
 from .journal_export import END_US, EXPORTS, SCENARIOS, entry, in_time_order, kernel, make_journal
 
 pytestmark = needs_journal_remote
-BACKENDS = (("systemd-python",), ("journalctl",))
+BACKENDS = (READER, JOURNALCTL)
 MACHINE_DIR = "var/log/journal/3c1f0a9e8d7b4c2a9e1f0d3b5a7c9e11"
 
 
@@ -57,6 +66,7 @@ def test_exports_are_what_the_generator_writes() -> None:
         )
 
 
+@needs_systemd_python
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
 def test_reader_and_journalctl_read_the_same_entries(tmp_path: Path, name: str) -> None:
     root = tree_with(tmp_path, export(name))
@@ -82,10 +92,20 @@ EXPECTED: Dict[str, tuple] = {
     "oom-kills": (5, 4, 5, (5, 4, 5), 0, "started", None),
     "btf-failure": (4, 4, 4, (0, 0, 0), 1, "failed", "btf_missing"),
     "connection-errors": (0, 0, None, (0, 0, 0), 0, "started", "dns_failure"),
+    "memcap-sigkill": (2, 2, 2, (0, 0, 0), 0, "started", None),
+    "bpf-skeleton": (4, 4, 4, (0, 0, 0), 1, "failed", "bpf_skeleton_failed"),
+    "hostile-numbers": (1, 1, None, (0, 0, 0), 0, "started", None),
+}
+# scenario: restarts in the flap window, SIGKILL exits (all, recent), exits by label
+WINDOWED: Dict[str, tuple] = {
+    "restart-loop": (2, (0, 0), {"exited, status=1/FAILURE": 12}),
+    "oom-kills": (1, (5, 4), {"killed, status=9/KILL": 5}),  # window ends at the last start
+    "memcap-sigkill": (2, (2, 2), {"killed, status=9/KILL": 2}),
+    "hostile-numbers": (0, (0, 0), {}),  # "status=٩" is no exit status
 }
 
 
-@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b[0])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_journal_summary(tmp_path: Path, name: str, backend: Tuple[str, ...]) -> None:
     value = probe_value(tree_with(tmp_path, export(name)), backend)
@@ -103,6 +123,18 @@ def test_journal_summary(tmp_path: Path, name: str, backend: Tuple[str, ...]) ->
     assert value.window_end <= END_US / 1e6
 
 
+@needs_systemd_python
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
+@pytest.mark.parametrize("name", sorted(WINDOWED))
+def test_journal_window_counts(tmp_path: Path, name: str, backend: Tuple[str, ...]) -> None:
+    value = probe_value(tree_with(tmp_path, export(name)), backend)
+    assert (value.restarts_flap, (value.sigkills, value.sigkills_recent), dict(value.exits)) == (
+        WINDOWED[name]
+    )
+    assert value.flap_window_s == 600
+
+
+@needs_systemd_python
 def test_old_systemd_messages_give_the_same_story(tmp_path: Path) -> None:
     new = probe_value(tree_with(tmp_path / "new", export("restart-loop")), BACKENDS[0])
     old = probe_value(tree_with(tmp_path / "old", export("restart-loop-systemd219")), BACKENDS[0])
@@ -125,6 +157,7 @@ def test_window_and_entry_bounds(tmp_path: Path) -> None:
     assert host.journal_entries(UNIT_MATCHES, since, 10_000, 1 << 24, 10).entries == recent.entries
 
 
+@needs_systemd_python
 def test_long_messages_are_cut(tmp_path: Path) -> None:
     huge = entry(END_US, {**kernel("Killed process 1 (amazon-guarddut) " + "x" * 100_000)})
     root = tree_with(tmp_path, huge)
@@ -136,7 +169,7 @@ def test_long_messages_are_cut(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["signature", "garbage", "truncated"])
-@pytest.mark.parametrize("backend", BACKENDS, ids=lambda b: b[0])
+@pytest.mark.parametrize("backend", BACKEND_PARAMS)
 def test_corrupt_journal_is_a_clear_finding(
     tmp_path: Path, damage: str, backend: Tuple[str, ...]
 ) -> None:
@@ -173,6 +206,7 @@ def test_corrupt_journal_is_a_clear_finding(
     assert all(f.outcome is not Outcome.CRASH for f in report.findings)
 
 
+@needs_systemd_python
 def test_one_corrupt_file_among_good_ones_is_named(tmp_path: Path) -> None:
     root = tree_with(tmp_path, export("clean-start"), export("oom-kills"))
     (root / MACHINE_DIR / "system@1.journal").write_bytes(b"\x00" * 5000)
@@ -183,6 +217,7 @@ def test_one_corrupt_file_among_good_ones_is_named(tmp_path: Path) -> None:
     assert value.starts == 1 and value.oom_kills == 0
 
 
+@needs_systemd_python
 def test_no_journal_files_could_not_look(tmp_path: Path) -> None:
     (tmp_path / "var/log/journal").mkdir(parents=True)
     for backend in BACKENDS:
@@ -215,6 +250,7 @@ def test_falls_back_to_journalctl_when_systemd_python_is_missing(tmp_path: Path)
     assert proc.stdout.split() == ["journalctl", "22"]
 
 
+@needs_systemd_python
 def test_journal_under_root_feeds_the_rules_with_either_backend(tmp_path: Path) -> None:
     root = tree_with(tmp_path, export("oom-kills"))
     (root / "usr/lib/systemd/system").mkdir(parents=True)

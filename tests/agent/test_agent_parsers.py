@@ -14,6 +14,10 @@ import pytest
 from amzn_gd_doctor.catalog import phrases
 from amzn_gd_doctor.host_system import (
     JOURNAL_FIELD_LIMIT,
+    SIZE_ABSURD,
+    JournalEntry,
+    parse_bytes,
+    parse_count,
     parse_journal_json_line,
     parse_memlock,
     parse_proxy_environ,
@@ -22,7 +26,7 @@ from amzn_gd_doctor.host_system import (
 )
 from amzn_gd_doctor.probes import agent_logs, agent_text
 from amzn_gd_doctor.probes.agent_common import fmt_bytes, parse_size
-from amzn_gd_doctor.probes.agent_journal_events import oom_kills
+from amzn_gd_doctor.probes.agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from amzn_gd_doctor.probes.agent_package_parse import (
     MalformedAnswer,
     notable_files,
@@ -37,6 +41,7 @@ from amzn_gd_doctor.probes.agent_unit import (
     unit_from_show,
 )
 from amzn_gd_doctor.probes.agent_unit_files import (
+    parse_cpu_quota,
     parse_environment,
     parse_memlock_setting,
     parse_unit_settings,
@@ -459,3 +464,131 @@ def test_gunzip_tail_keeps_the_end() -> None:
     assert whole and text.endswith(tail) and len(tail) == 1000
     with pytest.raises(zlib.error):
         agent_logs.gunzip_tail(b"not gzip at all", 100)
+
+
+# -- numbers from the host: ASCII digits, bounded -----------------------------------------------
+HUGE_400 = "9" * 400
+HUGE_4000 = "1" + "0" * 3999
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        (HUGE_400, SIZE_ABSURD),
+        (HUGE_400 + "M", SIZE_ABSURD),
+        ("0" * 400 + "64K", 64 << 10),  # leading zeros are not size
+        ("9223372036854775807", (1 << 63) - 1),
+        ("9223372036854775808", SIZE_ABSURD),
+        ("8E", SIZE_ABSURD),  # 2^63 exactly
+        ("1.5G", 3 << 29),
+        ("²", None),  # str.isdigit() says True; int() refuses it
+        ("٣M", None),  # int() would read it as 3
+        ("３２M", None),  # full-width digits
+    ],
+)
+def test_parse_size_is_bounded_and_ascii(text: str, expected: Optional[int]) -> None:
+    assert parse_size(text) == expected
+
+
+def test_fmt_bytes_says_absurd_past_2_63() -> None:
+    assert fmt_bytes(SIZE_ABSURD) == "unlimited or absurd (2^63 bytes or more)"
+    assert fmt_bytes(SIZE_ABSURD * 7) == fmt_bytes(SIZE_ABSURD)
+
+
+def test_parse_count_and_bytes() -> None:
+    assert [parse_count(t) for t in ("42", " 7\n", "²", "٣", "", "1" * 20, "-1")] == [
+        42,
+        7,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert [parse_bytes(t) for t in ("65536", HUGE_4000, "0" * 30, "¹²")] == [
+        65536,
+        SIZE_ABSURD,
+        0,
+        None,
+    ]
+
+
+@pytest.mark.parametrize(
+    "digits",
+    [HUGE_400, HUGE_4000, "7" * 5000],  # 5000: past int()'s 4300-digit limit on 3.11+
+    ids=["400", "4000", "5000"],
+)
+def test_proc_limits_with_thousands_of_digits(digits: str) -> None:
+    row = f"Max locked memory         {digits}              {digits}         bytes\n"
+    soft, hard = parse_memlock(row.encode())  # type: ignore[misc]
+    assert (soft, hard) == (SIZE_ABSURD, SIZE_ABSURD)
+    assert fmt_bytes(soft) == "unlimited or absurd (2^63 bytes or more)"
+
+
+def test_proc_limits_with_unicode_digits_is_malformed() -> None:
+    assert parse_memlock("Max locked memory  ²  ²  bytes\n".encode()) is None
+
+
+def test_systemctl_show_with_400_digit_sizes() -> None:
+    props = parse_show(
+        (
+            f"LoadState=loaded\nActiveState=active\nMemoryMax={HUGE_400}\n"
+            f"MemoryLimit=infinity\nLimitMEMLOCK={HUGE_400}\nLimitMEMLOCKSoft=65536\n"
+            f"NRestarts={HUGE_400}\nMainPID=²\nExecMainStatus=٣\n"
+            f"CPUQuotaPerSecUSec={HUGE_400}ms\n"
+        ).encode()
+    )
+    unit = unit_from_show(props)
+    assert (unit.memory_max, unit.memory_limit, unit.memory_cap) == (SIZE_ABSURD, None, SIZE_ABSURD)
+    assert unit.memlock == (65536, SIZE_ABSURD)
+    assert (unit.n_restarts, unit.main_pid, unit.exec_main_status) == (None, None, None)
+    assert unit.cpu_quota_per_sec_us is None
+
+
+def test_unit_settings_with_400_digits() -> None:
+    assert parse_memlock_setting(f"{HUGE_400}:{HUGE_400}") == (SIZE_ABSURD, SIZE_ABSURD)
+    assert parse_memlock_setting(f"64K:{HUGE_400}K") == (64 << 10, SIZE_ABSURD)
+    assert [parse_cpu_quota(q) for q in ("10%", "12.5%", f"{HUGE_400}%", "²%", "10")] == [
+        100_000,
+        125_000,
+        None,
+        None,
+        None,
+    ]
+    assert parse_timespan_us(f"{HUGE_400}s") is None
+    assert parse_timespan_us("٣s") is None
+
+
+@pytest.mark.parametrize("stamp", ["²", "١٧٩٥١٧٦٠٠٠٠٠٠٠٠٠", "1" * 4000, 17, ["1"]], ids=repr)
+def test_journal_json_line_needs_an_ascii_bounded_timestamp(stamp: object) -> None:
+    line = json.dumps({"__REALTIME_TIMESTAMP": stamp, "MESSAGE": "x"}).encode()
+    assert parse_journal_json_line(line) is None
+
+
+def test_superscript_digits_in_systemd_fields_are_not_numbers() -> None:
+    counts = UnitCounts()
+    restart = JournalEntry(
+        1,
+        {
+            "_PID": "1",
+            "UNIT": "amazon-guardduty-agent.service",
+            "MESSAGE": "amazon-guardduty-agent.service: Scheduled restart job, restart counter "
+            "is at ².",
+            "N_RESTARTS": "²",
+        },
+    )
+    exited = JournalEntry(
+        2,
+        {
+            "MESSAGE": "amazon-guardduty-agent.service: Main process exited, code=killed, "
+            "status=٩/KILL"
+        },
+    )
+    count_pid1_entry(restart, counts)
+    count_pid1_entry(exited, counts)
+    assert (len(counts.restarts), counts.counter, counts.exits, counts.sigkills) == (
+        1,
+        None,
+        {},
+        [],
+    )

@@ -10,7 +10,7 @@ import pytest
 
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.catalog.phrases import by_name
-from amzn_gd_doctor.host_system import ProcessInfo
+from amzn_gd_doctor.host_system import SIZE_ABSURD, ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
 from amzn_gd_doctor.probes.agent_journal import AgentJournal
 from amzn_gd_doctor.probes.agent_logs import AgentLogs, LogFile
@@ -243,7 +243,7 @@ def test_not_crash_looping_fails_with_counts_and_cause() -> None:
         logs(hit("connection_timeout", 24)),
     )
     assert v.issue == "agent_disconnected"
-    assert "17 times (NRestarts)" in v.summary and "12 restarts in the last hour" in v.summary
+    assert "17 times (NRestarts)" in v.summary and ", 12 in the last hour" in v.summary
     assert "status=1/FAILURE ×12" in v.summary and "connection_timeout" in v.summary
 
 
@@ -335,13 +335,16 @@ def test_memlock_inconclusive_when_unknown() -> None:
 
 # -- agent.btf_errors ---------------------------------------------------------------------------
 def test_btf_errors_passes() -> None:
-    v = rules.btf_errors(logs(hit("connection_timeout")), journal(), BtfInfo(True))
+    v = rules.btf_errors(logs(hit("connection_timeout")), journal(), BtfInfo(True), pkg())
     assert v.outcome is Outcome.PASS
 
 
 def test_btf_errors_fails_and_names_missing_btf() -> None:
     v = rules.btf_errors(
-        logs(hit("bpf_load_failed", 4)), journal(phrases=(hit("btf_missing", 8),)), BtfInfo(False)
+        logs(hit("bpf_load_failed", 4)),
+        journal(phrases=(hit("btf_missing", 8),)),
+        BtfInfo(False),
+        pkg(),
     )
     assert v.issue == "agent_disconnected"
     assert "libbpf failed 12 times" in v.summary and "(btf_missing, 8 lines" in v.summary
@@ -349,12 +352,12 @@ def test_btf_errors_fails_and_names_missing_btf() -> None:
 
 
 def test_btf_errors_leaves_memlock_failures_to_memlock() -> None:
-    v = rules.btf_errors(logs(hit("memlock_limit"), hit("bpf_load_failed")), None, None)
+    v = rules.btf_errors(logs(hit("memlock_limit"), hit("bpf_load_failed")), None, None, None)
     assert v.outcome is Outcome.NOT_APPLICABLE
 
 
 def test_btf_errors_inconclusive_without_logs_or_journal() -> None:
-    v = rules.btf_errors(None, None, None)
+    v = rules.btf_errors(None, None, None, None)
     assert v.outcome is Outcome.INCONCLUSIVE and "grep -h libbpf" in v.summary
 
 
@@ -409,3 +412,213 @@ def test_logs_clean_inconclusive_without_any_source() -> None:
     empty_dir = AgentLogs("/var/log/amzn-guardduty-agent", False)
     v = rules.logs_clean(empty_dir, unreadable, None, None)
     assert v.outcome is Outcome.INCONCLUSIVE and "sudo tail -n 200" in v.summary
+
+
+# -- a window, not an instant: flapping, memory-cap kills ----------------------------------------
+FLAPPING = dict(restarts_flap=2, restarts_recent=2, restarts=2)
+
+
+@pytest.mark.parametrize(
+    "kw, now",
+    [
+        ({}, "active (running)"),
+        (
+            dict(active_state="activating", sub_state="auto-restart", result="signal"),
+            "activating (auto-restart)",
+        ),
+    ],
+    ids=["up-now", "between-restarts"],
+)
+def test_unit_running_fails_while_flapping_whatever_the_instant(kw: Any, now: str) -> None:
+    v = rules.unit_running(unit(n_restarts=2, **kw), journal(**FLAPPING), None)
+    assert (v.outcome, v.issue, v.summary) == (
+        Outcome.FAIL,
+        "agent_disconnected",
+        "amazon-guardduty-agent.service keeps restarting: systemd restarted it 2 times in the "
+        f"last 10 min (2 in the last hour); at this instant it is {now}, but it does not stay "
+        "up long enough to report.",
+    )
+
+
+def test_unit_running_one_restart_in_the_window_is_not_flapping() -> None:
+    v = rules.unit_running(unit(n_restarts=1), journal(restarts_flap=1, restarts_recent=1), None)
+    assert v.outcome is Outcome.PASS
+
+
+def test_unit_running_failed_unit_is_said_as_failed_not_flapping() -> None:
+    v = rules.unit_running(
+        unit(active_state="failed", sub_state="failed", result="start-limit-hit", n_restarts=4),
+        journal(restarts_flap=4, restarts_recent=4, start_limit_hits=1),
+        None,
+    )
+    assert v.summary == (
+        "amazon-guardduty-agent.service is failed (failed), result start-limit-hit, "
+        "4 restarts: the agent is not running."
+    )
+
+
+def test_unit_running_in_a_tree_fails_while_flapping() -> None:
+    tree = AgentUnit("tree", "loaded", unit_file_state="enabled", fragment_path="/lib/x.service")
+    v = rules.unit_running(
+        tree, journal(last_state="started", last_state_age_s=3.0, **FLAPPING), None
+    )
+    assert (v.issue, v.summary) == (
+        "agent_disconnected",
+        "amazon-guardduty-agent.service keeps restarting: systemd restarted it 2 times in the "
+        "last 10 min (2 in the last hour), counted back from the journal's newest entry; it "
+        "was last started 3 s before that entry (from the tree's journal; unit file "
+        "/lib/x.service, enabled).",
+    )
+
+
+def test_not_crash_looping_fails_on_two_restarts_in_ten_minutes() -> None:
+    v = rules.not_crash_looping(
+        unit(n_restarts=2),
+        journal(exits={"killed, status=9/KILL": 2}, **FLAPPING),
+        None,
+    )
+    assert (v.outcome, v.summary) == (
+        Outcome.FAIL,
+        "the agent is crash-looping: systemd restarted it 2 times (NRestarts); 2 restarts in "
+        "the last 10 min, 2 in the last hour, 2 in the last 24 h; exits: killed, "
+        "status=9/KILL ×2.",
+    )
+
+
+def test_not_crash_looping_two_restarts_spread_over_the_hour_pass() -> None:
+    v = rules.not_crash_looping(
+        unit(n_restarts=2), journal(restarts_flap=0, restarts_recent=2, restarts=2), None
+    )
+    assert (v.outcome, v.summary) == (
+        Outcome.PASS,
+        "no restart loop (NRestarts=2, 2 restarts in the last hour).",
+    )
+
+
+def test_not_oom_killed_repeated_sigkill_under_a_cap_is_suspected() -> None:
+    v = rules.not_oom_killed(
+        journal(sigkills=3, sigkills_recent=2), unit(memory_max=32 * M, memory_limit=None)
+    )
+    assert (v.outcome, v.issue, v.confidence) == (
+        Outcome.FAIL,
+        "agent_disconnected",
+        Confidence.SUSPECTED,
+    )
+    assert v.summary == (
+        "the agent's main process died of SIGKILL (killed, status=9/KILL) 2 times in the last "
+        "hour (3 in 24 h) under its memory cap 32M, and no kernel OOM-killer line names it: "
+        "most likely killed at the cap (on cgroup v1, or when the kernel's lines are not in "
+        "the journal, an OOM kill shows only as SIGKILL)."
+    )
+    assert v.fix[0].startswith("Raise MemoryMax and MemoryLimit (to 64M, for example)")
+
+
+def test_not_oom_killed_sigkill_with_the_kernel_line_is_confirmed() -> None:
+    v = rules.not_oom_killed(
+        journal(sigkills=2, sigkills_recent=2, oom_kills=2, oom_kills_recent=2, oom_cap_kills=2),
+        unit(memory_max=32 * M, memory_limit=None),
+    )
+    assert (v.outcome, v.confidence, v.summary) == (
+        Outcome.FAIL,
+        Confidence.CONFIRMED,
+        "the agent was killed by the kernel OOM killer 2 times in the last hour (2 in 24 h); "
+        "each time at its memory cap 32M.",
+    )
+
+
+@pytest.mark.parametrize(
+    "kw, sigkills, outcome",
+    [
+        (dict(memory_max=32 * M), 1, Outcome.PASS),  # one kill -9 is not a pattern
+        (dict(memory_max=None, memory_limit=None), 2, Outcome.WARN),  # no cap to be killed at
+        (dict(memory_max=SIZE_ABSURD, memory_limit=None), 2, Outcome.WARN),  # absurd is no cap
+    ],
+    ids=["once", "no-cap", "absurd-cap"],
+)
+def test_not_oom_killed_sigkills_that_are_not_a_cap_kill(
+    kw: Any, sigkills: int, outcome: Outcome
+) -> None:
+    v = rules.not_oom_killed(journal(sigkills=sigkills, sigkills_recent=sigkills), unit(**kw))
+    assert v.outcome is outcome
+
+
+def test_not_oom_killed_without_journal_reads_the_last_exit() -> None:
+    killed = unit(
+        active_state="activating",
+        sub_state="auto-restart",
+        result="signal",
+        n_restarts=3,
+        exec_main_code="killed",
+        exec_main_status=9,
+        memory_max=32 * M,
+        memory_limit=None,
+    )
+    v = rules.not_oom_killed(None, killed)
+    assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
+    assert v.summary.startswith(
+        "the agent's main process died of SIGKILL (killed, status=9/KILL) at its last exit, "
+        "after 3 restarts (ExecMainCode=killed, ExecMainStatus=9; the journal was not read "
+        "to count the others) under its memory cap 32M"
+    )
+
+
+def test_memlock_absurd_limits_are_said_so() -> None:
+    v = rules.memlock(KERNEL_510, process((SIZE_ABSURD, SIZE_ABSURD)), None, None, None)
+    assert (v.outcome, v.summary) == (
+        Outcome.PASS,
+        "Max locked memory is soft unlimited or absurd (2^63 bytes or more), hard unlimited "
+        "or absurd (2^63 bytes or more) (the running agent (pid 2540)): at least 32M.",
+    )
+
+
+def test_unit_running_absurd_memory_cap_is_said_so() -> None:
+    v = rules.unit_running(unit(memory_max=SIZE_ABSURD, memory_limit=None), None, None)
+    assert v.summary.endswith(
+        "main pid 2540, memory 22M of cap unlimited or absurd (2^63 bytes or more)."
+    )
+
+
+# -- patrol_bpf on a kernel with BTF --------------------------------------------------------------
+SKELETON = "libbpf: failed to load BPF skeleton 'patrol_bpf': -22"
+
+
+def skeleton_hit(count: int = 3) -> PhraseHits:
+    item = by_name("bpf_skeleton_failed")
+    return PhraseHits(item.name, item.category, item.meaning, count, count, SKELETON)
+
+
+def test_btf_errors_skeleton_failure_with_btf_is_the_agents() -> None:
+    v = rules.btf_errors(
+        None, journal(phrases=(skeleton_hit(), hit("bpf_load_failed", 3))), BtfInfo(True), pkg()
+    )
+    assert (v.outcome, v.issue, v.confidence) == (
+        Outcome.FAIL,
+        "agent_disconnected",
+        Confidence.CONFIRMED,
+    )
+    assert v.summary == (
+        "the agent 1.9.2 cannot load its eBPF skeleton patrol_bpf (libbpf failed 6 times: "
+        "'libbpf: failed to load BPF skeleton 'patrol_bpf': -22', 3 lines) although the kernel "
+        "has BTF (/sys/kernel/btf/vmlinux exists): a failure of the agent itself, fixed in a "
+        "later release, not missing BTF."
+    )
+    assert v.fix[0].startswith("Upgrade amazon-guardduty-agent (1.9.2 installed) to the newest")
+    assert "CONFIG_DEBUG_INFO_BTF" not in " ".join(v.fix)
+
+
+@pytest.mark.parametrize(
+    "hits, btf",
+    [
+        ((skeleton_hit(),), BtfInfo(False)),  # no BTF: the kernel's side
+        ((skeleton_hit(), hit("btf_missing", 2)), BtfInfo(True)),  # libbpf found no valid BTF
+        ((skeleton_hit(),), None),  # BTF unknown
+    ],
+    ids=["btf-missing", "btf-invalid", "btf-unknown"],
+)
+def test_btf_errors_skeleton_failure_without_usable_btf_stays_the_kernels(
+    hits: Tuple[PhraseHits, ...], btf: Optional[BtfInfo]
+) -> None:
+    v = rules.btf_errors(None, journal(phrases=hits), btf, pkg())
+    assert v.issue == "agent_disconnected"
+    assert v.summary.startswith("the agent cannot load its eBPF programs (libbpf failed")
+    assert "CONFIG_DEBUG_INFO_BTF=y" in v.fix[0]

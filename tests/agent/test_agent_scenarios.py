@@ -32,7 +32,14 @@ from amzn_gd_doctor.probes.agent_logs import AgentLogs
 from amzn_gd_doctor.render import json as render_json
 from amzn_gd_doctor.render import text as render_text
 
-from .conftest import AGENT_FIXTURES, REPO, ROOTS, findings, run_agent_area
+from .conftest import (
+    AGENT_FIXTURES,
+    REPO,
+    ROOTS,
+    findings,
+    needs_systemd_python,
+    run_agent_area,
+)
 
 LOG = "var/log/amzn-guardduty-agent/agent.log"
 _MS_RE = re.compile(r"\b\d+ ms\b")
@@ -45,7 +52,7 @@ SCENARIOS = {
     "agent-restart-loop": (
         "UNHEALTHY",
         "agent_disconnected",
-        {"agent.not_crash_looping", "agent.logs_clean"},
+        {"agent.not_crash_looping", "agent.logs_clean", "agent.unit_running"},
     ),
     "agent-oom": (
         "UNHEALTHY",
@@ -61,6 +68,17 @@ SCENARIOS = {
     "agent-access-denied": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
     "agent-dns": ("UNHEALTHY", "agent_disconnected", {"agent.logs_clean"}),
     "agent-no-evidence": ("UNKNOWN", None, set()),
+    "agent-memcap-sigkill": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.unit_running", "agent.not_crash_looping", "agent.not_oom_killed"},
+    ),
+    "agent-bpf-skeleton": (
+        "UNHEALTHY",
+        "agent_disconnected",
+        {"agent.btf_errors", "agent.not_crash_looping", "agent.unit_running"},
+    ),
+    "agent-hostile-numbers": ("HEALTHY", None, set()),
 }
 
 
@@ -95,6 +113,7 @@ def test_root_scenario_golden(
     check_golden(request, f"agent/{name}.txt", as_text)
 
 
+@needs_systemd_python
 @pytest.mark.parametrize("name", ["agent-restart-loop", "agent-oom", "agent-btf", "agent-dns"])
 def test_journalctl_fallback_gives_the_same_report(
     agent_tree: Callable[[str], Path], name: str
@@ -223,16 +242,18 @@ PROBE_SCRIPT = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from agent.conftest import run_agent_area
-report = run_agent_area(__import__("pathlib").Path(sys.argv[1]))
+backends = tuple(sys.argv[2].split(",")) if len(sys.argv) > 2 else None
+report = run_agent_area(__import__("pathlib").Path(sys.argv[1]), backends=backends)
 print(json.dumps({{"findings": {{f.rule_id: [f.outcome.value, f.summary] for f in report.findings}},
                   "facts": {{f.probe_id: [f.status.value, f.reason] for f in report.facts}}}}))
 """
 
 
-def run_without_read_caps(root: Path) -> dict:
+def run_without_read_caps(root: Path, *backends: str) -> dict:
     proc = subprocess.run(
         DROP_READ_CAPS
-        + [sys.executable, "-c", PROBE_SCRIPT.format(tests=str(REPO / "tests")), str(root)],
+        + [sys.executable, "-c", PROBE_SCRIPT.format(tests=str(REPO / "tests")), str(root)]
+        + ([",".join(backends)] if backends else []),
         capture_output=True,
         text=True,
         timeout=120,
@@ -267,6 +288,29 @@ def test_root_only_files_without_privilege_are_inconclusive(
         outcome, summary = result["findings"][rule]
         assert outcome == "inconclusive" and "run by hand" in summary
     assert result["findings"]["agent.installed"][0] == "pass"  # dpkg status is world-readable
+
+
+@needs_setpriv
+def test_journalctl_without_privilege_says_permission_denied(
+    agent_tree: Callable[[str], Path],
+) -> None:
+    """The real journalctl, on journal files it may not read, exits 1 with "No journal files
+    were opened due to insufficient permissions.": the fact names the privilege."""
+    root = agent_tree("agent-restart-loop")
+    for journal in (root / "var/log/journal").rglob("*.journal"):
+        os.chmod(journal, 0)
+    result = run_without_read_caps(root, "journalctl")
+    assert result["facts"]["agent.journal"] == [
+        "error",
+        "permission denied (run as root): journalctl: No journal files were opened due to "
+        "insufficient permissions.",
+    ]
+    assert result["findings"]["agent.not_crash_looping"] == [
+        "inconclusive",
+        "the restart count is unknown (no systemd unit state and no readable journal); run by "
+        "hand: `systemctl show -p NRestarts amazon-guardduty-agent` and `sudo journalctl -u "
+        "amazon-guardduty-agent --since -24h | grep -c 'Scheduled restart'`.",
+    ]
 
 
 @needs_setpriv

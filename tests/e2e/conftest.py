@@ -69,12 +69,16 @@ FACTS_SCRIPT = """
 import json, sys
 from amzn_gd_doctor import doctor, values
 from amzn_gd_doctor.host import LiveHost
-def plain(v):
+
+def plain(v):  # a value class (amzn_gd_doctor.values) as JSON-ready dicts and lists
     if hasattr(type(v), values.FIELDS):
         return {name: plain(getattr(v, name)) for name in values.fields(v)}
     if isinstance(v, (list, tuple)):
         return [plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: plain(x) for k, x in v.items()}
     return v
+
 opts = doctor.Options(deadline=float(sys.argv[1]), dns_servers=("127.0.0.1",))
 report = doctor.run(LiveHost(), opts)
 out = {f.probe_id: {"status": f.status.value, "reason": f.reason,
