@@ -1,17 +1,20 @@
-"""The SSM agent's own logs: a bounded tail of amazon-ssm-agent.log and errors.log, sorted into
-the kinds of line that explain why GuardDuty's association did or did not run.
+"""The SSM agent's own logs: a bounded tail of amazon-ssm-agent.log and errors.log, cut into
+entries (a line and its "caused by:" lines), the causes they name (see ssm_log_causes), and the
+other kinds of line that explain why GuardDuty's association did or did not run.
 
 /var/log/amazon/ssm is root-only. Honours --root. Lines are made printable before they are kept.
 """
 
 import re
-from typing import TYPE_CHECKING, Dict, List, Tuple
+from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
 from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, denied
+from .ssm_log_causes import LogCause, find_causes
+from .ssm_log_lines import parse_entries
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -23,7 +26,8 @@ LOG_TAIL_BYTES = 256 * 1024
 # Evidence kept per kind: the latest few lines say enough, more would flood the report.
 MAX_LINES_PER_KIND = 3
 
-# (kind, pattern), first match wins. Phrases are the agent's own (see docs/ssm.md).
+# (kind, pattern) for entries that name no cause, first match wins. Phrases are the agent's own
+# (see docs/ssm.md); "credentials" keeps credential errors whose cause the entry does not say.
 KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
     ("associations_unavailable", lazy_re.compile(r"Unable to load instance associations")),
     (
@@ -57,44 +61,62 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
 @value
 class SsmLogs:
     files: "Tuple[str, ...]"  # log files read
-    counts: "Dict[str, int]"  # lines of each kind in the tails read
-    lines: "Dict[str, Tuple[str, ...]]"  # the latest lines of each kind, printable
+    counts: "Dict[str, int]"  # entries of each kind in the tails read
+    lines: "Dict[str, Tuple[str, ...]]"  # the latest entries of each kind, printable
     truncated: bool = False  # a file was larger than the tail read
     unreadable: "Tuple[str, ...]" = ()
+    causes: "Tuple[LogCause, ...]" = ()  # why the agent cannot work, as its entries say
 
 
-def parse_log(
-    data: bytes, truncated: bool = False
-) -> "Tuple[Dict[str, int], Dict[str, List[str]]]":
-    """Sort agent log lines such as ``2024-06-10 09:10:28 ERROR [CredentialRefresher]
-    Retrieve credentials produced error: ...`` into kinds. A tail that starts mid-line drops
-    that first partial line."""
-    text = data.decode("utf-8", errors="replace")
-    lines = text.splitlines()
-    if truncated and lines:
-        lines = lines[1:]
+@value
+class LogTally:
+    counts: "Dict[str, int]"
+    lines: "Dict[str, Tuple[str, ...]]"
+    causes: "Tuple[LogCause, ...]"
+
+
+def parse_log(data: bytes, truncated: bool = False) -> LogTally:
+    """One file's tail: ``2024-06-10 09:10:28 ERROR [CredentialRefresher] Retrieve
+    credentials produced error: ...`` and its ``caused by:`` lines sorted into a cause or a
+    kind. A tail that starts mid-line drops that first partial line."""
+    return parse_logs([(data, truncated)])
+
+
+def parse_logs(tails: "Sequence[Tuple[bytes, bool]]") -> LogTally:
+    """Several files' tails (data, cut) together. errors.log repeats the ERROR entries of
+    amazon-ssm-agent.log, so an entry already seen in an earlier file is counted once."""
+    entries = []
+    seen: Set[str] = set()
+    for data, truncated in tails:
+        lines = data.decode("utf-8", errors="replace").splitlines()
+        for entry in parse_entries("\n".join(lines[1:] if truncated else lines)):
+            if entry.text not in seen:
+                seen.add(entry.text)
+                entries.append(entry)
+    causes, explained = find_causes(entries)
     counts: Dict[str, int] = {}
     kept: Dict[str, List[str]] = {}
-    for raw in lines:
+    for i, entry in enumerate(entries):
+        if i in explained:
+            continue
         for kind, pattern in KINDS:
-            if pattern.search(raw):
+            if pattern.search(entry.text):
                 counts[kind] = counts.get(kind, 0) + 1
                 bucket = kept.setdefault(kind, [])
-                bucket.append(clean(raw.strip()))
+                bucket.append(clean(entry.text))
                 del bucket[:-MAX_LINES_PER_KIND]
                 break
-    return counts, kept
+    return LogTally(counts, {k: tuple(v) for k, v in kept.items()}, causes)
 
 
 @probe("ssm.logs")
 def logs(ctx: "ProbeContext") -> SsmLogs:
-    """Why associations fail shows in these logs first (credentials, registration, documents)."""
+    """Why associations fail shows in these logs first (credentials, network, registration,
+    documents)."""
     host = ctx.host
     files: List[str] = []
     unreadable: List[str] = []
-    counts: Dict[str, int] = {}
-    kept: Dict[str, List[str]] = {}
-    cut = False
+    tails: List[Tuple[bytes, bool]] = []
     for path in LOG_FILES:
         try:
             size = host.file_size(path)
@@ -105,13 +127,15 @@ def logs(ctx: "ProbeContext") -> SsmLogs:
             unreadable.append(path)
             continue
         files.append(path)
-        cut = cut or size > LOG_TAIL_BYTES
-        c, k = parse_log(data, size > LOG_TAIL_BYTES)
-        for kind, n in c.items():
-            counts[kind] = counts.get(kind, 0) + n
-            kept[kind] = (kept.get(kind, []) + k[kind])[-MAX_LINES_PER_KIND:]
+        tails.append((data, size > LOG_TAIL_BYTES))
     if unreadable and not files:
         raise denied(unreadable[0], f"sudo tail -n 200 {' '.join(LOG_FILES)}")
+    tally = parse_logs(tails)
     return SsmLogs(
-        tuple(files), counts, {k: tuple(v) for k, v in kept.items()}, cut, tuple(unreadable)
+        tuple(files),
+        tally.counts,
+        tally.lines,
+        any(cut for _, cut in tails),
+        tuple(unreadable),
+        tally.causes,
     )

@@ -1,15 +1,17 @@
 """SSM rules: is the host an SSM managed node, did GuardDuty's association and Distributor
 package install succeed, is it a hybrid (non-EC2) node, and what the SSM agent's logs complain
-about. Pure functions of the ssm.* facts (and agent.package, platform.os where given).
+about, each cause named with its fix. Pure functions of the ssm.* facts (and agent.package,
+platform.os where given).
 """
 
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned
 from ..probes.platform import OsInfo
 from ..probes.ssm_agent import SsmAgent
 from ..probes.ssm_association import SsmAssociations
 from ..probes.ssm_common import GD_DOCUMENT, GD_PACKAGE
+from ..probes.ssm_log_causes import LogCause
 from ..probes.ssm_logs import SsmLogs
 from ..probes.ssm_state import PluginInstallState, SsmRegistration
 from ..registry import rule
@@ -19,12 +21,171 @@ INSTALL_SSM_DOC = (
     "manually-install-ssm-agent-linux.html"
 )
 LOG_KINDS_TO_WARN = ("registration", "credentials", "associations_unavailable")
+RESTART_SSM = (
+    "then `sudo systemctl restart amazon-ssm-agent` (snap: `sudo snap restart amazon-ssm-agent`)"
+)
+CORE_POLICY = "AmazonSSMManagedInstanceCore"
+# For credential errors whose entries do not say why.
+CREDENTIALS_FIX = (
+    f"Attach an instance profile with {CORE_POLICY} (or enable Default Host Management "
+    f"Configuration), {RESTART_SSM}."
+)
+SSM_ENDPOINT_LOOKUP = (
+    "`aws ec2 describe-vpc-endpoints --filters "
+    "Name=service-name,Values=com.amazonaws.<region>.ssm --query 'VpcEndpoints[].PolicyDocument'`"
+)
+# Each cause the SSM agent's log names, in the order a reader should take them (no network, no
+# IMDS and a wrong clock break everything after them): how a summary calls it ({0}: what its
+# entries name, or the stand-in after it), and the steps that fix it.
+LOG_CAUSES: "Dict[str, Tuple[str, str, Tuple[str, ...]]]" = {
+    "imds_unreachable": (
+        "IMDS unreachable from the SSM agent ({0}): a route or firewall problem, not a "
+        "missing role",
+        "no connection",
+        (
+            "The SSM agent cannot reach IMDS at 169.254.169.254, so it finds no role whether "
+            "or not one is attached: look for what blocks it (`ip route get 169.254.169.254`, "
+            "`sudo iptables -S`, `sudo nft list ruleset`, a proxy without "
+            "no_proxy=169.254.169.254); the imds checks show what IMDS answers here.",
+        ),
+    ),
+    "network": (
+        "network or DNS failure reaching {0}",
+        "the SSM endpoints",
+        (
+            "The SSM agent cannot reach {0}: the name must resolve (`getent hosts <name>`) "
+            "and TCP 443 to it must open. Without internet access the VPC needs interface "
+            "endpoints for ssm, ssmmessages and ec2messages with private DNS, their security "
+            "group allowing 443 from the instance; the network checks follow the same path "
+            "for GuardDuty's endpoint.",
+        ),
+    ),
+    "tls_proxy": (
+        "TLS or proxy failure ({0})",
+        "handshake failed",
+        (
+            "TLS to SSM fails ({0}): a proxy or TLS inspection is in the way, or the trust "
+            "store is stale. Check the SSM agent's proxy (`systemctl show amazon-ssm-agent -p "
+            "Environment`: https_proxy, no_proxy), that the proxy answers, and the CA bundle "
+            "(`update-ca-trust` or `update-ca-certificates`); an expired certificate can also "
+            "mean a wrong clock.",
+        ),
+    ),
+    "clock_skew": (
+        "clock skew ({0}): AWS refuses the agent's signed requests",
+        "signature expired",
+        (
+            "Set the clock right: `timedatectl` must say the clock is synchronized; use chrony "
+            f"with the Amazon Time Sync Service (169.254.169.123), {RESTART_SSM}.",
+        ),
+    ),
+    "no_instance_profile": (
+        "no instance profile ({0})",
+        "IMDS has no role",
+        (
+            f"Attach an instance profile whose role has {CORE_POLICY} (`aws ec2 "
+            "associate-iam-instance-profile --instance-id <id> --iam-instance-profile "
+            "Name=<profile>`), or turn on Default Host Management Configuration; "
+            f"{RESTART_SSM}.",
+        ),
+    ),
+    "dhmc_off": (
+        "Default Host Management not configured for account {0}",
+        "of this instance",
+        (
+            "Turn on Default Host Management Configuration for the account in this region "
+            "(Systems Manager, Fleet Manager, Account management; it needs IMDSv2), or attach "
+            f"an instance profile with {CORE_POLICY}; {RESTART_SSM}.",
+        ),
+    ),
+    "iam_action": (
+        "the instance's role lacks {0} (no identity-based policy allows it)",
+        "an SSM action",
+        (
+            f"Attach {CORE_POLICY} to the instance's role: it allows {{0}} (`aws iam "
+            "attach-role-policy --role-name <role> --policy-arn "
+            f"arn:aws:iam::aws:policy/{CORE_POLICY}`); {RESTART_SSM}.",
+        ),
+    ),
+    "scp_deny": (
+        "a service control policy explicitly denies {0}",
+        "an SSM action",
+        (
+            "An SCP of the organisation denies {0} to this account, and no role policy can "
+            "override it: ask the organisation's administrators to exempt the instance's role "
+            "(AWS Organizations, Policies, Service control policies).",
+        ),
+    ),
+    "vpce_policy": (
+        "a VPC endpoint policy denies {0}",
+        "an SSM action",
+        (f"The SSM interface endpoints' policy must allow {{0}}: {SSM_ENDPOINT_LOOKUP}.",),
+    ),
+    "vpce_policy_suspected": (
+        "access denied on {0} with no policy named (suspected: a VPC endpoint policy)",
+        "an SSM call",
+        (
+            f"Read the SSM interface endpoints' policy, which must allow {{0}}: "
+            f"{SSM_ENDPOINT_LOOKUP}. If it does, the role or an SCP denies it: {CORE_POLICY} "
+            "on the role covers what the agent calls.",
+        ),
+    ),
+    "no_platform_build": (
+        "Distributor has no build of {package} for {0}",
+        "this platform",
+        (
+            "Distributor has no build of {package} for {0}: check the OS, its version and the "
+            "architecture against what the package supports (GuardDuty: x86_64, or arm64 on "
+            "Graviton2 or newer, and the listed distributions).",
+        ),
+    ),
+}
 
 
 def _log_evidence(logs: "Optional[SsmLogs]", *kinds: str) -> "Tuple[str, ...]":
     if logs is None:
         return ()
     return tuple(f"SSM log: {line}" for kind in kinds for line in logs.lines.get(kind, ()))
+
+
+def _no_gd_build(logs: "Optional[SsmLogs]") -> "Tuple[LogCause, ...]":
+    """Distributor said it has no build of GuardDuty's package for this platform."""
+    causes = logs.causes if logs is not None else ()
+    return tuple(c for c in causes if c.cause == "no_platform_build" and c.guardduty)
+
+
+def _gd_failure_evidence(logs: "Optional[SsmLogs]", *kinds: str) -> "Tuple[str, ...]":
+    lines = tuple(f"SSM log: {line}" for c in _no_gd_build(logs) for line in c.lines)
+    return lines + _log_evidence(logs, *kinds)
+
+
+def _cause_text(cause: LogCause, template: str) -> str:
+    key = cause.cause + ("_suspected" if cause.suspected else "")
+    subject = ", ".join(cause.subjects) or LOG_CAUSES[key][1]
+    package = GD_PACKAGE if cause.guardduty else "a package"
+    return template.format(subject, package=package)
+
+
+def _cause_phrase(cause: LogCause) -> str:
+    key = cause.cause + ("_suspected" if cause.suspected else "")
+    n = cause.entries
+    when = f", latest {cause.latest}" if cause.latest else ""
+    return f"{_cause_text(cause, LOG_CAUSES[key][0])} [{n} entr{'y' if n == 1 else 'ies'}{when}]"
+
+
+def _cause_evidence(causes: "Tuple[LogCause, ...]") -> "Tuple[str, ...]":
+    return tuple(f"SSM log, {c.cause.replace('_', ' ')}: {ln}" for c in causes for ln in c.lines)
+
+
+def _cause_steps(causes: "Tuple[LogCause, ...]") -> "Tuple[str, ...]":
+    steps: List[str] = []
+    for cause in causes:
+        key = cause.cause + ("_suspected" if cause.suspected else "")
+        for step in LOG_CAUSES[key][2]:
+            text = _cause_text(cause, step)
+            if text not in steps:
+                steps.append(text)
+    return tuple(steps)
 
 
 def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
@@ -150,7 +311,7 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
         return failed(
             "ssm_association_execution_failed",
             f"{seen}{'; last installed ' + last if last else ''}.",
-            evidence=_log_evidence(logs, "guardduty_failure", "guardduty"),
+            evidence=_gd_failure_evidence(logs, "guardduty_failure", "guardduty"),
             fix=(
                 f"Read why in /var/log/amazon/ssm/amazon-ssm-agent.log and errors.log "
                 f"(`sudo grep -i {GD_PACKAGE} /var/log/amazon/ssm/*.log`).",
@@ -177,7 +338,7 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
             f"{len(bad)} run(s) of {GD_DOCUMENT} failed; the latest is {run.status} in "
             f"state/{run.folder}/{run.file} (association {run.association_id or '?'}, "
             f"created {run.created or '?'}).",
-            evidence=run.plugin_failures + _log_evidence(logs, "guardduty_failure"),
+            evidence=run.plugin_failures + _gd_failure_evidence(logs, "guardduty_failure"),
         )
     if assoc.guardduty:
         run = assoc.guardduty[-1]
@@ -187,7 +348,7 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
         )
     if not assoc.instance_dirs:
         return not_applicable("SSM keeps no document state on this host: no association ran.")
-    gd_fail = _log_evidence(logs, "guardduty_failure")
+    gd_fail = _gd_failure_evidence(logs, "guardduty_failure")
     if gd_fail:
         return warned(
             f"no {GD_DOCUMENT} run in the {assoc.documents} document state file(s) "
@@ -204,26 +365,35 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
     "ssm.logs_clean",
     title="SSM agent log free of registration and credential errors",
     facts=("ssm.logs",),
+    issues=("ssm_association_execution_failed",),
 )
 def logs_clean(logs: SsmLogs) -> Verdict:
     if not logs.files:
         return not_applicable("no SSM agent log files under /var/log/amazon/ssm.")
+    causes = tuple(sorted(logs.causes, key=lambda c: list(LOG_CAUSES).index(c.cause)))
     found = {k: logs.counts[k] for k in LOG_KINDS_TO_WARN if logs.counts.get(k)}
     scope = f"{len(logs.files)} file(s){', tails only' if logs.truncated else ''}"
+    other = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.items())
+    evidence = _cause_evidence(causes) + _log_evidence(logs, *LOG_KINDS_TO_WARN)
+    if causes:
+        summary = (
+            f"SSM agent log ({scope}) names {len(causes)} cause(s): "
+            + "; ".join(map(_cause_phrase, causes))
+            + (f"; also {other} line(s) that name no cause." if other else ".")
+        )
+        fix = _cause_steps(causes) + ((CREDENTIALS_FIX,) if "credentials" in found else ())
+        if _no_gd_build(logs):
+            return failed("ssm_association_execution_failed", summary, evidence, fix)
+        return warned(summary, evidence, fix)
     if found:
-        what = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.items())
         return warned(
-            f"SSM agent log ({scope}) has {what} line(s): without working "
+            f"SSM agent log ({scope}) has {other} line(s): without working "
             "credentials and registration SSM cannot run GuardDuty's association.",
-            evidence=_log_evidence(logs, *LOG_KINDS_TO_WARN),
-            fix=(
-                "Attach an instance profile with AmazonSSMManagedInstanceCore (or "
-                "enable Default Host Management Configuration), then "
-                "`sudo systemctl restart amazon-ssm-agent`.",
-            ),
+            evidence=evidence,
+            fix=(CREDENTIALS_FIX,),
         )
     runs = logs.counts.get("association_run", 0)
     return passed(
-        f"no registration or credential errors in the SSM agent log ({scope}; "
-        f"{runs} association run(s) logged)."
+        f"no registration, credential, network or Distributor errors in the SSM agent log "
+        f"({scope}; {runs} association run(s) logged)."
     )

@@ -187,52 +187,70 @@ def test_parse_registration(doc, expected) -> None:
 
 
 def test_parse_log_healthy(ssm_fixture) -> None:
-    counts, lines = parse_log(ssm_fixture("logs/healthy.log"))
-    assert counts == {"association_run": 1, "guardduty": 1}
+    tally = parse_log(ssm_fixture("logs/healthy.log"))
+    assert (tally.counts, tally.causes) == ({"association_run": 1, "guardduty": 1}, ())
 
 
-def test_parse_log_credentials(ssm_fixture) -> None:
-    counts, lines = parse_log(ssm_fixture("logs/credentials.log"))
-    assert counts == {"credentials": 3}
-    assert lines["credentials"][-1].startswith(
-        "2025-03-05 14:10:29 ERROR [CredentialRefresher] Retrieve credentials produced error"
+def test_parse_log_credentials_are_named_causes(ssm_fixture) -> None:
+    tally = parse_log(ssm_fixture("logs/credentials.log"))
+    assert tally.counts == {}
+    assert [(c.cause, c.entries) for c in tally.causes] == [
+        ("no_instance_profile", 1),
+        ("dhmc_off", 2),
+    ]
+    assert (
+        tally.causes[1]
+        .lines[-1]
+        .startswith(
+            "2025-03-05 14:10:29 ERROR [CredentialRefresher] Retrieve credentials produced error"
+        )
     )
 
 
+def test_parse_log_credentials_without_a_cause() -> None:
+    data = (
+        b"2025-03-05 14:10:29 ERROR [CredentialRefresher] Retrieve credentials produced error: "
+        b"NoCredentialProviders: no valid providers in chain\n"
+    )
+    tally = parse_log(data)
+    assert (tally.counts, tally.causes) == ({"credentials": 1}, ())
+
+
 def test_parse_log_fingerprint(ssm_fixture) -> None:
-    counts, lines = parse_log(ssm_fixture("logs/errors-fingerprint.log"))
-    assert counts == {"associations_unavailable": 2}
-    assert "Unable to load instance associations" in lines["associations_unavailable"][0]
-    assert len(lines["associations_unavailable"][0]) == 240  # cut to the excerpt bound
+    tally = parse_log(ssm_fixture("logs/errors-fingerprint.log"))
+    assert tally.counts == {"associations_unavailable": 2}
+    assert "Unable to load instance associations" in tally.lines["associations_unavailable"][0]
+    assert len(tally.lines["associations_unavailable"][0]) == 240  # cut to the excerpt bound
 
 
 def test_parse_log_guardduty_failure(ssm_fixture) -> None:
-    counts, lines = parse_log(ssm_fixture("logs/guardduty-failed.log"))
-    assert counts == {"association_run": 1, "guardduty": 2, "guardduty_failure": 1}
-    assert "Failed to install package" in lines["guardduty_failure"][0]
+    tally = parse_log(ssm_fixture("logs/guardduty-failed.log"))
+    assert tally.counts == {"association_run": 1, "guardduty": 2, "guardduty_failure": 1}
+    assert "Failed to install package" in tally.lines["guardduty_failure"][0]
 
 
 def test_parse_log_hostile_bytes_never_echo_raw(ssm_fixture) -> None:
-    counts, lines = parse_log(ssm_fixture("logs/hostile.log"))
-    assert counts["credentials"] == 1 and counts["registration"] == 1
-    kept = [line for bucket in lines.values() for line in bucket]
+    tally = parse_log(ssm_fixture("logs/hostile.log"))
+    assert tally.counts["registration"] == 1
+    kept = [line for bucket in tally.lines.values() for line in bucket]
+    kept += [line for cause in tally.causes for line in cause.lines]
     assert kept and all(printable(line) and "\x1b" not in line for line in kept)
-    assert lines["credentials"][0] == (
+    assert tally.causes[0].lines == (
         "2025-03-05 14:10:29 ERROR Health ping failed with error"
-        " - EC2RoleRequestError: no EC2 instance role found"
+        " - EC2RoleRequestError: no EC2 instance role found",
     )
 
 
 def test_parse_log_tail_drops_partial_first_line() -> None:
-    counts, _ = parse_log(b"ciations, x\n2025-03-05 14:10:29 ERROR boom\n", truncated=True)
-    assert counts == {"error": 1}
+    tally = parse_log(b"ciations, x\n2025-03-05 14:10:29 ERROR boom\n", truncated=True)
+    assert tally.counts == {"error": 1}
 
 
 def test_parse_log_keeps_latest_lines_only() -> None:
     data = b"".join(b"2025-03-05 14:10:%02d ERROR n%d\n" % (i, i) for i in range(50))
-    counts, lines = parse_log(data)
-    assert counts == {"error": 50}
-    assert [line[-3:] for line in lines["error"]] == ["n47", "n48", "n49"]
+    tally = parse_log(data)
+    assert tally.counts == {"error": 50}
+    assert [line[-3:] for line in tally.lines["error"]] == ["n47", "n48", "n49"]
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+import pytest
+
 from amzn_gd_doctor.model import Outcome
 from amzn_gd_doctor.probes.platform import OsInfo
 from amzn_gd_doctor.probes.ssm_agent import SsmAgent
 from amzn_gd_doctor.probes.ssm_association import DocumentRun, SsmAssociations
+from amzn_gd_doctor.probes.ssm_log_causes import LogCause
 from amzn_gd_doctor.probes.ssm_logs import SsmLogs
 from amzn_gd_doctor.probes.ssm_state import PluginInstallState, SsmRegistration
 from amzn_gd_doctor.rules import ssm
@@ -211,3 +214,137 @@ def test_logs_with_credential_errors_warn() -> None:
 
 def test_no_logs_is_not_applicable() -> None:
     assert ssm.logs_clean(NO_LOGS).outcome is Outcome.NOT_APPLICABLE
+
+
+AGENT_LOG = "/var/log/amazon/ssm/amazon-ssm-agent.log"
+WHEN = "2024-11-04 09:08:44"
+
+
+def _cause(cause: str, *subjects: str, guardduty=False, suspected=False, n=1) -> LogCause:
+    return LogCause(cause, n, subjects, WHEN, (f"{WHEN} ERROR {cause}",), guardduty, suspected)
+
+
+@pytest.mark.parametrize(
+    "cause, named, first_fix",
+    [
+        (
+            _cause("network", "ssmmessages.us-east-1.amazonaws.com", n=3),
+            "network or DNS failure reaching ssmmessages.us-east-1.amazonaws.com [3 entries",
+            "The SSM agent cannot reach ssmmessages.us-east-1.amazonaws.com: the name must resolve",
+        ),
+        (
+            _cause("imds_unreachable", "network is unreachable"),
+            "IMDS unreachable from the SSM agent (network is unreachable): a route or firewall "
+            "problem, not a missing role [1 entry",
+            "The SSM agent cannot reach IMDS at 169.254.169.254",
+        ),
+        (
+            _cause("no_instance_profile", "IMDS answered 404"),
+            "no instance profile (IMDS answered 404) [1 entry",
+            "Attach an instance profile whose role has AmazonSSMManagedInstanceCore",
+        ),
+        (
+            _cause("dhmc_off", "111122223333"),
+            "Default Host Management not configured for account 111122223333 [1 entry",
+            "Turn on Default Host Management Configuration for the account",
+        ),
+        (
+            _cause("iam_action", "ssm:UpdateInstanceInformation"),
+            "the instance's role lacks ssm:UpdateInstanceInformation (no identity-based policy "
+            "allows it) [1 entry",
+            "Attach AmazonSSMManagedInstanceCore to the instance's role: it allows "
+            "ssm:UpdateInstanceInformation",
+        ),
+        (
+            _cause("scp_deny", "ssm:UpdateInstanceInformation"),
+            "a service control policy explicitly denies ssm:UpdateInstanceInformation [1 entry",
+            "An SCP of the organisation denies ssm:UpdateInstanceInformation",
+        ),
+        (
+            _cause("vpce_policy", "ssm:ListInstanceAssociations", suspected=True),
+            "access denied on ssm:ListInstanceAssociations with no policy named (suspected: a "
+            "VPC endpoint policy) [1 entry",
+            "Read the SSM interface endpoints' policy, which must allow "
+            "ssm:ListInstanceAssociations",
+        ),
+        (
+            _cause("vpce_policy", "ssm:UpdateInstanceInformation"),
+            "a VPC endpoint policy denies ssm:UpdateInstanceInformation [1 entry",
+            "The SSM interface endpoints' policy must allow ssm:UpdateInstanceInformation",
+        ),
+        (
+            _cause("clock_skew", "Signature expired"),
+            "clock skew (Signature expired): AWS refuses the agent's signed requests [1 entry",
+            "Set the clock right",
+        ),
+        (
+            _cause("tls_proxy", "x509: certificate signed by unknown authority"),
+            "TLS or proxy failure (x509: certificate signed by unknown authority) [1 entry",
+            "TLS to SSM fails (x509: certificate signed by unknown authority)",
+        ),
+        (
+            _cause("no_platform_build", "ubuntu 24.04 (arm64)"),
+            "Distributor has no build of a package for ubuntu 24.04 (arm64) [1 entry",
+            "Distributor has no build of a package for ubuntu 24.04 (arm64)",
+        ),
+        (
+            _cause("network"),  # no endpoint named: the stand-in says which
+            "network or DNS failure reaching the SSM endpoints [1 entry",
+            "The SSM agent cannot reach the SSM endpoints",
+        ),
+    ],
+)
+def test_logs_clean_names_each_cause_with_its_fix(cause, named, first_fix) -> None:
+    v = ssm.logs_clean(SsmLogs((AGENT_LOG,), {}, {}, causes=(cause,)))
+    assert v.outcome is Outcome.WARN and v.issue is None
+    assert v.summary == f"SSM agent log (1 file(s)) names 1 cause(s): {named}, latest {WHEN}]."
+    assert v.fix[0].startswith(first_fix) and len(v.fix) == 1
+    assert v.evidence == (f"SSM log, {cause.cause.replace('_', ' ')}: {WHEN} ERROR {cause.cause}",)
+
+
+def test_logs_clean_fails_when_distributor_has_no_build_of_guardduty() -> None:
+    cause = _cause("no_platform_build", "centos 7.9.2009 (x86_64)", guardduty=True)
+    v = ssm.logs_clean(SsmLogs((AGENT_LOG,), {"association_run": 1}, {}, causes=(cause,)))
+    assert (v.outcome, v.issue) == (Outcome.FAIL, "ssm_association_execution_failed")
+    assert v.summary == (
+        "SSM agent log (1 file(s)) names 1 cause(s): Distributor has no build of "
+        "AmazonGuardDuty-RuntimeMonitoringSsmPlugin for centos 7.9.2009 (x86_64) "
+        f"[1 entry, latest {WHEN}]."
+    )
+
+
+def test_logs_clean_orders_causes_root_first_and_keeps_unexplained_lines() -> None:
+    logs = SsmLogs(
+        (AGENT_LOG, "/var/log/amazon/ssm/errors.log"),
+        {"credentials": 2},
+        {"credentials": ("c1",)},
+        True,
+        causes=(
+            _cause("dhmc_off", "111122223333", n=2),
+            LogCause("no_instance_profile", 1, (), "", ("l2",)),
+            _cause("network", "ssm.eu-west-1.amazonaws.com"),
+        ),
+    )
+    v = ssm.logs_clean(logs)
+    assert v.summary == (
+        "SSM agent log (2 file(s), tails only) names 3 cause(s): network or DNS failure "
+        f"reaching ssm.eu-west-1.amazonaws.com [1 entry, latest {WHEN}]; no instance profile "
+        "(IMDS has no role) [1 entry]; Default Host Management not configured for account "
+        f"111122223333 [2 entries, latest {WHEN}]; also 2 credentials line(s) that name no "
+        "cause."
+    )
+    assert [f.split(" ", 3)[:3] for f in v.fix] == [
+        ["The", "SSM", "agent"],
+        ["Attach", "an", "instance"],
+        ["Turn", "on", "Default"],
+        ["Attach", "an", "instance"],  # the credentials lines' step comes last
+    ]
+    assert v.evidence[-1] == "SSM log: c1"
+
+
+def test_plugin_install_state_failed_shows_the_missing_build() -> None:
+    cause = _cause("no_platform_build", "centos 7.9.2009 (x86_64)", guardduty=True)
+    logs = SsmLogs((AGENT_LOG,), {}, {}, causes=(cause,))
+    plugin = PluginInstallState(True, 2, "Failed", "1.9.2", None, "2024-11-04T09:15:10Z", 1)
+    v = ssm.plugin_install_state(plugin, logs)
+    assert v.evidence == (f"SSM log: {WHEN} ERROR no_platform_build",)

@@ -37,6 +37,18 @@ SCENARIOS = {
     "ssm-association-failed": ("UNHEALTHY", "ssm_association_execution_failed"),
     "ssm-hybrid": ("UNHEALTHY", "identity_document_unavailable"),
     "ssm-healthy": ("HEALTHY", None),
+    # One tree per cause the SSM agent's log names; only a missing Distributor build of
+    # GuardDuty's package decides the console issue, the others warn.
+    "ssm-log-network": ("HEALTHY", None),
+    "ssm-log-imds-unreachable": ("HEALTHY", None),
+    "ssm-log-no-instance-profile": ("HEALTHY", None),
+    "ssm-log-dhmc-off": ("HEALTHY", None),
+    "ssm-log-iam-action": ("HEALTHY", None),
+    "ssm-log-scp-deny": ("HEALTHY", None),
+    "ssm-log-vpce-suspected": ("HEALTHY", None),
+    "ssm-log-clock-skew": ("HEALTHY", None),
+    "ssm-log-tls-proxy": ("HEALTHY", None),
+    "ssm-log-no-platform-build": ("UNHEALTHY", "ssm_association_execution_failed"),
 }
 
 
