@@ -55,4 +55,7 @@ def test_tree(name: str, tree: Callable[[str], Path], request: pytest.FixtureReq
     assert result.stderr == "", result.stderr
     data = result.json()
     assert result.returncode == data["exit_code"]
+    # No tree, hostile ones included, makes a probe or a rule crash.
+    assert [c["id"] for c in data["checks"] if c["outcome"] == "crash"] == []
+    assert [f["id"] for f in data["facts"] if "crashed" in (f["reason"] or "")] == []
     check_golden(request, f"corpus/{name}.json", stable_report(data, root))

@@ -125,3 +125,80 @@ def test_control_and_bidi_characters_are_escaped_in_every_format(imds_server: Im
     shown = "t3.\\u202emicro\\x1b[2J\\x9b\\x07"
     assert report["host"]["instance_type"] == shown
     assert shown in outputs["text"]
+
+
+def copy_root(tmp_path, name: str):  # type: ignore[no-untyped-def]
+    import shutil
+
+    root = tmp_path / name
+    shutil.copytree(str(ROOTS / name), str(root), symlinks=True)
+    return root
+
+
+def run_tree(root, *formats: str) -> Dict[str, str]:  # type: ignore[no-untyped-def]
+    outputs = {}
+    for fmt in formats:
+        result = run_cli(
+            "check",
+            "--root",
+            str(root),
+            "-f",
+            fmt,
+            env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        )
+        assert result.stderr == "", result.stderr
+        outputs[fmt] = result.stdout
+    return outputs
+
+
+@pytest.mark.parametrize(
+    "status_line, reason",
+    [
+        ("Status: install ok unpacked-ish", "not a dpkg status: 'install ok unpacked-ish'"),
+        ("Status: hold", "not a dpkg status: 'hold'"),
+    ],
+)
+def test_an_odd_dpkg_status_line_is_named(tmp_path, status_line: str, reason: str) -> None:  # type: ignore[no-untyped-def]
+    root = copy_root(tmp_path, "agent-healthy")
+    status = root / "var" / "lib" / "dpkg" / "status"
+    text = status.read_text()
+    start = text.index("Package: amazon-guardduty-agent")
+    line_start = text.index("Status:", start)
+    line_end = text.index("\n", line_start)
+    status.write_text(text[:line_start] + status_line + text[line_end:])
+    report = json.loads(run_tree(root, "json")["json"])
+    no_crash(report)
+    fact = next(f for f in report["facts"] if f["id"] == "agent.package")
+    assert fact["status"] == "error" and reason in fact["reason"], fact["reason"]
+
+
+def test_a_superscript_pid_directory_is_not_a_process(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    root = copy_root(tmp_path, "ssm-healthy")
+    weird = root / "proc" / "\u00b2"
+    weird.mkdir(parents=True)
+    (weird / "comm").write_text("amazon-ssm-agent\n")
+    (weird / "cmdline").write_bytes(b"/usr/bin/amazon-ssm-agent\x00")
+    report = json.loads(run_tree(root, "json")["json"])
+    no_crash(report)
+
+
+def test_host_text_with_control_characters_in_every_format(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """os-release and an SSM log line carrying ESC sequences, C1 controls and bidi overrides:
+    none reaches any output format raw."""
+    root = copy_root(tmp_path, "ssm-healthy")
+    release = root / "etc" / "os-release"
+    release.write_text(
+        release.read_text().replace('PRETTY_NAME="', 'PRETTY_NAME="\x1b[31m\u202e\x9bEvil ')
+    )
+    log = root / "var" / "log" / "amazon" / "ssm" / "amazon-ssm-agent.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(str(log), "a", encoding="utf-8") as fh:
+        fh.write(
+            "2024-11-04 09:08:13.4731 ERROR [ssm-agent-worker] failed to call "
+            "ssm.us-east-1.amazonaws.com: \x1b]0;owned\x07dial tcp: lookup "
+            "ssm.us-east-1.amazonaws.com: no such host \u202e\x9b\x00\n"
+        )
+    outputs = run_tree(root, "json", "text", "summary")
+    for fmt, out in outputs.items():
+        assert not [ch for ch in RAW if ch in out], fmt
+    no_crash(json.loads(outputs["json"]))

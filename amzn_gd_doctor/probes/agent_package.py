@@ -72,7 +72,10 @@ def _read_tree(host: "Host") -> AgentPackage:
     except FileNotFoundError:
         status = None
     if status is not None:
-        pkg = parse_dpkg_status_file(status)
+        try:
+            pkg = parse_dpkg_status_file(status)
+        except MalformedAnswer as exc:
+            raise CouldNotLook(f"/var/lib/dpkg/status: {exc}") from None
         if pkg.state == "not-installed":
             return pkg
         info = "/var/lib/dpkg/info"

@@ -8,6 +8,7 @@ was captured; the unit's runtime state is then unknown. Needs no privilege.
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
+from ..host_system import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
@@ -58,7 +59,7 @@ def parse_systemctl_show(stdout: bytes) -> "Dict[str, str]":
 def scan_processes(host: "Host") -> "Optional[Tuple[int, ...]]":
     """Pids whose comm is the agent's; None when there is no process table to read."""
     try:
-        pids = [int(n) for n in host.list_dir("/proc") if n.isdigit()][:MAX_PIDS]
+        pids = [int(n) for n in host.list_dir("/proc") if ascii_digits(n)][:MAX_PIDS]
     except OSError:
         return None
     found = []
