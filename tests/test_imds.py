@@ -339,7 +339,7 @@ def test_deadline_is_honoured_with_blackholed_imds(blackhole_port: int) -> None:
     ],
 )
 def test_parse_imds_config(env: dict, endpoint: str, expected: tuple) -> None:
-    from amzn_gd_doctor.probes.imds import parse_imds_config
+    from amzn_gd_doctor.probes.imds_session import parse_imds_config
 
     c = parse_imds_config(env, endpoint)
     assert (c.base_url, c.disabled, c.v1_disabled, c.timeout, c.attempts, c.source) == expected

@@ -13,7 +13,9 @@ from support import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
 
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.model import Outcome
-from amzn_gd_doctor.probes.imds import IdentityResult, parse_identity_document, parse_imds_config
+from amzn_gd_doctor.probes.imds import IdentityResult
+from amzn_gd_doctor.probes.imds_document import parse_identity_document
+from amzn_gd_doctor.probes.imds_session import parse_imds_config
 from amzn_gd_doctor.probes.platform import (
     BtfInfo,
     KernelRelease,

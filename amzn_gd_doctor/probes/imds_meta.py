@@ -11,7 +11,8 @@ from ..host import CouldNotLook
 from ..host_http import HttpFailure
 from ..registry import probe
 from ..values import value
-from .imds import IdentityResult, ImdsSession
+from .imds import IdentityResult
+from .imds_session import ImdsSession
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext

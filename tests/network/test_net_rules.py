@@ -6,8 +6,10 @@ from typing import Any, Dict, Optional, Tuple
 
 from amzn_gd_doctor.host_net import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
-from amzn_gd_doctor.probes.imds import IdentityDocument, IdentityResult, parse_imds_config
+from amzn_gd_doctor.probes.imds import IdentityResult
+from amzn_gd_doctor.probes.imds_document import IdentityDocument
 from amzn_gd_doctor.probes.imds_meta import NetworkInfo
+from amzn_gd_doctor.probes.imds_session import parse_imds_config
 from amzn_gd_doctor.probes.net_dns import DnsResults
 from amzn_gd_doctor.probes.net_endpoints import Endpoints, endpoint_names
 from amzn_gd_doctor.probes.net_proxy import ProxySettings, ProxySource
