@@ -207,6 +207,26 @@ def _exit(
     ]
 
 
+def _start_limit_hit(last: int) -> List[bytes]:
+    """systemd giving up on the unit after five failed starts, then an unrelated entry."""
+    return [
+        entry(last, pid1(f"{UNIT}: Start request repeated too quickly.", priority=4)),
+        entry(
+            last + 100,
+            pid1(
+                f"{UNIT}: Failed with result 'start-limit-hit'.",
+                FAILED_ID,
+                priority=4,
+                UNIT_RESULT="start-limit-hit",
+            ),
+        ),
+        entry(last + 200, pid1(f"Failed to start {DESCRIPTION}.", priority=3)),
+        entry(
+            END_US, other("cron.service", "cron", 598, "(root) CMD (run-parts /etc/cron.hourly)")
+        ),
+    ]
+
+
 def clean_start() -> bytes:
     t = END_US - 65 * MIN
     out = _noise(t - MIN) + _start(t, 2540)
@@ -333,23 +353,7 @@ def btf_failure() -> bytes:
         out += _exit(at + S, 1, "FAILURE", "exit-code", cycle + 1)[:2]
         if cycle < 4:
             out += _exit(at + S, 1, "FAILURE", "exit-code", cycle + 1)[2:]
-    last = t + 4 * 6 * S + 2 * S
-    out += [
-        entry(last, pid1(f"{UNIT}: Start request repeated too quickly.", priority=4)),
-        entry(
-            last + 100,
-            pid1(
-                f"{UNIT}: Failed with result 'start-limit-hit'.",
-                FAILED_ID,
-                priority=4,
-                UNIT_RESULT="start-limit-hit",
-            ),
-        ),
-        entry(last + 200, pid1(f"Failed to start {DESCRIPTION}.", priority=3)),
-        entry(
-            END_US, other("cron.service", "cron", 598, "(root) CMD (run-parts /etc/cron.hourly)")
-        ),
-    ]
+    out += _start_limit_hit(t + 4 * 6 * S + 2 * S)
     return b"".join(out)
 
 
@@ -409,23 +413,7 @@ def bpf_skeleton() -> bytes:
         ):
             out.append(entry(at + 100_000 + i * 1000, agent(line, pid)))
         out += _exit(at + S, 1, "FAILURE", "exit-code", cycle + 1)[: 2 if cycle == 4 else 4]
-    last = t + 4 * 6 * S + 2 * S
-    out += [
-        entry(last, pid1(f"{UNIT}: Start request repeated too quickly.", priority=4)),
-        entry(
-            last + 100,
-            pid1(
-                f"{UNIT}: Failed with result 'start-limit-hit'.",
-                FAILED_ID,
-                priority=4,
-                UNIT_RESULT="start-limit-hit",
-            ),
-        ),
-        entry(last + 200, pid1(f"Failed to start {DESCRIPTION}.", priority=3)),
-        entry(
-            END_US, other("cron.service", "cron", 598, "(root) CMD (run-parts /etc/cron.hourly)")
-        ),
-    ]
+    out += _start_limit_hit(t + 4 * 6 * S + 2 * S)
     return b"".join(out)
 
 
