@@ -177,10 +177,13 @@ def _run_probe(
         done(FactStatus.OK, value)
 
 
-def _chain_length(probe_id: str, probes: "Mapping[str, ProbeSpec]") -> int:
-    """How many probes wait, one after another, on ``probe_id`` at most (itself counted)."""
-    after = [p for p in probes.values() if probe_id in p.needs]
-    return 1 + max((_chain_length(p.id, probes) for p in after), default=0)
+def _chain_length(
+    probe_id: str, probes: "Mapping[str, ProbeSpec]", seen: "Tuple[str, ...]" = ()
+) -> int:
+    """How many probes wait, one after another, on ``probe_id`` at most (itself counted); a
+    cycle of needs, which nothing should declare, is cut rather than followed forever."""
+    after = [p for p in probes.values() if probe_id in p.needs and p.id not in seen]
+    return 1 + max((_chain_length(p.id, probes, seen + (probe_id,)) for p in after), default=0)
 
 
 def collect(
