@@ -18,6 +18,7 @@ way, which is what psutil itself reads on Linux. ``/proc/<pid>/environ`` is read
 the process owner or root.
 """
 
+import contextlib
 import json
 import os
 import stat
@@ -538,12 +539,10 @@ class SystemHostMixin:
                 continue
             rss: Optional[int] = None
             started: Optional[float] = None
-            try:
-                with proc.oneshot():
-                    started = proc.create_time()
-                    rss = proc.memory_info().rss
-            except (psutil.NoSuchProcess, psutil.AccessDenied):
-                pass
+            # A process that ended or is not ours keeps its name, without time or memory.
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied), proc.oneshot():
+                started = proc.create_time()
+                rss = proc.memory_info().rss
             found.append(self._process_info(proc.pid, name, cmdline, rss, started))
         return found
 
