@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import socket
 import threading
-from typing import Iterator
+from typing import Callable, Dict, Iterator
 
 import pytest
+from scenarios import shared_reports
 from support import ImdsServer, _ImdsHandler, _ImdsHTTPServer
 
 
@@ -57,3 +58,11 @@ def refused_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return int(port)
+
+
+@pytest.fixture(scope="session")
+def scenario_reports(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Callable[[str], Dict[str, object]]:
+    """Each scenario tree's report, diagnosed once per test run (tests/scenarios.py)."""
+    return shared_reports(tmp_path_factory)
