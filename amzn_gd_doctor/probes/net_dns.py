@@ -6,7 +6,7 @@ resolvers from ``net.resolvers``; needs no privilege.
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
-from ..host_net import DnsAnswer
+from ..host.network import DnsAnswer
 from ..registry import probe
 from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live

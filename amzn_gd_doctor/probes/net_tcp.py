@@ -7,7 +7,7 @@ import ipaddress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
-from ..host_net import TcpResult, TlsResult
+from ..host.network import TcpResult, TlsResult
 from ..registry import probe
 from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
