@@ -14,9 +14,9 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
-from .. import dnswire
 from ..sanitize import clean as _clean_any
 from ..values import value
+from . import dnswire
 from .budget import Budget
 from .errors import Unsupported
 
