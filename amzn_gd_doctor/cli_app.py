@@ -177,7 +177,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
     ) -> None:
         """Diagnose this host and predict the console's coverage issue (the default)."""
         from . import doctor
-        from .host import LiveHost
+        from .host import LiveHost, RootedHost
 
         if output is not None and not output.resolve().parent.is_dir():
             raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
@@ -190,7 +190,8 @@ def build_app(only: "Optional[str]" = None) -> Any:
             endpoint_port=endpoint_port,
             origin=IMPORTED,
         )
-        report = doctor.run(LiveHost(root=options.root), options)
+        host = RootedHost(options.root) if options.root else LiveHost()
+        report = doctor.run(host, options)
         if fmt is CheckFormat.json:
             from .render import json as render_json
 

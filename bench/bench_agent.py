@@ -52,13 +52,13 @@ import json, resource, sys, time
 sys.path.insert(0, {repo!r})
 from pathlib import Path
 from amzn_gd_doctor import doctor, registry
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import RootedHost
 root, area, backend = sys.argv[1], sys.argv[2], sys.argv[3]
 probes, rules = registry.load()
 keep = ("platform.kernel", "platform.btf", "ssm.agent")
 picked = {{k: v for k, v in probes.items()
           if k in keep or (area == "agent" and k.startswith("agent."))}}
-host = LiveHost(root=root, env={{"AWS_EC2_METADATA_DISABLED": "true"}})
+host = RootedHost(root=root, env={{"AWS_EC2_METADATA_DISABLED": "true"}})
 host.journal_backends = (backend,)
 started = time.monotonic()
 report = doctor.run(host, doctor.Options(root=root, deadline=30.0), picked,

@@ -72,7 +72,7 @@ def test_check_keeps_requests_and_dnspython_off_the_path(imds_server: ImdsServer
         "json",
         imds=True,
     )
-    assert "amzn_gd_doctor.probes.imds" in found and "amzn_gd_doctor.host_http" in found
+    assert "amzn_gd_doctor.probes.imds" in found and "amzn_gd_doctor.host.http" in found
     unused = {"requests", "urllib3", "dns", "dataclasses", "http", "email", "ssl"} & tops(found)
     assert not unused, unused
 

@@ -25,8 +25,8 @@ import pytest
 from agent.journal_export import EXPORTS, journal_remote, make_journal
 from support import REPO, ROOTS, doctor_argv, doctor_env, run_cli
 
-from amzn_gd_doctor import rooted
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import RootedHost
+from amzn_gd_doctor.host import tree as resolver
 
 CANARY = "CANARY-b1f4"
 MACHINE = "3c1f0a9e8d7b4c2a9e1f0d3b5a7c9e11"
@@ -72,15 +72,15 @@ def table(links: Dict[str, str]) -> Callable[[str], Optional[str]]:
     ],
 )
 def test_walk(links: Dict[str, str], path: str, expected: str) -> None:
-    assert rooted.walk(path, table(links)) == expected
+    assert resolver.walk(path, table(links)) == expected
 
 
 def test_walk_keeps_a_last_link_when_asked() -> None:
     links = {"/etc/systemd/system/x.service": "/dev/null", "/etc": "/usr/etc"}
-    assert rooted.walk("/etc/systemd/system/x.service", table(links), follow_last=False) == (
+    assert resolver.walk("/etc/systemd/system/x.service", table(links), follow_last=False) == (
         "/usr/etc/systemd/system/x.service"
     )
-    assert rooted.walk("/etc/", table(links), follow_last=False) == "/usr/etc"
+    assert resolver.walk("/etc/", table(links), follow_last=False) == "/usr/etc"
 
 
 @pytest.mark.parametrize(
@@ -90,22 +90,22 @@ def test_walk_keeps_a_last_link_when_asked() -> None:
 )
 def test_walk_ends_a_loop_with_eloop(links: Dict[str, str]) -> None:
     with pytest.raises(OSError) as caught:
-        rooted.walk("/a", table(links))
+        resolver.walk("/a", table(links))
     assert caught.value.errno == errno.ELOOP
 
 
 def test_walk_follows_exactly_max_symlinks() -> None:
-    chain = {f"/l{i}": f"/l{i + 1}" for i in range(rooted.MAX_SYMLINKS)}
-    assert rooted.walk("/l0", table(chain)) == f"/l{rooted.MAX_SYMLINKS}"
-    chain[f"/l{rooted.MAX_SYMLINKS}"] = "/end"
+    chain = {f"/l{i}": f"/l{i + 1}" for i in range(resolver.MAX_SYMLINKS)}
+    assert resolver.walk("/l0", table(chain)) == f"/l{resolver.MAX_SYMLINKS}"
+    chain[f"/l{resolver.MAX_SYMLINKS}"] = "/end"
     with pytest.raises(OSError) as caught:
-        rooted.walk("/l0", table(chain))
+        resolver.walk("/l0", table(chain))
     assert caught.value.errno == errno.ELOOP
 
 
 def test_walk_empty_link_is_enoent() -> None:
     with pytest.raises(FileNotFoundError):
-        rooted.walk("/a/b", table({"/a": ""}))
+        resolver.walk("/a/b", table({"/a": ""}))
 
 
 # -- the resolver and the host on real links ---------------------------------------------------
@@ -211,23 +211,23 @@ def tree(tmp_path: Path, outside: Path) -> Path:
 
 def test_resolve_on_real_links(tree: Path, outside: Path) -> None:
     root = str(tree)
-    assert rooted.resolve(root, "/etc/os-release") == f"{root}/usr/lib/os-release"
-    assert rooted.resolve(root, "/proc/4242/comm") == f"{root}{outside}/proc/4242/comm"
-    assert rooted.resolve(root, "/sys/class/dmi/id/sys_vendor") == f"{root}/outside/sys_vendor"
-    assert rooted.resolve(root, "/sys/class/dmi/id/product_name") == (
+    assert resolver.resolve(root, "/etc/os-release") == f"{root}/usr/lib/os-release"
+    assert resolver.resolve(root, "/proc/4242/comm") == f"{root}{outside}/proc/4242/comm"
+    assert resolver.resolve(root, "/sys/class/dmi/id/sys_vendor") == f"{root}/outside/sys_vendor"
+    assert resolver.resolve(root, "/sys/class/dmi/id/product_name") == (
         f"{root}{outside}/product_name"
     )
-    assert rooted.resolve(root, "/sys/hypervisor/uuid") == f"{root}/outside/hypervisor/uuid"
-    assert rooted.resolve(root, "/lib/systemd/system/amazon-guardduty-agent.service") == (
+    assert resolver.resolve(root, "/sys/hypervisor/uuid") == f"{root}/outside/hypervisor/uuid"
+    assert resolver.resolve(root, "/lib/systemd/system/amazon-guardduty-agent.service") == (
         f"{root}/outside/unit.service"
     )
-    assert rooted.resolve(root, "/var/lib/dpkg/status") == f"{root}/outside/dpkg/status"
-    assert rooted.resolve(root, "/../../outside/secret") == f"{root}/outside/secret"
-    assert rooted.resolve(root, "/etc/redhat-release", follow_last=False) == (
+    assert resolver.resolve(root, "/var/lib/dpkg/status") == f"{root}/outside/dpkg/status"
+    assert resolver.resolve(root, "/../../outside/secret") == f"{root}/outside/secret"
+    assert resolver.resolve(root, "/etc/redhat-release", follow_last=False) == (
         f"{root}/etc/redhat-release"
     )
     with pytest.raises(OSError) as caught:
-        rooted.resolve(root, "/etc/systemd/system.conf.d/x.conf")
+        resolver.resolve(root, "/etc/systemd/system.conf.d/x.conf")
     assert caught.value.errno == errno.ELOOP
 
 
@@ -253,7 +253,7 @@ def test_resolve_on_real_links(tree: Path, outside: Path) -> None:
     ],
 )
 def test_host_reads_nothing_outside(tree: Path, path: str) -> None:
-    host = LiveHost(root=str(tree))
+    host = RootedHost(root=str(tree))
     with pytest.raises(FileNotFoundError):
         host.read_bytes(path, 4096)
     with pytest.raises(FileNotFoundError):
@@ -264,7 +264,7 @@ def test_host_reads_nothing_outside(tree: Path, path: str) -> None:
 
 
 def test_host_file_operations(tree: Path, outside: Path) -> None:
-    host = LiveHost(root=str(tree))
+    host = RootedHost(root=str(tree))
     assert host.read_bytes("/etc/os-release", 4096).decode() == AL2023
     assert host.file_size("/etc/os-release") == len(AL2023)
     assert host.exists("/etc/os-release") and host.exists("/etc/redhat-release")
@@ -306,7 +306,7 @@ def test_host_reads_no_device_node_or_fifo(tmp_path: Path) -> None:
     link(tree / "proc/sys/kernel/osrelease", "/dev/zero")
     (tree / "dev").mkdir()
     os.symlink("/dev/zero", tree / "dev" / "zero")  # a link loop: /dev/zero is itself here
-    host = LiveHost(root=str(tree))
+    host = RootedHost(root=str(tree))
     with pytest.raises(OSError) as caught:
         host.read_bytes("/etc/os-release", 10)  # would block on open without a writer
     assert caught.value.errno == errno.EINVAL
@@ -320,11 +320,11 @@ def test_debian_version_is_the_trees(tmp_path: Path) -> None:
     write(tree / "usr/lib/os-release", 'ID=debian\nPRETTY_NAME="Debian GNU/Linux trixie/sid"\n')
     link(tree / "etc/os-release", "../usr/lib/os-release")
     write(tree / "etc/debian_version", "trixie/sid\n")
-    release = LiveHost(root=str(tree)).os_release()
+    release = RootedHost(root=str(tree)).os_release()
     assert (release["id"], release["version_id"]) == ("debian", "trixie/sid")
     (tree / "etc/debian_version").unlink()
     link(tree / "etc/debian_version", "/etc/shadow")
-    assert LiveHost(root=str(tree)).os_release()["version_id"] == ""
+    assert RootedHost(root=str(tree)).os_release()["version_id"] == ""
 
 
 @pytest.mark.parametrize("backend", [("systemd-python",), ("journalctl",)])
@@ -333,7 +333,7 @@ def test_journal_readers_stay_in_the_tree(tree: Path, backend: Tuple[str, ...]) 
         pytest.importorskip("systemd.journal", reason="systemd-python is not installed")
     elif shutil.which("journalctl") is None:
         pytest.skip("journalctl is not installed")
-    host = LiveHost(root=str(tree))
+    host = RootedHost(root=str(tree))
     host.journal_backends = backend
     read = host.journal_entries(
         [["_SYSTEMD_UNIT=amazon-guardduty-agent.service"]], None, 100, 1 << 20, 10
@@ -352,7 +352,7 @@ def test_a_tree_journal_linked_inside_is_read(tmp_path: Path) -> None:
     link(tree / f"var/log/journal/{MACHINE}/system.journal", f"/srv/journals/{made.name}")
     counts = []
     for backend in (("systemd-python",), ("journalctl",)):
-        host = LiveHost(root=str(tree))
+        host = RootedHost(root=str(tree))
         host.journal_backends = backend
         read = host.journal_entries([["_TRANSPORT=kernel"]], None, 100, 1 << 20, 10)
         counts.append(len(read.entries))

@@ -7,7 +7,7 @@ import re
 from typing import Optional
 
 from .. import lazy_re
-from ..host_system import MAX_DIGITS, SIZE_ABSURD
+from ..numbers import MAX_DIGITS, SIZE_ABSURD
 
 PACKAGE = "amazon-guardduty-agent"
 UNIT = "amazon-guardduty-agent.service"

@@ -2,14 +2,16 @@
 logged about its unit (starts, exits, restarts, results), and kernel OOM-killer lines that
 name it, summarised as counts.
 
-Live: the window ends now. Under --root: the tree's var/log/journal, and the window ends at
-the newest entry read (the moment the disk was captured). Reading the system journal needs
+Live: the window ends now. A host with no present moment (``now`` Unsupported: a tree under
+--root, its var/log/journal) ends the window at the newest entry read (the moment the disk was
+captured). Reading the system journal needs
 root or the systemd-journal group; without, the files left out are reported.
 """
 
-from typing import TYPE_CHECKING
+import time
+from typing import TYPE_CHECKING, Optional
 
-from ..host import CouldNotLook
+from ..host import CouldNotLook, Unsupported
 from ..registry import probe
 from .agent_common import UNIT
 from .agent_journal_summary import WINDOW_S, summarise
@@ -33,8 +35,12 @@ KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
 def journal(ctx: "ProbeContext") -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
     host = ctx.host
-    live = not ctx.host.root
-    since = ctx.host.now() - WINDOW_S if live else None
+    try:
+        now: Optional[float] = host.now()
+    except Unsupported:  # a captured system has no present moment: anchor on its newest entry
+        now = None
+    live = now is not None
+    since = now - WINDOW_S if now is not None else None
     units = host.journal_entries(
         UNIT_MATCHES, since, MAX_UNIT_ENTRIES, MAX_QUERY_BYTES, QUERY_TIMEOUT_S
     )
@@ -45,7 +51,12 @@ def journal(ctx: "ProbeContext") -> AgentJournal:
     if problems and not units.entries and not kernel.entries and not units.files:
         raise CouldNotLook("no journal file could be read: " + "; ".join(problems))
     newest = max([e.realtime_us for e in units.entries + kernel.entries], default=0)
-    end_us = int(ctx.host.now() * 1_000_000) if live or not newest else newest
+    if now is not None:
+        end_us = int(host.now() * 1_000_000)
+    elif newest:
+        end_us = newest
+    else:  # nothing read from a captured system: the window ends at the time of this run
+        end_us = int(time.time() * 1_000_000)
     start_us = end_us - WINDOW_S * 1_000_000
     unit_entries = [e for e in units.entries if e.realtime_us >= start_us]
     kernel_entries = [e for e in kernel.entries if e.realtime_us >= start_us]

@@ -8,7 +8,8 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from .. import lazy_re
-from ..host_system import JournalEntry, parse_count
+from ..host.journal import JournalEntry
+from ..numbers import parse_count
 from ..values import field, value
 from .agent_common import PROCESS_PREFIX
 

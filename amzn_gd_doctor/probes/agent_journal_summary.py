@@ -7,7 +7,8 @@ Registers no probe. Reads nothing by itself.
 
 from typing import List, Mapping, Optional, Tuple
 
-from ..host_system import JournalEntry, parse_count
+from ..host.journal import JournalEntry
+from ..numbers import parse_count
 from ..sanitize import clean
 from ..values import field, replace, value
 from .agent_common import UNIT

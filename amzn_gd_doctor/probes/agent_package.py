@@ -7,7 +7,7 @@ Live: `dpkg-query -W` / `dpkg -L` or `rpm -q` / `rpm -ql`. Under --root: the tre
 agent's unit file. Needs no privilege.
 """
 
-from typing import TYPE_CHECKING, List, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
@@ -33,7 +33,8 @@ FILE_LIST_LIMIT = 256 * 1024
 RPM_QUERY_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
 
 
-def _query_live(host: "Host") -> AgentPackage:
+def _query_live(host: "Host") -> "Optional[AgentPackage]":
+    """The package managers' answer; None when neither dpkg-query nor rpm is there to ask."""
     answers: List[AgentPackage] = []
     for manager in pkgdb.managers(host):
         if manager == "dpkg":
@@ -55,9 +56,7 @@ def _query_live(host: "Host") -> AgentPackage:
             files, count = notable_files(listing.stdout if listing.returncode == 0 else b"")
             return _with_files(answer, files, count)
         answers.append(answer)
-    if not answers:
-        raise Unsupported("neither dpkg-query nor rpm is available to ask about packages")
-    return answers[0]
+    return answers[0] if answers else None
 
 
 def _with_files(
@@ -104,4 +103,10 @@ def _read_tree(host: "Host") -> AgentPackage:
 @probe("agent.package", timeout=8.0)
 def package(ctx: "ProbeContext") -> AgentPackage:
     """Whether the agent package is installed, as the package manager records it."""
-    return _read_tree(ctx.host) if ctx.host.root else _query_live(ctx.host)
+    try:
+        answer = _query_live(ctx.host)
+    except Unsupported:  # a host that runs no command (--root): its files answer
+        return _read_tree(ctx.host)
+    if answer is None:
+        raise Unsupported("neither dpkg-query nor rpm is available to ask about packages")
+    return answer

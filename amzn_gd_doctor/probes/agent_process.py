@@ -7,7 +7,7 @@ captured. limits is world-readable; environ needs root (without it the proxies a
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..host_system import ProcessInfo
+from ..host.processes import ProcessInfo
 from ..registry import probe
 from ..values import value
 from .agent_common import PROCESS_PREFIX

@@ -10,8 +10,8 @@ import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
-from ..host import CouldNotLook
-from ..host_system import parse_bytes, parse_count
+from ..host import CouldNotLook, Unsupported
+from ..numbers import parse_bytes, parse_count
 from ..registry import probe
 from ..sanitize import clean
 from ..values import field, value
@@ -187,12 +187,13 @@ def systemd_absent(host: "Host") -> "Optional[str]":
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host
-    if host.root:
+    try:
+        res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
+    except Unsupported:  # a host that runs no command (--root): the unit's files describe it
         return unit_from_tree(host)
     absent = systemd_absent(host)
     if absent:
         return AgentUnit("not-running", detail=absent)
-    res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
     if res.not_found:
         return AgentUnit("not-running", detail="systemctl is not installed")
     stderr = clean(" ".join(res.stderr.decode("utf-8", "replace").split()), 200)

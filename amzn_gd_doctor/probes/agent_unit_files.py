@@ -8,7 +8,7 @@ import shlex
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from .. import lazy_re
-from ..host_system import PROXY_VARIABLES, redact_proxy
+from ..host.processes import PROXY_VARIABLES, redact_proxy
 from ..sanitize import clean
 from ..values import field, value
 from .agent_common import UNIT, UNIT_DIRS, parse_size

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
 from ..host import Unsupported
-from ..host_http import HttpFailure
+from ..host.http import HttpFailure
 from ..registry import probe
 from ..values import value
 from .imds_document import IdentityDocument, MalformedDocument, parse_identity_document

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import lazy_re
 from ..host import CouldNotLook
-from ..host_http import HttpFailure
+from ..host.http import HttpFailure
 from ..registry import probe
 from ..values import value
 from .imds import IdentityResult

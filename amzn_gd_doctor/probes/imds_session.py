@@ -5,7 +5,7 @@ through the host, never through a proxy; no privilege is needed.
 
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
-from ..host_http import HttpFailure, HttpResponse
+from ..host.http import HttpFailure, HttpResponse
 from ..values import value
 
 if TYPE_CHECKING:

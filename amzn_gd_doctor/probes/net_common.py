@@ -22,14 +22,6 @@ def call_timeout(host: Any, wanted: float) -> float:
     return max(MIN_CALL_TIMEOUT_S, budget - DEADLINE_RESERVE_S)
 
 
-def require_live(host: Any) -> None:
-    """The network path is the live machine's: under --root there is nothing to contact."""
-    if getattr(host, "root", None):
-        from ..host import Unsupported
-
-        raise Unsupported("the network path is only tested live, not against a foreign root")
-
-
 def parallel(
     calls: "Sequence[Callable[[], T]]", timeout: float, on_timeout: "Callable[[int], T]"
 ) -> "List[T]":

@@ -6,7 +6,7 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 from typing import TYPE_CHECKING, List, Tuple
 
 from ..host import CouldNotLook
-from ..host_net import format_server, parse_server
+from ..host.network import format_server, parse_server
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value

@@ -8,7 +8,8 @@ was captured; the unit's runtime state is then unknown. Needs no privilege.
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..host_system import ascii_digits
+from ..host import Unsupported
+from ..numbers import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
@@ -103,11 +104,14 @@ def agent(ctx: "ProbeContext") -> SsmAgent:
                 )
             except OSError:
                 version = None
-    if host.root:
+    runtime = True  # whether systemd was asked for the unit's runtime state
+    try:
+        res = host.run(["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S)
+    except Unsupported:  # a host that runs no command (--root): the unit's files say what they can
+        runtime = False
         state = unit_file_state(host, unit)
         notes.append("under --root the unit's runtime state is unknown")
     else:
-        res = host.run(["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S)
         state = parse_systemctl_show(res.stdout)
         if res.not_found:
             notes.append("systemctl not found: unit state unknown")
@@ -117,7 +121,7 @@ def agent(ctx: "ProbeContext") -> SsmAgent:
         installed, how = True, "files"
     pids = scan_processes(host)
     running = bool(pids) or state.get("ActiveState") == "active"
-    known = running or pids is not None or (not host.root and "ActiveState" in state)
+    known = running or pids is not None or (runtime and "ActiveState" in state)
     if not known:
         notes.append("no /proc captured in the tree: whether the agent runs is unknown")
     return SsmAgent(

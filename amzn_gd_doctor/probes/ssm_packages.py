@@ -6,6 +6,7 @@ database is not read from files). Needs no privilege. Registers no probe; ``ssm.
 
 from typing import TYPE_CHECKING, Optional, Tuple
 
+from ..host import Unsupported
 from ..sanitize import clean
 from . import pkgdb
 
@@ -60,13 +61,19 @@ def parse_snap_version(meta: bytes) -> "Optional[str]":
 
 def package_record(host: "Host") -> "Tuple[bool, str, Optional[str]]":
     """(installed, "deb"|"rpm"|"", version): the package manager is the authority on versions."""
-    if host.root:
-        try:
-            data = host.read_bytes("/var/lib/dpkg/status", DPKG_STATUS_LIMIT)
-        except FileNotFoundError:
-            return False, "", None
-        installed, version = parse_dpkg_status(data)
-        return installed, "deb" if installed else "", version
+    try:
+        return _ask_package_manager(host)
+    except Unsupported:  # a host that runs no command (--root): dpkg's status file answers
+        pass
+    try:
+        data = host.read_bytes("/var/lib/dpkg/status", DPKG_STATUS_LIMIT)
+    except FileNotFoundError:
+        return False, "", None
+    installed, version = parse_dpkg_status(data)
+    return installed, "deb" if installed else "", version
+
+
+def _ask_package_manager(host: "Host") -> "Tuple[bool, str, Optional[str]]":
     managers = pkgdb.managers(host)
     if "dpkg" in managers:
         argv = ["dpkg-query", "-W", "-f", "${Status}\t${Version}", PACKAGE]

@@ -8,8 +8,8 @@ Pure functions of the agent facts (and ``ssm.agent`` for who would install a mis
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes
-from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
+from ..numbers import SIZE_ABSURD
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
 from ..probes.agent_journal_events import SIGKILL_EXIT
 from ..probes.agent_journal_summary import AgentJournal

@@ -8,7 +8,7 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 import ipaddress
 from typing import Any, List, Optional, Sequence, Tuple
 
-from ..host_net import DnsAnswer, TcpResult, TlsResult
+from ..host.network import DnsAnswer, TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
 from ..probes.imds import IdentityResult
 from ..probes.imds_meta import NetworkInfo

@@ -10,7 +10,7 @@ from typing import Callable, Dict, Optional
 import pytest
 
 from amzn_gd_doctor import doctor, registry
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import RootedHost
 from amzn_gd_doctor.model import Finding, Report
 
 from .journal_export import EXPORTS, journal_remote, make_journal
@@ -65,7 +65,7 @@ def run_agent_area(
     """doctor.run over a tree with the agent probes and rules (plus the facts they read)."""
     probes, rules = registry.load()
     picked = {k: v for k, v in probes.items() if k.startswith("agent.") or k in OTHER_FACTS}
-    host = LiveHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
+    host = RootedHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
     if backends is not None:
         host.journal_backends = backends
     return doctor.run(

@@ -14,7 +14,7 @@ from typing import Dict, Tuple
 import pytest
 
 from amzn_gd_doctor import doctor, registry
-from amzn_gd_doctor.host import CouldNotLook, LiveHost
+from amzn_gd_doctor.host import CouldNotLook, RootedHost
 from amzn_gd_doctor.model import FactStatus, Outcome
 from amzn_gd_doctor.probes.agent_journal import KERNEL_MATCHES, UNIT_MATCHES, AgentJournal
 
@@ -48,7 +48,7 @@ def export(name: str) -> bytes:
 
 
 def probe_value(root: Path, backend: Tuple[str, ...]) -> AgentJournal:
-    host = LiveHost(root=str(root))
+    host = RootedHost(root=str(root))
     host.journal_backends = backend
     spec = registry.load()[0]["agent.journal"]
     fact = doctor.collect(
@@ -72,7 +72,7 @@ def test_reader_and_journalctl_read_the_same_entries(tmp_path: Path, name: str) 
     root = tree_with(tmp_path, export(name))
     reads = {}
     for backend in BACKENDS:
-        host = LiveHost(root=str(root))
+        host = RootedHost(root=str(root))
         host.journal_backends = backend
         result = host.journal_entries(UNIT_MATCHES + KERNEL_MATCHES, None, 10_000, 1 << 24, 10)
         assert result.backend == backend[0] and not result.truncated and not result.problems
@@ -144,7 +144,7 @@ def test_old_systemd_messages_give_the_same_story(tmp_path: Path) -> None:
 
 def test_window_and_entry_bounds(tmp_path: Path) -> None:
     root = tree_with(tmp_path, export("restart-loop"))
-    host = LiveHost(root=str(root))
+    host = RootedHost(root=str(root))
     all_entries = host.journal_entries(UNIT_MATCHES, None, 10_000, 1 << 24, 10).entries
     newest = host.journal_entries(UNIT_MATCHES, None, 10, 1 << 24, 10)
     assert newest.truncated and newest.entries == all_entries[-10:]
@@ -162,7 +162,7 @@ def test_long_messages_are_cut(tmp_path: Path) -> None:
     huge = entry(END_US, {**kernel("Killed process 1 (amazon-guarddut) " + "x" * 100_000)})
     root = tree_with(tmp_path, huge)
     for backend in BACKENDS:
-        host = LiveHost(root=str(root))
+        host = RootedHost(root=str(root))
         host.journal_backends = backend
         (only,) = host.journal_entries(KERNEL_MATCHES, None, 10, 1 << 24, 10).entries
         assert len(only.get("MESSAGE")) == 4096
@@ -184,7 +184,7 @@ def test_corrupt_journal_is_a_clear_finding(
         }[damage]
     )
     (root / "lib/systemd/system").mkdir(parents=True)
-    host = LiveHost(root=str(root))
+    host = RootedHost(root=str(root))
     host.journal_backends = backend
     read = host.journal_entries(UNIT_MATCHES, None, 100, 1 << 20, 10)
     assert read.entries == () and read.problems
@@ -221,7 +221,7 @@ def test_one_corrupt_file_among_good_ones_is_named(tmp_path: Path) -> None:
 def test_no_journal_files_could_not_look(tmp_path: Path) -> None:
     (tmp_path / "var/log/journal").mkdir(parents=True)
     for backend in BACKENDS:
-        host = LiveHost(root=str(tmp_path))
+        host = RootedHost(root=str(tmp_path))
         host.journal_backends = backend
         with pytest.raises(CouldNotLook, match="no persistent journal"):
             host.journal_entries(UNIT_MATCHES, None, 10, 1000, 5)
@@ -230,8 +230,8 @@ def test_no_journal_files_could_not_look(tmp_path: Path) -> None:
 FALLBACK_SCRIPT = """
 import sys
 sys.modules["systemd"] = None  # as on a host without systemd-python
-from amzn_gd_doctor.host import LiveHost
-host = LiveHost(root=sys.argv[1])
+from amzn_gd_doctor.host import RootedHost
+host = RootedHost(root=sys.argv[1])
 read = host.journal_entries([["_TRANSPORT=kernel"]], None, 100, 1 << 20, 10)
 print(read.backend, len(read.entries))
 """

@@ -12,18 +12,14 @@ from typing import Optional, Tuple
 import pytest
 
 from amzn_gd_doctor.catalog import phrases
-from amzn_gd_doctor.host_system import (
-    JOURNAL_FIELD_LIMIT,
-    SIZE_ABSURD,
-    JournalEntry,
-    parse_bytes,
-    parse_count,
-    parse_journal_json_line,
+from amzn_gd_doctor.host.journal import JOURNAL_FIELD_LIMIT, JournalEntry, parse_journal_json_line
+from amzn_gd_doctor.host.processes import (
     parse_memlock,
     parse_proxy_environ,
     parse_status_rss,
     redact_proxy,
 )
+from amzn_gd_doctor.numbers import SIZE_ABSURD, parse_bytes, parse_count
 from amzn_gd_doctor.probes import agent_logs, agent_text
 from amzn_gd_doctor.probes.agent_common import fmt_bytes, parse_size
 from amzn_gd_doctor.probes.agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
@@ -364,7 +360,7 @@ def test_journal_json_line_rejects_non_entries(line: bytes) -> None:
 
 
 def test_oom_kill_lines_are_counted_once_per_process() -> None:
-    from amzn_gd_doctor.host_system import JournalEntry
+    from amzn_gd_doctor.host.journal import JournalEntry
 
     def k(t: int, message: str) -> JournalEntry:
         return JournalEntry(t, {"MESSAGE": message, "_BOOT_ID": "b"})

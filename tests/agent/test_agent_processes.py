@@ -11,7 +11,7 @@ import time
 import pytest
 from support import REPO
 
-from amzn_gd_doctor.host_system import parse_boot_time, parse_stat_start
+from amzn_gd_doctor.host.processes import parse_boot_time, parse_stat_start
 
 # A real child process with a distinctive name, found by the doctor's host from another real
 # process: once with psutil importable, once with its import made to fail (sys.modules entry

@@ -10,8 +10,9 @@ import pytest
 
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.catalog.phrases import by_name
-from amzn_gd_doctor.host_system import SIZE_ABSURD, ProcessInfo
+from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
+from amzn_gd_doctor.numbers import SIZE_ABSURD
 from amzn_gd_doctor.probes.agent_journal import AgentJournal
 from amzn_gd_doctor.probes.agent_logs import AgentLogs, LogFile
 from amzn_gd_doctor.probes.agent_package_parse import AgentPackage

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import RootedHost
 from amzn_gd_doctor.probes import pkgdb
 
 
@@ -31,4 +31,4 @@ def test_managers_are_those_with_a_database(tmp_path: Path, files: list, expecte
         else:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(b"")
-    assert pkgdb.managers(LiveHost(root=str(tmp_path))) == expected
+    assert pkgdb.managers(RootedHost(root=str(tmp_path))) == expected

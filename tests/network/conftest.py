@@ -21,7 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import pytest
 
 from amzn_gd_doctor import doctor, registry
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import LiveHost, RootedHost
 from amzn_gd_doctor.model import Report
 
 REGION = "us-east-1"
@@ -350,7 +350,7 @@ def run_network(
         env["AWS_EC2_METADATA_DISABLED"] = "true"
     if pki is not None:
         env.update(SSL_CERT_FILE=str(pki.ca_file), SSL_CERT_DIR=str(pki.ca_dir))
-    host = LiveHost(root=root, env=env)
+    host = RootedHost(root, env=env) if root else LiveHost(env=env)
     options = doctor.Options(
         deadline=deadline,
         imds_endpoint=imds_url,

@@ -19,8 +19,7 @@ import dns.rdatatype
 import dns.rrset
 import pytest
 
-from amzn_gd_doctor import dnswire
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import LiveHost, dnswire
 
 NAME = "guardduty-data.us-east-1.amazonaws.com"
 

@@ -11,7 +11,7 @@ import pytest
 from support import ImdsServer
 
 from amzn_gd_doctor.host import LiveHost
-from amzn_gd_doctor.host_http import HttpFailure
+from amzn_gd_doctor.host.http import HttpFailure
 
 from .conftest import Pki
 

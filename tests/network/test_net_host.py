@@ -8,8 +8,8 @@ from typing import Callable
 
 import pytest
 
-from amzn_gd_doctor.host import LiveHost, Unsupported
-from amzn_gd_doctor.host_net import call_bounded
+from amzn_gd_doctor.host import LiveHost, RootedHost, Unsupported
+from amzn_gd_doctor.host.network import call_bounded
 
 from .conftest import LINK_LOCAL, STANDARD, DnsServer, Pki, closed_port, free_udp_port
 
@@ -171,7 +171,7 @@ def test_tls_plain_tcp_server_is_a_failed_handshake(pki: Pki) -> None:
 
 
 def test_network_calls_are_unsupported_under_root(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    host = LiveHost(root=str(tmp_path), env={})
+    host = RootedHost(root=str(tmp_path), env={})
     for call in (
         lambda: host.dns_query("127.0.0.1", STANDARD, 1.0),
         lambda: host.system_resolve(STANDARD, 1.0),

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from amzn_gd_doctor.host_net import (
+from amzn_gd_doctor.host.network import (
     clean,
     format_server,
     parse_certificate_names,

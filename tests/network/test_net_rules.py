@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
-from amzn_gd_doctor.host_net import DnsAnswer, TcpResult, TlsResult
+from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
 from amzn_gd_doctor.probes.imds import IdentityResult
 from amzn_gd_doctor.probes.imds_document import IdentityDocument

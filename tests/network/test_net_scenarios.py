@@ -424,12 +424,12 @@ def test_resolvers_from_a_resolved_host() -> None:
     from pathlib import Path
 
     from amzn_gd_doctor import doctor, registry
-    from amzn_gd_doctor.host import LiveHost
+    from amzn_gd_doctor.host import RootedHost
 
     root = str(Path(__file__).resolve().parents[2] / "fixtures/network/roots/ubuntu-resolved")
     probes, _ = registry.load()
     report = doctor.run(
-        LiveHost(root=root, env={}),
+        RootedHost(root=root, env={}),
         doctor.Options(root=root),
         {"net.resolvers": probes["net.resolvers"]},
         {},

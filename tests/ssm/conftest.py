@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 import pytest
 
 from amzn_gd_doctor import doctor, registry
-from amzn_gd_doctor.host import LiveHost
+from amzn_gd_doctor.host import RootedHost
 from amzn_gd_doctor.model import Report
 from amzn_gd_doctor.registry import ProbeSpec
 
@@ -37,7 +37,7 @@ def run_ssm_area(root: Path, env: Optional[Dict[str, str]] = None) -> Report:
     picked = {k: v for k, v in probes.items() if k.startswith("ssm.") or k in OTHER_FACTS}
     if "agent.package" not in picked:
         picked["agent.package"] = ProbeSpec("agent.package", _agent_package_stand_in, (), 1.0)
-    host = LiveHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
+    host = RootedHost(root=str(root), env=env or {"AWS_EC2_METADATA_DISABLED": "true"})
     return doctor.run(
         host,
         doctor.Options(root=str(root)),

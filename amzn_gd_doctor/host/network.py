@@ -1,9 +1,9 @@
-"""Network part of the live host seam: DNS, TCP and TLS towards the GuardDuty endpoint.
+"""The network part of the host: DNS, TCP and TLS towards the GuardDuty endpoint.
 
-Mixed into ``LiveHost``; every call takes a timeout and honours ``self.budget``. A call's
+``LiveNetwork`` makes every call within the timeout it is given and the run's budget. A call's
 outcome (an NXDOMAIN, a refused connection, a certificate that fails verification) is a value,
-not an exception: it is what the doctor came to observe. Needs no privilege. Under ``--root``
-the network of a foreign root cannot be reached from here, so every call is Unsupported.
+not an exception: it is what the doctor came to observe. Needs no privilege. The network
+of a foreign root cannot be reached from here: ``NoNetwork`` says so on every call.
 """
 
 import errno
@@ -14,9 +14,11 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ..sanitize import clean as _clean_any
+from ..values import value
 from . import dnswire
-from .sanitize import clean as _clean_any
-from .values import value
+from .budget import Budget
+from .errors import Unsupported
 
 if TYPE_CHECKING:
     import ssl
@@ -305,18 +307,12 @@ def _ask_over_tcp(
     return dns.rcode.to_text(reply.rcode()), tuple(found)
 
 
-class NetHostMixin:
+class LiveNetwork:
     """DNS resolution, TCP connects and TLS handshakes, each bounded by the run's deadline."""
 
-    root: "Optional[str]"
-    env: "Mapping[str, str]"
-    budget: "Callable[[float], float]"
-
-    def _live_network(self) -> None:
-        if self.root:
-            from .host import Unsupported
-
-            raise Unsupported("the network path is only tested live, not against a foreign root")
+    def __init__(self, budget: Budget, env: "Mapping[str, str]") -> None:
+        self._budget = budget
+        self.env = env
 
     # -- DNS ------------------------------------------------------------------------------
     def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer:
@@ -324,10 +320,9 @@ class NetHostMixin:
         from a connected socket, so that "nothing listens" (ICMP port unreachable) is told
         apart from a black hole. A truncated reply is asked again over TCP, as a stub resolver
         would."""
-        self._live_network()
         address, port = parse_server(server)
         label = format_server(address, port)
-        budget = self.budget(timeout)
+        budget = self._budget.budget(timeout)
         began = time.monotonic()
 
         def answer(status: str, addresses: "Tuple[str, ...]" = (), detail: str = "") -> DnsAnswer:
@@ -375,8 +370,7 @@ class NetHostMixin:
     def system_resolve(self, name: str, timeout: float) -> DnsAnswer:
         """The answer the C library gives (what a program on this host gets): getaddrinfo,
         which has no timeout, on a daemon thread abandoned at the budget."""
-        self._live_network()
-        budget = self.budget(timeout)
+        budget = self._budget.budget(timeout)
         began = time.monotonic()
         label = "system resolver"
         finished, infos, exc = call_bounded(
@@ -414,8 +408,7 @@ class NetHostMixin:
 
     def tcp_connect(self, address: str, port: int, timeout: float) -> TcpResult:
         """Open and close one connection; nothing is sent."""
-        self._live_network()
-        budget = self.budget(timeout)
+        budget = self._budget.budget(timeout)
         began = time.monotonic()
         try:
             self._connect(address, port, budget).close()
@@ -432,12 +425,11 @@ class NetHostMixin:
         trust store (SSL_CERT_FILE/SSL_CERT_DIR from this host's environment, as OpenSSL reads
         them). On a verification failure a second, unverified handshake reads the certificate
         so the finding can name who issued it (a proxy or an inspection appliance)."""
-        self._live_network()
         import ssl
 
         cafile, capath = trust_store(self.env)
         store = " + ".join(p for p in (cafile, capath) if p) or "none found"
-        budget = self.budget(timeout)
+        budget = self._budget.budget(timeout)
         began = time.monotonic()
 
         def result(status: str, **kw: Any) -> TlsResult:
@@ -507,3 +499,22 @@ class NetHostMixin:
         except ValueError as exc:
             return {"detail": clean(str(exc))}
         return {"subject": subject, "issuer": issuer, "names": names}
+
+
+class NoNetwork:
+    """A host whose network path is not tested (a foreign root): each call says so."""
+
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def dns_query(self, server: str, name: str, timeout: float) -> DnsAnswer:
+        raise Unsupported(self._why)
+
+    def system_resolve(self, name: str, timeout: float) -> DnsAnswer:
+        raise Unsupported(self._why)
+
+    def tcp_connect(self, address: str, port: int, timeout: float) -> TcpResult:
+        raise Unsupported(self._why)
+
+    def tls_handshake(self, address: str, port: int, server_name: str, timeout: float) -> TlsResult:
+        raise Unsupported(self._why)

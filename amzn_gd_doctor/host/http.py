@@ -1,4 +1,4 @@
-"""HTTP part of the live host seam: one bounded request, used for IMDS.
+"""The HTTP part of the host: one bounded request, used for IMDS.
 
 IMDS is plain HTTP/1.1 to a link-local address (169.254.169.254 or fd00:ec2::254): no TLS, no
 proxy, no redirect, no cookie, a body of a few hundred bytes. A request and its response are
@@ -17,12 +17,14 @@ SDKs do. Proxy variables and .netrc are ignored on both paths. Needs no privileg
 import errno
 import os
 import socket
+import threading
 import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
-from . import lazy_re
-from .values import field, value
+from .. import lazy_re
+from ..values import field, value
+from .budget import Budget
 
 # Bytes read at a time; IMDS bodies are tiny, the limit is the caller's.
 CHUNK = 16 * 1024
@@ -312,3 +314,38 @@ def _classify_connection_error_arg(arg: BaseException) -> "Optional[HttpFailure]
     if isinstance(reason, BaseException):
         return _classify_connection_error_arg(reason)
     return None
+
+
+class LiveHttp:
+    """HTTP from this machine (IMDS): plain HTTP on its own socket code, HTTPS through one
+    requests session made on first use, never through a proxy."""
+
+    def __init__(self, budget: Budget) -> None:
+        self._budget = budget
+        self._session: Any = None
+        self._session_lock = threading.Lock()
+
+    def _requests_session(self) -> Any:
+        with self._session_lock:
+            if self._session is None:
+                import requests
+
+                session = requests.Session()
+                # IMDS must never go through a proxy: ignore every proxy variable and .netrc.
+                session.trust_env = False
+                session.proxies = {}
+                self._session = session
+            return self._session
+
+    def http(
+        self,
+        method: str,
+        url: str,
+        headers: "Mapping[str, str]",
+        timeout: float,
+        limit: int,
+    ) -> HttpResponse:
+        budget = self._budget.budget(timeout)
+        if url.lower().startswith("https://"):
+            return tls_request(self._requests_session(), method, url, headers, budget, limit)
+        return plain_request(method, url, headers, budget, limit)

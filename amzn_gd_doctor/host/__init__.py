@@ -1,0 +1,38 @@
+"""The one seam to the host, made of small parts: files, commands, HTTP (IMDS), journal,
+processes and network (protocols.py), composed into a host with one deadline budget.
+
+Every bound is enforced in the parts, so a probe cannot forget one: file reads take a byte
+limit, commands and HTTP calls a timeout that never runs past the run's deadline. Hosts: the
+live machine (live.py) and a foreign root (rooted.py, ``--root``); probes never ask which.
+"""
+
+from .budget import Budget
+from .commands import CommandResult, run_bounded
+from .errors import CouldNotLook, HostTimeout, Unsupported
+from .http import HttpFailure, HttpResponse
+from .journal import JournalEntry, JournalRead
+from .live import LiveHost
+from .network import DnsAnswer, TcpResult, TlsResult
+from .processes import ProcessInfo
+from .protocols import Host
+from .rooted import RootedHost
+
+__all__ = [
+    "Budget",
+    "CommandResult",
+    "CouldNotLook",
+    "DnsAnswer",
+    "Host",
+    "HostTimeout",
+    "HttpFailure",
+    "HttpResponse",
+    "JournalEntry",
+    "JournalRead",
+    "LiveHost",
+    "ProcessInfo",
+    "RootedHost",
+    "TcpResult",
+    "TlsResult",
+    "Unsupported",
+    "run_bounded",
+]

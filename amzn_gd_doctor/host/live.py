@@ -1,0 +1,40 @@
+"""The machine the doctor runs on: its files, commands, IMDS, journal, processes and network."""
+
+import os
+from typing import Mapping, Optional
+
+from .budget import Budget
+from .commands import LiveCommands
+from .composed import ComposedHost
+from .files import LiveFiles
+from .http import LiveHttp
+from .journal import JournalReader
+from .network import LiveNetwork
+from .processes import ProcessTable
+
+
+class LiveHost(ComposedHost):
+    """This machine, every call bounded by the one budget handed in (or made from
+    ``deadline``, a time.monotonic() value)."""
+
+    def __init__(
+        self,
+        env: "Optional[Mapping[str, str]]" = None,
+        deadline: "Optional[float]" = None,
+        budget: "Optional[Budget]" = None,
+    ) -> None:
+        shared = budget if budget is not None else Budget(deadline)
+        environ: Mapping[str, str] = dict(os.environ if env is None else env)
+        files = LiveFiles()
+        commands = LiveCommands(shared, environ)
+        super().__init__(
+            env=environ,
+            budget=shared,
+            clock=shared,
+            files=files,
+            commands=commands,
+            http=LiveHttp(shared),
+            journal=JournalReader(files, shared, commands.run),
+            processes=ProcessTable(files, shared),
+            network=LiveNetwork(shared, environ),
+        )
