@@ -13,7 +13,7 @@ import pytest
 from scenarios import TREES, load_expectation
 from support import ROOTS
 
-from amzn_gd_doctor import rooted
+from amzn_gd_doctor.host import tree as rooted
 
 
 def listed_paths(name: str) -> List[str]:
