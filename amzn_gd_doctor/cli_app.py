@@ -23,6 +23,8 @@ class CheckFormat(str, enum.Enum):
     text = "text"
     json = "json"
     summary = "summary"
+    coverage = "coverage"
+    eventbridge = "eventbridge"
 
 
 def _check_deadline(value: float) -> float:
@@ -121,7 +123,9 @@ def build_app(only: "Optional[str]" = None) -> Any:
             CheckFormat.text,
             "--format",
             "-f",
-            help="Output format: the report as text or JSON, or its one-line summary.",
+            help="Output format: the report as text or JSON, its one-line summary, or GuardDuty's"
+            " own shapes for this instance (coverage: a ListCoverage CoverageResource;"
+            " eventbridge: the Runtime Protection Healthy/Unhealthy event).",
         ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
         no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
@@ -200,6 +204,19 @@ def build_app(only: "Optional[str]" = None) -> Any:
             from .render import text as render_text
 
             text = render_text.summary_line(report) + "\n"
+        elif fmt in (CheckFormat.coverage, CheckFormat.eventbridge):
+            import time
+
+            from .render import guardduty
+
+            try:
+                if fmt is CheckFormat.coverage:
+                    text = guardduty.render_coverage(report, time.time())
+                else:
+                    text = guardduty.render_event(report, time.time())
+            except guardduty.NoEvent as error:
+                sys.stderr.write(f"{error}\n")
+                raise typer.Exit(int(report.exit_code)) from None
         else:
             from .render import text as render_text
 

@@ -160,6 +160,8 @@ class HostSummary:
     vpc_id: "Optional[str]" = None
     subnet_id: "Optional[str]" = None
     vpc_cidrs: "Tuple[str, ...]" = ()
+    # The installed GuardDuty agent package's version (dpkg/rpm), for GuardDuty's own shapes.
+    agent_version: "Optional[str]" = None
 
 
 @value

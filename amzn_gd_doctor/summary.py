@@ -20,6 +20,7 @@ def host_summary(facts: "Mapping[str, Fact]", options: "Options") -> HostSummary
     os_info = _value(facts, "platform.os")
     network = _value(facts, "imds.network")
     machine = _value(facts, "platform.arch")
+    package = _value(facts, "agent.package")
     return HostSummary(
         instance_id=getattr(doc, "instance_id", None),
         region=getattr(doc, "region", None) or options.region,
@@ -31,4 +32,5 @@ def host_summary(facts: "Mapping[str, Fact]", options: "Options") -> HostSummary
         vpc_id=getattr(network, "vpc_id", None),
         subnet_id=getattr(network, "subnet_id", None),
         vpc_cidrs=tuple(getattr(network, "vpc_cidrs", ()) or ()),
+        agent_version=getattr(package, "version", None),
     )
