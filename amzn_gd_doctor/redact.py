@@ -363,6 +363,11 @@ def _bytes(number: int, count: int) -> "Tuple[int, ...]":
     return tuple((number >> (8 * i)) & 0xFF for i in range(count))
 
 
+# Fields of a value class that hold a secret as a bare value, which no pattern could tell from
+# any other string: the IMDS session's token.
+SECRET_FIELDS = frozenset(("token", "password", "secret", "session_token", "secret_access_key"))
+
+
 def scrub(item: T, pseudonymizer: "Optional[Pseudonymizer]" = None) -> T:
     """``item`` with every string in it masked (and pseudonymized): strings, tuples, lists,
     dicts and value classes are walked; anything else (numbers, enums) is kept. What holds
@@ -387,6 +392,9 @@ def _scrub(item: Any, pseudonymizer: "Optional[Pseudonymizer]") -> Any:
         changes = {}
         for name in names:
             old = item.__dict__[name]
+            if name in SECRET_FIELDS and type(old) is str and old:
+                changes[name] = marker(name.replace("_", "-"))
+                continue
             new = _scrub(old, pseudonymizer)
             if new is not old:
                 changes[name] = new

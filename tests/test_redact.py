@@ -323,3 +323,12 @@ def test_pseudonymize_option_replaces_names_across_the_report() -> None:
     assert re.fullmatch(r"i-[0-9a-f]{17}", instance or "")
     assert f"on {instance}" in report.findings[0].evidence[1]  # the same pseudonym everywhere
     assert report.facts[0].value["ip"] in report.findings[0].evidence[0]
+
+
+def test_scrub_masks_a_bare_secret_in_a_secret_field() -> None:
+    from amzn_gd_doctor.probes.imds_session import ImdsSession
+
+    session = ImdsSession(None, "AQAEAFakeImdsToken==")  # type: ignore[arg-type]
+    scrubbed = scrub(session)
+    assert scrubbed.token == "[REDACTED:token]"
+    assert scrubbed.version == "IMDSv2"
