@@ -144,9 +144,10 @@ HOSTILE = [
 
 
 def _seconds(text: str) -> float:
-    began = time.monotonic()
+    """CPU seconds, which a loaded machine disturbs far less than wall-clock time."""
+    began = time.process_time()
     mask(text)
-    return time.monotonic() - began
+    return time.process_time() - began
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t[:12]))
@@ -154,9 +155,9 @@ def test_mask_is_linear_on_hostile_text(text: str) -> None:
     """Eight times the text costs about eight times the time, not 64 times (quadratic) or
     more (backtracking), and 3 MB stays within a generous bound for a loaded machine."""
     eighth = text[: len(text) // 8]
-    small, big = min(_seconds(eighth) for _ in range(2)), _seconds(text)
+    small, big = min(_seconds(eighth) for _ in range(3)), _seconds(text)
     assert big < 24 * small + 1.0, (small, big)
-    assert big < 60.0
+    assert big < 30.0
     out = mask(text)
     assert mask(out) == out
 
