@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from agent.conftest import copy_tree
 from canary import SECRETS, TREE, assert_no_secret, secret_lines
-from support import doctor_env, run_cli
+from support import ImdsServer, doctor_env, run_cli
 
 from amzn_gd_doctor.cli_app import CheckFormat
 from amzn_gd_doctor.redact import mask
@@ -67,3 +67,29 @@ def test_no_report_format_shows_a_secret(args: list, tmp_path: Path) -> None:
     assert result.stdout.strip(), result.stderr
     assert_no_secret(result.stdout.encode(), where=f"stdout of check {' '.join(args)}")
     assert_no_secret(result.stderr.encode(), where=f"stderr of check {' '.join(args)}")
+
+
+def test_the_imds_token_signature_and_credentials_never_reach_a_report(
+    imds_server: ImdsServer, tmp_path: Path
+) -> None:
+    """Against a loopback IMDS: the token the doctor was issued is in no report format, and
+    neither the identity document's signature, its pkcs7 nor any credentials were asked for."""
+    root = copy_tree(tmp_path, TREE.name)
+    for args in (["-v"], ["-f", "json"], ["-f", "summary"]):
+        result = run_cli(
+            "check",
+            *args,
+            "--root",
+            str(root),
+            "--imds-endpoint",
+            imds_server.url,
+            "--dns-server",
+            "127.0.0.1:9",
+            env=doctor_env(),
+        )
+        assert imds_server.issued, result.stderr
+        for token in imds_server.issued:
+            assert token not in result.stdout and token not in result.stderr
+    paths = [path for _, path, _ in imds_server.requests]
+    asked = [p for p in paths if any(w in p for w in ("signature", "pkcs7", "rsa2048", "iam/"))]
+    assert paths and asked == []
