@@ -178,6 +178,12 @@ def build_app(only: "Optional[str]" = None) -> Any:
             dir_okay=False,
             help="Write the report to FILE instead of standard output.",
         ),
+        pseudonymize: bool = typer.Option(
+            False,
+            "--pseudonymize",
+            help="Replace account ids, instance ids and IP addresses by pseudonyms, the same "
+            "for the same value within the report (secrets are always masked).",
+        ),
     ) -> None:
         """Diagnose this host and predict the console's coverage issue (the default)."""
         from . import doctor
@@ -193,6 +199,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
             dns_servers=tuple(dns_server or ()),
             endpoint_port=endpoint_port,
             origin=IMPORTED,
+            pseudonymize=pseudonymize,
         )
         host = RootedHost(options.root) if options.root else LiveHost()
         report = doctor.run(host, options)

@@ -46,6 +46,8 @@ class Options:
     # moment its first module loaded, so that the whole process, start-up included, ends
     # within the deadline. None: when run() is called.
     origin: "Optional[float]" = None
+    # Account ids, instance ids and IP addresses in the report replaced by pseudonyms.
+    pseudonymize: bool = False
 
 
 class Blocked(Exception):
@@ -423,7 +425,7 @@ def run(
         host_info = summarize(facts, options)
     except Exception:  # the header is a convenience; it never takes the report down
         host_info = HostSummary()
-    return Report(
+    report = Report(
         tool_version=__version__,
         coverage_status=CoverageStatus.UNKNOWN if not_ec2 else coverage(findings, diagnoses),
         primary=diagnoses[0] if diagnoses else None,
@@ -441,3 +443,7 @@ def run(
             rules_ms=_ms(judged - probed),
         ),
     )
+    # The one place where the report's text is masked: every renderer shows only this.
+    from . import redact
+
+    return redact.scrub(report, redact.Pseudonymizer() if options.pseudonymize else None)

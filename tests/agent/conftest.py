@@ -31,6 +31,7 @@ TREE_JOURNALS: Dict[str, str] = {
     "agent-memcap-sigkill": "memcap-sigkill",
     "agent-bpf-skeleton": "bpf-skeleton",
     "agent-hostile-numbers": "hostile-numbers",
+    "canary-secrets": "canary-secrets",
 }
 
 

@@ -1,0 +1,408 @@
+"""Secrets masked out of every text the doctor shows or keeps, and optional pseudonyms for the
+names that identify a host.
+
+``mask`` replaces each secret it recognises with a marker naming its kind
+(``[REDACTED:aws-secret-key]``): AWS access key ids, secret keys and session tokens, passwords
+in URLs and in ``key=value`` / ``key: value`` / JSON / ``export`` forms, PEM private key blocks
+(a truncated one too), bearer and basic credentials, JWTs, GitHub and Slack tokens and the IMDS
+token header. It is idempotent, and linear in its input: every repetition in the patterns is
+bounded or cannot overlap itself, so hostile text costs no backtracking.
+
+The engine passes the whole report through ``report`` once, as it assembles it
+(``doctor.run``), so every renderer shows masked text whatever its format.
+
+``Pseudonymizer`` (``check --pseudonymize``) replaces account ids, instance ids and IP
+addresses by pseudonyms that are the same for the same input within one run, different for
+different inputs, keyed by a random salt per run, and keep their shape: ``i-`` and as many hex
+digits, 12 digits, an RFC 1918 address stays in 10.0.0.0/8, any other IPv4 address goes to the
+benchmarking range 198.18.0.0/15, IPv6 to the documentation prefix 2001:db8::/32. Loopback,
+unspecified, link-local IPv4 (the IMDS 169.254.169.254, the Amazon DNS 169.254.169.253) and
+the IPv6 IMDS/DNS/NTP addresses under fd00:ec2:: name no one and are kept.
+
+Pure and stdlib only; needs no privilege.
+"""
+
+import os
+import re
+from typing import Any, Callable, Dict, Match, Optional, Tuple, TypeVar, cast
+
+from . import lazy_re
+from .values import FIELDS, replace
+
+T = TypeVar("T")
+
+# Longest secret value a key=value pattern takes: a session token is about 1,000 characters;
+# bounded so that a hostile line of one long word costs no more than this per match.
+MAX_VALUE = 4096
+
+
+def marker(kind: str) -> str:
+    return f"[REDACTED:{kind}]"
+
+
+# A PEM private key (RSA, EC, DSA, OPENSSH, PKCS#8, ENCRYPTED, PGP) up to its END line, or as
+# far as base64, headers and (JSON-escaped) line breaks go when it was cut.
+_PEM_RE = lazy_re.compile(
+    r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
+    r"(?:(?!-----END)[A-Za-z0-9+/=\s,:\\.-])*"
+    r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
+)
+_ACCESS_KEY_RE = lazy_re.compile(
+    # The look-behind comes after the leading "A", so the search can skip to each "A".
+    r"A(?:KIA|SIA|BIA|CCA|GPA|IDA|IPA|NPA|NVA|PKA|ROA)(?<![A-Za-z0-9]....)[A-Z0-9]{16}"
+    r"(?![A-Za-z0-9])"
+)
+# Repetition bounds of a secret value, longest first (see MAX_VALUE).
+# (%-format: an f-string or str.format would need every brace of the regex doubled.)
+_UP_TO = "{1,%d}" % MAX_VALUE  # noqa: UP031
+_FROM_5 = "{5,%d}" % MAX_VALUE  # noqa: UP031
+_FROM_8 = "{8,%d}" % MAX_VALUE  # noqa: UP031
+# STS session tokens start with the base64 of their own header, whatever key they sit under.
+_SESSION_TOKEN_RE = lazy_re.compile(
+    r"(?<![A-Za-z0-9+/])(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=%]" + _FROM_8
+)
+_JWT_RE = lazy_re.compile(
+    r"eyJ(?<![A-Za-z0-9_-]...)[A-Za-z0-9_-]"
+    + _FROM_5
+    + r"\.eyJ[A-Za-z0-9_-]"
+    + _FROM_5
+    + r"\.(?:[A-Za-z0-9_-]"
+    + _UP_TO
+    + ")?"
+)
+_VENDOR_TOKEN_RE = lazy_re.compile(
+    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
+    r"|xox[abposr]-[A-Za-z0-9-]{10,250}|AIza[0-9A-Za-z_-]{35}|[sr]k_live_[0-9A-Za-z]{24,99})"
+    r"(?![A-Za-z0-9_])"
+)
+_NOT_MARKED = r"(?!\[REDACTED:)"
+# scheme://user:password@host: the user is kept, the password masked.
+_URL_PASSWORD_RE = lazy_re.compile(
+    r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@\"'<>\[\]]{0,256}:)"
+    + _NOT_MARKED
+    + r"[^\s@/\"'<>]"
+    + _UP_TO
+    + "@"
+)
+_SCHEMES = r"(?:Bearer|Basic|Digest|Token|AWS4-HMAC-SHA256)"
+# Authorization: Bearer/Basic/AWS4-HMAC-SHA256 ..., and any "Bearer <token>".
+_AUTH_HEADER_RE = lazy_re.compile(
+    r"((?:Proxy-)?Authorization[\"']?\s{0,5}[:=]\s{0,5}[\"']?(?:"
+    + _SCHEMES
+    + r"\s{1,5})?)"
+    + _NOT_MARKED
+    + r"(?!"
+    + _SCHEMES
+    + r"\s)"
+    + r"[^\s\"',;]"
+    + _UP_TO
+)
+_BEARER_RE = lazy_re.compile(
+    r"(?<![A-Za-z0-9_-])(Bearer\s{1,5})" + _NOT_MARKED + r"[A-Za-z0-9._~+/-]" + _FROM_8 + "=*"
+)
+
+# Key names whose value is a secret: the keyword with at most 40 name characters either side
+# (DB_PASSWORD, client_secret, X-aws-ec2-metadata-token).
+_KEYWORDS = (
+    r"password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
+    r"|credentials?|activation[_-]?code|auth[_-]?key|session[_-]?key"
+)
+# PASSWORD, Password and password alike, spelt as [Pp][Aa]...: re.IGNORECASE would make every
+# search sixty times slower, since the search could no longer skip to a first letter.
+_KEYWORD_RE = lazy_re.compile(
+    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in _KEYWORDS.lower())
+)
+_KEY_RUN_RE = lazy_re.compile(r"[A-Za-z0-9_.-]*")
+_KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
+# Name characters taken on either side of a keyword: DB_ADMIN_PASSWORD, client_secret_value.
+MAX_KEY_AFFIX = 40
+# What follows a key name: the separator, then a quoted or bare value.
+_AFTER_KEY_RE = lazy_re.compile(
+    r"(?P<sep>[\"']?\s{0,5}(?:=>|=|:)\s{0,5})"
+    r"(?:\"(?P<dq>" + _NOT_MARKED + r"[^\"\n]" + _UP_TO + r")\""
+    r"|'(?P<sq>" + _NOT_MARKED + r"[^'\n]" + _UP_TO + r")'"
+    r"|(?P<bare>" + _NOT_MARKED + r"[^\s\"',;&<>]" + _UP_TO + "))"
+)
+# Key names that contain a keyword but hold no secret: where a secret is, how long it lives.
+_HARMLESS_KEY_SUFFIXES = (
+    "_file",
+    "-file",
+    "_path",
+    "_dir",
+    "_url",
+    "_uri",
+    "ttl",
+    "ttl-seconds",
+    "_ttl_seconds",
+    "_type",
+    "_name",
+    "_id",
+    "_arn",
+    "_expiration",
+    "_expiry",
+    "expiration",
+)
+_CAMEL_RE = lazy_re.compile(r"[a-z][A-Z]")
+_HARMLESS_VALUES = frozenset(
+    ("", "true", "false", "none", "null", "yes", "no", "required", "optional", "disabled")
+)
+
+
+def _key_kind(key: str) -> str:
+    lowered = key.lower()
+    if "metadata-token" in lowered or "metadata_token" in lowered:
+        return "imds-token"
+    if "secret" in lowered and ("access" in lowered or lowered.startswith("aws")):
+        return "aws-secret-key"
+    if "session" in lowered and "token" in lowered or "security_token" in lowered:
+        return "aws-session-token"
+    if "token" in lowered:
+        return "token"
+    if "secret" in lowered:
+        return "secret"
+    if "key" in lowered or "credential" in lowered or "code" in lowered:
+        return "key"
+    return "password"
+
+
+def _key_values(text: str) -> str:
+    """Values of keys that name a secret masked. The keyword is searched for, then the key
+    name around it is widened by at most MAX_KEY_AFFIX characters either side: one pass over
+    the text, where a regular expression starting at every name character would rescan each
+    long word once per character."""
+    out = []
+    done = pos = 0
+    while True:
+        hit = _KEYWORD_RE.search(text, pos)
+        if hit is None:
+            break
+        start = hit.start()
+        run = _KEY_RUN_RE.match(text, hit.end())  # always matches, maybe empty
+        end = run.end() if run else hit.end()
+        pos = end  # the rest of this word holds no other key
+        if end - hit.end() > MAX_KEY_AFFIX:
+            continue  # a longer word than any key name
+        floor = max(done, start - MAX_KEY_AFFIX)
+        while start > floor and text[start - 1] in _KEY_CHARS:
+            start -= 1
+        if start > 0 and text[start - 1] in _KEY_CHARS:
+            continue  # a longer word than any key name, or part of one already masked
+        after = _AFTER_KEY_RE.match(text, end)
+        if after is None:
+            continue
+        shown = _key_value(text, start, text[start:end], after)
+        if shown is not None:
+            out += [text[done:start], shown]
+            done = pos = after.end()
+    return "".join(out) + text[done:] if out else text
+
+
+def _key_value(text: str, start: int, key: str, after: "Match[str]") -> "Optional[str]":
+    lowered = key.lower()
+    value = after.group("dq") or after.group("sq") or after.group("bare") or ""
+    if lowered.endswith(_HARMLESS_KEY_SUFFIXES) or value.lower() in _HARMLESS_VALUES:
+        return None
+    if value.startswith("$"):  # a shell reference ($TOKEN, $(curl ...)), not the secret
+        return None
+    quoted = after.group("dq") is not None or after.group("sq") is not None
+    if after.group("sep").strip(" \t\"'") == ":" and not _colon_pair(
+        text, start, key, value, quoted
+    ):
+        return None
+    kind = marker(_key_kind(key))
+    if after.group("dq") is not None:
+        kind = f'"{kind}"'
+    elif after.group("sq") is not None:
+        kind = f"'{kind}'"
+    return key + after.group("sep") + kind
+
+
+def _colon_pair(text: str, start: int, key: str, value: str, quoted: bool) -> bool:
+    """Whether ``key: value`` is a setting (YAML, an HTTP header, JSON) rather than prose or an
+    error chain, which log lines are full of: ``error calling RequestManagedInstanceRoleToken:
+    AccessDeniedException: ...``, ``Put "http://169.254.169.254/latest/api/token": dial tcp``."""
+    before = text[start - 1] if start else "\n"
+    if before in "\"'" or quoted:
+        return True  # JSON or a quoted YAML value
+    return not (before == "/" or value.endswith(":") or _CAMEL_RE.search(key))
+
+
+# In order: whole blocks first, then the shapes of well-known tokens; what a key names last.
+# Each pattern runs only on a text holding one of its needles: a substring search is ten times
+# faster than a pattern that must be tried at every position.
+_PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]" = (
+    (_PEM_RE, lambda m: marker("private-key"), ("PRIVATE KEY",)),
+    (_URL_PASSWORD_RE, lambda m: m.group(1) + marker("url-password") + "@", ("://",)),
+    (_AUTH_HEADER_RE, lambda m: m.group(1) + marker("authorization"), ("Authorization",)),
+    (_BEARER_RE, lambda m: m.group(1) + marker("bearer-token"), ("Bearer",)),
+    (_JWT_RE, lambda m: marker("jwt"), ("eyJ",)),
+    (
+        _SESSION_TOKEN_RE,
+        lambda m: marker("aws-session-token"),
+        ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz"),
+    ),
+    (_ACCESS_KEY_RE, lambda m: marker("aws-access-key-id"), ("A",)),
+    (_VENDOR_TOKEN_RE, lambda m: marker("token"), ("gh", "xox", "AIza", "k_live_")),
+)
+
+
+def mask(text: str) -> str:
+    """``text`` with every secret replaced by a marker of its kind:
+    ``"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"`` ->
+    ``"AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-key]"``."""
+    for pattern, replacement, needles in _PATTERNS:
+        for needle in needles:
+            if needle in text:
+                text = pattern.sub(replacement, text)
+                break
+    return _key_values(text)
+
+
+def mask_bytes(data: bytes) -> bytes:
+    """``mask`` over bytes: undecodable bytes go through unchanged (as lone surrogates)."""
+    text = data.decode("utf-8", "surrogateescape")
+    masked = mask(text)
+    return data if masked == text else masked.encode("utf-8", "surrogateescape")
+
+
+_ARN_ACCOUNT_RE = lazy_re.compile(
+    r"(arn:aws[a-z-]{0,10}:[a-z0-9-]{0,40}:[a-z0-9-]{0,30}:)(\d{12})(?!\d)"
+)
+_KEYED_ACCOUNT_RE = lazy_re.compile(
+    r"((?<![A-Za-z])(?:account|account[_ -]?id|accountId|owner[_-]?id|OwnerId)[\"']?\s{0,3}[:= ]"
+    r"\s{0,3}[\"']?)(\d{12})(?!\d)",
+    re.IGNORECASE,
+)
+_BARE_ACCOUNT_RE = lazy_re.compile(r"\d{12}")
+_ECR_ACCOUNT_RE = lazy_re.compile(r"(?<![\d.])(\d{12})(\.dkr\.ecr\.)")
+_INSTANCE_RE = lazy_re.compile(r"(?<![A-Za-z0-9-])(m?i-)([0-9a-f]{17}|[0-9a-f]{8})(?![A-Za-z0-9])")
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+# Not after "v" or "version ": an agent version (3.3.40.0) looks like an address.
+_IPV4_RE = lazy_re.compile(
+    r"(?<![\w.])(?<!version )(?<!version=)(?<!version: )(" + _OCTET + r"(?:\." + _OCTET + "){3})"
+    r"(?![\w]|\.\d)"
+)
+# A run of hex digits and colons with at least two colons; ipaddress decides if it is IPv6.
+_IPV6_RE = lazy_re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
+_KEPT_IPV6 = frozenset(("::", "::1", "fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123"))
+
+
+class Pseudonymizer:
+    """Consistent pseudonyms for one run: ``pseudonymize(text)`` replaces account ids (in ARNs,
+    after an account key, in ECR host names), instance ids and IP addresses. A pseudonym is an
+    HMAC of the original under the run's salt, so the same original always gets the same one
+    and nothing outside the run can map it back; a collision is moved to the next free one."""
+
+    def __init__(self, salt: "Optional[bytes]" = None) -> None:
+        self._salt = os.urandom(16) if salt is None else salt
+        self._seen: Dict[Tuple[str, str], str] = {}
+        self._used: Dict[str, str] = {}
+
+    def _pick(self, kind: str, original: str, make: "Callable[[int], str]") -> str:
+        known = self._seen.get((kind, original))
+        if known is not None:
+            return known
+        import hashlib
+        import hmac
+
+        digest = hmac.new(self._salt, f"{kind}\0{original}".encode(), hashlib.sha256).digest()
+        number = int.from_bytes(digest, "big")
+        candidate = make(number)
+        while candidate in self._used or candidate == original:
+            number += 1
+            candidate = make(number)
+        self._seen[(kind, original)] = candidate
+        self._used[candidate] = original
+        return candidate
+
+    def account(self, original: str) -> str:
+        return self._pick("account", original, lambda n: f"{n % 10**12:012d}")
+
+    def instance(self, prefix: str, digits: str) -> str:
+        width = len(digits)
+        return prefix + self._pick("instance", digits, lambda n: f"{n % 16**width:0{width}x}")
+
+    def ipv4(self, original: str) -> str:
+        octets = [int(part) for part in original.split(".")]
+        if octets[0] in (0, 127, 255) or octets[:2] == [169, 254]:
+            return original
+        private = (
+            octets[0] == 10
+            or (octets[0] == 172 and 16 <= octets[1] < 32)
+            or octets[:2] == [192, 168]
+        )
+        if private:
+            return self._pick("ipv4", original, lambda n: "10.{}.{}.{}".format(*_bytes(n, 3)))
+        return self._pick(
+            "ipv4", original, lambda n: "198.{}.{}.{}".format(18 + n % 2, *_bytes(n >> 1, 2))
+        )
+
+    def ipv6(self, original: str) -> str:
+        import ipaddress
+
+        try:
+            address = ipaddress.IPv6Address(original)
+        except ValueError:
+            return original
+        if str(address) in _KEPT_IPV6 or address.is_loopback or address.is_unspecified:
+            return original
+        return self._pick(
+            "ipv6",
+            str(address),
+            lambda n: str(ipaddress.IPv6Address((0x20010DB8 << 96) | (n % (1 << 96)))),
+        )
+
+    def pseudonymize(self, text: str) -> str:
+        if _BARE_ACCOUNT_RE.fullmatch(text):
+            return self.account(text)
+        text = _ARN_ACCOUNT_RE.sub(lambda m: m.group(1) + self.account(m.group(2)), text)
+        text = _KEYED_ACCOUNT_RE.sub(lambda m: m.group(1) + self.account(m.group(2)), text)
+        text = _ECR_ACCOUNT_RE.sub(lambda m: self.account(m.group(1)) + m.group(2), text)
+        text = _INSTANCE_RE.sub(lambda m: self.instance(m.group(1), m.group(2)), text)
+        text = _IPV4_RE.sub(lambda m: self.ipv4(m.group(1)), text)
+        if ":" in text:
+            text = _IPV6_RE.sub(lambda m: self.ipv6(m.group(1)), text)
+        return text
+
+
+def _bytes(number: int, count: int) -> "Tuple[int, ...]":
+    return tuple((number >> (8 * i)) & 0xFF for i in range(count))
+
+
+# Fields of a value class that hold a secret as a bare value, which no pattern could tell from
+# any other string: the IMDS session's token.
+SECRET_FIELDS = frozenset(("token", "password", "secret", "session_token", "secret_access_key"))
+
+
+def scrub(item: T, pseudonymizer: "Optional[Pseudonymizer]" = None) -> T:
+    """``item`` with every string in it masked (and pseudonymized): strings, tuples, lists,
+    dicts and value classes are walked; anything else (numbers, enums) is kept. What holds
+    nothing to change is returned as is, the same object."""
+    return cast(T, _scrub(item, pseudonymizer))
+
+
+def _scrub(item: Any, pseudonymizer: "Optional[Pseudonymizer]") -> Any:
+    if type(item) is str:  # a str-based enum is a name of the doctor's own, never host text
+        out = mask(item)
+        out = pseudonymizer.pseudonymize(out) if pseudonymizer is not None else out
+        return item if out == item else out
+    if type(item) in (tuple, list):
+        items = [_scrub(v, pseudonymizer) for v in item]
+        same = all(a is b for a, b in zip(items, item))
+        return item if same else type(item)(items)
+    if type(item) is dict:
+        pairs = {k: _scrub(v, pseudonymizer) for k, v in item.items()}
+        return item if all(pairs[k] is item[k] for k in item) else pairs
+    names = getattr(type(item), FIELDS, None)
+    if names is not None:
+        changes = {}
+        for name in names:
+            old = item.__dict__[name]
+            if name in SECRET_FIELDS and type(old) is str and old:
+                changes[name] = marker(name.replace("_", "-"))
+                continue
+            new = _scrub(old, pseudonymizer)
+            if new is not old:
+                changes[name] = new
+        return replace(item, **changes) if changes else item
+    return item
