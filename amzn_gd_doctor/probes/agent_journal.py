@@ -9,11 +9,11 @@ root or the systemd-journal group; without, the files left out are reported.
 
 from typing import TYPE_CHECKING
 
+from ..facts.agent import AgentJournal as AgentJournal
 from ..host import CouldNotLook
 from ..registry import probe
 from .agent_common import UNIT
 from .agent_journal_summary import WINDOW_S, summarise
-from .agent_journal_summary import AgentJournal as AgentJournal  # its value, kept importable here
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext

@@ -9,12 +9,12 @@ agent's unit file. Needs no privilege.
 
 from typing import TYPE_CHECKING, List, Tuple
 
+from ..facts.agent import AgentPackage
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
 from . import pkgdb
 from .agent_common import COMMAND_TIMEOUT_S, PACKAGE, UNIT, UNIT_DIRS
 from .agent_package_parse import (
-    AgentPackage,
     MalformedAnswer,
     notable_files,
     parse_dpkg_query,

@@ -5,11 +5,10 @@ Live: psutil, by systemd's MainPID and by name. Under --root: the tree's /proc i
 captured. limits is world-readable; environ needs root (without it the proxies are unknown).
 """
 
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING
 
-from ..host_system import ProcessInfo
+from ..facts.agent import AgentProcess
 from ..registry import probe
-from ..values import value
 from .agent_common import PROCESS_PREFIX
 
 if TYPE_CHECKING:
@@ -18,34 +17,6 @@ if TYPE_CHECKING:
 # The agent's own processes: its name is cut to 15 characters in comm; a full command line
 # (`/usr/bin/amazon-guardduty-agent`) starts with the same prefix.
 NAMES = (PROCESS_PREFIX,)
-
-
-@value
-class AgentProcess:
-    processes: "Tuple[ProcessInfo, ...]"
-    main_pid: "Optional[int]"  # systemd's MainPID, when systemd said
-
-    @property
-    def running(self) -> bool:
-        return bool(self.processes)
-
-    @property
-    def pid(self) -> "Optional[int]":
-        return self.main.pid if self.main else None
-
-    @property
-    def proxy_env(self) -> "Dict[str, str]":
-        """Proxy variables of the main process (credentials redacted); empty when its environ
-        could not be read (not root) or it does not run."""
-        return dict(self.main.proxy_env) if self.main else {}
-
-    @property
-    def main(self) -> "Optional[ProcessInfo]":
-        """systemd's main process if it is among them, else the oldest one."""
-        for proc in self.processes:
-            if proc.pid == self.main_pid:
-                return proc
-        return self.processes[0] if self.processes else None
 
 
 @probe("agent.process", needs=("agent.unit",))

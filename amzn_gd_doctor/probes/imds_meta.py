@@ -7,11 +7,10 @@ import threading
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.imds import IdentityResult, NetworkInfo, TagResult
 from ..host import CouldNotLook
 from ..host_http import HttpFailure
 from ..registry import probe
-from ..values import value
-from .imds import IdentityResult
 from .imds_session import ImdsSession
 
 if TYPE_CHECKING:
@@ -36,12 +35,6 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
     return result.session
 
 
-@value
-class TagResult:
-    tags_in_metadata: bool
-    value: "Optional[str]"
-
-
 @probe("imds.tags", needs=("imds.identity",))
 def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
@@ -60,14 +53,6 @@ def tags(ctx: "ProbeContext") -> TagResult:
     if listing.status == 200:
         return TagResult(True, None)
     raise CouldNotLook(f"IMDS answered the tag list request with HTTP {listing.status}")
-
-
-@value
-class NetworkInfo:
-    mac: "Optional[str]"
-    vpc_id: "Optional[str]"
-    subnet_id: "Optional[str]"
-    vpc_cidrs: "Tuple[str, ...]"
 
 
 def parse_cidr_blocks(text: str) -> "Tuple[str, ...]":

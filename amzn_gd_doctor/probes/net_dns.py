@@ -6,12 +6,10 @@ resolvers from ``net.resolvers``; needs no privilege.
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..facts.network import DnsResults, Endpoints, Resolvers
 from ..host_net import DnsAnswer
 from ..registry import probe
-from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
-from .net_endpoints import Endpoints
-from .net_resolvers import Resolvers
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -22,16 +20,6 @@ DNS_TIMEOUT_S = 2.0
 # The probe's own limit: every query runs at once, so one query's timeout plus slack.
 PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
 SYSTEM = "system resolver"
-
-
-@value
-class DnsResults:
-    answers: "Tuple[DnsAnswer, ...]"  # per name, resolvers in configured order, then the system
-    system_consulted: bool
-    system_note: str = ""
-
-    def for_name(self, name: str) -> "Tuple[DnsAnswer, ...]":
-        return tuple(a for a in self.answers if a.name == name)
 
 
 @probe("net.dns", needs=("net.endpoints", "net.resolvers"), timeout=PROBE_TIMEOUT_S)

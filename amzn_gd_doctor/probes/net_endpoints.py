@@ -6,9 +6,9 @@
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.network import STANDARD, Endpoint, Endpoints
 from ..host import CouldNotLook
 from ..registry import probe
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -17,39 +17,11 @@ FIPS_PATH = "/proc/sys/crypto/fips_enabled"
 # The file holds "0\n" or "1\n".
 FIPS_LIMIT = 16
 
-STANDARD = "standard"
 LINK_LOCAL = "link_local"
 FIPS = "fips"
 # Agent v1.17.1 and later try this name first; it does not use private DNS.
 LINK_LOCAL_SINCE = (1, 17, 1)
 _REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-
-
-@value
-class Endpoint:
-    name: str
-    kind: str  # standard, link_local or fips
-    note: str
-
-
-@value
-class Endpoints:
-    region: str
-    region_source: str
-    fips_enabled: "Optional[bool]"  # None: the FIPS switch could not be read
-    endpoints: "Tuple[Endpoint, ...]"
-
-    def of_kind(self, kind: str) -> "Optional[Endpoint]":
-        return next((e for e in self.endpoints if e.kind == kind), None)
-
-    @property
-    def standard(self) -> Endpoint:
-        found = self.of_kind(STANDARD)
-        assert found is not None
-        return found
-
-    def kind_of(self, name: str) -> str:
-        return next((e.kind for e in self.endpoints if e.name == name), STANDARD)
 
 
 def parse_fips_enabled(data: bytes) -> bool:

@@ -6,10 +6,10 @@ nothing itself; credentials in proxy URLs are masked here, before anything is sh
 from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
 
 from .. import lazy_re
+from ..facts.network import ProxySettings, ProxySource
 from ..model import FactStatus
 from ..registry import probe
 from ..sanitize import clean
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -37,24 +37,6 @@ def mask_proxy(value: str) -> str:
 
 def proxy_only(env: "Optional[Mapping[str, Any]]") -> "Dict[str, str]":
     return {k: mask_proxy(str(v)) for k, v in (env or {}).items() if k in PROXY_VARS}
-
-
-@value
-class ProxySource:
-    label: str  # where the variables came from
-    observed: bool
-    variables: "Dict[str, str]"
-    reason: str = ""  # why it was not observed
-
-
-@value
-class ProxySettings:
-    process: ProxySource
-    unit: ProxySource
-
-    @property
-    def observed(self) -> bool:
-        return self.process.observed or self.unit.observed
 
 
 def _source(ctx: "ProbeContext", probe_id: str, label: str, attr: str) -> ProxySource:

@@ -5,6 +5,7 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 
 from typing import TYPE_CHECKING, List, Tuple
 
+from ..facts.network import Resolver, Resolvers
 from ..host import CouldNotLook
 from ..host_net import format_server, parse_server
 from ..registry import probe
@@ -57,20 +58,6 @@ def parse_resolv_conf(text: str) -> ResolvConf:
         elif key == "options":
             options += [clean(w, 40) for w in rest]
     return ResolvConf(tuple(dict.fromkeys(servers)), search, tuple(options))
-
-
-@value
-class Resolver:
-    server: str  # HOST or HOST:PORT, as dns_query takes it
-    source: str
-
-
-@value
-class Resolvers:
-    resolvers: "Tuple[Resolver, ...]"
-    overridden: bool
-    system: "Tuple[str, ...]"  # nameservers the C library uses, in order
-    notes: "Tuple[str, ...]" = ()
 
 
 def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf:

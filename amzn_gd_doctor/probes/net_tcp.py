@@ -7,12 +7,11 @@ import ipaddress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..facts.network import DnsResults, Endpoints, NamedTcp, TcpResults, TlsResults
 from ..host_net import TcpResult, TlsResult
 from ..registry import probe
-from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
-from .net_dns import DnsResults
-from .net_endpoints import LINK_LOCAL, Endpoints
+from .net_endpoints import LINK_LOCAL
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -26,22 +25,6 @@ TCP_TIMEOUT_S = 2.0
 # A handshake is two round trips plus certificate checks: 3 s is generous inside a VPC.
 TLS_TIMEOUT_S = 3.0
 SKIP_PUBLIC = "not contacted: a public address (the agent needs the VPC endpoint's private one)"
-
-
-@value
-class NamedTcp:
-    name: str
-    result: TcpResult
-
-
-@value
-class TcpResults:
-    port: int
-    results: "Tuple[NamedTcp, ...]"
-    skipped: "Tuple[Tuple[str, str, str], ...]" = ()  # (name, address, why)
-
-    def for_name(self, name: str) -> "Tuple[TcpResult, ...]":
-        return tuple(r.result for r in self.results if r.name == name)
 
 
 def addresses_to_try(
@@ -82,14 +65,6 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
     return TcpResults(
         port, tuple(NamedTcp(n, r) for (n, _), r in zip(pairs, results)), tuple(skipped)
     )
-
-
-@value
-class TlsResults:
-    results: "Tuple[TlsResult, ...]"
-
-    def for_name(self, name: str) -> "Tuple[TlsResult, ...]":
-        return tuple(r for r in self.results if r.server_name == name)
 
 
 @probe("net.tls", needs=("net.tcp",), timeout=TLS_TIMEOUT_S + 1.0)

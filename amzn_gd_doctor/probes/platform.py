@@ -5,12 +5,12 @@ Reads world-readable files under /proc and /sys and the os-release file; needs n
 Every file read goes through the host, so ``--root`` re-roots all of them.
 """
 
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict
 
 from .. import lazy_re
+from ..facts.platform import BtfInfo, KernelRelease, OsInfo
 from ..host import CouldNotLook
 from ..registry import probe
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -20,16 +20,6 @@ if TYPE_CHECKING:
 KERNEL_RELEASE_LIMIT = 256
 
 _KERNEL_RE = lazy_re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
-
-
-@value
-class KernelRelease:
-    raw: str
-    version: "Optional[Tuple[int, int, int]]"
-
-    @property
-    def family(self) -> "Optional[Tuple[int, int]]":
-        return self.version[:2] if self.version else None
 
 
 def parse_kernel_release(data: bytes) -> KernelRelease:
@@ -48,23 +38,6 @@ def kernel(ctx: "ProbeContext") -> KernelRelease:
     """The running kernel as the agent's installer sees it (equals `uname -r` on a live host)."""
     data = ctx.host.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
     return parse_kernel_release(data)
-
-
-@value
-class OsInfo:
-    found: bool
-    id: str = ""
-    version_id: str = ""
-    name: str = ""
-    like: str = ""
-
-    @property
-    def label(self) -> str:
-        return (
-            self.name
-            or " ".join(p for p in (self.id, self.version_id) if p)
-            or "an unidentified OS"
-        )
 
 
 def parse_os_info(found: bool, release: "Dict[str, str]") -> OsInfo:
@@ -94,11 +67,6 @@ def os_info(ctx: "ProbeContext") -> OsInfo:
 def arch(ctx: "ProbeContext") -> str:
     """The machine architecture of the running kernel (`uname -m`)."""
     return str(ctx.host.machine())
-
-
-@value
-class BtfInfo:
-    present: bool
 
 
 @probe("platform.btf")

@@ -8,10 +8,10 @@ was captured; the unit's runtime state is then unknown. Needs no privilege.
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
+from ..facts.ssm import SsmAgent
 from ..host_system import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
-from ..values import value
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
 
 if TYPE_CHECKING:
@@ -31,19 +31,6 @@ MAX_PIDS = 65536
 COMM_LIMIT = 64
 # snap.yaml of the agent is under 2 KiB.
 SNAP_META_LIMIT = 64 * 1024
-
-
-@value
-class SsmAgent:
-    installed: bool
-    running: bool
-    running_known: bool  # False under --root when neither the unit nor a /proc tells
-    how: str  # "deb", "rpm", "snap", "files" (unit or binary, no package record) or ""
-    version: "Optional[str]"
-    unit: "Optional[str]"
-    unit_state: "Dict[str, str]"  # systemctl show properties; only UnitFileState under --root
-    pids: "Tuple[int, ...]" = ()
-    notes: "Tuple[str, ...]" = ()
 
 
 def parse_systemctl_show(stdout: bytes) -> "Dict[str, str]":

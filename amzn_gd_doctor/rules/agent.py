@@ -8,17 +8,12 @@ Pure functions of the agent facts (and ``ssm.agent`` for who would install a mis
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes
+from ..facts.agent import AgentJournal, AgentLogs, AgentPackage, AgentProcess, AgentUnit, PhraseHits
+from ..facts.platform import BtfInfo, KernelRelease
 from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
 from ..probes.agent_journal_events import SIGKILL_EXIT
-from ..probes.agent_journal_summary import AgentJournal
-from ..probes.agent_logs import AgentLogs
-from ..probes.agent_package_parse import AgentPackage
-from ..probes.agent_process import AgentProcess
-from ..probes.agent_text import PhraseHits
-from ..probes.agent_unit import AgentUnit
-from ..probes.platform import BtfInfo, KernelRelease
 from ..registry import rule
 
 AGENT = "amazon-guardduty-agent"

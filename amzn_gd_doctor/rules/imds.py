@@ -5,10 +5,10 @@ Pure functions of the IMDS and platform facts.
 
 from typing import Any, Optional
 
+from ..facts.imds import IdentityResult, TagResult
+from ..facts.platform import Ec2Signs
 from ..model import Verdict, failed, inconclusive, passed, warned
-from ..probes.imds import IdentityResult
-from ..probes.imds_meta import TAG_KEY, TagResult
-from ..probes.platform_ec2 import Ec2Signs
+from ..probes.imds_meta import TAG_KEY
 from ..registry import rule
 
 HOP_LIMIT_SYMPTOM = (

@@ -8,15 +8,12 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 import ipaddress
 from typing import Any, List, Optional, Sequence, Tuple
 
+from ..facts.imds import IdentityResult, NetworkInfo
+from ..facts.network import DnsResults, Endpoints, ProxySettings, Resolvers, TcpResults, TlsResults
 from ..host_net import DnsAnswer, TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.imds import IdentityResult
-from ..probes.imds_meta import NetworkInfo
-from ..probes.net_dns import DnsResults
-from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE, Endpoints
-from ..probes.net_proxy import ProxySettings
-from ..probes.net_resolvers import AMAZON_RESOLVER, Resolvers
-from ..probes.net_tcp import TcpResults, TlsResults
+from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE
+from ..probes.net_resolvers import AMAZON_RESOLVER
 from ..registry import rule
 from ..values import value
 from .platform import parse_agent_version

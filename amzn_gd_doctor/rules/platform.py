@@ -7,6 +7,9 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
+from ..facts.imds import IdentityResult
+from ..facts.platform import BtfInfo, Ec2Signs, KernelRelease, OsInfo
+from ..facts.ssm import SsmRegistration
 from ..model import (
     Confidence,
     Verdict,
@@ -16,10 +19,6 @@ from ..model import (
     passed,
     warned,
 )
-from ..probes.imds import IdentityResult
-from ..probes.platform import BtfInfo, KernelRelease, OsInfo
-from ..probes.platform_ec2 import Ec2Signs
-from ..probes.ssm_state import SsmRegistration
 from ..registry import rule
 
 Family = Tuple[int, int]

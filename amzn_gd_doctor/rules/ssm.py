@@ -6,14 +6,17 @@ platform.os where given).
 
 from typing import Any, Dict, List, Optional, Tuple
 
+from ..facts.platform import OsInfo
+from ..facts.ssm import (
+    LogCause,
+    PluginInstallState,
+    SsmAgent,
+    SsmAssociations,
+    SsmLogs,
+    SsmRegistration,
+)
 from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.platform import OsInfo
-from ..probes.ssm_agent import SsmAgent
-from ..probes.ssm_association import SsmAssociations
 from ..probes.ssm_common import GD_DOCUMENT, GD_PACKAGE
-from ..probes.ssm_log_causes import LogCause
-from ..probes.ssm_logs import SsmLogs
-from ..probes.ssm_state import PluginInstallState, SsmRegistration
 from ..registry import rule
 
 INSTALL_SSM_DOC = (

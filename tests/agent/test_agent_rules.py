@@ -10,15 +10,19 @@ import pytest
 
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.catalog.phrases import by_name
+from amzn_gd_doctor.facts.agent import (
+    AgentLogs,
+    AgentPackage,
+    AgentProcess,
+    AgentUnit,
+    LogFile,
+    PhraseHits,
+)
+from amzn_gd_doctor.facts.platform import BtfInfo
 from amzn_gd_doctor.host_system import SIZE_ABSURD, ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
 from amzn_gd_doctor.probes.agent_journal import AgentJournal
-from amzn_gd_doctor.probes.agent_logs import AgentLogs, LogFile
-from amzn_gd_doctor.probes.agent_package_parse import AgentPackage
-from amzn_gd_doctor.probes.agent_process import AgentProcess
-from amzn_gd_doctor.probes.agent_text import PhraseHits
-from amzn_gd_doctor.probes.agent_unit import AgentUnit
-from amzn_gd_doctor.probes.platform import BtfInfo, parse_kernel_release
+from amzn_gd_doctor.probes.platform import parse_kernel_release
 from amzn_gd_doctor.rules import agent as rules
 
 M = 1024 * 1024

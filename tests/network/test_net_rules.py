@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from amzn_gd_doctor.facts.imds import IdentityDocument, IdentityResult, NetworkInfo
+from amzn_gd_doctor.facts.network import (
+    DnsResults,
+    Endpoints,
+    NamedTcp,
+    ProxySettings,
+    ProxySource,
+    Resolver,
+    Resolvers,
+    TcpResults,
+    TlsResults,
+)
 from amzn_gd_doctor.host_net import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
-from amzn_gd_doctor.probes.imds import IdentityResult
-from amzn_gd_doctor.probes.imds_document import IdentityDocument
-from amzn_gd_doctor.probes.imds_meta import NetworkInfo
 from amzn_gd_doctor.probes.imds_session import parse_imds_config
-from amzn_gd_doctor.probes.net_dns import DnsResults
-from amzn_gd_doctor.probes.net_endpoints import Endpoints, endpoint_names
-from amzn_gd_doctor.probes.net_proxy import ProxySettings, ProxySource
-from amzn_gd_doctor.probes.net_resolvers import Resolver, Resolvers
-from amzn_gd_doctor.probes.net_tcp import NamedTcp, TcpResults, TlsResults
+from amzn_gd_doctor.probes.net_endpoints import endpoint_names
 from amzn_gd_doctor.rules import network as rules
 
 from .conftest import LINK_LOCAL, STANDARD
