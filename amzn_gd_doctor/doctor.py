@@ -7,7 +7,18 @@ timed out and abandoned, and never holds the process open.
 
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
@@ -28,6 +39,11 @@ from .model import (
 )
 from .registry import ProbeSpec, RuleSpec
 from .values import replace, value
+
+if TYPE_CHECKING:
+    from .facts import Key
+
+T = TypeVar("T")
 
 # The rule that warns only on a machine that GuardDuty's EC2 Runtime Monitoring does not cover
 # (neither an EC2 instance nor an SSM hybrid node).
@@ -65,19 +81,24 @@ class ProbeContext:
         self._spec = spec
         self._board = board
 
-    def fact(self, probe_id: str) -> Fact:
-        if probe_id not in self._spec.needs:
-            raise KeyError(f"probe {self._spec.id} did not declare it needs {probe_id}")
-        return self._board.wait(probe_id)
+    def fact(self, key: "Key[object]") -> Fact:
+        if key.id not in self._spec.needs:
+            raise KeyError(f"probe {self._spec.id} did not declare it needs {key.id}")
+        return self._board.wait(key.id)
 
-    def need(self, probe_id: str) -> Any:
+    def need(self, key: "Key[T]") -> T:
         """The value of a needed fact, or Blocked when it could not be observed."""
-        fact = self.fact(probe_id)
+        fact = self.fact(key)
         if not fact.ok:
             raise Blocked(
-                f"needs {probe_id}: {fact.reason or fact.status.value}", fact.blocked_by or probe_id
+                f"needs {key.id}: {fact.reason or fact.status.value}", fact.blocked_by or key.id
             )
-        return fact.value
+        return fact.value  # type: ignore[no-any-return]  # the engine checked its class
+
+    def observed(self, key: "Key[T]") -> "Optional[T]":
+        """The value of a needed fact, or None when it could not be observed."""
+        fact = self.fact(key)
+        return fact.value if fact.ok else None
 
 
 class _Board:
@@ -174,7 +195,15 @@ def _run_probe(
             crashed=True,
         )
     else:
-        done(FactStatus.OK, value)
+        if isinstance(value, spec.type):
+            done(FactStatus.OK, value)
+        else:  # a probe that breaks its key's contract is a crash, named as such
+            done(
+                FactStatus.ERROR,
+                reason=f"probe crashed: returned {type(value).__name__}, "
+                f"not the {spec.type.__name__} its key declares",
+                crashed=True,
+            )
 
 
 def _chain_length(

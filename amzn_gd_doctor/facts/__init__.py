@@ -12,14 +12,15 @@ that costs start-up time.
 from typing import Generic, Type, TypeVar
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
-class Key(Generic[T]):
+class Key(Generic[T_co]):
     """A fact's id (``area.thing``, the report's stable name) and the class of its value."""
 
     __slots__ = ("id", "type")
 
-    def __init__(self, fact_id: str, type_: "Type[T]") -> None:
+    def __init__(self, fact_id: str, type_: "Type[T_co]") -> None:
         self.id = fact_id
         self.type = type_
 

@@ -9,6 +9,7 @@ root or the systemd-journal group; without, the files left out are reported.
 
 from typing import TYPE_CHECKING
 
+from ..facts.agent import AGENT_JOURNAL
 from ..facts.agent import AgentJournal as AgentJournal
 from ..host import CouldNotLook
 from ..registry import probe
@@ -29,7 +30,7 @@ UNIT_MATCHES = ((f"_SYSTEMD_UNIT={UNIT}",), (f"UNIT={UNIT}", "_PID=1"))
 KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
 
 
-@probe("agent.journal", timeout=2 * QUERY_TIMEOUT_S + 1.0)
+@probe(AGENT_JOURNAL, timeout=2 * QUERY_TIMEOUT_S + 1.0)
 def journal(ctx: "ProbeContext") -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
     host = ctx.host

@@ -10,7 +10,7 @@ leave this module. The directory is root-only on most hosts.
 import zlib
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
-from ..facts.agent import AgentLogs, LogFile
+from ..facts.agent import AGENT_LOGS, AgentLogs, LogFile
 from ..host import CouldNotLook
 from ..registry import probe
 from ..sanitize import clean
@@ -156,7 +156,7 @@ def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
     return analyse(chunks, directory)
 
 
-@probe("agent.logs")
+@probe(AGENT_LOGS)
 def logs(ctx: "ProbeContext") -> AgentLogs:
     """What the agent's own recent log lines say, classified; no raw log leaves the probe."""
     return read_logs(ctx.host)

@@ -9,7 +9,7 @@ agent's unit file. Needs no privilege.
 
 from typing import TYPE_CHECKING, List, Tuple
 
-from ..facts.agent import AgentPackage
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
 from . import pkgdb
@@ -101,7 +101,7 @@ def _read_tree(host: "Host") -> AgentPackage:
     return AgentPackage("files", "installed", files=(unit,), file_count=1, notes=note)
 
 
-@probe("agent.package", timeout=8.0)
+@probe(AGENT_PACKAGE, timeout=8.0)
 def package(ctx: "ProbeContext") -> AgentPackage:
     """Whether the agent package is installed, as the package manager records it."""
     return _read_tree(ctx.host) if ctx.host.root else _query_live(ctx.host)

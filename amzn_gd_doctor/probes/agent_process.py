@@ -7,7 +7,7 @@ captured. limits is world-readable; environ needs root (without it the proxies a
 
 from typing import TYPE_CHECKING
 
-from ..facts.agent import AgentProcess
+from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess
 from ..registry import probe
 from .agent_common import PROCESS_PREFIX
 
@@ -19,11 +19,11 @@ if TYPE_CHECKING:
 NAMES = (PROCESS_PREFIX,)
 
 
-@probe("agent.process", needs=("agent.unit",))
+@probe(AGENT_PROCESS, needs=(AGENT_UNIT,))
 def process(ctx: "ProbeContext") -> AgentProcess:
     """Which agent processes run now, with their limits and proxy environment."""
-    unit = ctx.fact("agent.unit")
-    main_pid = getattr(unit.value, "main_pid", None) if unit.ok else None
+    unit = ctx.observed(AGENT_UNIT)
+    main_pid = unit.main_pid if unit is not None else None
     pids = (main_pid,) if main_pid else ()
     found = ctx.host.find_processes(NAMES, pids)
     return AgentProcess(found, main_pid)

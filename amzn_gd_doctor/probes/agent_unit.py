@@ -10,7 +10,7 @@ import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
-from ..facts.agent import AgentUnit
+from ..facts.agent import AGENT_UNIT, AgentUnit
 from ..host import CouldNotLook
 from ..host_system import parse_bytes, parse_count
 from ..registry import probe
@@ -149,7 +149,7 @@ def systemd_absent(host: "Host") -> "Optional[str]":
     return "systemd is not running as PID 1 here (/run/systemd/system is missing)"
 
 
-@probe("agent.unit")
+@probe(AGENT_UNIT)
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host

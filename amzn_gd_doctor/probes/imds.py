@@ -8,7 +8,7 @@ Needs no privilege, only a network path to 169.254.169.254 (or the configured en
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
-from ..facts.imds import IdentityResult, ImdsConfig
+from ..facts.imds import IMDS_IDENTITY, IdentityResult, ImdsConfig
 from ..host import Unsupported
 from ..host_http import HttpFailure
 from ..registry import probe
@@ -98,7 +98,7 @@ def _after_token_timeout(
     return None, "hop_limit", observed
 
 
-@probe("imds.identity")
+@probe(IMDS_IDENTITY)
 def identity(ctx: "ProbeContext") -> IdentityResult:
     """The identity document, through a session that later IMDS probes reuse."""
     config = parse_imds_config(ctx.host.env, ctx.options.imds_endpoint)

@@ -7,7 +7,14 @@ import threading
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import lazy_re
-from ..facts.imds import IdentityResult, NetworkInfo, TagResult
+from ..facts.imds import (
+    IMDS_IDENTITY,
+    IMDS_NETWORK,
+    IMDS_TAGS,
+    IdentityResult,
+    NetworkInfo,
+    TagResult,
+)
 from ..host import CouldNotLook
 from ..host_http import HttpFailure
 from ..registry import probe
@@ -27,7 +34,7 @@ _MAC_RE = lazy_re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def _session(ctx: "ProbeContext") -> ImdsSession:
-    result: IdentityResult = ctx.need("imds.identity")
+    result: IdentityResult = ctx.need(IMDS_IDENTITY)
     if result.session is None:
         from ..doctor import Blocked
 
@@ -35,7 +42,7 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
     return result.session
 
 
-@probe("imds.tags", needs=("imds.identity",))
+@probe(IMDS_TAGS, needs=(IMDS_IDENTITY,))
 def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
@@ -77,7 +84,7 @@ def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str
     return "".join(ch for ch in text if ch.isprintable() or ch == "\n")
 
 
-@probe("imds.network", needs=("imds.identity",))
+@probe(IMDS_NETWORK, needs=(IMDS_IDENTITY,))
 def network(ctx: "ProbeContext") -> NetworkInfo:
     """VPC id, subnet and CIDR blocks of the primary interface, for the endpoint checks."""
     session = _session(ctx)

@@ -6,7 +6,7 @@ resolvers from ``net.resolvers``; needs no privilege.
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
-from ..facts.network import DnsResults, Endpoints, Resolvers
+from ..facts.network import NET_DNS, NET_ENDPOINTS, NET_RESOLVERS, DnsResults, Endpoints, Resolvers
 from ..host_net import DnsAnswer
 from ..registry import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
@@ -22,11 +22,11 @@ PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
 SYSTEM = "system resolver"
 
 
-@probe("net.dns", needs=("net.endpoints", "net.resolvers"), timeout=PROBE_TIMEOUT_S)
+@probe(NET_DNS, needs=(NET_ENDPOINTS, NET_RESOLVERS), timeout=PROBE_TIMEOUT_S)
 def dns(ctx: "ProbeContext") -> DnsResults:
     """The system resolver is skipped with --dns-server, so only the given servers are asked."""
-    endpoints: Endpoints = ctx.need("net.endpoints")
-    resolvers: Resolvers = ctx.need("net.resolvers")
+    endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
+    resolvers: Resolvers = ctx.need(NET_RESOLVERS)
     host: Any = ctx.host  # the network calls are LiveHost's (host_net.NetHostMixin)
     require_live(host)
     timeout = call_timeout(host, DNS_TIMEOUT_S)

@@ -6,7 +6,8 @@
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
-from ..facts.network import STANDARD, Endpoint, Endpoints
+from ..facts.imds import IMDS_IDENTITY
+from ..facts.network import NET_ENDPOINTS, STANDARD, Endpoint, Endpoints
 from ..host import CouldNotLook
 from ..registry import probe
 
@@ -54,17 +55,17 @@ def endpoint_names(region: str, fips: "Optional[bool]") -> "Tuple[Endpoint, ...]
     return tuple(names)
 
 
-@probe("net.endpoints", needs=("imds.identity",))
+@probe(NET_ENDPOINTS, needs=(IMDS_IDENTITY,))
 def endpoints(ctx: "ProbeContext") -> Endpoints:
     """Names only: nothing is contacted here."""
     from ..doctor import Blocked
 
     region, source = ctx.options.region, "--region"
     if not region:
-        identity = ctx.need("imds.identity")
-        document = getattr(identity, "document", None)
+        identity = ctx.need(IMDS_IDENTITY)
+        document = identity.document
         if document is None:
-            detail = getattr(identity, "detail", None) or "no identity document"
+            detail = identity.detail or "no identity document"
             raise Blocked(
                 f"no region: {detail} (pass --region to check the network path anyway)",
                 "imds.identity",

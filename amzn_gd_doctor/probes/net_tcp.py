@@ -7,7 +7,17 @@ import ipaddress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
-from ..facts.network import DnsResults, Endpoints, NamedTcp, TcpResults, TlsResults
+from ..facts.network import (
+    NET_DNS,
+    NET_ENDPOINTS,
+    NET_TCP,
+    NET_TLS,
+    DnsResults,
+    Endpoints,
+    NamedTcp,
+    TcpResults,
+    TlsResults,
+)
 from ..host_net import TcpResult, TlsResult
 from ..registry import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel, require_live
@@ -45,10 +55,10 @@ def addresses_to_try(
     return chosen, skipped
 
 
-@probe("net.tcp", needs=("net.endpoints", "net.dns"), timeout=TCP_TIMEOUT_S + 1.0)
+@probe(NET_TCP, needs=(NET_ENDPOINTS, NET_DNS), timeout=TCP_TIMEOUT_S + 1.0)
 def tcp(ctx: "ProbeContext") -> TcpResults:
-    endpoints: Endpoints = ctx.need("net.endpoints")
-    dns: DnsResults = ctx.need("net.dns")
+    endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
+    dns: DnsResults = ctx.need(NET_DNS)
     port = ctx.options.endpoint_port
     pairs, skipped = addresses_to_try(endpoints, dns)
     host: Any = ctx.host  # the network calls are LiveHost's (host_net.NetHostMixin)
@@ -67,10 +77,10 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
     )
 
 
-@probe("net.tls", needs=("net.tcp",), timeout=TLS_TIMEOUT_S + 1.0)
+@probe(NET_TLS, needs=(NET_TCP,), timeout=TLS_TIMEOUT_S + 1.0)
 def tls(ctx: "ProbeContext") -> TlsResults:
     """One handshake per address that accepted a connection, with the name as SNI."""
-    tcp_results: TcpResults = ctx.need("net.tcp")
+    tcp_results: TcpResults = ctx.need(NET_TCP)
     targets = [
         (r.name, r.result.address) for r in tcp_results.results if r.result.status == "connected"
     ]

@@ -6,7 +6,7 @@ root; without it that one sign is unknown). Under --root only the tree's copies 
 
 from typing import TYPE_CHECKING, Optional
 
-from ..facts.platform import Ec2Signs
+from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
 from ..registry import probe
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ def _read_line(host: "Host", path: str) -> "Optional[str]":
     return "".join(ch for ch in text if ch.isprintable())
 
 
-@probe("platform.ec2_signs")
+@probe(PLATFORM_EC2_SIGNS)
 def ec2_signs(ctx: "ProbeContext") -> Ec2Signs:
     """EC2 hardware signs: Nitro sets the DMI vendors, Xen-based instances the BIOS version and
     the uuid prefix. Under --root, only what the tree holds is read (absent: unknown)."""

@@ -8,7 +8,7 @@ was captured; the unit's runtime state is then unknown. Needs no privilege.
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..facts.ssm import SsmAgent
+from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..host_system import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
@@ -73,7 +73,7 @@ def unit_file_state(host: "Host", unit: str) -> "Dict[str, str]":
     return {}
 
 
-@probe("ssm.agent", timeout=8.0)
+@probe(SSM_AGENT, timeout=8.0)
 def agent(ctx: "ProbeContext") -> SsmAgent:
     """Installed, how, which version, and running: what makes the host an SSM managed node."""
     host = ctx.host

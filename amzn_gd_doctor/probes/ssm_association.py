@@ -7,7 +7,7 @@ directories, files and bytes. Honours --root.
 
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ..facts.ssm import DocumentRun, SsmAssociations
+from ..facts.ssm import SSM_ASSOCIATION, DocumentRun, SsmAssociations
 from ..registry import probe
 from ..sanitize import clean
 from .ssm_common import GD_DOCUMENT, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
@@ -78,7 +78,7 @@ def _last_association(host: "Host", base: str) -> "Optional[str]":
     return parse_instance_document(doc)
 
 
-@probe("ssm.association")
+@probe(SSM_ASSOCIATION)
 def association(ctx: "ProbeContext") -> SsmAssociations:
     """The agent's record of association runs: GuardDuty's failed run names what went wrong."""
     host = ctx.host

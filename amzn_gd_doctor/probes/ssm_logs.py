@@ -9,7 +9,7 @@ import re
 from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
-from ..facts.ssm import LogCause, SsmLogs
+from ..facts.ssm import SSM_LOGS, LogCause, SsmLogs
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
@@ -100,7 +100,7 @@ def parse_logs(tails: "Sequence[Tuple[bytes, bool]]") -> LogTally:
     return LogTally(counts, {k: tuple(v) for k, v in kept.items()}, causes)
 
 
-@probe("ssm.logs")
+@probe(SSM_LOGS)
 def logs(ctx: "ProbeContext") -> SsmLogs:
     """Why associations fail shows in these logs first (credentials, network, registration,
     documents)."""

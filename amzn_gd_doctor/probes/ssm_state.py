@@ -7,7 +7,7 @@ what to run by hand. Honours --root.
 
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
-from ..facts.ssm import PluginInstallState, SsmRegistration
+from ..facts.ssm import SSM_GUARDDUTY_PLUGIN, SSM_REGISTRATION, PluginInstallState, SsmRegistration
 from ..registry import probe
 from ..sanitize import clean
 from ..values import replace
@@ -49,7 +49,7 @@ def parse_registration(doc: Any) -> "Tuple[Optional[str], Optional[str]]":
     )
 
 
-@probe("ssm.registration")
+@probe(SSM_REGISTRATION)
 def registration(ctx: "ProbeContext") -> SsmRegistration:
     """A hybrid activation leaves a registration file with an mi- id; EC2 ones do not."""
     host = ctx.host
@@ -99,7 +99,7 @@ def parse_installstate(doc: Any) -> PluginInstallState:
     )
 
 
-@probe("ssm.guardduty_plugin")
+@probe(SSM_GUARDDUTY_PLUGIN)
 def guardduty_plugin(ctx: "ProbeContext") -> PluginInstallState:
     """What Distributor recorded when it installed GuardDuty's package (or failed to)."""
     host = ctx.host

@@ -8,8 +8,21 @@ Pure functions of the agent facts (and ``ssm.agent`` for who would install a mis
 from typing import Any, Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes
-from ..facts.agent import AgentJournal, AgentLogs, AgentPackage, AgentProcess, AgentUnit, PhraseHits
-from ..facts.platform import BtfInfo, KernelRelease
+from ..facts.agent import (
+    AGENT_JOURNAL,
+    AGENT_LOGS,
+    AGENT_PACKAGE,
+    AGENT_PROCESS,
+    AGENT_UNIT,
+    AgentJournal,
+    AgentLogs,
+    AgentPackage,
+    AgentProcess,
+    AgentUnit,
+    PhraseHits,
+)
+from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
+from ..facts.ssm import SSM_AGENT
 from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
@@ -155,8 +168,8 @@ def _absent_summary(pkg: AgentPackage) -> str:
 @rule(
     "agent.installed",
     title="GuardDuty agent package installed",
-    facts=("agent.package",),
-    optional=("ssm.agent",),
+    facts=(AGENT_PACKAGE,),
+    optional=(SSM_AGENT,),
     issues=("waiting_for_ssm_notification", "no_agent_reporting"),
 )
 def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
@@ -222,8 +235,8 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
 @rule(
     "agent.unit_running",
     title="Agent's systemd unit is active",
-    facts=("agent.unit",),
-    optional=("agent.journal", "agent.process"),
+    facts=(AGENT_UNIT,),
+    optional=(AGENT_JOURNAL, AGENT_PROCESS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -338,7 +351,7 @@ def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> V
     "agent.not_crash_looping",
     title="Agent is not in a restart loop",
     facts=(),
-    optional=("agent.unit", "agent.journal", "agent.logs"),
+    optional=(AGENT_UNIT, AGENT_JOURNAL, AGENT_LOGS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -388,7 +401,7 @@ def not_crash_looping(
     "agent.not_oom_killed",
     title="Agent is not killed for memory",
     facts=(),
-    optional=("agent.journal", "agent.unit"),
+    optional=(AGENT_JOURNAL, AGENT_UNIT),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -497,8 +510,8 @@ def _oom_failure(
 @rule(
     "agent.memlock",
     title="Locked-memory limit for the agent's eBPF maps (kernels 5.10 and older)",
-    facts=("platform.kernel",),
-    optional=("agent.process", "agent.unit", "agent.logs", "agent.journal"),
+    facts=(PLATFORM_KERNEL,),
+    optional=(AGENT_PROCESS, AGENT_UNIT, AGENT_LOGS, AGENT_JOURNAL),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -551,7 +564,7 @@ def memlock(
     "agent.btf_errors",
     title="Agent loads its eBPF programs (no libbpf/BTF failures)",
     facts=(),
-    optional=("agent.logs", "agent.journal", "platform.btf", "agent.package"),
+    optional=(AGENT_LOGS, AGENT_JOURNAL, PLATFORM_BTF, AGENT_PACKAGE),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -619,7 +632,7 @@ def _agent_side_bpf_failure(
     "agent.logs_clean",
     title="Agent reaches and authenticates to GuardDuty (its logs)",
     facts=(),
-    optional=("agent.logs", "agent.journal", "agent.unit", "agent.process"),
+    optional=(AGENT_LOGS, AGENT_JOURNAL, AGENT_UNIT, AGENT_PROCESS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )

@@ -5,8 +5,9 @@ Pure functions of the IMDS and platform facts.
 
 from typing import Any, Optional
 
-from ..facts.imds import IdentityResult, TagResult
-from ..facts.platform import Ec2Signs
+from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, IdentityResult, TagResult
+from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
+from ..facts.ssm import SSM_REGISTRATION
 from ..model import Verdict, failed, inconclusive, passed, warned
 from ..probes.imds_meta import TAG_KEY
 from ..registry import rule
@@ -20,8 +21,8 @@ HOP_LIMIT_SYMPTOM = (
 @rule(
     "imds.identity_document",
     title="Instance identity document from IMDS",
-    facts=("imds.identity",),
-    optional=("platform.ec2_signs", "ssm.registration"),
+    facts=(IMDS_IDENTITY,),
+    optional=(PLATFORM_EC2_SIGNS, SSM_REGISTRATION),
     issues=("identity_document_unavailable",),
 )
 def identity_document(
@@ -66,7 +67,7 @@ def identity_document(
 @rule(
     "imds.exclusion_tag",
     title="GuardDutyManaged exclusion tag",
-    facts=("imds.tags",),
+    facts=(IMDS_TAGS,),
     requires=("imds.identity_document",),
     issues=("exclusion_tag",),
 )

@@ -8,8 +8,22 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 import ipaddress
 from typing import Any, List, Optional, Sequence, Tuple
 
-from ..facts.imds import IdentityResult, NetworkInfo
-from ..facts.network import DnsResults, Endpoints, ProxySettings, Resolvers, TcpResults, TlsResults
+from ..facts.agent import AGENT_PACKAGE
+from ..facts.imds import IMDS_IDENTITY, IMDS_NETWORK, IdentityResult, NetworkInfo
+from ..facts.network import (
+    NET_DNS,
+    NET_ENDPOINTS,
+    NET_PROXY,
+    NET_RESOLVERS,
+    NET_TCP,
+    NET_TLS,
+    DnsResults,
+    Endpoints,
+    ProxySettings,
+    Resolvers,
+    TcpResults,
+    TlsResults,
+)
 from ..host_net import DnsAnswer, TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
 from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE
@@ -176,7 +190,7 @@ def dns_fix(endpoints: Endpoints, resolvers: Resolvers) -> "Tuple[str, ...]":
 @rule(
     "network.endpoint_name",
     title="GuardDuty endpoint name for this region",
-    facts=("net.endpoints",),
+    facts=(NET_ENDPOINTS,),
 )
 def endpoint_name(endpoints: Endpoints) -> Verdict:
     extra = [f"{e.name}: {e.note}" for e in endpoints.endpoints]
@@ -188,7 +202,7 @@ def endpoint_name(endpoints: Endpoints) -> Verdict:
     )
 
 
-@rule("network.resolver_configured", title="DNS resolvers this host uses", facts=("net.resolvers",))
+@rule("network.resolver_configured", title="DNS resolvers this host uses", facts=(NET_RESOLVERS,))
 def resolver_configured(resolvers: Resolvers) -> Verdict:
     listed = tuple(f"{r.server} ({r.source})" for r in resolvers.resolvers)
     if resolvers.overridden:
@@ -211,8 +225,8 @@ def resolver_configured(resolvers: Resolvers) -> Verdict:
 @rule(
     "network.dns_private",
     title="Endpoint name resolves to private addresses in the VPC",
-    facts=("net.endpoints", "net.resolvers", "net.dns"),
-    optional=("imds.network", "agent.package", "net.tcp", "net.tls"),
+    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    optional=(IMDS_NETWORK, AGENT_PACKAGE, NET_TCP, NET_TLS),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("no_agent_reporting",),
 )
@@ -281,8 +295,8 @@ def _fips_note(
 @rule(
     "network.amazon_resolver",
     title="Amazon-provided DNS resolver answers",
-    facts=("net.endpoints", "net.resolvers", "net.dns"),
-    optional=("imds.identity", "imds.network"),
+    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    optional=(IMDS_IDENTITY, IMDS_NETWORK),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("vpce_private_dns_attributes",),
 )
@@ -343,8 +357,8 @@ def _pick(name_results: "Sequence[Tuple[str, Sequence[Any]]]") -> "Tuple[str, Se
 @rule(
     "network.tcp_reachable",
     title="Endpoint accepts TCP connections",
-    facts=("net.endpoints", "net.tcp"),
-    optional=("imds.network",),
+    facts=(NET_ENDPOINTS, NET_TCP),
+    optional=(IMDS_NETWORK,),
     requires=("network.dns_private",),
     issues=("no_agent_reporting",),
 )
@@ -391,7 +405,7 @@ def tcp_reachable(
 @rule(
     "network.tls_valid",
     title="Endpoint presents a certificate this host trusts",
-    facts=("net.endpoints", "net.tls"),
+    facts=(NET_ENDPOINTS, NET_TLS),
     requires=("network.tcp_reachable",),
     issues=("no_agent_reporting",),
 )
@@ -459,7 +473,7 @@ def no_proxy_exempts(name: str, port: int, no_proxy: str) -> "Optional[str]":
 @rule(
     "network.proxy_exempt",
     title="Agent proxy settings exempt the endpoint",
-    facts=("net.endpoints", "net.proxy"),
+    facts=(NET_ENDPOINTS, NET_PROXY),
     requires=("network.endpoint_name",),
 )
 def proxy_exempt(endpoints: Endpoints, proxy: ProxySettings) -> Verdict:

@@ -7,9 +7,20 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
-from ..facts.imds import IdentityResult
-from ..facts.platform import BtfInfo, Ec2Signs, KernelRelease, OsInfo
-from ..facts.ssm import SsmRegistration
+from ..facts.agent import AGENT_PACKAGE
+from ..facts.imds import IMDS_IDENTITY, IdentityResult
+from ..facts.platform import (
+    PLATFORM_ARCH,
+    PLATFORM_BTF,
+    PLATFORM_EC2_SIGNS,
+    PLATFORM_KERNEL,
+    PLATFORM_OS,
+    BtfInfo,
+    Ec2Signs,
+    KernelRelease,
+    OsInfo,
+)
+from ..facts.ssm import SSM_REGISTRATION, SsmRegistration
 from ..model import (
     Confidence,
     Verdict,
@@ -78,8 +89,8 @@ def _installed_agent_version(agent: Any) -> "Optional[str]":
 @rule(
     "platform.kernel_supported",
     title="Kernel within GuardDuty's supported range",
-    facts=("platform.kernel",),
-    optional=("platform.os", "agent.package"),
+    facts=(PLATFORM_KERNEL,),
+    optional=(PLATFORM_OS, AGENT_PACKAGE),
     issues=("kernel_too_low", "kernel_too_high"),
 )
 def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: Any) -> Verdict:
@@ -124,7 +135,7 @@ def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: 
 @rule(
     "platform.btf_present",
     title="Kernel BTF type information for the agent's eBPF programs",
-    facts=("platform.btf",),
+    facts=(PLATFORM_BTF,),
     requires=("platform.kernel_supported",),
     issues=("no_agent_reporting",),
 )
@@ -148,7 +159,7 @@ def btf_present(btf: BtfInfo) -> Verdict:
     "platform.arch_supported",
     title="CPU architecture and instance family",
     facts=(),
-    optional=("platform.arch", "imds.identity"),
+    optional=(PLATFORM_ARCH, IMDS_IDENTITY),
     issues=("ssm_association_execution_failed",),
 )
 def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]") -> Verdict:
@@ -183,8 +194,8 @@ def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]
 @rule(
     "platform.ec2_instance",
     title="This machine is an EC2 instance",
-    facts=("platform.ec2_signs",),
-    optional=("ssm.registration",),
+    facts=(PLATFORM_EC2_SIGNS,),
+    optional=(SSM_REGISTRATION,),
 )
 def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> Verdict:
     """Warns only on a machine that is neither EC2 nor an SSM hybrid node: the report then says
@@ -205,7 +216,7 @@ def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> 
     )
 
 
-@rule("platform.os_identified", title="The distribution is identified", facts=("platform.os",))
+@rule("platform.os_identified", title="The distribution is identified", facts=(PLATFORM_OS,))
 def os_identified(os_info: OsInfo) -> Verdict:
     """Where the distribution comes from; a malformed os-release shows here as could-not-look,
     not as a distribution nobody has heard of."""

@@ -6,8 +6,14 @@ platform.os where given).
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from ..facts.platform import OsInfo
+from ..facts.agent import AGENT_PACKAGE
+from ..facts.platform import PLATFORM_OS, OsInfo
 from ..facts.ssm import (
+    SSM_AGENT,
+    SSM_ASSOCIATION,
+    SSM_GUARDDUTY_PLUGIN,
+    SSM_LOGS,
+    SSM_REGISTRATION,
     LogCause,
     PluginInstallState,
     SsmAgent,
@@ -206,8 +212,8 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
 @rule(
     "ssm.agent_running",
     title="SSM agent installed and running (the host is an SSM managed node)",
-    facts=("ssm.agent",),
-    optional=("agent.package", "platform.os"),
+    facts=(SSM_AGENT,),
+    optional=(AGENT_PACKAGE, PLATFORM_OS),
     issues=("waiting_for_ssm_notification",),
 )
 def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> Verdict:
@@ -260,7 +266,7 @@ def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> 
 @rule(
     "ssm.hybrid_registration",
     title="SSM registration: EC2 instance, not a hybrid managed node",
-    facts=("ssm.registration",),
+    facts=(SSM_REGISTRATION,),
     issues=("identity_document_unavailable",),
 )
 def hybrid_registration(reg: SsmRegistration) -> Verdict:
@@ -289,8 +295,8 @@ def hybrid_registration(reg: SsmRegistration) -> Verdict:
 @rule(
     "ssm.plugin_install_state",
     title=f"Distributor install state of {GD_PACKAGE}",
-    facts=("ssm.guardduty_plugin",),
-    optional=("ssm.logs",),
+    facts=(SSM_GUARDDUTY_PLUGIN,),
+    optional=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") -> Verdict:
@@ -328,8 +334,8 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
 @rule(
     "ssm.association_execution",
     title=f"Runs of the association document {GD_DOCUMENT}",
-    facts=("ssm.association",),
-    optional=("ssm.logs",),
+    facts=(SSM_ASSOCIATION,),
+    optional=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> Verdict:
@@ -367,7 +373,7 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
 @rule(
     "ssm.logs_clean",
     title="SSM agent log free of registration and credential errors",
-    facts=("ssm.logs",),
+    facts=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def logs_clean(logs: SsmLogs) -> Verdict:
