@@ -9,8 +9,7 @@ root or the systemd-journal group; without, the files left out are reported.
 
 from typing import TYPE_CHECKING
 
-from ..facts.agent import AGENT_JOURNAL
-from ..facts.agent import AgentJournal as AgentJournal
+from ..facts.agent import AGENT_JOURNAL, AgentJournal
 from ..host import CouldNotLook
 from ..registry import probe
 from .agent_common import UNIT

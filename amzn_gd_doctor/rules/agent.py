@@ -5,7 +5,7 @@ authentication failures.
 Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..catalog.phrases import phrase_classes
 from ..facts.agent import (
@@ -22,7 +22,7 @@ from ..facts.agent import (
     PhraseHits,
 )
 from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
-from ..facts.ssm import SSM_AGENT
+from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..host_system import SIZE_ABSURD
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
@@ -115,23 +115,23 @@ def _hits(
 ) -> "List[PhraseHits]":
     """Phrase hits of the given categories from the log files and the journal, merged by class."""
     merged: Dict[str, PhraseHits] = {}
-    for source in (logs, journal):
-        for hit in getattr(source, "phrases", ()):
-            if hit.category not in categories:
-                continue
-            seen = merged.get(hit.name)
-            merged[hit.name] = (
-                hit
-                if seen is None
-                else PhraseHits(
-                    hit.name,
-                    hit.category,
-                    hit.meaning,
-                    seen.count + hit.count,
-                    seen.recent + hit.recent,
-                    seen.sample,
-                )
+    found = (logs.phrases if logs else ()) + (journal.phrases if journal else ())
+    for hit in found:
+        if hit.category not in categories:
+            continue
+        seen = merged.get(hit.name)
+        merged[hit.name] = (
+            hit
+            if seen is None
+            else PhraseHits(
+                hit.name,
+                hit.category,
+                hit.meaning,
+                seen.count + hit.count,
+                seen.recent + hit.recent,
+                seen.sample,
             )
+        )
     order = [c.name for c in phrase_classes()]
     return sorted(
         merged.values(), key=lambda h: (CATEGORY_ORDER.index(h.category), order.index(h.name))
@@ -172,7 +172,7 @@ def _absent_summary(pkg: AgentPackage) -> str:
     optional=(SSM_AGENT,),
     issues=("waiting_for_ssm_notification", "no_agent_reporting"),
 )
-def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
+def installed(pkg: AgentPackage, ssm: "Optional[SsmAgent]") -> Verdict:
     if pkg.installed and pkg.manager == "files":
         return passed(
             f"{PACKAGE} is installed: its unit file {pkg.files[0]} is in the tree "
@@ -204,7 +204,7 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
             "GuardDuty's automated agent configuration cannot install it.",
             fix=("Install and start the SSM agent (amazon-ssm-agent).", MANUAL_INSTALL),
         )
-    if ssm is not None and not ssm.running and getattr(ssm, "running_known", True):
+    if ssm is not None and not ssm.running and ssm.running_known:
         return failed(
             "waiting_for_ssm_notification",
             f"{base}, and the SSM agent is installed "

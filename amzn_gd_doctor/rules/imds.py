@@ -3,11 +3,11 @@
 Pure functions of the IMDS and platform facts.
 """
 
-from typing import Any, Optional
+from typing import Optional
 
 from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, IdentityResult, TagResult
 from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
-from ..facts.ssm import SSM_REGISTRATION
+from ..facts.ssm import SSM_REGISTRATION, SsmRegistration
 from ..model import Verdict, failed, inconclusive, passed, warned
 from ..probes.imds_meta import TAG_KEY
 from ..registry import rule
@@ -26,7 +26,7 @@ HOP_LIMIT_SYMPTOM = (
     issues=("identity_document_unavailable",),
 )
 def identity_document(
-    result: IdentityResult, signs: "Optional[Ec2Signs]", registration: Any
+    result: IdentityResult, signs: "Optional[Ec2Signs]", registration: "Optional[SsmRegistration]"
 ) -> Verdict:
     doc = result.document
     if doc is not None and result.session is not None:
@@ -45,7 +45,7 @@ def identity_document(
             "affected; run the doctor on the host, not in a container."
         )
     hints = []
-    managed_id = getattr(registration, "managed_instance_id", None) or ""
+    managed_id = (registration.managed_instance_id if registration else None) or ""
     if managed_id.startswith("mi-"):
         hints.append(
             f"SSM registered this host as {managed_id}, a hybrid (non-EC2) managed "

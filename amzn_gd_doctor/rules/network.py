@@ -6,9 +6,9 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 """
 
 import ipaddress
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, TypeVar
 
-from ..facts.agent import AGENT_PACKAGE
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.imds import IMDS_IDENTITY, IMDS_NETWORK, IdentityResult, NetworkInfo
 from ..facts.network import (
     NET_DNS,
@@ -133,10 +133,10 @@ def _link_local_works(
     return tls is None or any(r.status == "verified" for r in tls.for_name(endpoint.name))
 
 
-def _agent_version(package: Any) -> "Optional[Tuple[int, ...]]":
-    if package is None or not getattr(package, "installed", False):
+def _agent_version(package: "Optional[AgentPackage]") -> "Optional[Tuple[int, ...]]":
+    if package is None or not package.installed:
         return None
-    return parse_agent_version(getattr(package, "version", None))
+    return parse_agent_version(package.version)
 
 
 def _state_sentence(state: NameState) -> str:
@@ -235,7 +235,7 @@ def dns_private(
     resolvers: Resolvers,
     dns: DnsResults,
     network: "Optional[NetworkInfo]",
-    package: Any,
+    package: "Optional[AgentPackage]",
     tcp: "Optional[TcpResults]",
     tls: "Optional[TlsResults]",
 ) -> Verdict:
@@ -349,7 +349,10 @@ def _base_plus_two(cidr: str) -> str:
     return str(net.network_address + 2) if net.num_addresses > 4 else ""
 
 
-def _pick(name_results: "Sequence[Tuple[str, Sequence[Any]]]") -> "Tuple[str, Sequence[Any]]":
+R = TypeVar("R")
+
+
+def _pick(name_results: "Sequence[Tuple[str, Sequence[R]]]") -> "Tuple[str, Sequence[R]]":
     """The first name with results: the standard name, else the link-local one."""
     return next(((n, r) for n, r in name_results if r), (name_results[0][0], ()))
 

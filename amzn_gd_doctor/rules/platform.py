@@ -7,7 +7,7 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
-from ..facts.agent import AGENT_PACKAGE
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.imds import IMDS_IDENTITY, IdentityResult
 from ..facts.platform import (
     PLATFORM_ARCH,
@@ -79,11 +79,8 @@ def match_distribution(
     return None
 
 
-def _installed_agent_version(agent: Any) -> "Optional[str]":
-    if agent is None or not getattr(agent, "installed", False):
-        return None
-    version = getattr(agent, "version", None)
-    return str(version) if version else None
+def _installed_agent_version(agent: "Optional[AgentPackage]") -> "Optional[str]":
+    return agent.version if agent is not None and agent.installed and agent.version else None
 
 
 @rule(
@@ -93,7 +90,9 @@ def _installed_agent_version(agent: Any) -> "Optional[str]":
     optional=(PLATFORM_OS, AGENT_PACKAGE),
     issues=("kernel_too_low", "kernel_too_high"),
 )
-def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: Any) -> Verdict:
+def kernel_supported(
+    kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: "Optional[AgentPackage]"
+) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} does not start with MAJOR.MINOR")
     matrix = catalog.kernel_matrix()

@@ -4,9 +4,9 @@ about, each cause named with its fix. Pure functions of the ssm.* facts (and age
 platform.os where given).
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from ..facts.agent import AGENT_PACKAGE
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.platform import PLATFORM_OS, OsInfo
 from ..facts.ssm import (
     SSM_AGENT,
@@ -216,7 +216,9 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
     optional=(AGENT_PACKAGE, PLATFORM_OS),
     issues=("waiting_for_ssm_notification",),
 )
-def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> Verdict:
+def agent_running(
+    ssm: SsmAgent, gd_agent: "Optional[AgentPackage]", os_info: "Optional[OsInfo]"
+) -> Verdict:
     state = ssm.unit_state
     how = f" ({ssm.how}{', ' + ssm.version if ssm.version else ''})" if ssm.installed else ""
     if ssm.running:
@@ -247,10 +249,10 @@ def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> 
             "the console issue cannot be told (`rpm -q amazon-guardduty-agent` "
             "or `dpkg -s amazon-guardduty-agent`)."
         )
-    if getattr(gd_agent, "installed", False):
+    if gd_agent.installed:
         return warned(
             f"{seen}; the GuardDuty agent is installed anyway (v"
-            f"{getattr(gd_agent, 'version', None) or '?'}), so it does not depend on "
+            f"{gd_agent.version or '?'}), so it does not depend on "
             "SSM now, but automated agent configuration cannot update it.",
             fix=fix,
         )

@@ -3,7 +3,6 @@ cases where the host cannot tell are inconclusive with what to run by hand."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, Optional, Tuple
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.catalog.phrases import by_name
 from amzn_gd_doctor.facts.agent import (
+    AgentJournal,
     AgentLogs,
     AgentPackage,
     AgentProcess,
@@ -19,9 +19,9 @@ from amzn_gd_doctor.facts.agent import (
     PhraseHits,
 )
 from amzn_gd_doctor.facts.platform import BtfInfo
+from amzn_gd_doctor.facts.ssm import SsmAgent
 from amzn_gd_doctor.host_system import SIZE_ABSURD, ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
-from amzn_gd_doctor.probes.agent_journal import AgentJournal
 from amzn_gd_doctor.probes.platform import parse_kernel_release
 from amzn_gd_doctor.rules import agent as rules
 
@@ -110,8 +110,9 @@ def pkg(
     return AgentPackage(manager, state, version, status)
 
 
-def ssm(installed: bool, running: bool, known: bool = True) -> Any:
-    return SimpleNamespace(installed=installed, running=running, running_known=known)
+def ssm(installed: bool, running: bool, known: bool = True) -> SsmAgent:
+    unit = "amazon-ssm-agent.service" if installed else None
+    return SsmAgent(installed, running, known, "rpm" if installed else "", None, unit, {})
 
 
 def assert_catalogued(verdict: Verdict) -> None:
