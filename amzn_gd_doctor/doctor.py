@@ -435,6 +435,9 @@ def run(
 
         summarize = host_summary
     facts = collect(host, options, probes, deadline)
+    observed = {
+        pid: fact for pid, fact in facts.items() if pid not in probes or not probes[pid].derived
+    }
     probed = time.monotonic()
     done: Dict[str, Finding] = {}
     for spec in _order_rules(rules):
@@ -458,9 +461,9 @@ def run(
         primary=diagnoses[0] if diagnoses else None,
         diagnoses=diagnoses,
         findings=findings,
-        facts=tuple(facts[pid] for pid in sorted(facts)),
+        facts=tuple(observed[pid] for pid in sorted(observed)),
         host=host_info,
-        incomplete=incomplete(facts, findings),
+        incomplete=incomplete(observed, findings),
         elapsed_ms=_ms(time.monotonic() - started),
         deadline_s=options.deadline,
         not_ec2=not_ec2,

@@ -31,6 +31,7 @@ class ProbeSpec:
     needs: "Tuple[str, ...]"
     timeout: float
     type: "type" = object  # the class of its value, from its key
+    derived: bool = False  # computed from other facts only: not shown in the report
 
 
 @value
@@ -68,6 +69,24 @@ def probe(
         if key.id in _PROBES and _PROBES[key.id].fn is not fn:
             raise ValueError(f"probe id {key.id!r} registered twice")
         _PROBES[key.id] = ProbeSpec(key.id, fn, tuple(k.id for k in needs), timeout, key.type)
+        return fn
+
+    return register
+
+
+def derived(
+    key: "Key[T]", *, needs: "Tuple[Key[object], ...]"
+) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
+    """Register a derived fact (a combiner): a function of the facts it ``needs`` only, never
+    of the host, that merges sources so that each rule does not. It runs as a probe does, but
+    the report lists only the facts observed on the host."""
+
+    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
+        if key.id in _PROBES and _PROBES[key.id].fn is not fn:
+            raise ValueError(f"probe id {key.id!r} registered twice")
+        # Nothing to wait for but its inputs, which have their own timeouts.
+        spec = ProbeSpec(key.id, fn, tuple(k.id for k in needs), 1.0, key.type, True)
+        _PROBES[key.id] = spec
         return fn
 
     return register

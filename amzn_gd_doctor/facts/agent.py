@@ -204,8 +204,25 @@ class AgentUnit:
         return min(caps) if caps else None
 
 
+@value
+class AgentEvidence:
+    """The agent's own lines from its log files and the journal together (a derived fact)."""
+
+    logs: "Optional[AgentLogs]"  # None: the log files could not be read
+    journal: "Optional[AgentJournal]"  # None: not read, or it saw nothing (files unreadable)
+    phrases: "Tuple[PhraseHits, ...]" = ()  # both sources merged by class, in finding order
+
+    @property
+    def readable(self) -> bool:
+        return (self.logs is not None and self.logs.read_any) or self.journal is not None
+
+    def hits(self, categories: "Tuple[str, ...]") -> "Tuple[PhraseHits, ...]":
+        return tuple(h for h in self.phrases if h.category in categories)
+
+
 AGENT_PACKAGE = Key("agent.package", AgentPackage)
 AGENT_UNIT = Key("agent.unit", AgentUnit)
 AGENT_PROCESS = Key("agent.process", AgentProcess)
 AGENT_JOURNAL = Key("agent.journal", AgentJournal)
 AGENT_LOGS = Key("agent.logs", AgentLogs)
+AGENT_EVIDENCE = Key("agent.evidence", AgentEvidence)

@@ -5,17 +5,16 @@ authentication failures.
 Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
 """
 
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-from ..catalog.phrases import phrase_classes
 from ..facts.agent import (
+    AGENT_EVIDENCE,
     AGENT_JOURNAL,
-    AGENT_LOGS,
     AGENT_PACKAGE,
     AGENT_PROCESS,
     AGENT_UNIT,
+    AgentEvidence,
     AgentJournal,
-    AgentLogs,
     AgentPackage,
     AgentProcess,
     AgentUnit,
@@ -110,48 +109,22 @@ def _counts(items: "Dict[str, int]") -> str:
     return ", ".join(f"{k} ×{v}" for k, v in sorted(items.items(), key=lambda kv: -kv[1])[:3])
 
 
-def _hits(
-    logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]", categories: "Tuple[str, ...]"
-) -> "List[PhraseHits]":
-    """Phrase hits of the given categories from the log files and the journal, merged by class."""
-    merged: Dict[str, PhraseHits] = {}
-    found = (logs.phrases if logs else ()) + (journal.phrases if journal else ())
-    for hit in found:
-        if hit.category not in categories:
-            continue
-        seen = merged.get(hit.name)
-        merged[hit.name] = (
-            hit
-            if seen is None
-            else PhraseHits(
-                hit.name,
-                hit.category,
-                hit.meaning,
-                seen.count + hit.count,
-                seen.recent + hit.recent,
-                seen.sample,
-            )
-        )
-    order = [c.name for c in phrase_classes()]
-    return sorted(
-        merged.values(), key=lambda h: (CATEGORY_ORDER.index(h.category), order.index(h.name))
-    )
-
-
 def _describe(hit: PhraseHits, recent_only: bool = True) -> str:
     n = hit.recent if recent_only else hit.count
     return f"{hit.meaning} ({hit.name}, {n} line{'s' if n != 1 else ''}: '{hit.sample}')"
 
 
-def _cause(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
+def _cause(evidence: AgentEvidence) -> str:
+    journal = evidence.journal
     if journal is not None and journal.oom_kills:
         return f"; the kernel OOM killer killed it {journal.oom_kills} times"
-    hits = _hits(logs, journal, CONNECTIVITY + ("ebpf", "memlock", "crash"))
+    hits = evidence.hits(CONNECTIVITY + ("ebpf", "memlock", "crash"))
     return f"; it logs {_describe(hits[0], False)}" if hits else ""
 
 
-def _sources(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
+def _sources(evidence: AgentEvidence) -> str:
     """What was read, for a passing summary: "6 recent log lines and the journal"."""
+    logs, journal = evidence.logs, evidence.journal
     parts = []
     if logs is not None and logs.read_any:
         parts.append(f"{logs.lines} recent log lines")
@@ -350,15 +323,13 @@ def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> V
 @rule(
     "agent.not_crash_looping",
     title="Agent is not in a restart loop",
-    facts=(),
-    optional=(AGENT_UNIT, AGENT_JOURNAL, AGENT_LOGS),
+    facts=(AGENT_EVIDENCE,),
+    optional=(AGENT_UNIT,),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
-def not_crash_looping(
-    unit: "Optional[AgentUnit]", journal: "Optional[AgentJournal]", logs: "Optional[AgentLogs]"
-) -> Verdict:
-    journal = _usable(journal)
+def not_crash_looping(evidence: AgentEvidence, unit: "Optional[AgentUnit]") -> Verdict:
+    journal = evidence.journal
     total = unit.n_restarts if unit is not None else None
     recent = journal.restarts_recent if journal is not None else None
     if total is None and recent is None:
@@ -389,7 +360,7 @@ def not_crash_looping(
         parts.append("systemd then gave up (start-limit-hit)")
     return failed(
         "agent_disconnected",
-        "the agent is crash-looping: " + "; ".join(parts) + _cause(logs, journal) + ".",
+        "the agent is crash-looping: " + "; ".join(parts) + _cause(evidence) + ".",
         fix=(
             f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
             f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
@@ -510,17 +481,16 @@ def _oom_failure(
 @rule(
     "agent.memlock",
     title="Locked-memory limit for the agent's eBPF maps (kernels 5.10 and older)",
-    facts=(PLATFORM_KERNEL,),
-    optional=(AGENT_PROCESS, AGENT_UNIT, AGENT_LOGS, AGENT_JOURNAL),
+    facts=(PLATFORM_KERNEL, AGENT_EVIDENCE),
+    optional=(AGENT_PROCESS, AGENT_UNIT),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def memlock(
     kernel: KernelRelease,
+    evidence: AgentEvidence,
     proc: "Optional[AgentProcess]",
     unit: "Optional[AgentUnit]",
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
 ) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} has no MAJOR.MINOR")
@@ -529,7 +499,7 @@ def memlock(
             f"kernel {kernel.raw} is newer than 5.10: eBPF memory is charged "
             "to the memory cgroup, RLIMIT_MEMLOCK does not limit the agent."
         )
-    logged = sum(h.count for h in _hits(logs, journal, ("memlock",)))
+    logged = sum(h.count for h in evidence.hits(("memlock",)))
     main = proc.main if proc is not None else None
     if main is not None and main.memlock is not None:
         limits, source, sure = main.memlock, f"the running agent (pid {main.pid})", True
@@ -563,28 +533,24 @@ def memlock(
 @rule(
     "agent.btf_errors",
     title="Agent loads its eBPF programs (no libbpf/BTF failures)",
-    facts=(),
-    optional=(AGENT_LOGS, AGENT_JOURNAL, PLATFORM_BTF, AGENT_PACKAGE),
+    facts=(AGENT_EVIDENCE,),
+    optional=(PLATFORM_BTF, AGENT_PACKAGE),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def btf_errors(
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
-    btf: "Optional[BtfInfo]",
-    pkg: "Optional[AgentPackage]",
+    evidence: AgentEvidence, btf: "Optional[BtfInfo]", pkg: "Optional[AgentPackage]"
 ) -> Verdict:
-    journal = _usable(journal)
-    if (logs is None or not logs.read_any) and journal is None:
+    if not evidence.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
             f"hand: `sudo grep -h libbpf {LOG_DIR}/*` and `{BY_HAND_JOURNAL}`."
         )
-    hits = _hits(logs, journal, ("ebpf",))
+    hits = evidence.hits(("ebpf",))
     if not hits:
-        return passed(f"no libbpf or BTF failure in {_sources(logs, journal)}.")
+        return passed(f"no libbpf or BTF failure in {_sources(evidence)}.")
     btf_missing = any(h.name == "btf_missing" for h in hits)
-    if _hits(logs, journal, ("memlock",)) and not btf_missing:
+    if evidence.hits(("memlock",)) and not btf_missing:
         return not_applicable(
             "the agent's libbpf failures come with locked-memory errors: agent.memlock judges them."
         )
@@ -628,32 +594,33 @@ def _agent_side_bpf_failure(
     )
 
 
+def _proxy_lines(unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]") -> "Tuple[str, ...]":
+    """The proxy the agent runs with: its unit's Environment=, overridden by its process's."""
+    proxies = dict(unit.proxy_env) if unit is not None else {}
+    main = proc.main if proc is not None else None
+    proxies.update(main.proxy_env if main is not None else {})
+    return tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
+
+
 @rule(
     "agent.logs_clean",
     title="Agent reaches and authenticates to GuardDuty (its logs)",
-    facts=(),
-    optional=(AGENT_LOGS, AGENT_JOURNAL, AGENT_UNIT, AGENT_PROCESS),
+    facts=(AGENT_EVIDENCE,),
+    optional=(AGENT_UNIT, AGENT_PROCESS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def logs_clean(
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
-    unit: "Optional[AgentUnit]",
-    proc: "Optional[AgentProcess]",
+    lines: AgentEvidence, unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]"
 ) -> Verdict:
-    journal = _usable(journal)
-    if (logs is None or not logs.read_any) and journal is None:
+    if not lines.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
             f"hand: `{BY_HAND_LOGS}` and `{BY_HAND_JOURNAL}`."
         )
-    hits = _hits(logs, journal, CONNECTIVITY + ("throttling",))
+    hits = lines.hits(CONNECTIVITY + ("throttling",))
     current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
-    proxies = dict(unit.proxy_env) if unit is not None else {}
-    main = proc.main if proc is not None else None
-    proxies.update(main.proxy_env if main is not None else {})
-    evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
+    evidence = _proxy_lines(unit, proc)
     if current:
         first = current[0]
         what = "cannot authenticate to" if first.category == "auth" else "cannot reach"
@@ -664,7 +631,7 @@ def logs_clean(
             evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
             fix=FIXES[first.category],
         )
-    read = _sources(logs, journal)
+    read = _sources(lines)
     if hits:
         names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
         return Verdict(
