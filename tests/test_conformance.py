@@ -183,3 +183,10 @@ def test_every_key_is_registered_once_by_a_probe() -> None:
     ]
     assert sorted(k.id for k in keys) == sorted(PROBES)
     assert {k.id: k.type for k in keys} == {p.id: p.type for p in PROBES.values()}
+
+
+def test_derived_facts_read_facts_only_never_the_host() -> None:
+    derived = [p for p in PROBES.values() if p.derived]
+    assert [p.id for p in derived] == ["agent.evidence"]
+    assert [p.id for p in derived if "ctx.host" in inspect.getsource(p.fn)] == []
+    assert [p.id for p in derived if not p.needs] == []

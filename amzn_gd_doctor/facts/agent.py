@@ -84,10 +84,10 @@ class AgentLogs:
 
 
 # dpkg's one-letter abbreviations (dpkg-query ${db:Status-Abbrev}).
-_WANT = {"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"}
+DPKG_WANT = {"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"}
 
 
-_STATE = {
+DPKG_STATE = {
     "not-installed": "n",
     "config-files": "c",
     "half-installed": "H",
@@ -131,7 +131,7 @@ class AgentPackage:
         if self.manager != "dpkg" or len(parts) != 3:
             return ""
         flag = "R" if parts[1] == "reinstreq" else ""
-        return _WANT.get(parts[0], "?") + _STATE.get(parts[2], "?") + flag
+        return DPKG_WANT.get(parts[0], "?") + DPKG_STATE.get(parts[2], "?") + flag
 
 
 @value

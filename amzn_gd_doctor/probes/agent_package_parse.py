@@ -6,7 +6,7 @@ Registers no probe. Reads nothing by itself.
 
 from typing import Dict, Optional, Tuple
 
-from ..facts.agent import _STATE, AgentPackage
+from ..facts.agent import DPKG_STATE, AgentPackage
 from ..sanitize import clean
 from .agent_common import PACKAGE
 
@@ -21,7 +21,7 @@ class MalformedAnswer(ValueError):
 def parse_dpkg_status_line(status: str, version: str) -> "Tuple[str, Optional[str]]":
     """``install ok half-configured`` -> ("half-configured", version)."""
     parts = status.split()
-    if len(parts) != 3 or parts[2] not in _STATE:
+    if len(parts) != 3 or parts[2] not in DPKG_STATE:
         raise MalformedAnswer(f"not a dpkg status: {clean(status, 80)!r}")
     if parts[2] == "not-installed":
         return "not-installed", None
