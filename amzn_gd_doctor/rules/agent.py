@@ -158,18 +158,26 @@ def installed(pkg: AgentPackage, ssm: "Optional[SsmAgent]") -> Verdict:
             evidence=tuple(pkg.files),
         )
     if pkg.broken:
-        return failed(
-            "no_agent_reporting",
-            f"{PACKAGE} {pkg.version or ''} is only partly "
-            f"installed: dpkg state {pkg.abbrev} ({pkg.state}), an install or upgrade "
-            "that stopped halfway, usually because its maintainer script failed.",
-            evidence=(f"dpkg status: {pkg.status}",),
-            fix=(
-                "Finish it and read the error: `sudo dpkg --configure -a`.",
-                f"Then reinstall: `sudo apt-get install --reinstall {PACKAGE}`.",
-            ),
-        )
-    base = _absent_summary(pkg)
+        return _half_installed(pkg)
+    return _not_installed(_absent_summary(pkg), ssm)
+
+
+def _half_installed(pkg: AgentPackage) -> Verdict:
+    return failed(
+        "no_agent_reporting",
+        f"{PACKAGE} {pkg.version or ''} is only partly "
+        f"installed: dpkg state {pkg.abbrev} ({pkg.state}), an install or upgrade "
+        "that stopped halfway, usually because its maintainer script failed.",
+        evidence=(f"dpkg status: {pkg.status}",),
+        fix=(
+            "Finish it and read the error: `sudo dpkg --configure -a`.",
+            f"Then reinstall: `sudo apt-get install --reinstall {PACKAGE}`.",
+        ),
+    )
+
+
+def _not_installed(base: str, ssm: "Optional[SsmAgent]") -> Verdict:
+    """Absent: whether SSM can install it decides which console issue shows."""
     if ssm is not None and not ssm.installed:
         return failed(
             "waiting_for_ssm_notification",
