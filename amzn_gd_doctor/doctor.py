@@ -7,7 +7,18 @@ timed out and abandoned, and never holds the process open.
 
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    Callable,
+    Dict,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
@@ -28,6 +39,11 @@ from .model import (
 )
 from .registry import ProbeSpec, RuleSpec
 from .values import replace, value
+
+if TYPE_CHECKING:
+    from .facts import Key
+
+T = TypeVar("T")
 
 # The rule that warns only on a machine that GuardDuty's EC2 Runtime Monitoring does not cover
 # (neither an EC2 instance nor an SSM hybrid node).
@@ -67,19 +83,24 @@ class ProbeContext:
         self._spec = spec
         self._board = board
 
-    def fact(self, probe_id: str) -> Fact:
-        if probe_id not in self._spec.needs:
-            raise KeyError(f"probe {self._spec.id} did not declare it needs {probe_id}")
-        return self._board.wait(probe_id)
+    def fact(self, key: "Key[object]") -> Fact:
+        if key.id not in self._spec.needs:
+            raise KeyError(f"probe {self._spec.id} did not declare it needs {key.id}")
+        return self._board.wait(key.id)
 
-    def need(self, probe_id: str) -> Any:
+    def need(self, key: "Key[T]") -> T:
         """The value of a needed fact, or Blocked when it could not be observed."""
-        fact = self.fact(probe_id)
+        fact = self.fact(key)
         if not fact.ok:
             raise Blocked(
-                f"needs {probe_id}: {fact.reason or fact.status.value}", fact.blocked_by or probe_id
+                f"needs {key.id}: {fact.reason or fact.status.value}", fact.blocked_by or key.id
             )
-        return fact.value
+        return fact.value  # type: ignore[no-any-return]  # the engine checked its class
+
+    def observed(self, key: "Key[T]") -> "Optional[T]":
+        """The value of a needed fact, or None when it could not be observed."""
+        fact = self.fact(key)
+        return fact.value if fact.ok else None
 
 
 class _Board:
@@ -176,7 +197,15 @@ def _run_probe(
             crashed=True,
         )
     else:
-        done(FactStatus.OK, value)
+        if isinstance(value, spec.type):
+            done(FactStatus.OK, value)
+        else:  # a probe that breaks its key's contract is a crash, named as such
+            done(
+                FactStatus.ERROR,
+                reason=f"probe crashed: returned {type(value).__name__}, "
+                f"not the {spec.type.__name__} its key declares",
+                crashed=True,
+            )
 
 
 def _chain_length(
@@ -408,6 +437,9 @@ def run(
 
         summarize = host_summary
     facts = collect(host, options, probes, deadline)
+    observed = {
+        pid: fact for pid, fact in facts.items() if pid not in probes or not probes[pid].derived
+    }
     probed = time.monotonic()
     done: Dict[str, Finding] = {}
     for spec in _order_rules(rules):
@@ -431,9 +463,9 @@ def run(
         primary=diagnoses[0] if diagnoses else None,
         diagnoses=diagnoses,
         findings=findings,
-        facts=tuple(facts[pid] for pid in sorted(facts)),
+        facts=tuple(observed[pid] for pid in sorted(observed)),
         host=host_info,
-        incomplete=incomplete(facts, findings),
+        incomplete=incomplete(observed, findings),
         elapsed_ms=_ms(time.monotonic() - started),
         deadline_s=options.deadline,
         not_ec2=not_ec2,

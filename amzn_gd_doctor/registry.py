@@ -1,19 +1,27 @@
 """Probe and rule registration by decorator, and discovery of every module under ``probes/``
 and ``rules/``: adding a diagnosis never edits a list.
+
+Both name facts by their typed keys (``facts/``): a probe registers under the key whose class
+it returns, a rule lists the keys whose values it takes, in the order of its parameters.
 """
 
 import importlib
 import pkgutil
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
 
 from .values import value
+
+if TYPE_CHECKING:
+    from .doctor import ProbeContext
+    from .facts import Key
 
 # A probe reads a handful of files or makes one or two calls; 5 s is generous for any of them
 # and still leaves the whole run inside the default deadline.
 DEFAULT_PROBE_TIMEOUT_S = 5.0
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 
 @value
@@ -22,6 +30,8 @@ class ProbeSpec:
     fn: "Callable[..., Any]"
     needs: "Tuple[str, ...]"
     timeout: float
+    type: "type" = object  # the class of its value, from its key
+    derived: bool = False  # computed from other facts only: not shown in the report
 
 
 @value
@@ -33,6 +43,7 @@ class RuleSpec:
     optional: "Tuple[str, ...]"
     requires: "Tuple[str, ...]"
     issues: "Tuple[str, ...]"
+    types: "Tuple[type, ...]" = ()  # the classes of facts then optional, from their keys
 
     @property
     def area(self) -> str:
@@ -46,14 +57,36 @@ _lock = threading.Lock()
 
 
 def probe(
-    probe_id: str, *, needs: "Tuple[str, ...]" = (), timeout: float = DEFAULT_PROBE_TIMEOUT_S
-) -> "Callable[[F], F]":
-    """Register ``fn(ctx) -> value`` as the probe ``probe_id`` (``area.thing``)."""
+    key: "Key[T]",
+    *,
+    needs: "Tuple[Key[object], ...]" = (),
+    timeout: float = DEFAULT_PROBE_TIMEOUT_S,
+) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
+    """Register ``fn(ctx) -> value`` as the probe of ``key`` (``area.thing``); mypy holds its
+    return type to the key's class, and the engine checks the value it returns."""
 
-    def register(fn: F) -> F:
-        if probe_id in _PROBES and _PROBES[probe_id].fn is not fn:
-            raise ValueError(f"probe id {probe_id!r} registered twice")
-        _PROBES[probe_id] = ProbeSpec(probe_id, fn, tuple(needs), timeout)
+    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
+        if key.id in _PROBES and _PROBES[key.id].fn is not fn:
+            raise ValueError(f"probe id {key.id!r} registered twice")
+        _PROBES[key.id] = ProbeSpec(key.id, fn, tuple(k.id for k in needs), timeout, key.type)
+        return fn
+
+    return register
+
+
+def derived(
+    key: "Key[T]", *, needs: "Tuple[Key[object], ...]"
+) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
+    """Register a derived fact (a combiner): a function of the facts it ``needs`` only, never
+    of the host, that merges sources so that each rule does not. It runs as a probe does, but
+    the report lists only the facts observed on the host."""
+
+    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
+        if key.id in _PROBES and _PROBES[key.id].fn is not fn:
+            raise ValueError(f"probe id {key.id!r} registered twice")
+        # Nothing to wait for but its inputs, which have their own timeouts.
+        spec = ProbeSpec(key.id, fn, tuple(k.id for k in needs), 1.0, key.type, True)
+        _PROBES[key.id] = spec
         return fn
 
     return register
@@ -63,20 +96,29 @@ def rule(
     rule_id: str,
     *,
     title: str,
-    facts: "Tuple[str, ...]",
-    optional: "Tuple[str, ...]" = (),
+    facts: "Tuple[Key[object], ...]",
+    optional: "Tuple[Key[object], ...]" = (),
     requires: "Tuple[str, ...]" = (),
     issues: "Tuple[str, ...]" = (),
 ) -> "Callable[[F], F]":
     """Register a pure rule. It is called with the values of ``facts`` then ``optional``
-    (None where not observed), in that order. ``requires`` names rules whose failure blocks
-    this one; ``issues`` names the catalogue codes its failures may carry."""
+    (None where not observed), in that order, and its parameters are annotated with exactly
+    their keys' classes (``Optional[...]`` for ``optional``): a conformance test holds it.
+    ``requires`` names rules whose failure blocks this one; ``issues`` names the catalogue
+    codes its failures may carry."""
 
     def register(fn: F) -> F:
         if rule_id in _RULES and _RULES[rule_id].fn is not fn:
             raise ValueError(f"rule id {rule_id!r} registered twice")
         _RULES[rule_id] = RuleSpec(
-            rule_id, fn, title, tuple(facts), tuple(optional), tuple(requires), tuple(issues)
+            rule_id,
+            fn,
+            title,
+            tuple(k.id for k in facts),
+            tuple(k.id for k in optional),
+            tuple(requires),
+            tuple(issues),
+            tuple(k.type for k in facts + optional),
         )
         return fn
 

@@ -1,36 +1,42 @@
 """The report header: who and what this host is, from facts already observed."""
 
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Mapping, Optional, TypeVar
 
+from .facts.agent import AGENT_PACKAGE
+from .facts.imds import IMDS_IDENTITY, IMDS_NETWORK
+from .facts.platform import PLATFORM_ARCH, PLATFORM_KERNEL, PLATFORM_OS
 from .model import Fact, HostSummary
 
 if TYPE_CHECKING:
     from .doctor import Options
+    from .facts import Key
+
+T = TypeVar("T")
 
 
-def _value(facts: "Mapping[str, Fact]", probe_id: str) -> Any:
-    fact = facts.get(probe_id)
+def _value(facts: "Mapping[str, Fact]", key: "Key[T]") -> "Optional[T]":
+    fact = facts.get(key.id)
     return fact.value if fact is not None and fact.ok else None
 
 
 def host_summary(facts: "Mapping[str, Fact]", options: "Options") -> HostSummary:
-    identity = _value(facts, "imds.identity")
-    doc = getattr(identity, "document", None)
-    kernel = _value(facts, "platform.kernel")
-    os_info = _value(facts, "platform.os")
-    network = _value(facts, "imds.network")
-    machine = _value(facts, "platform.arch")
-    package = _value(facts, "agent.package")
+    identity = _value(facts, IMDS_IDENTITY)
+    doc = identity.document if identity is not None else None
+    kernel = _value(facts, PLATFORM_KERNEL)
+    os_info = _value(facts, PLATFORM_OS)
+    network = _value(facts, IMDS_NETWORK)
+    machine = _value(facts, PLATFORM_ARCH)
+    package = _value(facts, AGENT_PACKAGE)
     return HostSummary(
-        instance_id=getattr(doc, "instance_id", None),
-        region=getattr(doc, "region", None) or options.region,
-        account_id=getattr(doc, "account_id", None),
-        instance_type=getattr(doc, "instance_type", None),
-        kernel=getattr(kernel, "raw", None),
-        os=str(os_info.label) if getattr(os_info, "id", "") else None,
-        arch=getattr(doc, "architecture", None) or (str(machine) if machine else None),
-        vpc_id=getattr(network, "vpc_id", None),
-        subnet_id=getattr(network, "subnet_id", None),
-        vpc_cidrs=tuple(getattr(network, "vpc_cidrs", ()) or ()),
-        agent_version=getattr(package, "version", None),
+        instance_id=doc.instance_id if doc else None,
+        region=(doc.region if doc else None) or options.region,
+        account_id=doc.account_id if doc else None,
+        instance_type=doc.instance_type if doc else None,
+        kernel=kernel.raw if kernel else None,
+        os=os_info.label if os_info and os_info.id else None,
+        arch=(doc.architecture if doc else None) or machine or None,
+        vpc_id=network.vpc_id if network else None,
+        subnet_id=network.subnet_id if network else None,
+        vpc_cidrs=network.vpc_cidrs if network else (),
+        agent_version=package.version if package else None,
     )

@@ -5,14 +5,20 @@ reference verbatim."""
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import re
+import typing
 from typing import Callable, Dict, Set
 
 import pytest
 from scenarios import TREES
 from support import REPO
 
-from amzn_gd_doctor import catalog, registry
+from amzn_gd_doctor import catalog, registry, values
+from amzn_gd_doctor.doctor import ProbeContext
+from amzn_gd_doctor.facts import Key
+from amzn_gd_doctor.model import Verdict
 
 PROBES, RULES = registry.load()
 ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
@@ -132,3 +138,98 @@ def test_catalogue_matches_reference_verbatim() -> None:
     actual = {(i.issue_type, i.issue_message) for i in catalog.issues().values()}
     assert len(expected) == 17
     assert actual == expected
+
+
+# -- the typed contract between probe and rule ---------------------------------------------------
+FACT_MODULES = ("agent", "imds", "network", "platform", "ssm")
+
+
+def _mentions_any(tp: object) -> bool:
+    return tp is typing.Any or any(_mentions_any(a) for a in typing.get_args(tp))
+
+
+def _hints(fn: object) -> dict:
+    # Probes name ProbeContext for type checking only.
+    return typing.get_type_hints(fn, localns={"ProbeContext": ProbeContext})
+
+
+def test_every_rule_takes_exactly_its_facts_types_in_order() -> None:
+    wrong = {}
+    for r in RULES.values():
+        hints = _hints(r.fn)
+        params = [hints.get(p) for p in inspect.signature(r.fn).parameters]
+        required = list(r.types[: len(r.facts)])
+        optional = [typing.Optional[t] for t in r.types[len(r.facts) :]]
+        if params != required + optional or hints.get("return") is not Verdict:
+            wrong[r.id] = (params, required + optional)
+    assert wrong == {}
+
+
+def test_every_rule_names_each_fact_by_a_key_of_a_registered_probe_of_that_type() -> None:
+    ids = [(r.id, f, t) for r in RULES.values() for f, t in zip(r.facts + r.optional, r.types)]
+    assert len(ids) == sum(len(r.facts + r.optional) for r in RULES.values())
+    assert [(rid, f) for rid, f, t in ids if PROBES[f].type is not t] == []
+
+
+def test_every_probe_returns_its_keys_type() -> None:
+    wrong = {p.id: (_hints(p.fn).get("return"), p.type) for p in PROBES.values()}
+    assert {pid: pair for pid, pair in wrong.items() if pair[0] is not pair[1]} == {}
+
+
+def test_no_any_in_a_rule_or_probe_signature() -> None:
+    fns = [r.fn for r in RULES.values()] + [p.fn for p in PROBES.values()]
+    found = [
+        (fn.__module__, fn.__name__, name)
+        for fn in fns
+        for name, tp in _hints(fn).items()
+        if _mentions_any(tp)
+    ]
+    assert found == []
+
+
+def _value_classes() -> list:
+    classes = []
+    for name in FACT_MODULES:
+        module = importlib.import_module(f"amzn_gd_doctor.facts.{name}")
+        classes += [
+            c
+            for c in vars(module).values()
+            if isinstance(c, type) and c.__module__ == module.__name__ and values.fields(c)
+        ]
+    return classes
+
+
+def test_no_any_in_a_fact_value_class() -> None:
+    # The names facts modules import for type checking only (host values, the IMDS session).
+    from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
+    from amzn_gd_doctor.host.processes import ProcessInfo
+    from amzn_gd_doctor.probes.imds_session import ImdsSession
+
+    local = {c.__name__: c for c in (DnsAnswer, TcpResult, TlsResult, ProcessInfo, ImdsSession)}
+    classes = _value_classes()
+    assert len(classes) >= 30
+    found = [
+        (c.__name__, name)
+        for c in classes
+        for name, tp in typing.get_type_hints(c, localns=local).items()
+        if _mentions_any(tp)
+    ]
+    assert found == []
+
+
+def test_every_key_is_registered_once_by_a_probe() -> None:
+    keys = [
+        key
+        for name in FACT_MODULES
+        for key in vars(importlib.import_module(f"amzn_gd_doctor.facts.{name}")).values()
+        if isinstance(key, Key)
+    ]
+    assert sorted(k.id for k in keys) == sorted(PROBES)
+    assert {k.id: k.type for k in keys} == {p.id: p.type for p in PROBES.values()}
+
+
+def test_derived_facts_read_facts_only_never_the_host() -> None:
+    derived = [p for p in PROBES.values() if p.derived]
+    assert [p.id for p in derived] == ["agent.evidence"]
+    assert [p.id for p in derived if "ctx.host" in inspect.getsource(p.fn)] == []
+    assert [p.id for p in derived if not p.needs] == []

@@ -13,6 +13,7 @@ import pytest
 
 from amzn_gd_doctor import doctor
 from amzn_gd_doctor.doctor import Options
+from amzn_gd_doctor.facts import Key
 from amzn_gd_doctor.host import CouldNotLook, Unsupported
 from amzn_gd_doctor.model import FactStatus, HostSummary, Outcome, failed, passed
 from amzn_gd_doctor.registry import ProbeSpec, RuleSpec
@@ -24,8 +25,10 @@ class ToyHost:
     deadline = None
 
 
-def probe(pid: str, fn: Any, needs: tuple = (), timeout: float = 5.0) -> ProbeSpec:
-    return ProbeSpec(pid, fn, needs, timeout)
+def probe(
+    pid: str, fn: Any, needs: tuple = (), timeout: float = 5.0, type_: type = object
+) -> ProbeSpec:
+    return ProbeSpec(pid, fn, needs, timeout, type_)
 
 
 def rule(
@@ -178,9 +181,9 @@ def test_probe_dependencies_pass_values_and_block_on_failure() -> None:
     report = run(
         [
             probe("toy.base", lambda ctx: 20),
-            probe("toy.derived", lambda ctx: ctx.need("toy.base") + 1, ("toy.base",)),
+            probe("toy.derived", lambda ctx: ctx.need(Key("toy.base", int)) + 1, ("toy.base",)),
             probe("toy.broken", lambda ctx: 1 / 0),
-            probe("toy.child", lambda ctx: ctx.need("toy.broken"), ("toy.broken",)),
+            probe("toy.child", lambda ctx: ctx.need(Key("toy.broken", int)), ("toy.broken",)),
         ],
         [rule("toy.r", lambda v: passed(str(v)), ("toy.derived",))],
     )
@@ -244,3 +247,37 @@ def test_confirmed_diagnosis_precedes_suspected_then_provisioning_order() -> Non
 def test_exit_code_follows_coverage(outcome: Any, status: str, code: int) -> None:
     report = run([], [RuleSpec("toy.r", lambda: outcome, "r", (), (), (), ())])
     assert (report.coverage_status.value, int(report.exit_code)) == (status, code)
+
+
+def test_a_probe_returning_another_class_than_its_key_declares_is_a_crash() -> None:
+    report = run(
+        [probe("toy.count", lambda ctx: "7", type_=int), probe("toy.ok", lambda ctx: 7, type_=int)],
+        [
+            rule("toy.r", lambda v: passed("never"), ("toy.count",)),
+            rule("toy.s", lambda v: passed(f"value {v}"), ("toy.ok",)),
+        ],
+    )
+    facts = {f.probe_id: f for f in report.facts}
+    assert facts["toy.count"].crashed
+    assert facts["toy.count"].value is None
+    assert facts["toy.count"].reason == "probe crashed: returned str, not the int its key declares"
+    found = by_id(report)
+    assert found["toy.r"].outcome is Outcome.CRASH
+    assert found["toy.r"].summary == (
+        "toy.count: probe crashed: returned str, not the int its key declares"
+    )
+    assert found["toy.s"].summary == "value 7"
+
+
+def test_a_probe_reads_only_the_facts_it_declared() -> None:
+    report = run(
+        [
+            probe("toy.base", lambda ctx: 1, type_=int),
+            probe("toy.sneaky", lambda ctx: ctx.need(Key("toy.base", int)), type_=int),
+        ],
+        [],
+    )
+    facts = {f.probe_id: f for f in report.facts}
+    assert facts["toy.sneaky"].reason == (
+        "probe crashed: KeyError: 'probe toy.sneaky did not declare it needs toy.base'"
+    )

@@ -89,3 +89,38 @@ def test_the_probe_harness_sees_the_report() -> None:
     )
     assert proc.returncode == 0
     assert len(json.loads(proc.stdout)) >= 17
+
+
+def test_fact_modules_import_no_probe_no_rule_and_nothing_costly() -> None:
+    """Every area imports the value classes of every other: importing them must not pull in
+    another area's probes, the rules, the host, or a third-party library."""
+    code = (
+        "import sys\n"
+        "before = set(sys.modules)\n"
+        "import amzn_gd_doctor.facts.agent, amzn_gd_doctor.facts.imds\n"
+        "import amzn_gd_doctor.facts.network, amzn_gd_doctor.facts.platform\n"
+        "import amzn_gd_doctor.facts.ssm\n"
+        "print(' '.join(sorted(set(sys.modules) - before)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=doctor_env(),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    ours = sorted(m for m in proc.stdout.split() if m.startswith("amzn_gd_doctor"))
+    assert ours == [
+        "amzn_gd_doctor",
+        "amzn_gd_doctor.facts",
+        "amzn_gd_doctor.facts.agent",
+        "amzn_gd_doctor.facts.imds",
+        "amzn_gd_doctor.facts.network",
+        "amzn_gd_doctor.facts.platform",
+        "amzn_gd_doctor.facts.ssm",
+        "amzn_gd_doctor.values",
+    ]
+    costly = {"requests", "urllib3", "dns", "psutil", "ssl", "socket", "json", "dataclasses"}
+    assert not costly & tops(set(proc.stdout.split()))

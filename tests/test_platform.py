@@ -12,19 +12,13 @@ import pytest
 from support import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
 
 from amzn_gd_doctor import catalog
+from amzn_gd_doctor.facts.imds import IdentityResult
+from amzn_gd_doctor.facts.platform import BtfInfo, Ec2Signs, KernelRelease, OsInfo
+from amzn_gd_doctor.facts.ssm import SsmRegistration
 from amzn_gd_doctor.model import Outcome
-from amzn_gd_doctor.probes.imds import IdentityResult
 from amzn_gd_doctor.probes.imds_document import parse_identity_document
 from amzn_gd_doctor.probes.imds_session import parse_imds_config
-from amzn_gd_doctor.probes.platform import (
-    BtfInfo,
-    KernelRelease,
-    OsInfo,
-    parse_kernel_release,
-    parse_os_info,
-)
-from amzn_gd_doctor.probes.platform_ec2 import Ec2Signs
-from amzn_gd_doctor.probes.ssm_state import SsmRegistration
+from amzn_gd_doctor.probes.platform import parse_kernel_release, parse_os_info
 from amzn_gd_doctor.rules.platform import (
     arch_supported,
     btf_present,

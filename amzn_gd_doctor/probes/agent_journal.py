@@ -11,11 +11,11 @@ root or the systemd-journal group; without, the files left out are reported.
 import time
 from typing import TYPE_CHECKING, Optional
 
+from ..facts.agent import AGENT_JOURNAL, AgentJournal
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
 from .agent_common import UNIT
 from .agent_journal_summary import WINDOW_S, summarise
-from .agent_journal_summary import AgentJournal as AgentJournal  # its value, kept importable here
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -31,7 +31,7 @@ UNIT_MATCHES = ((f"_SYSTEMD_UNIT={UNIT}",), (f"UNIT={UNIT}", "_PID=1"))
 KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
 
 
-@probe("agent.journal", timeout=2 * QUERY_TIMEOUT_S + 1.0)
+@probe(AGENT_JOURNAL, timeout=2 * QUERY_TIMEOUT_S + 1.0)
 def journal(ctx: "ProbeContext") -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
     host = ctx.host

@@ -5,17 +5,17 @@ minutes) and the pure function that makes it.
 Registers no probe. Reads nothing by itself.
 """
 
-from typing import List, Mapping, Optional, Tuple
+from typing import List
 
+from ..facts.agent import FLAP_WINDOW_S, AgentJournal
 from ..host.journal import JournalEntry
 from ..numbers import parse_count
 from ..sanitize import clean
-from ..values import field, replace, value
+from ..values import replace
 from .agent_common import UNIT
 from .agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from .agent_text import (
     SAMPLE_CHARS,
-    PhraseHits,
     PhraseTally,
     is_failure_line,
     line_level,
@@ -28,42 +28,6 @@ WINDOW_S = 24 * 3600
 # kills) in the last 60 minutes are the current problem. An hour holds many cycles of any loop
 # worth the name, and an agent that has run an hour since its last kill is reporting again.
 RECENT_S = 3600
-# m, the span that tells a unit flapping now from one that restarted once: the rules' k
-# (FLAP_RESTARTS) restarts inside the last 10 minutes. Ten minutes hold two restarts of any loop
-# whose cycle is under five minutes (a cap reached at start-up dies in seconds, a slow leak
-# under load in minutes), while a loop that stopped ten minutes ago no longer counts as now.
-FLAP_WINDOW_S = 10 * 60
-
-
-@value
-class AgentJournal:
-    backend: str
-    source: str
-    window_s: int
-    window_end: float  # epoch seconds
-    anchored_on: str  # "now" (live) or "the newest entry" (a tree)
-    entries: int  # unit and PID 1 entries in the window
-    kernel_entries: int
-    truncated: bool = False
-    problems: "Tuple[str, ...]" = ()
-    starts: int = 0
-    restarts: int = 0
-    restarts_recent: int = 0
-    restarts_flap: int = 0  # in the last FLAP_WINDOW_S
-    flap_window_s: int = FLAP_WINDOW_S
-    restart_counter: "Optional[int]" = None
-    start_limit_hits: int = 0
-    exits: "Mapping[str, int]" = field(default_factory=dict)  # "status=1/FAILURE": 12
-    results: "Mapping[str, int]" = field(default_factory=dict)  # "oom-kill": 4
-    oom_kills: int = 0
-    oom_kills_recent: int = 0
-    oom_cap_kills: int = 0  # kills inside the unit's memory cgroup (its MemoryMax)
-    sigkills: int = 0  # main process exits by SIGKILL (code=killed, status=9/KILL)
-    sigkills_recent: int = 0
-    last_state: "Optional[str]" = None  # "started", "stopped" or "failed"
-    last_state_age_s: "Optional[float]" = None
-    phrases: "Tuple[PhraseHits, ...]" = ()
-    last_agent_line: "Optional[str]" = None
 
 
 def summarise(

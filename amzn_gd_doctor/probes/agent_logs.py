@@ -8,16 +8,15 @@ leave this module. The directory is root-only on most hosts.
 """
 
 import zlib
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Tuple
 
+from ..facts.agent import AGENT_LOGS, AgentLogs, LogFile
 from ..host import CouldNotLook
 from ..registry import probe
 from ..sanitize import clean
-from ..values import field, value
 from .agent_common import LOG_DIR
 from .agent_text import (
     SAMPLE_CHARS,
-    PhraseHits,
     PhraseTally,
     is_failure_line,
     line_level,
@@ -40,32 +39,6 @@ GZ_INPUT_LIMIT = 4 * 1024 * 1024
 GZ_OUTPUT_LIMIT = 32 * 1024 * 1024
 # An occurrence among the last RECENT_LINES lines is current, not history.
 RECENT_LINES = 500
-
-
-@value
-class LogFile:
-    name: str
-    size: int
-    compressed: bool
-    bytes_read: int
-    lines: int
-    error: "Optional[str]" = None
-
-
-@value
-class AgentLogs:
-    directory: str
-    exists: bool
-    files: "Tuple[LogFile, ...]" = ()
-    lines: int = 0
-    levels: "Mapping[str, int]" = field(default_factory=dict)
-    phrases: "Tuple[PhraseHits, ...]" = ()
-    garbage_lines: int = 0
-    last_failure: "Optional[str]" = None  # the newest warning-or-worse line, shortened
-
-    @property
-    def read_any(self) -> bool:
-        return any(f.error is None for f in self.files)
 
 
 def split_lines(data: bytes, from_start: bool) -> "List[str]":
@@ -183,7 +156,7 @@ def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
     return analyse(chunks, directory)
 
 
-@probe("agent.logs")
+@probe(AGENT_LOGS)
 def logs(ctx: "ProbeContext") -> AgentLogs:
     """What the agent's own recent log lines say, classified; no raw log leaves the probe."""
     return read_logs(ctx.host)

@@ -9,12 +9,12 @@ agent's unit file. Needs no privilege.
 
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..host import CouldNotLook, Unsupported
 from ..registry import probe
 from . import pkgdb
 from .agent_common import COMMAND_TIMEOUT_S, PACKAGE, UNIT, UNIT_DIRS
 from .agent_package_parse import (
-    AgentPackage,
     MalformedAnswer,
     notable_files,
     parse_dpkg_query,
@@ -100,7 +100,7 @@ def _read_tree(host: "Host") -> AgentPackage:
     return AgentPackage("files", "installed", files=(unit,), file_count=1, notes=note)
 
 
-@probe("agent.package", timeout=8.0)
+@probe(AGENT_PACKAGE, timeout=8.0)
 def package(ctx: "ProbeContext") -> AgentPackage:
     """Whether the agent package is installed, as the package manager records it."""
     try:

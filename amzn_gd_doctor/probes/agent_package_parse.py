@@ -6,66 +6,22 @@ Registers no probe. Reads nothing by itself.
 
 from typing import Dict, Optional, Tuple
 
+from ..facts.agent import DPKG_STATE, AgentPackage
 from ..sanitize import clean
-from ..values import value
 from .agent_common import PACKAGE
 
 # Files worth naming in a finding: the unit and executables. More is noise.
 NOTABLE_FILES = 8
-
-# dpkg's one-letter abbreviations (dpkg-query ${db:Status-Abbrev}).
-_WANT = {"unknown": "u", "install": "i", "hold": "h", "deinstall": "r", "purge": "p"}
-_STATE = {
-    "not-installed": "n",
-    "config-files": "c",
-    "half-installed": "H",
-    "unpacked": "U",
-    "half-configured": "F",
-    "triggers-awaited": "W",
-    "triggers-pending": "t",
-    "installed": "i",
-}
-INSTALLED_STATES = ("installed", "triggers-pending", "triggers-awaited")
-BROKEN_STATES = ("half-installed", "unpacked", "half-configured")
 
 
 class MalformedAnswer(ValueError):
     """A package manager answered in a shape this parser does not know."""
 
 
-@value
-class AgentPackage:
-    manager: str  # "dpkg", "rpm", or "files" (a tree whose package database is not read)
-    state: str  # dpkg's status word ("installed", "half-configured", ...) or "not-installed"
-    version: "Optional[str]" = None
-    status: str = ""  # dpkg's Status line or rpm's answer, as read
-    files: "Tuple[str, ...]" = ()
-    file_count: int = 0
-    notes: "Tuple[str, ...]" = ()
-
-    @property
-    def installed(self) -> bool:
-        return self.state in INSTALLED_STATES
-
-    @property
-    def broken(self) -> bool:
-        """Files partly on disk after an interrupted install or a failing maintainer script."""
-        return self.state in BROKEN_STATES
-
-    @property
-    def abbrev(self) -> str:
-        """dpkg's two letters, ``ii`` or ``iF``; empty for rpm."""
-        parts = self.status.split()
-        if self.manager != "dpkg" or len(parts) != 3:
-            return ""
-        flag = "R" if parts[1] == "reinstreq" else ""
-        return _WANT.get(parts[0], "?") + _STATE.get(parts[2], "?") + flag
-
-
 def parse_dpkg_status_line(status: str, version: str) -> "Tuple[str, Optional[str]]":
     """``install ok half-configured`` -> ("half-configured", version)."""
     parts = status.split()
-    if len(parts) != 3 or parts[2] not in _STATE:
+    if len(parts) != 3 or parts[2] not in DPKG_STATE:
         raise MalformedAnswer(f"not a dpkg status: {clean(status, 80)!r}")
     if parts[2] == "not-installed":
         return "not-installed", None

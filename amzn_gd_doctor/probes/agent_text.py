@@ -9,6 +9,7 @@ from typing import Dict, List, Optional, Tuple
 
 from .. import lazy_re
 from ..catalog.phrases import by_name, classify
+from ..facts.agent import PhraseHits
 from ..sanitize import clean
 from ..values import field, value
 
@@ -85,16 +86,6 @@ def excerpt(line: str, match: "Optional[re.Match[str]]") -> str:
     if start <= SAMPLE_CONTEXT:
         return clean(line, SAMPLE_CHARS)
     return clean("..." + line[start - SAMPLE_CONTEXT :], SAMPLE_CHARS)
-
-
-@value
-class PhraseHits:
-    name: str
-    category: str
-    meaning: str
-    count: int
-    recent: int  # occurrences that are current (recent lines, or the last hour)
-    sample: str  # the newest occurrence, shortened
 
 
 @value(frozen=False)

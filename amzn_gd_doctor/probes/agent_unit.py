@@ -10,13 +10,13 @@ import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
+from ..facts.agent import AGENT_UNIT, AgentUnit
 from ..host import CouldNotLook, Unsupported
 from ..numbers import parse_bytes, parse_count
 from ..registry import probe
 from ..sanitize import clean
-from ..values import field, value
 from .agent_common import COMMAND_TIMEOUT_S, UNIT
-from .agent_unit_files import Memlock, parse_environment, proxy_variables, read_unit_files
+from .agent_unit_files import parse_environment, read_unit_files
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -34,40 +34,6 @@ _TIMESPAN_RE = lazy_re.compile(
 )
 _SPAN_US = {"us": 1, "ms": 1000, "s": 1_000_000, "min": 60_000_000, "h": 3_600_000_000}
 _UNSET = ("", "[not set]", "infinity", "18446744073709551615")
-
-
-@value
-class AgentUnit:
-    systemd: str  # "running", "not-running" (not PID 1 here) or "tree" (read from --root files)
-    load_state: "Optional[str]" = None  # loaded, not-found, masked, bad-setting, error
-    active_state: "Optional[str]" = None  # None when unknown (a tree)
-    sub_state: "Optional[str]" = None
-    result: "Optional[str]" = None
-    n_restarts: "Optional[int]" = None  # None before systemd 235 or in a tree
-    exec_main_code: "Optional[str]" = None  # exited, killed, dumped
-    exec_main_status: "Optional[int]" = None
-    main_pid: "Optional[int]" = None
-    started: "Optional[str]" = None
-    memory_current: "Optional[int]" = None
-    memory_max: "Optional[int]" = None  # None: no cap
-    memory_limit: "Optional[int]" = None
-    cpu_quota_per_sec_us: "Optional[int]" = None
-    unit_file_state: "Optional[str]" = None
-    fragment_path: "Optional[str]" = None
-    environment: "Mapping[str, str]" = field(default_factory=dict)  # the unit's Environment=
-    memlock: "Optional[Memlock]" = None  # (soft, hard) systemd gives the unit; None unknown
-    memlock_source: str = ""
-    detail: str = ""
-
-    @property
-    def proxy_env(self) -> "Dict[str, str]":
-        """The proxy variables of its Environment=, credentials redacted."""
-        return proxy_variables(self.environment)
-
-    @property
-    def memory_cap(self) -> "Optional[int]":
-        caps = [c for c in (self.memory_max, self.memory_limit) if c is not None]
-        return min(caps) if caps else None
 
 
 def parse_timespan_us(text: str) -> "Optional[int]":
@@ -183,7 +149,7 @@ def systemd_absent(host: "Host") -> "Optional[str]":
     return "systemd is not running as PID 1 here (/run/systemd/system is missing)"
 
 
-@probe("agent.unit")
+@probe(AGENT_UNIT)
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host

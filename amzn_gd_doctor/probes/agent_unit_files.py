@@ -8,6 +8,7 @@ import shlex
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.agent import Memlock
 from ..host.processes import PROXY_VARIABLES, redact_proxy
 from ..sanitize import clean
 from ..values import field, value
@@ -26,7 +27,6 @@ SYSTEMD_DEFAULT_MEMLOCK = 64 * 1024
 MAX_VARIABLES = 64
 VALUE_CHARS = 2048
 
-Memlock = Tuple[Optional[int], Optional[int]]
 _QUOTA_RE = lazy_re.compile(r"^([0-9]{1,6})(?:\.([0-9]+))?%$", re.ASCII)
 
 

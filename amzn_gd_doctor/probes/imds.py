@@ -8,12 +8,12 @@ Needs no privilege, only a network path to 169.254.169.254 (or the configured en
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.imds import IMDS_IDENTITY, IdentityResult, ImdsConfig
 from ..host import Unsupported
 from ..host.http import HttpFailure
 from ..registry import probe
-from ..values import value
-from .imds_document import IdentityDocument, MalformedDocument, parse_identity_document
-from .imds_session import ImdsConfig, ImdsSession, parse_imds_config, request
+from .imds_document import MalformedDocument, parse_identity_document
+from .imds_session import ImdsSession, parse_imds_config, request
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -30,17 +30,6 @@ DOCUMENT_LIMIT = 64 * 1024
 # A token is URL-safe base64 text (about 56 characters); anything else is not sent back as a
 # header (it could carry CR/LF or bytes that are not text).
 _TOKEN_RE = lazy_re.compile(rb"^[A-Za-z0-9_=+/.-]{1,1024}$")
-
-
-@value
-class IdentityResult:
-    """What IMDS gave: a document, or the failure kind and a sentence describing it."""
-
-    config: ImdsConfig
-    session: "Optional[ImdsSession]"
-    document: "Optional[IdentityDocument]"
-    failure: "Optional[str]" = None
-    detail: "Optional[str]" = None
 
 
 def open_session(
@@ -109,7 +98,7 @@ def _after_token_timeout(
     return None, "hop_limit", observed
 
 
-@probe("imds.identity")
+@probe(IMDS_IDENTITY)
 def identity(ctx: "ProbeContext") -> IdentityResult:
     """The identity document, through a session that later IMDS probes reuse."""
     config = parse_imds_config(ctx.host.env, ctx.options.imds_endpoint)

@@ -7,26 +7,13 @@ import json
 from typing import Optional
 
 from .. import lazy_re
-from ..values import value
+from ..facts.imds import IdentityDocument
 
 # A real identity document is a flat object of strings; its numbers have a few digits. Bounds
 # on nesting and number length keep a hostile body from exhausting the parser (recursion, or
 # the thousands of digits Python refuses to convert).
 JSON_DEPTH_LIMIT = 16
 JSON_DIGITS_LIMIT = 30
-
-
-@value
-class IdentityDocument:
-    account_id: str
-    instance_id: str
-    region: str
-    instance_type: "Optional[str]"
-    architecture: "Optional[str]"
-    availability_zone: "Optional[str]"
-    image_id: "Optional[str]"
-    private_ip: "Optional[str]"
-    pending_time: "Optional[str]"
 
 
 class MalformedDocument(ValueError):

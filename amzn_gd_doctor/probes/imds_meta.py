@@ -7,11 +7,17 @@ import threading
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.imds import (
+    IMDS_IDENTITY,
+    IMDS_NETWORK,
+    IMDS_TAGS,
+    IdentityResult,
+    NetworkInfo,
+    TagResult,
+)
 from ..host import CouldNotLook
 from ..host.http import HttpFailure
 from ..registry import probe
-from ..values import value
-from .imds import IdentityResult
 from .imds_session import ImdsSession
 
 if TYPE_CHECKING:
@@ -28,7 +34,7 @@ _MAC_RE = lazy_re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 
 
 def _session(ctx: "ProbeContext") -> ImdsSession:
-    result: IdentityResult = ctx.need("imds.identity")
+    result: IdentityResult = ctx.need(IMDS_IDENTITY)
     if result.session is None:
         from ..doctor import Blocked
 
@@ -36,13 +42,7 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
     return result.session
 
 
-@value
-class TagResult:
-    tags_in_metadata: bool
-    value: "Optional[str]"
-
-
-@probe("imds.tags", needs=("imds.identity",))
+@probe(IMDS_TAGS, needs=(IMDS_IDENTITY,))
 def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
@@ -60,14 +60,6 @@ def tags(ctx: "ProbeContext") -> TagResult:
     if listing.status == 200:
         return TagResult(True, None)
     raise CouldNotLook(f"IMDS answered the tag list request with HTTP {listing.status}")
-
-
-@value
-class NetworkInfo:
-    mac: "Optional[str]"
-    vpc_id: "Optional[str]"
-    subnet_id: "Optional[str]"
-    vpc_cidrs: "Tuple[str, ...]"
 
 
 def parse_cidr_blocks(text: str) -> "Tuple[str, ...]":
@@ -92,7 +84,7 @@ def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str
     return "".join(ch for ch in text if ch.isprintable() or ch == "\n")
 
 
-@probe("imds.network", needs=("imds.identity",))
+@probe(IMDS_NETWORK, needs=(IMDS_IDENTITY,))
 def network(ctx: "ProbeContext") -> NetworkInfo:
     """VPC id, subnet and CIDR blocks of the primary interface, for the endpoint checks."""
     session = _session(ctx)

@@ -5,6 +5,7 @@ through the host, never through a proxy; no privilege is needed.
 
 from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
+from ..facts.imds import ImdsConfig
 from ..host.http import HttpFailure, HttpResponse
 from ..values import value
 
@@ -17,16 +18,6 @@ DEFAULT_BASE_IPV6 = "http://[fd00:ec2::254]/"
 DEFAULT_TIMEOUT_S = 1.0
 DEFAULT_ATTEMPTS = 1
 MAX_ATTEMPTS = 5
-
-
-@value
-class ImdsConfig:
-    base_url: str
-    disabled: bool
-    v1_disabled: bool
-    timeout: float
-    attempts: int
-    source: str
 
 
 def _truthy(value: "Optional[str]") -> bool:

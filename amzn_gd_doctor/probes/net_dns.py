@@ -6,12 +6,10 @@ resolvers from ``net.resolvers``; needs no privilege.
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..facts.network import NET_DNS, NET_ENDPOINTS, NET_RESOLVERS, DnsResults, Endpoints, Resolvers
 from ..host.network import DnsAnswer
 from ..registry import probe
-from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel
-from .net_endpoints import Endpoints
-from .net_resolvers import Resolvers
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -24,21 +22,11 @@ PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
 SYSTEM = "system resolver"
 
 
-@value
-class DnsResults:
-    answers: "Tuple[DnsAnswer, ...]"  # per name, resolvers in configured order, then the system
-    system_consulted: bool
-    system_note: str = ""
-
-    def for_name(self, name: str) -> "Tuple[DnsAnswer, ...]":
-        return tuple(a for a in self.answers if a.name == name)
-
-
-@probe("net.dns", needs=("net.endpoints", "net.resolvers"), timeout=PROBE_TIMEOUT_S)
+@probe(NET_DNS, needs=(NET_ENDPOINTS, NET_RESOLVERS), timeout=PROBE_TIMEOUT_S)
 def dns(ctx: "ProbeContext") -> DnsResults:
     """The system resolver is skipped with --dns-server, so only the given servers are asked."""
-    endpoints: Endpoints = ctx.need("net.endpoints")
-    resolvers: Resolvers = ctx.need("net.resolvers")
+    endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
+    resolvers: Resolvers = ctx.need(NET_RESOLVERS)
     host: Any = ctx.host  # its network part answers, or says Unsupported (--root)
     timeout = call_timeout(host, DNS_TIMEOUT_S)
     calls: List[Callable[[], DnsAnswer]] = []

@@ -6,9 +6,10 @@
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.imds import IMDS_IDENTITY
+from ..facts.network import NET_ENDPOINTS, STANDARD, Endpoint, Endpoints
 from ..host import CouldNotLook
 from ..registry import probe
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -17,39 +18,11 @@ FIPS_PATH = "/proc/sys/crypto/fips_enabled"
 # The file holds "0\n" or "1\n".
 FIPS_LIMIT = 16
 
-STANDARD = "standard"
 LINK_LOCAL = "link_local"
 FIPS = "fips"
 # Agent v1.17.1 and later try this name first; it does not use private DNS.
 LINK_LOCAL_SINCE = (1, 17, 1)
 _REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
-
-
-@value
-class Endpoint:
-    name: str
-    kind: str  # standard, link_local or fips
-    note: str
-
-
-@value
-class Endpoints:
-    region: str
-    region_source: str
-    fips_enabled: "Optional[bool]"  # None: the FIPS switch could not be read
-    endpoints: "Tuple[Endpoint, ...]"
-
-    def of_kind(self, kind: str) -> "Optional[Endpoint]":
-        return next((e for e in self.endpoints if e.kind == kind), None)
-
-    @property
-    def standard(self) -> Endpoint:
-        found = self.of_kind(STANDARD)
-        assert found is not None
-        return found
-
-    def kind_of(self, name: str) -> str:
-        return next((e.kind for e in self.endpoints if e.name == name), STANDARD)
 
 
 def parse_fips_enabled(data: bytes) -> bool:
@@ -82,17 +55,17 @@ def endpoint_names(region: str, fips: "Optional[bool]") -> "Tuple[Endpoint, ...]
     return tuple(names)
 
 
-@probe("net.endpoints", needs=("imds.identity",))
+@probe(NET_ENDPOINTS, needs=(IMDS_IDENTITY,))
 def endpoints(ctx: "ProbeContext") -> Endpoints:
     """Names only: nothing is contacted here."""
     from ..doctor import Blocked
 
     region, source = ctx.options.region, "--region"
     if not region:
-        identity = ctx.need("imds.identity")
-        document = getattr(identity, "document", None)
+        identity = ctx.need(IMDS_IDENTITY)
+        document = identity.document
         if document is None:
-            detail = getattr(identity, "detail", None) or "no identity document"
+            detail = identity.detail or "no identity document"
             raise Blocked(
                 f"no region: {detail} (pass --region to check the network path anyway)",
                 "imds.identity",

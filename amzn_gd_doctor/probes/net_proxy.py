@@ -3,13 +3,14 @@ process environment (``agent.process``) and its unit's Environment= (``agent.uni
 nothing itself; credentials in proxy URLs are masked here, before anything is shown.
 """
 
-from typing import TYPE_CHECKING, Any, Dict, Mapping, Optional
+from typing import TYPE_CHECKING, Dict, Mapping
 
 from .. import lazy_re
-from ..model import FactStatus
+from ..facts.agent import AGENT_PROCESS, AGENT_UNIT
+from ..facts.network import NET_PROXY, ProxySettings, ProxySource
+from ..model import Fact
 from ..registry import probe
 from ..sanitize import clean
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -35,49 +36,30 @@ def mask_proxy(value: str) -> str:
     return clean(_CREDENTIALS.sub("***@", value), VALUE_LIMIT)
 
 
-def proxy_only(env: "Optional[Mapping[str, Any]]") -> "Dict[str, str]":
-    return {k: mask_proxy(str(v)) for k, v in (env or {}).items() if k in PROXY_VARS}
+def proxy_only(env: "Mapping[str, str]") -> "Dict[str, str]":
+    return {k: mask_proxy(str(v)) for k, v in env.items() if k in PROXY_VARS}
 
 
-@value
-class ProxySource:
-    label: str  # where the variables came from
-    observed: bool
-    variables: "Dict[str, str]"
-    reason: str = ""  # why it was not observed
+def _unobserved(fact: Fact, label: str) -> ProxySource:
+    why = f"{fact.probe_id} {fact.status.value}: {clean(fact.reason or 'not observed')}"
+    return ProxySource(label, False, {}, why)
 
 
-@value
-class ProxySettings:
-    process: ProxySource
-    unit: ProxySource
-
-    @property
-    def observed(self) -> bool:
-        return self.process.observed or self.unit.observed
-
-
-def _source(ctx: "ProbeContext", probe_id: str, label: str, attr: str) -> ProxySource:
-    fact = ctx.fact(probe_id)
-    if fact.status is not FactStatus.OK:
-        return ProxySource(
-            label,
-            False,
-            {},
-            f"{probe_id} {fact.status.value}: {clean(fact.reason or 'not observed')}",
-        )
-    value = fact.value
-    if probe_id == "agent.process" and not getattr(value, "running", False):
-        return ProxySource(label, False, {}, "the agent process is not running")
-    return ProxySource(label, True, proxy_only(getattr(value, attr, None)))
-
-
-@probe("net.proxy", needs=("agent.process", "agent.unit"))
+@probe(NET_PROXY, needs=(AGENT_PROCESS, AGENT_UNIT))
 def proxy(ctx: "ProbeContext") -> ProxySettings:
     """Both sources, each saying whether it was seen: the rule prefers the live process."""
-    pid = getattr(ctx.fact("agent.process").value, "pid", None)
+    process, unit = ctx.observed(AGENT_PROCESS), ctx.observed(AGENT_UNIT)
+    pid = process.pid if process is not None else None
     label = f"/proc/{pid}/environ" if pid else "the agent process environment"
-    return ProxySettings(
-        _source(ctx, "agent.process", label, "proxy_env"),
-        _source(ctx, "agent.unit", "the agent unit's Environment=", "environment"),
-    )
+    if process is None:
+        from_process = _unobserved(ctx.fact(AGENT_PROCESS), label)
+    elif not process.running:
+        from_process = ProxySource(label, False, {}, "the agent process is not running")
+    else:
+        from_process = ProxySource(label, True, proxy_only(process.proxy_env))
+    unit_label = "the agent unit's Environment="
+    if unit is None:
+        from_unit = _unobserved(ctx.fact(AGENT_UNIT), unit_label)
+    else:
+        from_unit = ProxySource(unit_label, True, proxy_only(unit.environment))
+    return ProxySettings(from_process, from_unit)

@@ -5,6 +5,7 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 
 from typing import TYPE_CHECKING, List, Tuple
 
+from ..facts.network import NET_RESOLVERS, Resolver, Resolvers
 from ..host import CouldNotLook
 from ..host.network import format_server, parse_server
 from ..registry import probe
@@ -59,20 +60,6 @@ def parse_resolv_conf(text: str) -> ResolvConf:
     return ResolvConf(tuple(dict.fromkeys(servers)), search, tuple(options))
 
 
-@value
-class Resolver:
-    server: str  # HOST or HOST:PORT, as dns_query takes it
-    source: str
-
-
-@value
-class Resolvers:
-    resolvers: "Tuple[Resolver, ...]"
-    overridden: bool
-    system: "Tuple[str, ...]"  # nameservers the C library uses, in order
-    notes: "Tuple[str, ...]" = ()
-
-
 def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf:
     try:
         data = ctx.host.read_bytes(path, RESOLV_CONF_LIMIT)
@@ -86,7 +73,7 @@ def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf
     return parse_resolv_conf(data.decode("utf-8", errors="replace"))
 
 
-@probe("net.resolvers")
+@probe(NET_RESOLVERS)
 def resolvers(ctx: "ProbeContext") -> Resolvers:
     """Who the doctor will ask, and why each one is on the list."""
     if ctx.options.dns_servers:

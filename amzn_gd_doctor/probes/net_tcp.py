@@ -7,12 +7,21 @@ import ipaddress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..facts.network import (
+    NET_DNS,
+    NET_ENDPOINTS,
+    NET_TCP,
+    NET_TLS,
+    DnsResults,
+    Endpoints,
+    NamedTcp,
+    TcpResults,
+    TlsResults,
+)
 from ..host.network import TcpResult, TlsResult
 from ..registry import probe
-from ..values import value
 from .net_common import BACKSTOP_S, call_timeout, parallel
-from .net_dns import DnsResults
-from .net_endpoints import LINK_LOCAL, Endpoints
+from .net_endpoints import LINK_LOCAL
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -26,22 +35,6 @@ TCP_TIMEOUT_S = 2.0
 # A handshake is two round trips plus certificate checks: 3 s is generous inside a VPC.
 TLS_TIMEOUT_S = 3.0
 SKIP_PUBLIC = "not contacted: a public address (the agent needs the VPC endpoint's private one)"
-
-
-@value
-class NamedTcp:
-    name: str
-    result: TcpResult
-
-
-@value
-class TcpResults:
-    port: int
-    results: "Tuple[NamedTcp, ...]"
-    skipped: "Tuple[Tuple[str, str, str], ...]" = ()  # (name, address, why)
-
-    def for_name(self, name: str) -> "Tuple[TcpResult, ...]":
-        return tuple(r.result for r in self.results if r.name == name)
 
 
 def addresses_to_try(
@@ -62,10 +55,10 @@ def addresses_to_try(
     return chosen, skipped
 
 
-@probe("net.tcp", needs=("net.endpoints", "net.dns"), timeout=TCP_TIMEOUT_S + 1.0)
+@probe(NET_TCP, needs=(NET_ENDPOINTS, NET_DNS), timeout=TCP_TIMEOUT_S + 1.0)
 def tcp(ctx: "ProbeContext") -> TcpResults:
-    endpoints: Endpoints = ctx.need("net.endpoints")
-    dns: DnsResults = ctx.need("net.dns")
+    endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
+    dns: DnsResults = ctx.need(NET_DNS)
     port = ctx.options.endpoint_port
     pairs, skipped = addresses_to_try(endpoints, dns)
     host: Any = ctx.host  # its network part answers, or says Unsupported (--root)
@@ -83,18 +76,10 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
     )
 
 
-@value
-class TlsResults:
-    results: "Tuple[TlsResult, ...]"
-
-    def for_name(self, name: str) -> "Tuple[TlsResult, ...]":
-        return tuple(r for r in self.results if r.server_name == name)
-
-
-@probe("net.tls", needs=("net.tcp",), timeout=TLS_TIMEOUT_S + 1.0)
+@probe(NET_TLS, needs=(NET_TCP,), timeout=TLS_TIMEOUT_S + 1.0)
 def tls(ctx: "ProbeContext") -> TlsResults:
     """One handshake per address that accepted a connection, with the name as SNI."""
-    tcp_results: TcpResults = ctx.need("net.tcp")
+    tcp_results: TcpResults = ctx.need(NET_TCP)
     targets = [
         (r.name, r.result.address) for r in tcp_results.results if r.result.status == "connected"
     ]

@@ -5,12 +5,20 @@ Reads world-readable files under /proc and /sys and the os-release file; needs n
 Every file read goes through the host, so ``--root`` re-roots all of them.
 """
 
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict
 
 from .. import lazy_re
+from ..facts.platform import (
+    PLATFORM_ARCH,
+    PLATFORM_BTF,
+    PLATFORM_KERNEL,
+    PLATFORM_OS,
+    BtfInfo,
+    KernelRelease,
+    OsInfo,
+)
 from ..host import CouldNotLook
 from ..registry import probe
-from ..values import value
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -20,16 +28,6 @@ if TYPE_CHECKING:
 KERNEL_RELEASE_LIMIT = 256
 
 _KERNEL_RE = lazy_re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?")
-
-
-@value
-class KernelRelease:
-    raw: str
-    version: "Optional[Tuple[int, int, int]]"
-
-    @property
-    def family(self) -> "Optional[Tuple[int, int]]":
-        return self.version[:2] if self.version else None
 
 
 def parse_kernel_release(data: bytes) -> KernelRelease:
@@ -43,28 +41,11 @@ def parse_kernel_release(data: bytes) -> KernelRelease:
     return KernelRelease(raw, (int(match[1]), int(match[2]), int(match[3] or 0)))
 
 
-@probe("platform.kernel")
+@probe(PLATFORM_KERNEL)
 def kernel(ctx: "ProbeContext") -> KernelRelease:
     """The running kernel as the agent's installer sees it (equals `uname -r` on a live host)."""
     data = ctx.host.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
     return parse_kernel_release(data)
-
-
-@value
-class OsInfo:
-    found: bool
-    id: str = ""
-    version_id: str = ""
-    name: str = ""
-    like: str = ""
-
-    @property
-    def label(self) -> str:
-        return (
-            self.name
-            or " ".join(p for p in (self.id, self.version_id) if p)
-            or "an unidentified OS"
-        )
 
 
 def parse_os_info(found: bool, release: "Dict[str, str]") -> OsInfo:
@@ -76,7 +57,7 @@ def parse_os_info(found: bool, release: "Dict[str, str]") -> OsInfo:
     return OsInfo(found, clean("id").lower(), clean("version_id"), clean("name"), clean("like"))
 
 
-@probe("platform.os")
+@probe(PLATFORM_OS)
 def os_info(ctx: "ProbeContext") -> OsInfo:
     """The distribution from /etc/os-release (or /usr/lib/os-release), read by distro."""
     host = ctx.host
@@ -90,18 +71,13 @@ def os_info(ctx: "ProbeContext") -> OsInfo:
     return parse_os_info(found, release)
 
 
-@probe("platform.arch")
+@probe(PLATFORM_ARCH)
 def arch(ctx: "ProbeContext") -> str:
     """The machine architecture of the running kernel (`uname -m`)."""
     return str(ctx.host.machine())
 
 
-@value
-class BtfInfo:
-    present: bool
-
-
-@probe("platform.btf")
+@probe(PLATFORM_BTF)
 def btf(ctx: "ProbeContext") -> BtfInfo:
     """CONFIG_DEBUG_INFO_BTF=y shows as /sys/kernel/btf/vmlinux; the agent's eBPF needs it."""
     return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))

@@ -8,11 +8,11 @@ was captured; the unit's runtime state is then unknown. Needs no privilege.
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
+from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..host import Unsupported
 from ..numbers import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
-from ..values import value
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
 
 if TYPE_CHECKING:
@@ -32,19 +32,6 @@ MAX_PIDS = 65536
 COMM_LIMIT = 64
 # snap.yaml of the agent is under 2 KiB.
 SNAP_META_LIMIT = 64 * 1024
-
-
-@value
-class SsmAgent:
-    installed: bool
-    running: bool
-    running_known: bool  # False under --root when neither the unit nor a /proc tells
-    how: str  # "deb", "rpm", "snap", "files" (unit or binary, no package record) or ""
-    version: "Optional[str]"
-    unit: "Optional[str]"
-    unit_state: "Dict[str, str]"  # systemctl show properties; only UnitFileState under --root
-    pids: "Tuple[int, ...]" = ()
-    notes: "Tuple[str, ...]" = ()
 
 
 def parse_systemctl_show(stdout: bytes) -> "Dict[str, str]":
@@ -87,7 +74,7 @@ def unit_file_state(host: "Host", unit: str) -> "Dict[str, str]":
     return {}
 
 
-@probe("ssm.agent", timeout=8.0)
+@probe(SSM_AGENT, timeout=8.0)
 def agent(ctx: "ProbeContext") -> SsmAgent:
     """Installed, how, which version, and running: what makes the host an SSM managed node."""
     host = ctx.host

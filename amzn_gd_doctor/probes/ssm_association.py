@@ -5,11 +5,11 @@ Reads /var/lib/amazon/ssm/<instance-id>/document/{state,association} (root-only)
 directories, files and bytes. Honours --root.
 """
 
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, List, Optional
 
+from ..facts.ssm import SSM_ASSOCIATION, DocumentRun, SsmAssociations
 from ..registry import probe
 from ..sanitize import clean
-from ..values import value
 from .ssm_common import GD_DOCUMENT, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
@@ -22,31 +22,6 @@ MAX_INSTANCE_DIRS = 4
 # Pending/current folders hold the documents in flight, a few at a time; 200 bounds a backlog.
 MAX_DOCUMENTS = 200
 OUTPUT_CHARS = 400
-
-
-@value
-class DocumentRun:
-    folder: str  # pending, current or corrupt
-    file: str
-    document: str
-    status: str  # the agent's ResultStatus: InProgress, Success, Failed, TimedOut, ...
-    association_id: "Optional[str]"
-    created: "Optional[str]"
-    plugin_failures: "Tuple[str, ...]" = ()  # "plugin: status (code n): output"
-
-    @property
-    def failed(self) -> bool:
-        return self.folder == "corrupt" or self.status in ("Failed", "TimedOut", "Cancelled")
-
-
-@value
-class SsmAssociations:
-    instance_dirs: "Tuple[str, ...]"
-    documents: int  # state files looked at
-    guardduty: "Tuple[DocumentRun, ...]"  # runs of GuardDuty's document
-    last_association: "Optional[str]" = None  # InstanceDocument.json: the last association run
-    skipped: "Tuple[str, ...]" = ()  # files not parsed, with why
-    truncated: bool = False  # more documents than MAX_DOCUMENTS
 
 
 def parse_document_state(doc: Any, folder: str, name: str) -> "Optional[DocumentRun]":
@@ -103,7 +78,7 @@ def _last_association(host: "Host", base: str) -> "Optional[str]":
     return parse_instance_document(doc)
 
 
-@probe("ssm.association")
+@probe(SSM_ASSOCIATION)
 def association(ctx: "ProbeContext") -> SsmAssociations:
     """The agent's record of association runs: GuardDuty's failed run names what went wrong."""
     host = ctx.host

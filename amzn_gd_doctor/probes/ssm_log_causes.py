@@ -7,8 +7,8 @@ Pure: reads nothing, registers no probe.
 from typing import Dict, FrozenSet, List, Sequence, Set, Tuple
 
 from .. import lazy_re
+from ..facts.ssm import LogCause
 from ..sanitize import clean
-from ..values import value
 from .ssm_common import GD_DOCUMENT, GD_PACKAGE
 from .ssm_log_lines import Entry
 from .ssm_log_patterns import CAUSES, CausePattern
@@ -25,17 +25,6 @@ SUBJECT_CHARS = 100
 # "no EC2 instance role found" means IMDS could not be reached when an entry this close to it
 # says so: the agent logs the failure and its cause within a few entries of each other.
 NEAR_ENTRIES = 3
-
-
-@value
-class LogCause:
-    cause: str  # a CausePattern.cause
-    entries: int
-    subjects: "Tuple[str, ...]"  # what the entries name, first seen first, at most MAX_SUBJECTS
-    latest: str  # when the latest entry was logged, "" when no entry said
-    lines: "Tuple[str, ...]"  # the latest entries, printable
-    guardduty: bool = False  # GuardDuty's package or document is the one concerned
-    suspected: bool = False  # every entry only suggests the cause
 
 
 _RUN_ID_RE = lazy_re.compile(r"\[(?:\w+=)?([0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12})")

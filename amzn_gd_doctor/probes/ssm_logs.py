@@ -9,11 +9,12 @@ import re
 from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
+from ..facts.ssm import SSM_LOGS, LogCause, SsmLogs
 from ..registry import probe
 from ..sanitize import clean
 from ..values import value
 from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, denied
-from .ssm_log_causes import LogCause, find_causes
+from .ssm_log_causes import find_causes
 from .ssm_log_lines import parse_entries
 
 if TYPE_CHECKING:
@@ -59,16 +60,6 @@ KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
 
 
 @value
-class SsmLogs:
-    files: "Tuple[str, ...]"  # log files read
-    counts: "Dict[str, int]"  # entries of each kind in the tails read
-    lines: "Dict[str, Tuple[str, ...]]"  # the latest entries of each kind, printable
-    truncated: bool = False  # a file was larger than the tail read
-    unreadable: "Tuple[str, ...]" = ()
-    causes: "Tuple[LogCause, ...]" = ()  # why the agent cannot work, as its entries say
-
-
-@value
 class LogTally:
     counts: "Dict[str, int]"
     lines: "Dict[str, Tuple[str, ...]]"
@@ -109,7 +100,7 @@ def parse_logs(tails: "Sequence[Tuple[bytes, bool]]") -> LogTally:
     return LogTally(counts, {k: tuple(v) for k, v in kept.items()}, causes)
 
 
-@probe("ssm.logs")
+@probe(SSM_LOGS)
 def logs(ctx: "ProbeContext") -> SsmLogs:
     """Why associations fail shows in these logs first (credentials, network, registration,
     documents)."""

@@ -7,9 +7,10 @@ what to run by hand. Honours --root.
 
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
+from ..facts.ssm import SSM_GUARDDUTY_PLUGIN, SSM_REGISTRATION, PluginInstallState, SsmRegistration
 from ..registry import probe
 from ..sanitize import clean
-from ..values import replace, value
+from ..values import replace
 from .ssm_common import GD_PACKAGE, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
@@ -37,15 +38,6 @@ INSTALL_STATES = {
 MAX_VERSION_DIRS = 32
 
 
-@value
-class SsmRegistration:
-    managed_instance_id: "Optional[str]"  # "mi-..." on a hybrid (non-EC2) host
-    region: "Optional[str]"
-    instance_dirs: "Tuple[str, ...]"  # i-... / mi-... directories the agent keeps state in
-    data_dir: bool  # /var/lib/amazon/ssm exists
-    problem: "Optional[str]" = None  # the registration file exists but could not be parsed
-
-
 def parse_registration(doc: Any) -> "Tuple[Optional[str], Optional[str]]":
     """``{"ManagedInstanceID":"mi-0123456789abcdef0","Region":"eu-west-1"}`` -> (id, region)."""
     if not isinstance(doc, dict):
@@ -57,7 +49,7 @@ def parse_registration(doc: Any) -> "Tuple[Optional[str], Optional[str]]":
     )
 
 
-@probe("ssm.registration")
+@probe(SSM_REGISTRATION)
 def registration(ctx: "ProbeContext") -> SsmRegistration:
     """A hybrid activation leaves a registration file with an mi- id; EC2 ones do not."""
     host = ctx.host
@@ -76,23 +68,6 @@ def registration(ctx: "ProbeContext") -> SsmRegistration:
     if mid is None:
         mid = next((d for d in dirs if d.startswith("mi-")), None)
     return SsmRegistration(mid, region, dirs, True, problem and f"{REGISTRATION}: {problem}")
-
-
-@value
-class PluginInstallState:
-    present: bool  # installstate exists
-    state: "Optional[int]" = None
-    state_name: str = ""
-    version: "Optional[str]" = None
-    last_installed_version: "Optional[str]" = None
-    time: "Optional[str]" = None
-    retry_count: int = 0
-    versions: "Tuple[str, ...]" = ()  # version directories in the package directory
-    problem: "Optional[str]" = None  # malformed file: what is wrong with it
-
-    @property
-    def failed(self) -> bool:
-        return self.state_name in ("Failed", "RollbackUninstall", "RollbackInstall")
 
 
 def parse_installstate(doc: Any) -> PluginInstallState:
@@ -124,7 +99,7 @@ def parse_installstate(doc: Any) -> PluginInstallState:
     )
 
 
-@probe("ssm.guardduty_plugin")
+@probe(SSM_GUARDDUTY_PLUGIN)
 def guardduty_plugin(ctx: "ProbeContext") -> PluginInstallState:
     """What Distributor recorded when it installed GuardDuty's package (or failed to)."""
     host = ctx.host

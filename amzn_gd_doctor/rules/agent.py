@@ -5,20 +5,27 @@ authentication failures.
 Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
-from ..catalog.phrases import phrase_classes
+from ..facts.agent import (
+    AGENT_EVIDENCE,
+    AGENT_JOURNAL,
+    AGENT_PACKAGE,
+    AGENT_PROCESS,
+    AGENT_UNIT,
+    AgentEvidence,
+    AgentJournal,
+    AgentPackage,
+    AgentProcess,
+    AgentUnit,
+    PhraseHits,
+)
+from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
+from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
 from ..numbers import SIZE_ABSURD
 from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
 from ..probes.agent_journal_events import SIGKILL_EXIT
-from ..probes.agent_journal_summary import AgentJournal
-from ..probes.agent_logs import AgentLogs
-from ..probes.agent_package_parse import AgentPackage
-from ..probes.agent_process import AgentProcess
-from ..probes.agent_text import PhraseHits
-from ..probes.agent_unit import AgentUnit
-from ..probes.platform import BtfInfo, KernelRelease
 from ..registry import rule
 
 AGENT = "amazon-guardduty-agent"
@@ -102,48 +109,22 @@ def _counts(items: "Dict[str, int]") -> str:
     return ", ".join(f"{k} ×{v}" for k, v in sorted(items.items(), key=lambda kv: -kv[1])[:3])
 
 
-def _hits(
-    logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]", categories: "Tuple[str, ...]"
-) -> "List[PhraseHits]":
-    """Phrase hits of the given categories from the log files and the journal, merged by class."""
-    merged: Dict[str, PhraseHits] = {}
-    for source in (logs, journal):
-        for hit in getattr(source, "phrases", ()):
-            if hit.category not in categories:
-                continue
-            seen = merged.get(hit.name)
-            merged[hit.name] = (
-                hit
-                if seen is None
-                else PhraseHits(
-                    hit.name,
-                    hit.category,
-                    hit.meaning,
-                    seen.count + hit.count,
-                    seen.recent + hit.recent,
-                    seen.sample,
-                )
-            )
-    order = [c.name for c in phrase_classes()]
-    return sorted(
-        merged.values(), key=lambda h: (CATEGORY_ORDER.index(h.category), order.index(h.name))
-    )
-
-
 def _describe(hit: PhraseHits, recent_only: bool = True) -> str:
     n = hit.recent if recent_only else hit.count
     return f"{hit.meaning} ({hit.name}, {n} line{'s' if n != 1 else ''}: '{hit.sample}')"
 
 
-def _cause(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
+def _cause(evidence: AgentEvidence) -> str:
+    journal = evidence.journal
     if journal is not None and journal.oom_kills:
         return f"; the kernel OOM killer killed it {journal.oom_kills} times"
-    hits = _hits(logs, journal, CONNECTIVITY + ("ebpf", "memlock", "crash"))
+    hits = evidence.hits(CONNECTIVITY + ("ebpf", "memlock", "crash"))
     return f"; it logs {_describe(hits[0], False)}" if hits else ""
 
 
-def _sources(logs: "Optional[AgentLogs]", journal: "Optional[AgentJournal]") -> str:
+def _sources(evidence: AgentEvidence) -> str:
     """What was read, for a passing summary: "6 recent log lines and the journal"."""
+    logs, journal = evidence.logs, evidence.journal
     parts = []
     if logs is not None and logs.read_any:
         parts.append(f"{logs.lines} recent log lines")
@@ -160,11 +141,11 @@ def _absent_summary(pkg: AgentPackage) -> str:
 @rule(
     "agent.installed",
     title="GuardDuty agent package installed",
-    facts=("agent.package",),
-    optional=("ssm.agent",),
+    facts=(AGENT_PACKAGE,),
+    optional=(SSM_AGENT,),
     issues=("waiting_for_ssm_notification", "no_agent_reporting"),
 )
-def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
+def installed(pkg: AgentPackage, ssm: "Optional[SsmAgent]") -> Verdict:
     if pkg.installed and pkg.manager == "files":
         return passed(
             f"{PACKAGE} is installed: its unit file {pkg.files[0]} is in the tree "
@@ -177,18 +158,26 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
             evidence=tuple(pkg.files),
         )
     if pkg.broken:
-        return failed(
-            "no_agent_reporting",
-            f"{PACKAGE} {pkg.version or ''} is only partly "
-            f"installed: dpkg state {pkg.abbrev} ({pkg.state}), an install or upgrade "
-            "that stopped halfway, usually because its maintainer script failed.",
-            evidence=(f"dpkg status: {pkg.status}",),
-            fix=(
-                "Finish it and read the error: `sudo dpkg --configure -a`.",
-                f"Then reinstall: `sudo apt-get install --reinstall {PACKAGE}`.",
-            ),
-        )
-    base = _absent_summary(pkg)
+        return _half_installed(pkg)
+    return _not_installed(_absent_summary(pkg), ssm)
+
+
+def _half_installed(pkg: AgentPackage) -> Verdict:
+    return failed(
+        "no_agent_reporting",
+        f"{PACKAGE} {pkg.version or ''} is only partly "
+        f"installed: dpkg state {pkg.abbrev} ({pkg.state}), an install or upgrade "
+        "that stopped halfway, usually because its maintainer script failed.",
+        evidence=(f"dpkg status: {pkg.status}",),
+        fix=(
+            "Finish it and read the error: `sudo dpkg --configure -a`.",
+            f"Then reinstall: `sudo apt-get install --reinstall {PACKAGE}`.",
+        ),
+    )
+
+
+def _not_installed(base: str, ssm: "Optional[SsmAgent]") -> Verdict:
+    """Absent: whether SSM can install it decides which console issue shows."""
     if ssm is not None and not ssm.installed:
         return failed(
             "waiting_for_ssm_notification",
@@ -196,7 +185,7 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
             "GuardDuty's automated agent configuration cannot install it.",
             fix=("Install and start the SSM agent (amazon-ssm-agent).", MANUAL_INSTALL),
         )
-    if ssm is not None and not ssm.running and getattr(ssm, "running_known", True):
+    if ssm is not None and not ssm.running and ssm.running_known:
         return failed(
             "waiting_for_ssm_notification",
             f"{base}, and the SSM agent is installed "
@@ -227,8 +216,8 @@ def installed(pkg: AgentPackage, ssm: Any) -> Verdict:
 @rule(
     "agent.unit_running",
     title="Agent's systemd unit is active",
-    facts=("agent.unit",),
-    optional=("agent.journal", "agent.process"),
+    facts=(AGENT_UNIT,),
+    optional=(AGENT_JOURNAL, AGENT_PROCESS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -342,15 +331,13 @@ def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> V
 @rule(
     "agent.not_crash_looping",
     title="Agent is not in a restart loop",
-    facts=(),
-    optional=("agent.unit", "agent.journal", "agent.logs"),
+    facts=(AGENT_EVIDENCE,),
+    optional=(AGENT_UNIT,),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
-def not_crash_looping(
-    unit: "Optional[AgentUnit]", journal: "Optional[AgentJournal]", logs: "Optional[AgentLogs]"
-) -> Verdict:
-    journal = _usable(journal)
+def not_crash_looping(evidence: AgentEvidence, unit: "Optional[AgentUnit]") -> Verdict:
+    journal = evidence.journal
     total = unit.n_restarts if unit is not None else None
     recent = journal.restarts_recent if journal is not None else None
     if total is None and recent is None:
@@ -381,7 +368,7 @@ def not_crash_looping(
         parts.append("systemd then gave up (start-limit-hit)")
     return failed(
         "agent_disconnected",
-        "the agent is crash-looping: " + "; ".join(parts) + _cause(logs, journal) + ".",
+        "the agent is crash-looping: " + "; ".join(parts) + _cause(evidence) + ".",
         fix=(
             f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
             f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
@@ -393,7 +380,7 @@ def not_crash_looping(
     "agent.not_oom_killed",
     title="Agent is not killed for memory",
     facts=(),
-    optional=("agent.journal", "agent.unit"),
+    optional=(AGENT_JOURNAL, AGENT_UNIT),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
@@ -502,17 +489,16 @@ def _oom_failure(
 @rule(
     "agent.memlock",
     title="Locked-memory limit for the agent's eBPF maps (kernels 5.10 and older)",
-    facts=("platform.kernel",),
-    optional=("agent.process", "agent.unit", "agent.logs", "agent.journal"),
+    facts=(PLATFORM_KERNEL, AGENT_EVIDENCE),
+    optional=(AGENT_PROCESS, AGENT_UNIT),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def memlock(
     kernel: KernelRelease,
+    evidence: AgentEvidence,
     proc: "Optional[AgentProcess]",
     unit: "Optional[AgentUnit]",
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
 ) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} has no MAJOR.MINOR")
@@ -521,7 +507,7 @@ def memlock(
             f"kernel {kernel.raw} is newer than 5.10: eBPF memory is charged "
             "to the memory cgroup, RLIMIT_MEMLOCK does not limit the agent."
         )
-    logged = sum(h.count for h in _hits(logs, journal, ("memlock",)))
+    logged = sum(h.count for h in evidence.hits(("memlock",)))
     main = proc.main if proc is not None else None
     if main is not None and main.memlock is not None:
         limits, source, sure = main.memlock, f"the running agent (pid {main.pid})", True
@@ -555,28 +541,24 @@ def memlock(
 @rule(
     "agent.btf_errors",
     title="Agent loads its eBPF programs (no libbpf/BTF failures)",
-    facts=(),
-    optional=("agent.logs", "agent.journal", "platform.btf", "agent.package"),
+    facts=(AGENT_EVIDENCE,),
+    optional=(PLATFORM_BTF, AGENT_PACKAGE),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def btf_errors(
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
-    btf: "Optional[BtfInfo]",
-    pkg: "Optional[AgentPackage]",
+    evidence: AgentEvidence, btf: "Optional[BtfInfo]", pkg: "Optional[AgentPackage]"
 ) -> Verdict:
-    journal = _usable(journal)
-    if (logs is None or not logs.read_any) and journal is None:
+    if not evidence.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
             f"hand: `sudo grep -h libbpf {LOG_DIR}/*` and `{BY_HAND_JOURNAL}`."
         )
-    hits = _hits(logs, journal, ("ebpf",))
+    hits = evidence.hits(("ebpf",))
     if not hits:
-        return passed(f"no libbpf or BTF failure in {_sources(logs, journal)}.")
+        return passed(f"no libbpf or BTF failure in {_sources(evidence)}.")
     btf_missing = any(h.name == "btf_missing" for h in hits)
-    if _hits(logs, journal, ("memlock",)) and not btf_missing:
+    if evidence.hits(("memlock",)) and not btf_missing:
         return not_applicable(
             "the agent's libbpf failures come with locked-memory errors: agent.memlock judges them."
         )
@@ -620,32 +602,33 @@ def _agent_side_bpf_failure(
     )
 
 
+def _proxy_lines(unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]") -> "Tuple[str, ...]":
+    """The proxy the agent runs with: its unit's Environment=, overridden by its process's."""
+    proxies = dict(unit.proxy_env) if unit is not None else {}
+    main = proc.main if proc is not None else None
+    proxies.update(main.proxy_env if main is not None else {})
+    return tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
+
+
 @rule(
     "agent.logs_clean",
     title="Agent reaches and authenticates to GuardDuty (its logs)",
-    facts=(),
-    optional=("agent.logs", "agent.journal", "agent.unit", "agent.process"),
+    facts=(AGENT_EVIDENCE,),
+    optional=(AGENT_UNIT, AGENT_PROCESS),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
 def logs_clean(
-    logs: "Optional[AgentLogs]",
-    journal: "Optional[AgentJournal]",
-    unit: "Optional[AgentUnit]",
-    proc: "Optional[AgentProcess]",
+    lines: AgentEvidence, unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]"
 ) -> Verdict:
-    journal = _usable(journal)
-    if (logs is None or not logs.read_any) and journal is None:
+    if not lines.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
             f"hand: `{BY_HAND_LOGS}` and `{BY_HAND_JOURNAL}`."
         )
-    hits = _hits(logs, journal, CONNECTIVITY + ("throttling",))
+    hits = lines.hits(CONNECTIVITY + ("throttling",))
     current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
-    proxies = dict(unit.proxy_env) if unit is not None else {}
-    main = proc.main if proc is not None else None
-    proxies.update(main.proxy_env if main is not None else {})
-    evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
+    evidence = _proxy_lines(unit, proc)
     if current:
         first = current[0]
         what = "cannot authenticate to" if first.category == "auth" else "cannot reach"
@@ -656,7 +639,7 @@ def logs_clean(
             evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
             fix=FIXES[first.category],
         )
-    read = _sources(logs, journal)
+    read = _sources(lines)
     if hits:
         names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
         return Verdict(

@@ -3,12 +3,13 @@
 Pure functions of the IMDS and platform facts.
 """
 
-from typing import Any, Optional
+from typing import Optional
 
+from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, IdentityResult, TagResult
+from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
+from ..facts.ssm import SSM_REGISTRATION, SsmRegistration
 from ..model import Verdict, failed, inconclusive, passed, warned
-from ..probes.imds import IdentityResult
-from ..probes.imds_meta import TAG_KEY, TagResult
-from ..probes.platform_ec2 import Ec2Signs
+from ..probes.imds_meta import TAG_KEY
 from ..registry import rule
 
 HOP_LIMIT_SYMPTOM = (
@@ -20,12 +21,12 @@ HOP_LIMIT_SYMPTOM = (
 @rule(
     "imds.identity_document",
     title="Instance identity document from IMDS",
-    facts=("imds.identity",),
-    optional=("platform.ec2_signs", "ssm.registration"),
+    facts=(IMDS_IDENTITY,),
+    optional=(PLATFORM_EC2_SIGNS, SSM_REGISTRATION),
     issues=("identity_document_unavailable",),
 )
 def identity_document(
-    result: IdentityResult, signs: "Optional[Ec2Signs]", registration: Any
+    result: IdentityResult, signs: "Optional[Ec2Signs]", registration: "Optional[SsmRegistration]"
 ) -> Verdict:
     doc = result.document
     if doc is not None and result.session is not None:
@@ -44,7 +45,7 @@ def identity_document(
             "affected; run the doctor on the host, not in a container."
         )
     hints = []
-    managed_id = getattr(registration, "managed_instance_id", None) or ""
+    managed_id = (registration.managed_instance_id if registration else None) or ""
     if managed_id.startswith("mi-"):
         hints.append(
             f"SSM registered this host as {managed_id}, a hybrid (non-EC2) managed "
@@ -66,7 +67,7 @@ def identity_document(
 @rule(
     "imds.exclusion_tag",
     title="GuardDutyManaged exclusion tag",
-    facts=("imds.tags",),
+    facts=(IMDS_TAGS,),
     requires=("imds.identity_document",),
     issues=("exclusion_tag",),
 )

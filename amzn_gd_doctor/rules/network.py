@@ -6,17 +6,28 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 """
 
 import ipaddress
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple, TypeVar
 
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.imds import IMDS_IDENTITY, IMDS_NETWORK, IdentityResult, NetworkInfo
+from ..facts.network import (
+    NET_DNS,
+    NET_ENDPOINTS,
+    NET_PROXY,
+    NET_RESOLVERS,
+    NET_TCP,
+    NET_TLS,
+    DnsResults,
+    Endpoints,
+    ProxySettings,
+    Resolvers,
+    TcpResults,
+    TlsResults,
+)
 from ..host.network import DnsAnswer, TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.imds import IdentityResult
-from ..probes.imds_meta import NetworkInfo
-from ..probes.net_dns import DnsResults
-from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE, Endpoints
-from ..probes.net_proxy import ProxySettings
-from ..probes.net_resolvers import AMAZON_RESOLVER, Resolvers
-from ..probes.net_tcp import TcpResults, TlsResults
+from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE
+from ..probes.net_resolvers import AMAZON_RESOLVER
 from ..registry import rule
 from ..values import value
 from .platform import parse_agent_version
@@ -122,10 +133,10 @@ def _link_local_works(
     return tls is None or any(r.status == "verified" for r in tls.for_name(endpoint.name))
 
 
-def _agent_version(package: Any) -> "Optional[Tuple[int, ...]]":
-    if package is None or not getattr(package, "installed", False):
+def _agent_version(package: "Optional[AgentPackage]") -> "Optional[Tuple[int, ...]]":
+    if package is None or not package.installed:
         return None
-    return parse_agent_version(getattr(package, "version", None))
+    return parse_agent_version(package.version)
 
 
 def _state_sentence(state: NameState) -> str:
@@ -179,7 +190,7 @@ def dns_fix(endpoints: Endpoints, resolvers: Resolvers) -> "Tuple[str, ...]":
 @rule(
     "network.endpoint_name",
     title="GuardDuty endpoint name for this region",
-    facts=("net.endpoints",),
+    facts=(NET_ENDPOINTS,),
 )
 def endpoint_name(endpoints: Endpoints) -> Verdict:
     extra = [f"{e.name}: {e.note}" for e in endpoints.endpoints]
@@ -191,7 +202,7 @@ def endpoint_name(endpoints: Endpoints) -> Verdict:
     )
 
 
-@rule("network.resolver_configured", title="DNS resolvers this host uses", facts=("net.resolvers",))
+@rule("network.resolver_configured", title="DNS resolvers this host uses", facts=(NET_RESOLVERS,))
 def resolver_configured(resolvers: Resolvers) -> Verdict:
     listed = tuple(f"{r.server} ({r.source})" for r in resolvers.resolvers)
     if resolvers.overridden:
@@ -214,8 +225,8 @@ def resolver_configured(resolvers: Resolvers) -> Verdict:
 @rule(
     "network.dns_private",
     title="Endpoint name resolves to private addresses in the VPC",
-    facts=("net.endpoints", "net.resolvers", "net.dns"),
-    optional=("imds.network", "agent.package", "net.tcp", "net.tls"),
+    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    optional=(IMDS_NETWORK, AGENT_PACKAGE, NET_TCP, NET_TLS),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("no_agent_reporting",),
 )
@@ -224,7 +235,7 @@ def dns_private(
     resolvers: Resolvers,
     dns: DnsResults,
     network: "Optional[NetworkInfo]",
-    package: Any,
+    package: "Optional[AgentPackage]",
     tcp: "Optional[TcpResults]",
     tls: "Optional[TlsResults]",
 ) -> Verdict:
@@ -284,8 +295,8 @@ def _fips_note(
 @rule(
     "network.amazon_resolver",
     title="Amazon-provided DNS resolver answers",
-    facts=("net.endpoints", "net.resolvers", "net.dns"),
-    optional=("imds.identity", "imds.network"),
+    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    optional=(IMDS_IDENTITY, IMDS_NETWORK),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("vpce_private_dns_attributes",),
 )
@@ -338,7 +349,10 @@ def _base_plus_two(cidr: str) -> str:
     return str(net.network_address + 2) if net.num_addresses > 4 else ""
 
 
-def _pick(name_results: "Sequence[Tuple[str, Sequence[Any]]]") -> "Tuple[str, Sequence[Any]]":
+R = TypeVar("R")
+
+
+def _pick(name_results: "Sequence[Tuple[str, Sequence[R]]]") -> "Tuple[str, Sequence[R]]":
     """The first name with results: the standard name, else the link-local one."""
     return next(((n, r) for n, r in name_results if r), (name_results[0][0], ()))
 
@@ -346,8 +360,8 @@ def _pick(name_results: "Sequence[Tuple[str, Sequence[Any]]]") -> "Tuple[str, Se
 @rule(
     "network.tcp_reachable",
     title="Endpoint accepts TCP connections",
-    facts=("net.endpoints", "net.tcp"),
-    optional=("imds.network",),
+    facts=(NET_ENDPOINTS, NET_TCP),
+    optional=(IMDS_NETWORK,),
     requires=("network.dns_private",),
     issues=("no_agent_reporting",),
 )
@@ -394,7 +408,7 @@ def tcp_reachable(
 @rule(
     "network.tls_valid",
     title="Endpoint presents a certificate this host trusts",
-    facts=("net.endpoints", "net.tls"),
+    facts=(NET_ENDPOINTS, NET_TLS),
     requires=("network.tcp_reachable",),
     issues=("no_agent_reporting",),
 )
@@ -462,7 +476,7 @@ def no_proxy_exempts(name: str, port: int, no_proxy: str) -> "Optional[str]":
 @rule(
     "network.proxy_exempt",
     title="Agent proxy settings exempt the endpoint",
-    facts=("net.endpoints", "net.proxy"),
+    facts=(NET_ENDPOINTS, NET_PROXY),
     requires=("network.endpoint_name",),
 )
 def proxy_exempt(endpoints: Endpoints, proxy: ProxySettings) -> Verdict:

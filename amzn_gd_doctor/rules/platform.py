@@ -7,6 +7,20 @@ import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.imds import IMDS_IDENTITY, IdentityResult
+from ..facts.platform import (
+    PLATFORM_ARCH,
+    PLATFORM_BTF,
+    PLATFORM_EC2_SIGNS,
+    PLATFORM_KERNEL,
+    PLATFORM_OS,
+    BtfInfo,
+    Ec2Signs,
+    KernelRelease,
+    OsInfo,
+)
+from ..facts.ssm import SSM_REGISTRATION, SsmRegistration
 from ..model import (
     Confidence,
     Verdict,
@@ -16,10 +30,6 @@ from ..model import (
     passed,
     warned,
 )
-from ..probes.imds import IdentityResult
-from ..probes.platform import BtfInfo, KernelRelease, OsInfo
-from ..probes.platform_ec2 import Ec2Signs
-from ..probes.ssm_state import SsmRegistration
 from ..registry import rule
 
 Family = Tuple[int, int]
@@ -69,21 +79,20 @@ def match_distribution(
     return None
 
 
-def _installed_agent_version(agent: Any) -> "Optional[str]":
-    if agent is None or not getattr(agent, "installed", False):
-        return None
-    version = getattr(agent, "version", None)
-    return str(version) if version else None
+def _installed_agent_version(agent: "Optional[AgentPackage]") -> "Optional[str]":
+    return agent.version if agent is not None and agent.installed and agent.version else None
 
 
 @rule(
     "platform.kernel_supported",
     title="Kernel within GuardDuty's supported range",
-    facts=("platform.kernel",),
-    optional=("platform.os", "agent.package"),
+    facts=(PLATFORM_KERNEL,),
+    optional=(PLATFORM_OS, AGENT_PACKAGE),
     issues=("kernel_too_low", "kernel_too_high"),
 )
-def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: Any) -> Verdict:
+def kernel_supported(
+    kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: "Optional[AgentPackage]"
+) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} does not start with MAJOR.MINOR")
     matrix = catalog.kernel_matrix()
@@ -125,7 +134,7 @@ def kernel_supported(kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: 
 @rule(
     "platform.btf_present",
     title="Kernel BTF type information for the agent's eBPF programs",
-    facts=("platform.btf",),
+    facts=(PLATFORM_BTF,),
     requires=("platform.kernel_supported",),
     issues=("no_agent_reporting",),
 )
@@ -149,7 +158,7 @@ def btf_present(btf: BtfInfo) -> Verdict:
     "platform.arch_supported",
     title="CPU architecture and instance family",
     facts=(),
-    optional=("platform.arch", "imds.identity"),
+    optional=(PLATFORM_ARCH, IMDS_IDENTITY),
     issues=("ssm_association_execution_failed",),
 )
 def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]") -> Verdict:
@@ -184,8 +193,8 @@ def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]
 @rule(
     "platform.ec2_instance",
     title="This machine is an EC2 instance",
-    facts=("platform.ec2_signs",),
-    optional=("ssm.registration",),
+    facts=(PLATFORM_EC2_SIGNS,),
+    optional=(SSM_REGISTRATION,),
 )
 def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> Verdict:
     """Warns only on a machine that is neither EC2 nor an SSM hybrid node: the report then says
@@ -206,7 +215,7 @@ def ec2_instance(signs: Ec2Signs, registration: "Optional[SsmRegistration]") -> 
     )
 
 
-@rule("platform.os_identified", title="The distribution is identified", facts=("platform.os",))
+@rule("platform.os_identified", title="The distribution is identified", facts=(PLATFORM_OS,))
 def os_identified(os_info: OsInfo) -> Verdict:
     """Where the distribution comes from; a malformed os-release shows here as could-not-look,
     not as a distribution nobody has heard of."""

@@ -4,16 +4,25 @@ about, each cause named with its fix. Pure functions of the ssm.* facts (and age
 platform.os where given).
 """
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.platform import PLATFORM_OS, OsInfo
+from ..facts.ssm import (
+    SSM_AGENT,
+    SSM_ASSOCIATION,
+    SSM_GUARDDUTY_PLUGIN,
+    SSM_LOGS,
+    SSM_REGISTRATION,
+    LogCause,
+    PluginInstallState,
+    SsmAgent,
+    SsmAssociations,
+    SsmLogs,
+    SsmRegistration,
+)
 from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.platform import OsInfo
-from ..probes.ssm_agent import SsmAgent
-from ..probes.ssm_association import SsmAssociations
 from ..probes.ssm_common import GD_DOCUMENT, GD_PACKAGE
-from ..probes.ssm_log_causes import LogCause
-from ..probes.ssm_logs import SsmLogs
-from ..probes.ssm_state import PluginInstallState, SsmRegistration
 from ..registry import rule
 
 INSTALL_SSM_DOC = (
@@ -203,11 +212,13 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
 @rule(
     "ssm.agent_running",
     title="SSM agent installed and running (the host is an SSM managed node)",
-    facts=("ssm.agent",),
-    optional=("agent.package", "platform.os"),
+    facts=(SSM_AGENT,),
+    optional=(AGENT_PACKAGE, PLATFORM_OS),
     issues=("waiting_for_ssm_notification",),
 )
-def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> Verdict:
+def agent_running(
+    ssm: SsmAgent, gd_agent: "Optional[AgentPackage]", os_info: "Optional[OsInfo]"
+) -> Verdict:
     state = ssm.unit_state
     how = f" ({ssm.how}{', ' + ssm.version if ssm.version else ''})" if ssm.installed else ""
     if ssm.running:
@@ -238,10 +249,10 @@ def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> 
             "the console issue cannot be told (`rpm -q amazon-guardduty-agent` "
             "or `dpkg -s amazon-guardduty-agent`)."
         )
-    if getattr(gd_agent, "installed", False):
+    if gd_agent.installed:
         return warned(
             f"{seen}; the GuardDuty agent is installed anyway (v"
-            f"{getattr(gd_agent, 'version', None) or '?'}), so it does not depend on "
+            f"{gd_agent.version or '?'}), so it does not depend on "
             "SSM now, but automated agent configuration cannot update it.",
             fix=fix,
         )
@@ -257,7 +268,7 @@ def agent_running(ssm: SsmAgent, gd_agent: Any, os_info: "Optional[OsInfo]") -> 
 @rule(
     "ssm.hybrid_registration",
     title="SSM registration: EC2 instance, not a hybrid managed node",
-    facts=("ssm.registration",),
+    facts=(SSM_REGISTRATION,),
     issues=("identity_document_unavailable",),
 )
 def hybrid_registration(reg: SsmRegistration) -> Verdict:
@@ -286,8 +297,8 @@ def hybrid_registration(reg: SsmRegistration) -> Verdict:
 @rule(
     "ssm.plugin_install_state",
     title=f"Distributor install state of {GD_PACKAGE}",
-    facts=("ssm.guardduty_plugin",),
-    optional=("ssm.logs",),
+    facts=(SSM_GUARDDUTY_PLUGIN,),
+    optional=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") -> Verdict:
@@ -325,8 +336,8 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
 @rule(
     "ssm.association_execution",
     title=f"Runs of the association document {GD_DOCUMENT}",
-    facts=("ssm.association",),
-    optional=("ssm.logs",),
+    facts=(SSM_ASSOCIATION,),
+    optional=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> Verdict:
@@ -364,7 +375,7 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
 @rule(
     "ssm.logs_clean",
     title="SSM agent log free of registration and credential errors",
-    facts=("ssm.logs",),
+    facts=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
 def logs_clean(logs: SsmLogs) -> Verdict:

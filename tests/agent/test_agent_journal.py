@@ -14,9 +14,10 @@ from typing import Dict, Tuple
 import pytest
 
 from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.facts.agent import AgentJournal
 from amzn_gd_doctor.host import CouldNotLook, RootedHost
 from amzn_gd_doctor.model import FactStatus, Outcome
-from amzn_gd_doctor.probes.agent_journal import KERNEL_MATCHES, UNIT_MATCHES, AgentJournal
+from amzn_gd_doctor.probes.agent_journal import KERNEL_MATCHES, UNIT_MATCHES
 
 from .conftest import (
     BACKEND_PARAMS,

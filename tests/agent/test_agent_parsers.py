@@ -12,6 +12,7 @@ from typing import Optional, Tuple
 import pytest
 
 from amzn_gd_doctor.catalog import phrases
+from amzn_gd_doctor.facts.agent import AgentUnit
 from amzn_gd_doctor.host.journal import JOURNAL_FIELD_LIMIT, JournalEntry, parse_journal_json_line
 from amzn_gd_doctor.host.processes import (
     parse_memlock,
@@ -30,12 +31,7 @@ from amzn_gd_doctor.probes.agent_package_parse import (
     parse_dpkg_status_file,
     parse_rpm_query,
 )
-from amzn_gd_doctor.probes.agent_unit import (
-    AgentUnit,
-    parse_show,
-    parse_timespan_us,
-    unit_from_show,
-)
+from amzn_gd_doctor.probes.agent_unit import parse_show, parse_timespan_us, unit_from_show
 from amzn_gd_doctor.probes.agent_unit_files import (
     parse_cpu_quota,
     parse_environment,

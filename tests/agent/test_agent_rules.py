@@ -3,23 +3,29 @@ cases where the host cannot tell are inconclusive with what to run by hand."""
 
 from __future__ import annotations
 
-from types import SimpleNamespace
 from typing import Any, Optional, Tuple
 
 import pytest
 
 from amzn_gd_doctor import catalog
 from amzn_gd_doctor.catalog.phrases import by_name
+from amzn_gd_doctor.facts.agent import (
+    AgentEvidence,
+    AgentJournal,
+    AgentLogs,
+    AgentPackage,
+    AgentProcess,
+    AgentUnit,
+    LogFile,
+    PhraseHits,
+)
+from amzn_gd_doctor.facts.platform import BtfInfo
+from amzn_gd_doctor.facts.ssm import SsmAgent
 from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
 from amzn_gd_doctor.numbers import SIZE_ABSURD
-from amzn_gd_doctor.probes.agent_journal import AgentJournal
-from amzn_gd_doctor.probes.agent_logs import AgentLogs, LogFile
-from amzn_gd_doctor.probes.agent_package_parse import AgentPackage
-from amzn_gd_doctor.probes.agent_process import AgentProcess
-from amzn_gd_doctor.probes.agent_text import PhraseHits
-from amzn_gd_doctor.probes.agent_unit import AgentUnit
-from amzn_gd_doctor.probes.platform import BtfInfo, parse_kernel_release
+from amzn_gd_doctor.probes import agent_evidence
+from amzn_gd_doctor.probes.platform import parse_kernel_release
 from amzn_gd_doctor.rules import agent as rules
 
 M = 1024 * 1024
@@ -107,8 +113,20 @@ def pkg(
     return AgentPackage(manager, state, version, status)
 
 
-def ssm(installed: bool, running: bool, known: bool = True) -> Any:
-    return SimpleNamespace(installed=installed, running=running, running_known=known)
+def evidence(
+    agent_logs: Optional[AgentLogs], agent_journal: Optional[AgentJournal]
+) -> AgentEvidence:
+    """The derived fact as the engine makes it from these two."""
+    usable = agent_evidence.usable(agent_journal)
+    phrases = agent_evidence.merge(
+        agent_logs.phrases if agent_logs else (), usable.phrases if usable else ()
+    )
+    return AgentEvidence(agent_logs, usable, phrases)
+
+
+def ssm(installed: bool, running: bool, known: bool = True) -> SsmAgent:
+    unit = "amazon-ssm-agent.service" if installed else None
+    return SsmAgent(installed, running, known, "rpm" if installed else "", None, unit, {})
 
 
 def assert_catalogued(verdict: Verdict) -> None:
@@ -233,15 +251,19 @@ def test_unit_running_in_a_tree_reads_the_journal() -> None:
 
 # -- agent.not_crash_looping --------------------------------------------------------------------
 def test_not_crash_looping_passes() -> None:
-    v = rules.not_crash_looping(unit(n_restarts=1), journal(restarts_recent=1, restarts=1), None)
+    v = rules.not_crash_looping(
+        evidence(None, journal(restarts_recent=1, restarts=1)), unit(n_restarts=1)
+    )
     assert v.outcome is Outcome.PASS and "NRestarts=1" in v.summary
 
 
 def test_not_crash_looping_fails_with_counts_and_cause() -> None:
     v = rules.not_crash_looping(
+        evidence(
+            logs(hit("connection_timeout", 24)),
+            journal(restarts=30, restarts_recent=12, exits={"exited, status=1/FAILURE": 12}),
+        ),
         unit(n_restarts=17),
-        journal(restarts=30, restarts_recent=12, exits={"exited, status=1/FAILURE": 12}),
-        logs(hit("connection_timeout", 24)),
     )
     assert v.issue == "agent_disconnected"
     assert "17 times (NRestarts)" in v.summary and ", 12 in the last hour" in v.summary
@@ -250,19 +272,19 @@ def test_not_crash_looping_fails_with_counts_and_cause() -> None:
 
 def test_not_crash_looping_fails_when_systemd_gave_up() -> None:
     v = rules.not_crash_looping(
-        None, journal(restarts=2, restarts_recent=2, start_limit_hits=1), None
+        evidence(None, journal(restarts=2, restarts_recent=2, start_limit_hits=1)), None
     )
     assert v.outcome is Outcome.FAIL and "start-limit-hit" in v.summary
 
 
 def test_not_crash_looping_names_oom_as_the_cause() -> None:
-    v = rules.not_crash_looping(unit(n_restarts=5), journal(oom_kills=5), None)
+    v = rules.not_crash_looping(evidence(None, journal(oom_kills=5)), unit(n_restarts=5))
     assert "OOM killer killed it 5 times" in v.summary
 
 
 def test_not_crash_looping_inconclusive_without_unit_or_journal() -> None:
     unreadable = journal(entries=0, problems=("3 journal files: permission denied",))
-    v = rules.not_crash_looping(AgentUnit("not-running"), unreadable, None)
+    v = rules.not_crash_looping(evidence(None, unreadable), AgentUnit("not-running"))
     assert v.outcome is Outcome.INCONCLUSIVE and "systemctl show -p NRestarts" in v.summary
 
 
@@ -300,20 +322,20 @@ def test_not_oom_killed_without_journal() -> None:
 
 # -- agent.memlock ------------------------------------------------------------------------------
 def test_memlock_passes_with_enough_locked_memory() -> None:
-    v = rules.memlock(KERNEL_510, process((64 * M, 64 * M)), None, None, None)
+    v = rules.memlock(KERNEL_510, evidence(None, None), process((64 * M, 64 * M)), None)
     assert v.outcome is Outcome.PASS and "soft 64M, hard 64M" in v.summary
 
 
 def test_memlock_not_applicable_on_newer_kernels() -> None:
     assert (
-        rules.memlock(KERNEL_61, process((65536, 65536)), None, None, None).outcome
+        rules.memlock(KERNEL_61, evidence(None, None), process((65536, 65536)), None).outcome
         is Outcome.NOT_APPLICABLE
     )
 
 
 def test_memlock_fails_on_the_running_agent() -> None:
     v = rules.memlock(
-        KERNEL_510, process((65536, 65536)), None, logs(hit("memlock_limit", 2)), None
+        KERNEL_510, evidence(logs(hit("memlock_limit", 2)), None), process((65536, 65536)), None
     )
     assert (v.issue, v.confidence) == ("agent_disconnected", Confidence.CONFIRMED)
     assert "soft 64K, hard 64K (the running agent (pid 2540))" in v.summary
@@ -325,25 +347,26 @@ def test_memlock_from_configuration_is_suspected() -> None:
     configured = AgentUnit(
         "tree", "loaded", memlock=(65536, 65536), memlock_source="systemd's default"
     )
-    v = rules.memlock(KERNEL_510, None, configured, None, None)
+    v = rules.memlock(KERNEL_510, evidence(None, None), None, configured)
     assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
 
 
 def test_memlock_inconclusive_when_unknown() -> None:
-    v = rules.memlock(KERNEL_510, AgentProcess((), None), AgentUnit("not-running"), None, None)
+    v = rules.memlock(
+        KERNEL_510, evidence(None, None), AgentProcess((), None), AgentUnit("not-running")
+    )
     assert v.outcome is Outcome.INCONCLUSIVE and "/limits" in v.summary
 
 
 # -- agent.btf_errors ---------------------------------------------------------------------------
 def test_btf_errors_passes() -> None:
-    v = rules.btf_errors(logs(hit("connection_timeout")), journal(), BtfInfo(True), pkg())
+    v = rules.btf_errors(evidence(logs(hit("connection_timeout")), journal()), BtfInfo(True), pkg())
     assert v.outcome is Outcome.PASS
 
 
 def test_btf_errors_fails_and_names_missing_btf() -> None:
     v = rules.btf_errors(
-        logs(hit("bpf_load_failed", 4)),
-        journal(phrases=(hit("btf_missing", 8),)),
+        evidence(logs(hit("bpf_load_failed", 4)), journal(phrases=(hit("btf_missing", 8),))),
         BtfInfo(False),
         pkg(),
     )
@@ -353,18 +376,20 @@ def test_btf_errors_fails_and_names_missing_btf() -> None:
 
 
 def test_btf_errors_leaves_memlock_failures_to_memlock() -> None:
-    v = rules.btf_errors(logs(hit("memlock_limit"), hit("bpf_load_failed")), None, None, None)
+    v = rules.btf_errors(
+        evidence(logs(hit("memlock_limit"), hit("bpf_load_failed")), None), None, None
+    )
     assert v.outcome is Outcome.NOT_APPLICABLE
 
 
 def test_btf_errors_inconclusive_without_logs_or_journal() -> None:
-    v = rules.btf_errors(None, None, None, None)
+    v = rules.btf_errors(evidence(None, None), None, None)
     assert v.outcome is Outcome.INCONCLUSIVE and "grep -h libbpf" in v.summary
 
 
 # -- agent.logs_clean ---------------------------------------------------------------------------
 def test_logs_clean_passes() -> None:
-    v = rules.logs_clean(logs(), journal(), unit(), process())
+    v = rules.logs_clean(evidence(logs(), journal()), unit(), process())
     assert v.outcome is Outcome.PASS
     assert v.summary == (
         "no connectivity or authentication failure in 200 recent log lines and "
@@ -374,8 +399,7 @@ def test_logs_clean_passes() -> None:
 
 def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
     v = rules.logs_clean(
-        logs(hit("telemetry_access_denied", 2), hit("dns_failure", 1)),
-        None,
+        evidence(logs(hit("telemetry_access_denied", 2), hit("dns_failure", 1)), None),
         unit(environment={"HTTPS_PROXY": "http://user:pw@10.0.0.5:3128", "LANG": "C"}),
         None,
     )
@@ -396,14 +420,16 @@ def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
     ],
 )
 def test_logs_clean_fails_on_connectivity(name: str, fix_words: str) -> None:
-    v = rules.logs_clean(None, journal(phrases=(hit(name, 5),)), None, None)
+    v = rules.logs_clean(evidence(None, journal(phrases=(hit(name, 5),))), None, None)
     assert v.issue == "agent_disconnected" and "cannot reach GuardDuty" in v.summary
     assert fix_words in v.fix[0]
 
 
 def test_logs_clean_warns_on_old_or_minor_errors() -> None:
     v = rules.logs_clean(
-        logs(hit("connection_timeout", 3, recent=0), hit("throttled", 2)), None, None, None
+        evidence(logs(hit("connection_timeout", 3, recent=0), hit("throttled", 2)), None),
+        None,
+        None,
     )
     assert v.outcome is Outcome.WARN and "connection_timeout ×3" in v.summary
 
@@ -411,7 +437,7 @@ def test_logs_clean_warns_on_old_or_minor_errors() -> None:
 def test_logs_clean_inconclusive_without_any_source() -> None:
     unreadable = journal(entries=0, problems=("system.journal: permission denied",))
     empty_dir = AgentLogs("/var/log/amzn-guardduty-agent", False)
-    v = rules.logs_clean(empty_dir, unreadable, None, None)
+    v = rules.logs_clean(evidence(empty_dir, unreadable), None, None)
     assert v.outcome is Outcome.INCONCLUSIVE and "sudo tail -n 200" in v.summary
 
 
@@ -474,9 +500,8 @@ def test_unit_running_in_a_tree_fails_while_flapping() -> None:
 
 def test_not_crash_looping_fails_on_two_restarts_in_ten_minutes() -> None:
     v = rules.not_crash_looping(
+        evidence(None, journal(exits={"killed, status=9/KILL": 2}, **FLAPPING)),
         unit(n_restarts=2),
-        journal(exits={"killed, status=9/KILL": 2}, **FLAPPING),
-        None,
     )
     assert (v.outcome, v.summary) == (
         Outcome.FAIL,
@@ -488,7 +513,7 @@ def test_not_crash_looping_fails_on_two_restarts_in_ten_minutes() -> None:
 
 def test_not_crash_looping_two_restarts_spread_over_the_hour_pass() -> None:
     v = rules.not_crash_looping(
-        unit(n_restarts=2), journal(restarts_flap=0, restarts_recent=2, restarts=2), None
+        evidence(None, journal(restarts_flap=0, restarts_recent=2, restarts=2)), unit(n_restarts=2)
     )
     assert (v.outcome, v.summary) == (
         Outcome.PASS,
@@ -564,7 +589,7 @@ def test_not_oom_killed_without_journal_reads_the_last_exit() -> None:
 
 
 def test_memlock_absurd_limits_are_said_so() -> None:
-    v = rules.memlock(KERNEL_510, process((SIZE_ABSURD, SIZE_ABSURD)), None, None, None)
+    v = rules.memlock(KERNEL_510, evidence(None, None), process((SIZE_ABSURD, SIZE_ABSURD)), None)
     assert (v.outcome, v.summary) == (
         Outcome.PASS,
         "Max locked memory is soft unlimited or absurd (2^63 bytes or more), hard unlimited "
@@ -590,7 +615,9 @@ def skeleton_hit(count: int = 3) -> PhraseHits:
 
 def test_btf_errors_skeleton_failure_with_btf_is_the_agents() -> None:
     v = rules.btf_errors(
-        None, journal(phrases=(skeleton_hit(), hit("bpf_load_failed", 3))), BtfInfo(True), pkg()
+        evidence(None, journal(phrases=(skeleton_hit(), hit("bpf_load_failed", 3)))),
+        BtfInfo(True),
+        pkg(),
     )
     assert (v.outcome, v.issue, v.confidence) == (
         Outcome.FAIL,
@@ -619,7 +646,7 @@ def test_btf_errors_skeleton_failure_with_btf_is_the_agents() -> None:
 def test_btf_errors_skeleton_failure_without_usable_btf_stays_the_kernels(
     hits: Tuple[PhraseHits, ...], btf: Optional[BtfInfo]
 ) -> None:
-    v = rules.btf_errors(None, journal(phrases=hits), btf, pkg())
+    v = rules.btf_errors(evidence(None, journal(phrases=hits)), btf, pkg())
     assert v.issue == "agent_disconnected"
     assert v.summary.startswith("the agent cannot load its eBPF programs (libbpf failed")
     assert "CONFIG_DEBUG_INFO_BTF=y" in v.fix[0]

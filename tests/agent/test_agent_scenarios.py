@@ -26,9 +26,9 @@ from support import (
 )
 
 from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.facts.agent import AgentLogs
 from amzn_gd_doctor.host import LiveHost
 from amzn_gd_doctor.model import FactStatus, Outcome, Report
-from amzn_gd_doctor.probes.agent_logs import AgentLogs
 from amzn_gd_doctor.render import json as render_json
 from amzn_gd_doctor.render import text as render_text
 

@@ -21,7 +21,17 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import pytest
 
 from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.facts import Key
+from amzn_gd_doctor.facts.agent import (
+    AGENT_PACKAGE,
+    AGENT_PROCESS,
+    AGENT_UNIT,
+    AgentPackage,
+    AgentProcess,
+    AgentUnit,
+)
 from amzn_gd_doctor.host import LiveHost, RootedHost
+from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Report
 
 REGION = "us-east-1"
@@ -287,24 +297,6 @@ def closed_port(address: str) -> int:
 
 
 # -- running the network area ---------------------------------------------------------------------
-@dataclass(frozen=True)
-class AgentPackage:
-    installed: bool
-    version: Optional[str]
-
-
-@dataclass(frozen=True)
-class AgentProcess:
-    running: bool
-    pid: Optional[int]
-    proxy_env: Dict[str, str]
-
-
-@dataclass(frozen=True)
-class AgentUnit:
-    environment: Dict[str, str]
-
-
 NETWORK_PROBES = (
     "imds.identity",
     "imds.network",
@@ -363,18 +355,28 @@ def run_network(
 
 
 def _agent_stand_ins(agent: Dict[str, Any]) -> Dict[str, registry.ProbeSpec]:
-    values = {
-        "agent.package": AgentPackage(agent.get("version") is not None, agent.get("version")),
-        "agent.process": AgentProcess(
-            "proxy_env" in agent,
-            4242 if "proxy_env" in agent else None,
-            dict(agent.get("proxy_env", {})),
+    version = agent.get("version")
+    running = "proxy_env" in agent
+    main = ProcessInfo(
+        4242,
+        "amazon-guardduty",
+        ("/usr/bin/amazon-guardduty-agent",),
+        None,
+        None,
+        None,
+        dict(agent.get("proxy_env", {})),
+        True,
+    )
+    values: Dict[Key[object], object] = {
+        AGENT_PACKAGE: AgentPackage(
+            "rpm", "installed" if version is not None else "not-installed", version
         ),
-        "agent.unit": AgentUnit(dict(agent.get("unit_env", {}))),
+        AGENT_PROCESS: AgentProcess((main,), 4242) if running else AgentProcess((), None),
+        AGENT_UNIT: AgentUnit("running", environment=dict(agent.get("unit_env", {}))),
     }
     return {
-        pid: registry.ProbeSpec(pid, (lambda ctx, v=value: v), (), 1.0)
-        for pid, value in values.items()
+        key.id: registry.ProbeSpec(key.id, (lambda ctx, v=value: v), (), 1.0, key.type)
+        for key, value in values.items()
     }
 
 

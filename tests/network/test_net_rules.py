@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from amzn_gd_doctor.facts.agent import AgentPackage
+from amzn_gd_doctor.facts.imds import IdentityDocument, IdentityResult, NetworkInfo
+from amzn_gd_doctor.facts.network import (
+    DnsResults,
+    Endpoints,
+    NamedTcp,
+    ProxySettings,
+    ProxySource,
+    Resolver,
+    Resolvers,
+    TcpResults,
+    TlsResults,
+)
 from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
-from amzn_gd_doctor.probes.imds import IdentityResult
-from amzn_gd_doctor.probes.imds_document import IdentityDocument
-from amzn_gd_doctor.probes.imds_meta import NetworkInfo
 from amzn_gd_doctor.probes.imds_session import parse_imds_config
-from amzn_gd_doctor.probes.net_dns import DnsResults
-from amzn_gd_doctor.probes.net_endpoints import Endpoints, endpoint_names
-from amzn_gd_doctor.probes.net_proxy import ProxySettings, ProxySource
-from amzn_gd_doctor.probes.net_resolvers import Resolver, Resolvers
-from amzn_gd_doctor.probes.net_tcp import NamedTcp, TcpResults, TlsResults
+from amzn_gd_doctor.probes.net_endpoints import endpoint_names
 from amzn_gd_doctor.rules import network as rules
 
 from .conftest import LINK_LOCAL, STANDARD
@@ -47,10 +53,9 @@ DOC = IdentityDocument(
 IDENTITY = IdentityResult(parse_imds_config({}), None, DOC)
 
 
-class Package:
-    def __init__(self, version: Optional[str]) -> None:
-        self.installed = version is not None
-        self.version = version
+def agent_package(version: Optional[str]) -> AgentPackage:
+    state = "installed" if version is not None else "not-installed"
+    return AgentPackage("rpm", state, version)
 
 
 def dns(*answers: Tuple[str, str, Any]) -> DnsResults:
@@ -75,7 +80,7 @@ def private(name: str = STANDARD, via: str = "system resolver") -> DnsResults:
 def dns_private(
     d: DnsResults,
     network: Optional[NetworkInfo] = NETWORK,
-    package: Any = None,
+    package: Optional[AgentPackage] = None,
     tcp: Optional[TcpResults] = None,
     tls: Optional[TlsResults] = None,
     endpoints: Endpoints = ENDPOINTS,
@@ -185,18 +190,20 @@ def test_public_name_with_working_link_local_path() -> None:
         ("10.0.0.2", STANDARD, ("52.94.4.10",)), ("10.0.0.2", LINK_LOCAL, ("169.254.170.9",))
     )
     tcp, tls = _link_local_ok()
-    v = dns_private(public, package=Package("1.17.1"), tcp=tcp, tls=tls)
+    v = dns_private(public, package=agent_package("1.17.1"), tcp=tcp, tls=tls)
     assert v.outcome is Outcome.WARN
     assert v.summary.endswith(
         "but the link-local path answers, which agent v1.17.1 and later "
         "try first (installed version: 1.17.1)."
     )
-    assert dns_private(public, package=Package(None), tcp=tcp, tls=tls).outcome is Outcome.WARN
-    old = dns_private(public, package=Package("1.16.0-1.amzn2023"), tcp=tcp, tls=tls)
+    assert (
+        dns_private(public, package=agent_package(None), tcp=tcp, tls=tls).outcome is Outcome.WARN
+    )
+    old = dns_private(public, package=agent_package("1.16.0-1.amzn2023"), tcp=tcp, tls=tls)
     assert (old.outcome, old.issue) == (Outcome.FAIL, "no_agent_reporting")
     failed_tls = TlsResults((TlsResult("169.254.170.9", 443, LINK_LOCAL, "verify_failed"),))
     assert (
-        dns_private(public, package=Package("1.17.1"), tcp=tcp, tls=failed_tls).outcome
+        dns_private(public, package=agent_package("1.17.1"), tcp=tcp, tls=failed_tls).outcome
         is Outcome.FAIL
     )
 

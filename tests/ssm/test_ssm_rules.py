@@ -7,13 +7,17 @@ from typing import Optional
 
 import pytest
 
+from amzn_gd_doctor.facts.platform import OsInfo
+from amzn_gd_doctor.facts.ssm import (
+    DocumentRun,
+    LogCause,
+    PluginInstallState,
+    SsmAgent,
+    SsmAssociations,
+    SsmLogs,
+    SsmRegistration,
+)
 from amzn_gd_doctor.model import Outcome
-from amzn_gd_doctor.probes.platform import OsInfo
-from amzn_gd_doctor.probes.ssm_agent import SsmAgent
-from amzn_gd_doctor.probes.ssm_association import DocumentRun, SsmAssociations
-from amzn_gd_doctor.probes.ssm_log_causes import LogCause
-from amzn_gd_doctor.probes.ssm_logs import SsmLogs
-from amzn_gd_doctor.probes.ssm_state import PluginInstallState, SsmRegistration
 from amzn_gd_doctor.rules import ssm
 
 GD = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"

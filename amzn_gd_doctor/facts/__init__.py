@@ -1,0 +1,28 @@
+"""The typed contract between probes and rules: one key per fact, naming its id and the class of
+its value. A probe registers under its key (``@probe(AGENT_UNIT)``), a rule lists the keys it
+reads (``facts=(AGENT_UNIT,)``) and takes parameters of exactly those classes, and
+``ctx.need(AGENT_UNIT)`` is an ``AgentUnit`` for mypy and, checked when the probe returns, at run
+time too.
+
+The value classes live in this package, one module per area, so that every area imports them
+without importing another area's probes. These modules import no probe, no rule and nothing
+that costs start-up time.
+"""
+
+from typing import Generic, Type, TypeVar
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Key(Generic[T_co]):
+    """A fact's id (``area.thing``, the report's stable name) and the class of its value."""
+
+    __slots__ = ("id", "type")
+
+    def __init__(self, fact_id: str, type_: "Type[T_co]") -> None:
+        self.id = fact_id
+        self.type = type_
+
+    def __repr__(self) -> str:
+        return f"Key({self.id!r}, {self.type.__name__})"

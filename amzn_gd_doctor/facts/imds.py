@@ -1,0 +1,62 @@
+"""Facts from the instance metadata service: the identity document, tags, the network."""
+
+from typing import TYPE_CHECKING, Optional, Tuple
+
+from ..values import value
+from . import Key
+
+if TYPE_CHECKING:
+    from ..probes.imds_session import ImdsSession
+
+
+@value
+class IdentityDocument:
+    account_id: str
+    instance_id: str
+    region: str
+    instance_type: "Optional[str]"
+    architecture: "Optional[str]"
+    availability_zone: "Optional[str]"
+    image_id: "Optional[str]"
+    private_ip: "Optional[str]"
+    pending_time: "Optional[str]"
+
+
+@value
+class ImdsConfig:
+    base_url: str
+    disabled: bool
+    v1_disabled: bool
+    timeout: float
+    attempts: int
+    source: str
+
+
+@value
+class IdentityResult:
+    """What IMDS gave: a document, or the failure kind and a sentence describing it."""
+
+    config: ImdsConfig
+    session: "Optional[ImdsSession]"
+    document: "Optional[IdentityDocument]"
+    failure: "Optional[str]" = None
+    detail: "Optional[str]" = None
+
+
+@value
+class TagResult:
+    tags_in_metadata: bool
+    value: "Optional[str]"
+
+
+@value
+class NetworkInfo:
+    mac: "Optional[str]"
+    vpc_id: "Optional[str]"
+    subnet_id: "Optional[str]"
+    vpc_cidrs: "Tuple[str, ...]"
+
+
+IMDS_IDENTITY = Key("imds.identity", IdentityResult)
+IMDS_TAGS = Key("imds.tags", TagResult)
+IMDS_NETWORK = Key("imds.network", NetworkInfo)
