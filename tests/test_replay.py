@@ -1,0 +1,146 @@
+"""Replay: every scenario tree run live, collected into a bundle and replayed with
+`check --from` gives the same verdict, diagnoses and checks; and a live run against the loopback
+IMDS and DNS servers records HTTP, DNS and TCP observations that replay the same way."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+from agent.conftest import copy_tree
+from network.conftest import STANDARD, DnsServer, dns_server  # noqa: F401 (a fixture)
+from support import GOLDEN, ROOTS, ImdsServer, doctor_env, run_cli
+from test_corpus import TREES, stable_report
+
+from amzn_gd_doctor import recording
+from amzn_gd_doctor.host import CouldNotLook
+
+
+def observations(bundle: Path) -> List[Dict[str, object]]:
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("observations.jsonl")
+        assert member is not None
+        return [json.loads(line) for line in member.read().decode().splitlines()]
+
+
+def embedded_report(bundle: Path) -> Dict[str, object]:
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("report.json")
+        assert member is not None
+        return dict(json.loads(member.read()))
+
+
+@pytest.mark.parametrize("name", TREES)
+def test_tree_replays_as_it_ran(name: str, tmp_path: Path) -> None:
+    """The live run of each tree is the corpus golden (test_corpus.py holds the live check to
+    it): the collect's own report and the replay must both equal it."""
+    root = copy_tree(tmp_path, name)
+    env = doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    bundle = tmp_path / "evidence.tar.gz"
+    args = ["--root", str(root), "--dns-server", "127.0.0.1:9"]
+    collected = run_cli("collect", "-o", str(bundle), *args, env=env)
+    live = json.loads((GOLDEN / "corpus" / f"{name}.json").read_text(encoding="utf-8"))
+    assert collected.returncode == live["exit_code"], collected.stderr
+    replayed = run_cli("check", "-f", "json", "--from", str(bundle), env=env)
+    assert replayed.stderr == ""
+    assert replayed.returncode == live["exit_code"]
+    data = replayed.json()
+    assert data["replay"]["bundle"] == "evidence.tar.gz"
+    expected = json.dumps(live, indent=2, ensure_ascii=False) + "\n"
+    assert stable_report(embedded_report(bundle), root) == expected
+    assert stable_report(data, root) == expected
+
+
+def test_live_run_with_imds_and_dns_replays(
+    imds_server: ImdsServer,
+    dns_server: Callable[..., DnsServer],
+    refused_port: int,
+    tmp_path: Path,
+) -> None:
+    """No --root: commands, processes and the journal of this machine, IMDS and DNS on loopback
+    servers, the endpoint's port refused. What the bundle's report says is what a replay says."""
+    dns = dns_server({STANDARD: ("127.0.0.1",)})
+    bundle = tmp_path / "live.tar.gz"
+    env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
+    args = ["--imds-endpoint", imds_server.url, "--dns-server", dns.address]
+    args += ["--endpoint-port", str(refused_port), "--deadline", "20"]
+    collected = run_cli("collect", "-o", str(bundle), *args, env=env)
+    assert collected.stderr.startswith(f"wrote {bundle} (")
+    methods = {str(o["method"]) for o in observations(bundle)}
+    assert {"http", "dns_query", "tcp_connect", "run", "read_bytes"} <= methods
+    replayed = run_cli("check", "-f", "json", "--from", str(bundle), env=env)
+    assert replayed.stderr == ""
+    assert replayed.returncode == collected.returncode
+    recorded = embedded_report(bundle)
+    assert stable_report(replayed.json(), ROOTS) == stable_report(recorded, ROOTS)
+    # The identity document was read through IMDS on replay as it was live.
+    check = next(c for c in replayed.json()["checks"] if c["id"] == "imds.identity_document")
+    assert check["outcome"] == "pass"
+
+
+def test_imds_token_and_signatures_are_never_requested_nor_kept(
+    imds_server: ImdsServer, tmp_path: Path
+) -> None:
+    imds_server.tags = {"Name": "web"}
+    bundle = tmp_path / "imds.tar.gz"
+    env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
+    run_cli(
+        "collect",
+        "-o",
+        str(bundle),
+        "--root",
+        str(ROOTS / "al2023-6.1"),
+        "--imds-endpoint",
+        imds_server.url,
+        env=env,
+    )
+    paths = [path for _, path, _ in imds_server.requests]
+    assert "/latest/api/token" in paths
+    forbidden = ("signature", "pkcs7", "rsa2048", "iam", "credentials", "user-data")
+    assert [p for p in paths if any(word in p for word in forbidden)] == []
+    issued = list(imds_server.issued)
+    assert issued, "IMDS issued no token"
+    with tarfile.open(bundle) as tar:
+        everything = b"".join(
+            tar.extractfile(m).read()
+            for m in tar.getmembers()  # type: ignore[union-attr]
+        )
+    for token in issued:
+        assert token.encode() not in everything
+    assert recording.TOKEN_PLACEHOLDER in everything
+    http = [o for o in observations(bundle) if o["method"] == "http"]
+    assert http and all(
+        v == recording.WITHHELD
+        for o in http
+        for k, v in o["args"]["headers"]["map"]  # type: ignore[index]
+        if k.lower() == "x-aws-ec2-metadata-token"
+    )
+
+
+def test_recording_host_refuses_forbidden_imds_paths() -> None:
+    """The recording host never passes a signature or credentials request on (the inner host
+    here is a stand-in that fails the test if it is asked anything)."""
+
+    class Untouchable:
+        root = None
+        env: Dict[str, str] = {}
+
+        def http(self, *args: object) -> None:
+            raise AssertionError("the request reached the host")
+
+    host = recording.RecordingHost(Untouchable())  # type: ignore[arg-type]
+    base = "http://169.254.169.254/latest/"
+    for path in (
+        "dynamic/instance-identity/signature",
+        "dynamic/instance-identity/pkcs7",
+        "dynamic/instance-identity/rsa2048",
+        "meta-data/iam/security-credentials/role",
+        "meta-data/identity-credentials/ec2/security-credentials/ec2-instance",
+        "user-data",
+    ):
+        with pytest.raises(CouldNotLook, match="is never requested by the doctor"):
+            host.http("GET", base + path, {}, 1.0, 1024)
+    assert host.observations == []
