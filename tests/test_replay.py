@@ -56,7 +56,7 @@ def test_tree_replays_as_it_ran(name: str, tmp_path: Path) -> None:
 
 def test_live_run_with_imds_and_dns_replays(
     imds_server: ImdsServer,
-    dns_server: Callable[..., DnsServer],
+    dns_server: Callable[..., DnsServer],  # noqa: F811 (the fixture imported above)
     refused_port: int,
     tmp_path: Path,
 ) -> None:
