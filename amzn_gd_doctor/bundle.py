@@ -163,7 +163,7 @@ def read(path: str) -> Bundle:
     if "observations.jsonl" not in found:
         raise BundleError(f"{path}: the bundle holds no observations.jsonl")
     observations = []
-    text = found["observations.jsonl"].decode("utf-8", "surrogateescape")
+    text = str(found["observations.jsonl"], "utf-8", "surrogateescape")
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -174,13 +174,13 @@ def read(path: str) -> Bundle:
         if not isinstance(entry, dict) or "method" not in entry:
             raise BundleError(f"{path}: observations.jsonl line {number} is not an observation")
         observations.append(entry)
-    report = found.get("report.json", b"").decode("utf-8", "replace")
+    report = str(found.get("report.json", b""), "utf-8", "replace")
     return Bundle(manifest, tuple(observations), report)
 
 
 def _json_object(path: str, name: str, data: bytes) -> "Dict[str, Any]":
     try:
-        loaded = json.loads(data.decode("utf-8"))
+        loaded = json.loads(str(data, "utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BundleError(f"{path}: {name} is not JSON ({exc})") from None
     if not isinstance(loaded, dict):
