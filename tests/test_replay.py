@@ -144,3 +144,69 @@ def test_recording_host_refuses_forbidden_imds_paths() -> None:
         with pytest.raises(CouldNotLook, match="is never requested by the doctor"):
             host.http("GET", base + path, {}, 1.0, 1024)
     assert host.observations == []
+
+
+def test_answers_and_errors_survive_the_round_trip() -> None:
+    """Each value class by its fields, and each error as the same type, through JSON."""
+    from amzn_gd_doctor.host import CommandResult, HostTimeout, Unsupported
+    from amzn_gd_doctor.host_http import HttpFailure, HttpResponse
+    from amzn_gd_doctor.host_net import DnsAnswer, TcpResult, TlsResult
+    from amzn_gd_doctor.host_system import JournalEntry, JournalRead, ProcessInfo
+
+    answers = [
+        CommandResult(("rpm", "-q", "x"), 1, b"\xff\xfenot utf-8", b"err", truncated=True),
+        HttpResponse(200, {"Content-Type": "text/plain"}, b"doc", False),
+        DnsAnswer("127.0.0.1:53", "a.example", "ok", ("10.0.0.1", "10.0.0.2"), "", 3),
+        TcpResult("10.0.0.1", 443, "refused", "ECONNREFUSED", 1),
+        TlsResult("10.0.0.1", 443, "a.example", "ok", names=("a.example",), elapsed_ms=9),
+        JournalRead((JournalEntry(1, {"MESSAGE": "hi"}),), "journalctl", "the live journal"),
+        (ProcessInfo(7, "amazon-guardduty-agent", ("a", "b"), None, 1.5, (None, 65536)),),
+        {"id": "amzn", "version_id": "2023"},
+        ["a", "b"],
+        1.25,
+    ]
+    for answer in answers:
+        data = json.loads(json.dumps(recording.encode(answer, recording.scrub)))
+        assert recording.decode(data) == answer
+        assert type(recording.decode(data)) is type(answer)
+    errors = [
+        FileNotFoundError(2, "No such file or directory", "/etc/x"),
+        PermissionError(13, "Permission denied"),
+        HttpFailure("refused", "connection refused"),
+        Unsupported("not under --root"),
+        CouldNotLook("no journal"),
+        HostTimeout("took too long"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    ]
+    for error in errors:
+        data = json.loads(json.dumps(recording.encode_error(error, recording.scrub)))
+        back = recording.decode_error(data)
+        assert str(back) == str(error)
+        if isinstance(error, UnicodeDecodeError):  # it takes five arguments: its nearest base
+            assert type(back) is UnicodeError
+        else:
+            assert type(back) is type(error)
+    assert recording.decode_error(recording.encode_error(errors[2], recording.scrub)).kind == (
+        "refused"
+    )
+
+
+def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
+    entries = [
+        {"seq": 0, "method": "exists", "args": {"path": "/a"}, "result": True},
+        {"seq": 1, "method": "exists", "args": {"path": "/a"}, "result": False},
+        {
+            "seq": 2,
+            "method": "read_bytes",
+            "args": {"path": "/b", "limit": 10, "tail": False},
+            "error": {"type": "FileNotFoundError", "message": "", "errno": 2, "strerror": "x"},
+        },
+    ]
+    host = recording.ReplayHost(entries, "/tree", {}, 1234.5)
+    assert [host.exists("/a"), host.exists("/a"), host.exists("/a")] == [True, False, False]
+    with pytest.raises(FileNotFoundError):
+        host.read_bytes("/b", 10)
+    with pytest.raises(CouldNotLook, match="^not in the recording$"):
+        host.read_bytes("/b", 11)
+    assert host.now() == 1234.5
+    assert host.root == "/tree"
