@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import List, NoReturn, Optional, Sequence
 
-COMMANDS = ("check", "explain", "list")
+COMMANDS = ("check", "collect", "explain", "list")
 
 
 def _fast_path(args: "Sequence[str]") -> "Optional[int]":

@@ -7,7 +7,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, NoReturn, Optional
 
 from . import IMPORTED, __version__, lazy_re
 
@@ -93,13 +93,159 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _deadline_option() -> Any:
+    import typer
+
+    from .model import DEFAULT_DEADLINE_S
+
+    return typer.Option(
+        DEFAULT_DEADLINE_S,
+        "--deadline",
+        metavar="SECONDS",
+        callback=_check_deadline,
+        help="Whole-run deadline; unfinished probes are reported as timed out.",
+    )
+
+
+def _root_option() -> Any:
+    import typer
+
+    return typer.Option(
+        None,
+        "--root",
+        metavar="DIR",
+        exists=True,
+        file_okay=False,
+        dir_okay=True,
+        readable=True,
+        help="Read every host file under DIR (a mounted "
+        "disk or a copied tree); commands are not run.",
+    )
+
+
+def _imds_option() -> Any:
+    import typer
+
+    return typer.Option(
+        None,
+        "--imds-endpoint",
+        metavar="URL",
+        callback=_check_endpoint,
+        help="IMDS base URL (default http://169.254.169.254/).",
+    )
+
+
+def _region_option() -> Any:
+    import typer
+
+    return typer.Option(
+        None,
+        "--region",
+        callback=_check_region,
+        help="Region, when the identity document cannot say.",
+    )
+
+
+def _dns_option() -> Any:
+    import typer
+
+    return typer.Option(
+        None,
+        "--dns-server",
+        metavar="HOST[:PORT]",
+        callback=_check_dns_servers,
+        help="Resolver to ask instead of the host's (repeatable).",
+    )
+
+
+def _port_option() -> Any:
+    import typer
+
+    return typer.Option(
+        443, "--endpoint-port", min=1, max=65535, help="Port of the GuardDuty endpoint."
+    )
+
+
+# The options that say what to observe: with --from they come from the bundle.
+OBSERVATION_OPTIONS = ("deadline", "root", "imds_endpoint", "region", "dns_server", "endpoint_port")
+
+
+def _options(
+    deadline: float,
+    root: "Optional[Path]",
+    imds_endpoint: "Optional[str]",
+    region: "Optional[str]",
+    dns_server: "Optional[List[str]]",
+    endpoint_port: int,
+    pseudonymize: bool = False,
+) -> Any:
+    from . import doctor
+
+    return doctor.Options(
+        deadline=deadline,
+        root=str(root) if root else None,
+        imds_endpoint=imds_endpoint,
+        region=region,
+        dns_servers=tuple(dns_server or ()),
+        endpoint_port=endpoint_port,
+        origin=IMPORTED,
+        pseudonymize=pseudonymize,
+    )
+
+
+def _host(options: Any) -> Any:
+    """The host `--root` asks for: a tree read as if chrooted there, or this machine."""
+    from .host import LiveHost, RootedHost
+
+    return RootedHost(options.root) if options.root else LiveHost()
+
+
+def _refuse_observation_options(ctx: Any) -> None:
+    """A replay observes nothing: options that say what to observe are the bundle's, and one
+    given with --from is refused rather than silently ignored."""
+    import typer
+
+    given = [
+        name
+        for name in OBSERVATION_OPTIONS
+        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+    ]
+    if given:
+        flags = ", ".join("--" + name.replace("_", "-") for name in given)
+        typer.echo(
+            f"Error: {flags} cannot be combined with --from: a replay uses the options the "
+            "bundle was collected with.",
+            err=True,
+        )
+        raise typer.Exit(2)
+
+
+def _replay(path: Path) -> Any:
+    import typer
+
+    from . import bundle, evidence
+
+    try:
+        return evidence.replay(str(path))
+    except bundle.BundleError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _refuse_existing(path: str) -> "NoReturn":
+    import typer
+
+    typer.echo(
+        f"Error: {path} exists; collect never replaces a file. Choose another name.", err=True
+    )
+    raise typer.Exit(2)
+
+
 def build_app(only: "Optional[str]" = None) -> Any:
     """The typer app. ``only`` names the one command this run invokes (list or explain): the
     others are then not registered, since typer inspects every registered command's options
     before it runs one (5 ms for `check` on Python 3.6). `--help` and `check` get them all."""
     import typer
-
-    from .model import DEFAULT_DEADLINE_S
 
     app = typer.Typer(
         add_completion=False,
@@ -119,6 +265,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
             raise typer.Exit(0)
 
     def check(
+        ctx: typer.Context,
         fmt: CheckFormat = typer.Option(
             CheckFormat.text,
             "--format",
@@ -129,47 +276,12 @@ def build_app(only: "Optional[str]" = None) -> Any:
         ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
         no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
-        deadline: float = typer.Option(
-            DEFAULT_DEADLINE_S,
-            "--deadline",
-            metavar="SECONDS",
-            callback=_check_deadline,
-            help="Whole-run deadline; unfinished probes are reported as timed out.",
-        ),
-        root: Optional[Path] = typer.Option(
-            None,
-            "--root",
-            metavar="DIR",
-            exists=True,
-            file_okay=False,
-            dir_okay=True,
-            readable=True,
-            help="Read every host file under DIR (a mounted "
-            "disk or a copied tree); commands are not run.",
-        ),
-        imds_endpoint: Optional[str] = typer.Option(
-            None,
-            "--imds-endpoint",
-            metavar="URL",
-            callback=_check_endpoint,
-            help="IMDS base URL (default http://169.254.169.254/).",
-        ),
-        region: Optional[str] = typer.Option(
-            None,
-            "--region",
-            callback=_check_region,
-            help="Region, when the identity document cannot say.",
-        ),
-        dns_server: Optional[List[str]] = typer.Option(
-            None,
-            "--dns-server",
-            metavar="HOST[:PORT]",
-            callback=_check_dns_servers,
-            help="Resolver to ask instead of the host's (repeatable).",
-        ),
-        endpoint_port: int = typer.Option(
-            443, "--endpoint-port", min=1, max=65535, help="Port of the GuardDuty endpoint."
-        ),
+        deadline: float = _deadline_option(),
+        root: Optional[Path] = _root_option(),
+        imds_endpoint: Optional[str] = _imds_option(),
+        region: Optional[str] = _region_option(),
+        dns_server: Optional[List[str]] = _dns_option(),
+        endpoint_port: int = _port_option(),
         output: Optional[Path] = typer.Option(
             None,
             "--output",
@@ -184,25 +296,28 @@ def build_app(only: "Optional[str]" = None) -> Any:
             help="Replace account ids, instance ids and IP addresses by pseudonyms, the same "
             "for the same value within the report (secrets are always masked).",
         ),
+        from_bundle: Optional[Path] = typer.Option(
+            None,
+            "--from",
+            metavar="BUNDLE",
+            dir_okay=False,
+            help="Replay an evidence bundle written by `collect` instead of observing this "
+            "host; the bundle's options and capture time are used.",
+        ),
     ) -> None:
         """Diagnose this host and predict the console's coverage issue (the default)."""
-        from . import doctor
-        from .host import LiveHost, RootedHost
-
         if output is not None and not output.resolve().parent.is_dir():
             raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
-        options = doctor.Options(
-            deadline=deadline,
-            root=str(root) if root else None,
-            imds_endpoint=imds_endpoint,
-            region=region,
-            dns_servers=tuple(dns_server or ()),
-            endpoint_port=endpoint_port,
-            origin=IMPORTED,
-            pseudonymize=pseudonymize,
-        )
-        host = RootedHost(options.root) if options.root else LiveHost()
-        report = doctor.run(host, options)
+        if from_bundle is not None:
+            _refuse_observation_options(ctx)
+            report = _replay(from_bundle)
+        else:
+            from . import doctor
+
+            options = _options(
+                deadline, root, imds_endpoint, region, dns_server, endpoint_port, pseudonymize
+            )
+            report = doctor.run(_host(options), options)
         if fmt is CheckFormat.json:
             from .render import json as render_json
 
@@ -238,6 +353,61 @@ def build_app(only: "Optional[str]" = None) -> Any:
             _write_atomically(output, text)
         else:
             sys.stdout.write(text)
+        raise typer.Exit(int(report.exit_code))
+
+    def collect(
+        deadline: float = _deadline_option(),
+        root: Optional[Path] = _root_option(),
+        imds_endpoint: Optional[str] = _imds_option(),
+        region: Optional[str] = _region_option(),
+        dns_server: Optional[List[str]] = _dns_option(),
+        endpoint_port: int = _port_option(),
+        output: Optional[Path] = typer.Option(
+            None,
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the bundle to FILE (never replaced if it exists); default "
+            "amzn-gd-doctor-<instance id or hostname>-<UTC time>.tar.gz here.",
+        ),
+        pseudonymize: bool = typer.Option(
+            False,
+            "--pseudonymize",
+            help="Replace account and instance ids with stable stand-ins in the bundle "
+            "(such a bundle replays with gaps).",
+        ),
+    ) -> None:
+        """Run `check` and write what it observed and concluded to one .tar.gz for AWS
+        Support or a colleague; `check --from FILE` replays it. Exits as `check` does."""
+        from . import evidence
+        from .render import json as render_json
+        from .render import text as render_text
+
+        if output is not None:
+            if not output.resolve().parent.is_dir():
+                raise typer.BadParameter(
+                    f"directory of {output} does not exist", param_hint="--output"
+                )
+            if os.path.lexists(str(output)):
+                _refuse_existing(str(output))
+        options = _options(
+            deadline, root, imds_endpoint, region, dns_server, endpoint_port, pseudonymize
+        )
+        try:
+            report, path, count, size = evidence.collect(
+                _host(options),
+                options,
+                lambda r: (render_json.render(r), render_text.render(r, verbose=True)),
+                pseudonymize=pseudonymize,
+                output=str(output) if output is not None else None,
+            )
+        except FileExistsError as exc:
+            _refuse_existing(str(exc.filename or output))
+        except OSError as exc:
+            typer.echo(f"Error: could not write the bundle: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"wrote {path} ({count} observations, {size} bytes)", err=True)
         raise typer.Exit(int(report.exit_code))
 
     def explain(
@@ -281,6 +451,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
 
     commands: Dict[str, Callable[..., None]] = {
         "check": check,
+        "collect": collect,
         "explain": explain,
         "list": list_issues,
     }

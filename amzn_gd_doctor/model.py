@@ -181,6 +181,16 @@ class Timing:
 
 
 @value
+class Replay:
+    """A report replayed from an evidence bundle (``check --from``): which one, when it was
+    captured and by which version of the doctor."""
+
+    bundle: str
+    captured_at: str  # ISO 8601, UTC
+    tool_version: str
+
+
+@value
 class Report:
     tool_version: str
     coverage_status: CoverageStatus
@@ -195,6 +205,8 @@ class Report:
     timing: Timing = Timing()
     # Why GuardDuty's EC2 coverage does not apply to this machine (not EC2, not hybrid), or None.
     not_ec2: "Optional[str]" = None
+    # Set when the observations were replayed from a bundle rather than made on this host.
+    replay: "Optional[Replay]" = None
 
     @property
     def exit_code(self) -> ExitCode:

@@ -124,3 +124,25 @@ def test_fact_modules_import_no_probe_no_rule_and_nothing_costly() -> None:
     ]
     costly = {"requests", "urllib3", "dns", "psutil", "ssl", "socket", "json", "dataclasses"}
     assert not costly & tops(set(proc.stdout.split()))
+
+
+EVIDENCE = {"amzn_gd_doctor.recording", "amzn_gd_doctor.bundle", "amzn_gd_doctor.evidence"}
+
+
+@pytest.mark.parametrize("args", [["--help"], ["--version"], ["collect", "--help"]])
+def test_help_loads_no_bundle_code(args: List[str]) -> None:
+    found = loaded(*args)
+    assert not (EVIDENCE | {"amzn_gd_doctor.doctor", "tarfile", "gzip"}) & found
+
+
+def test_check_loads_no_bundle_code() -> None:
+    found = loaded("check", "--root", str(ROOTS / "al2023-6.1"), "--dns-server", "127.0.0.1:9")
+    assert "amzn_gd_doctor.doctor" in found
+    assert not (EVIDENCE | {"tarfile", "gzip"}) & found, EVIDENCE & found
+
+
+def test_collect_loads_the_engine_and_the_recording(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "b.tar.gz"
+    found = loaded("collect", "-o", str(out), "--root", str(ROOTS / "al2023-6.1"))
+    assert {"amzn_gd_doctor.doctor", "amzn_gd_doctor.recording", "tarfile"} <= found
+    assert out.exists()

@@ -11,7 +11,7 @@ from typing import Any, Dict
 from ..model import Diagnosis, Report
 from ..sanitize import printable
 
-SCHEMA_VERSION = "1.2"  # 1.1: timing; 1.2: verdict.not_ec2
+SCHEMA_VERSION = "1.3"  # 1.1: timing; 1.2: verdict.not_ec2; 1.3: replay
 
 
 def diagnosis_dict(d: Diagnosis) -> "Dict[str, Any]":
@@ -87,6 +87,15 @@ def report_dict(report: Report) -> "Dict[str, Any]":
         "exit_code": int(report.exit_code),
         "deadline_s": report.deadline_s,
         "elapsed_ms": report.elapsed_ms,
+        "replay": (
+            {
+                "bundle": report.replay.bundle,
+                "captured_at": report.replay.captured_at,
+                "tool_version": report.replay.tool_version,
+            }
+            if report.replay
+            else None
+        ),
     }
     t = report.timing
     out["timing"] = {

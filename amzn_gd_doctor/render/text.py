@@ -77,6 +77,12 @@ def _header(report: Report) -> "List[str]":
         f"amzn-gd-doctor {report.tool_version}: GuardDuty Runtime Monitoring on {who}"
         + (f" ({where})" if where else "")
     ]
+    if report.replay:
+        r = report.replay
+        lines.append(
+            f"Replayed from {clean(r.bundle)}, captured {clean(r.captured_at)} "
+            f"by amzn-gd-doctor {clean(r.tool_version)}: not observed on this host now"
+        )
     parts = [
         clean(p)
         for p in (

@@ -1,0 +1,237 @@
+"""Replay: every scenario tree run live, collected into a bundle and replayed with
+`check --from` gives the same verdict, diagnoses and checks; and a live run against the loopback
+IMDS and DNS servers records HTTP, DNS and TCP observations that replay the same way."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Callable, Dict, List
+
+import pytest
+from agent.conftest import copy_tree
+from network.conftest import STANDARD, DnsServer, dns_server  # noqa: F401 (a fixture)
+from scenarios import TREES
+from support import ROOTS, ImdsServer, doctor_env, run_cli
+from test_corpus import Reports
+
+from amzn_gd_doctor import recording
+from amzn_gd_doctor.host import CouldNotLook
+
+
+def observations(bundle: Path) -> List[Dict[str, object]]:
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("observations.jsonl")
+        assert member is not None
+        return [json.loads(line) for line in member.read().decode().splitlines()]
+
+
+def stable_report(data: Dict[str, object], root: Path) -> str:
+    """What a replay must reproduce: the verdict, the diagnoses, every check's id, outcome,
+    summary and issue, and the exit code (the tree's path written `<ROOT>`)."""
+    report = json.loads(json.dumps(data).replace(str(root), "<ROOT>"))
+    kept = {
+        "verdict": report["verdict"],
+        "diagnoses": report["diagnoses"],
+        "checks": [
+            {key: c[key] for key in ("id", "outcome", "summary", "issue")} for c in report["checks"]
+        ],
+        "exit_code": report["exit_code"],
+    }
+    return json.dumps(kept, indent=2, ensure_ascii=False) + "\n"
+
+
+def embedded_report(bundle: Path) -> Dict[str, object]:
+    with tarfile.open(bundle) as tar:
+        member = tar.extractfile("report.json")
+        assert member is not None
+        return dict(json.loads(member.read()))
+
+
+@pytest.mark.parametrize("name", TREES)
+def test_tree_replays_as_it_ran(name: str, tmp_path: Path, scenario_reports: Reports) -> None:
+    """The live run of each tree (`check`, shared with the scenario tests), then collect on a
+    copy, then replay: the collect's own report and the replay must both equal the live one."""
+    root = copy_tree(tmp_path, name)
+    env = doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    bundle = tmp_path / "evidence.tar.gz"
+    args = ["--root", str(root), "--dns-server", "127.0.0.1:9"]
+    collected = run_cli("collect", "-o", str(bundle), *args, env=env)
+    live = scenario_reports(name)
+    assert collected.returncode == live["exit_code"], collected.stderr
+    replayed = run_cli("check", "-f", "json", "--from", str(bundle), env=env)
+    assert replayed.stderr == ""
+    assert replayed.returncode == live["exit_code"]
+    data = replayed.json()
+    assert data["replay"]["bundle"] == "evidence.tar.gz"
+    expected = stable_report(live, Path("<ROOT>"))
+    assert stable_report(embedded_report(bundle), root) == expected
+    assert stable_report(data, root) == expected
+
+
+def test_live_run_with_imds_and_dns_replays(
+    imds_server: ImdsServer,
+    dns_server: Callable[..., DnsServer],  # noqa: F811 (the fixture imported above)
+    refused_port: int,
+    tmp_path: Path,
+) -> None:
+    """No --root: commands, processes and the journal of this machine, IMDS and DNS on loopback
+    servers, the endpoint's port refused. What the bundle's report says is what a replay says."""
+    dns = dns_server({STANDARD: ("127.0.0.1",)})
+    bundle = tmp_path / "live.tar.gz"
+    env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
+    args = ["--imds-endpoint", imds_server.url, "--dns-server", dns.address]
+    args += ["--endpoint-port", str(refused_port), "--deadline", "20"]
+    collected = run_cli("collect", "-o", str(bundle), *args, env=env)
+    assert collected.stderr.startswith(f"wrote {bundle} (")
+    methods = {str(o["method"]) for o in observations(bundle)}
+    assert {"http", "dns_query", "tcp_connect", "run", "read_bytes"} <= methods
+    replayed = run_cli("check", "-f", "json", "--from", str(bundle), env=env)
+    assert replayed.stderr == ""
+    assert replayed.returncode == collected.returncode
+    recorded = embedded_report(bundle)
+    assert stable_report(replayed.json(), ROOTS) == stable_report(recorded, ROOTS)
+    # The identity document was read through IMDS on replay as it was live.
+    check = next(c for c in replayed.json()["checks"] if c["id"] == "imds.identity_document")
+    assert check["outcome"] == "pass"
+
+
+def test_imds_token_and_signatures_are_never_requested_nor_kept(
+    imds_server: ImdsServer, tmp_path: Path
+) -> None:
+    imds_server.tags = {"Name": "web"}
+    bundle = tmp_path / "imds.tar.gz"
+    env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
+    run_cli(
+        "collect",
+        "-o",
+        str(bundle),
+        "--root",
+        str(ROOTS / "al2023-6.1"),
+        "--imds-endpoint",
+        imds_server.url,
+        env=env,
+    )
+    paths = [path for _, path, _ in imds_server.requests]
+    assert "/latest/api/token" in paths
+    forbidden = ("signature", "pkcs7", "rsa2048", "iam", "credentials", "user-data")
+    assert [p for p in paths if any(word in p for word in forbidden)] == []
+    issued = list(imds_server.issued)
+    assert issued, "IMDS issued no token"
+    with tarfile.open(bundle) as tar:
+        everything = b"".join(
+            tar.extractfile(m).read()
+            for m in tar.getmembers()  # type: ignore[union-attr]
+        )
+    for token in issued:
+        assert token.encode() not in everything
+    assert recording.TOKEN_PLACEHOLDER in everything
+    http = [o for o in observations(bundle) if o["method"] == "http"]
+    assert http and all(
+        v == recording.WITHHELD
+        for o in http
+        for k, v in o["args"]["headers"]["map"]  # type: ignore[index]
+        if k.lower() == "x-aws-ec2-metadata-token"
+    )
+
+
+def test_recording_host_refuses_forbidden_imds_paths() -> None:
+    """The recording host never passes a signature or credentials request on (the inner host
+    here is a stand-in that fails the test if it is asked anything)."""
+
+    class Untouchable:
+        root = None
+        env: Dict[str, str] = {}
+
+        def http(self, *args: object) -> None:
+            raise AssertionError("the request reached the host")
+
+    host = recording.RecordingHost(Untouchable())  # type: ignore[arg-type]
+    base = "http://169.254.169.254/latest/"
+    for path in (
+        "dynamic/instance-identity/signature",
+        "dynamic/instance-identity/pkcs7",
+        "dynamic/instance-identity/rsa2048",
+        "meta-data/iam/security-credentials/role",
+        "meta-data/identity-credentials/ec2/security-credentials/ec2-instance",
+        "user-data",
+    ):
+        with pytest.raises(CouldNotLook, match="is never requested by the doctor"):
+            host.http("GET", base + path, {}, 1.0, 1024)
+    assert host.observations == []
+
+
+def test_answers_and_errors_survive_the_round_trip() -> None:
+    """Each value class by its fields, and each error as the same type, through JSON."""
+    from amzn_gd_doctor.host import (
+        CommandResult,
+        DnsAnswer,
+        HostTimeout,
+        HttpFailure,
+        HttpResponse,
+        JournalEntry,
+        JournalRead,
+        ProcessInfo,
+        TcpResult,
+        TlsResult,
+        Unsupported,
+    )
+
+    answers = [
+        CommandResult(("rpm", "-q", "x"), 1, b"\xff\xfenot utf-8", b"err", truncated=True),
+        HttpResponse(200, {"Content-Type": "text/plain"}, b"doc", False),
+        DnsAnswer("127.0.0.1:53", "a.example", "ok", ("10.0.0.1", "10.0.0.2"), "", 3),
+        TcpResult("10.0.0.1", 443, "refused", "ECONNREFUSED", 1),
+        TlsResult("10.0.0.1", 443, "a.example", "ok", names=("a.example",), elapsed_ms=9),
+        JournalRead((JournalEntry(1, {"MESSAGE": "hi"}),), "journalctl", "the live journal"),
+        (ProcessInfo(7, "amazon-guardduty-agent", ("a", "b"), None, 1.5, (None, 65536)),),
+        {"id": "amzn", "version_id": "2023"},
+        ["a", "b"],
+        1.25,
+    ]
+    for answer in answers:
+        data = json.loads(json.dumps(recording.encode(answer, recording.scrub)))
+        assert recording.decode(data) == answer
+        assert type(recording.decode(data)) is type(answer)
+    errors = [
+        FileNotFoundError(2, "No such file or directory", "/etc/x"),
+        PermissionError(13, "Permission denied"),
+        HttpFailure("refused", "connection refused"),
+        Unsupported("not under --root"),
+        CouldNotLook("no journal"),
+        HostTimeout("took too long"),
+        UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
+    ]
+    for error in errors:
+        data = json.loads(json.dumps(recording.encode_error(error, recording.scrub)))
+        back = recording.decode_error(data)
+        assert str(back) == str(error)
+        if isinstance(error, UnicodeDecodeError):  # it takes five arguments: its nearest base
+            assert type(back) is UnicodeError
+        else:
+            assert type(back) is type(error)
+    assert recording.decode_error(recording.encode_error(errors[2], recording.scrub)).kind == (
+        "refused"
+    )
+
+
+def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
+    entries = [
+        {"seq": 0, "method": "exists", "args": {"path": "/a"}, "result": True},
+        {"seq": 1, "method": "exists", "args": {"path": "/a"}, "result": False},
+        {
+            "seq": 2,
+            "method": "read_bytes",
+            "args": {"path": "/b", "limit": 10, "tail": False},
+            "error": {"type": "FileNotFoundError", "message": "", "errno": 2, "strerror": "x"},
+        },
+    ]
+    host = recording.ReplayHost(entries, "/tree", {}, 1234.5)
+    assert [host.exists("/a"), host.exists("/a"), host.exists("/a")] == [True, False, False]
+    with pytest.raises(FileNotFoundError):
+        host.read_bytes("/b", 10)
+    with pytest.raises(CouldNotLook, match="^not in the recording$"):
+        host.read_bytes("/b", 11)
+    assert host.now() == 1234.5
+    assert host.root == "/tree"
