@@ -17,6 +17,9 @@ WORKERS = 4
 # Instance ids listed under each issue in the text view; the JSON, CSV and HTML list them all.
 TEXT_IDS = 5
 UNKNOWN_NAME = "unknown"
+# Pieces of work per worker: enough that a worker left with a slow piece is not alone at the
+# end, few enough that handing them out costs nothing.
+PIECES_PER_WORKER = 4
 _ROW_FIELDS = (
     "instance_id",
     "command_id",
@@ -89,10 +92,10 @@ def parse_all(outputs: "Iterable[Output]") -> "List[Tuple[Any, ...]]":
     return [_pack(parse(output), interned) for output in outputs]
 
 
-def _parse_piece(item: "List[str]") -> "List[Tuple[Any, ...]]":
+def _parse_piece(items: "List[List[str]]") -> "List[Tuple[Any, ...]]":
     from .walk import walk
 
-    return parse_all(walk(item[0], item[1:]))
+    return parse_all(output for item in items for output in walk(item[0], item[1:]))
 
 
 def read_folder(path: str, workers: int = WORKERS, progress: Any = None) -> "List[Row]":
@@ -103,7 +106,10 @@ def read_folder(path: str, workers: int = WORKERS, progress: Any = None) -> "Lis
         raise SourceError(f"{path}: no such file or directory")
     if not os.path.isdir(path):
         raise SourceError(f"{path}: not a folder (expected Run Command's output layout)")
-    pieces = split(path, workers)
+    folders = split(path, workers)
+    # Interleaved, so that each piece gets a share of every command's instances.
+    count = min(len(folders), workers * PIECES_PER_WORKER)
+    pieces = [folders[n::count] for n in range(count)]
     packed: List[Tuple[Any, ...]] = []
     if workers <= 1 or len(pieces) == 1:
         for piece in pieces:

@@ -7,6 +7,7 @@ whose data says why, and is counted UNREADABLE.
 """
 
 import os
+import stat
 from typing import Iterator, List, Tuple
 
 from .source import OUTPUT_LIMIT, PLUGIN_DIR, Output
@@ -28,6 +29,9 @@ def read_limited(path: str) -> "Tuple[bytes, bool]":
 def _output(parts: "List[str]", path: str) -> Output:
     command_id, instance_id, step = parts[-3], parts[-2], parts[-1]
     try:
+        # A FIFO or device named stdout would block or never end: only regular files are read.
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise OSError(0, "not a regular file")
         data, truncated = read_limited(path)
     except OSError as err:
         # Not a report: the reason becomes the "first line" the summary shows.
@@ -57,7 +61,7 @@ def _steps(plugin_dir: str, ids: "List[str]") -> "Iterator[Output]":
         return
     for step in steps:
         path = os.path.join(plugin_dir, step, STDOUT)
-        if os.path.lexists(path):
+        if os.path.lexists(path):  # a step folder without stdout printed nothing to keep
             yield _output(ids + [step], path)
 
 
