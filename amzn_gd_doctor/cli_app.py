@@ -343,22 +343,16 @@ def _s3_rows(url: str) -> "List[Any]":
     try:
         # By name: the S3 reader is its own module with its own optional dependency.
         s3: Any = importlib.import_module("amzn_gd_doctor.fleet.s3")
-    except ImportError as err:
-        if "boto3" not in str(err) and "botocore" not in str(err):
-            raise
-        typer.echo(
-            "Error: reading s3:// needs boto3: pip install 'amzn-gd-doctor[fleet]'", err=True
-        )
-        raise typer.Exit(2) from None
-    try:
         return fleet_summary.read_outputs(s3.iter_s3(url), url)
     except ImportError as err:
-        if "boto3" not in str(err) and "botocore" not in str(err):
-            raise
-        typer.echo(
-            "Error: reading s3:// needs boto3: pip install 'amzn-gd-doctor[fleet]'", err=True
-        )
+        if "boto3" in str(err) or "botocore" in str(err):
+            message = "reading s3:// needs boto3: pip install 'amzn-gd-doctor[fleet]'"
+        else:
+            message = f"reading s3:// is not available in this build ({err})"
+        typer.echo(f"Error: {message}", err=True)
         raise typer.Exit(2) from None
-    except s3.S3Error as err:
+    except Exception as err:
+        if type(err).__name__ != "S3Error":  # s3.S3Error: its text is for the operator
+            raise
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(2) from None

@@ -144,7 +144,7 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         for check_id in _dict(diagnosis).get("findings") or []:
             if str(check_id) not in causes:
                 causes.append(str(check_id))
-    undecided: "Tuple[str, ...]" = ()
+    undecided: Tuple[str, ...] = ()
     if status == "UNKNOWN":
         undecided = tuple(
             f"{printable(item.get('id'))}: {printable(item.get('reason'))}"

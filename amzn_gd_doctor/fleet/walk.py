@@ -35,7 +35,7 @@ def _output(parts: "List[str]", path: str) -> Output:
         data, truncated = read_limited(path)
     except OSError as err:
         # Not a report: the reason becomes the "first line" the summary shows.
-        data, truncated = f"cannot read {path}: {err.strerror or err}".encode(), False
+        data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
     return Output(instance_id, command_id, step, data, truncated, path)
 
 
