@@ -8,7 +8,7 @@ per-file cost is small); any other iterable of Output (S3) is parsed in this pro
 import os
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
-from ..values import value
+from ..values import fields, value
 from .parse import STATUSES, UNREADABLE, Row, kernel_family, parse
 from .source import Output
 
@@ -20,24 +20,7 @@ UNKNOWN_NAME = "unknown"
 # Pieces of work per worker: enough that a worker left with a slow piece is not alone at the
 # end, few enough that handing them out costs nothing.
 PIECES_PER_WORKER = 4
-_ROW_FIELDS = (
-    "instance_id",
-    "command_id",
-    "status",
-    "code",
-    "issue_type",
-    "issue_message",
-    "os",
-    "kernel",
-    "agent_version",
-    "doctor_version",
-    "fmt",
-    "root_causes",
-    "undecided",
-    "reason",
-    "truncated",
-    "location",
-)
+_ROW_FIELDS = fields(Row)
 
 
 class SourceError(Exception):
@@ -80,11 +63,12 @@ class Summary:
 def _pack(row: Row, interned: "Dict[Any, Any]") -> "Tuple[Any, ...]":
     """A row as a tuple whose repeated strings are shared: a fleet's rows differ mostly in
     their instance id, so 100,000 of them stay a few tens of MB (bench/README.md)."""
-    return tuple(interned.setdefault(v, v) for v in (getattr(row, f) for f in _ROW_FIELDS))
+    values = row.__dict__  # a value class keeps its fields there (values.py)
+    return tuple([interned.setdefault(values[f], values[f]) for f in _ROW_FIELDS])
 
 
 def _unpack(item: "Tuple[Any, ...]") -> Row:
-    return Row(**dict(zip(_ROW_FIELDS, item)))
+    return Row(*item)
 
 
 def parse_all(outputs: "Iterable[Output]") -> "List[Tuple[Any, ...]]":

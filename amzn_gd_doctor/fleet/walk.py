@@ -13,6 +13,7 @@ from typing import Iterator, List, Tuple
 from .source import OUTPUT_LIMIT, PLUGIN_DIR, Output
 
 STDOUT = "stdout"
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # Depth of the layout's folders above a step: <command-id>/<instance-id>/awsrunShellScript.
 # A walk goes no deeper than this many levels past the last folder it recognised, so a
 # source pointed at a large unrelated tree does not walk all of it.
@@ -20,49 +21,60 @@ MAX_DEPTH = 8
 
 
 def read_limited(path: str) -> "Tuple[bytes, bool]":
-    """(data, truncated): the first OUTPUT_LIMIT bytes, and whether there was more."""
-    with open(path, "rb") as fh:
-        data = fh.read(OUTPUT_LIMIT + 1)
-    return data[:OUTPUT_LIMIT], len(data) > OUTPUT_LIMIT
-
-
-def _output(parts: "List[str]", path: str) -> Output:
-    command_id, instance_id, step = parts[-3], parts[-2], parts[-1]
+    """(data, truncated): the first OUTPUT_LIMIT bytes, and whether there was more. Opened
+    without blocking and checked to be a regular file first: a FIFO or a device named stdout
+    would otherwise hold the reader forever."""
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK)
     try:
-        # A FIFO or device named stdout would block or never end: only regular files are read.
-        if not stat.S_ISREG(os.stat(path).st_mode):
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(0, "not a regular file")
-        data, truncated = read_limited(path)
-    except OSError as err:
-        # Not a report: the reason becomes the "first line" the summary shows.
-        data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
-    return Output(instance_id, command_id, step, data, truncated, path)
+        chunks = []
+        size = 0
+        while size <= OUTPUT_LIMIT:
+            chunk = os.read(fd, OUTPUT_LIMIT + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    return data[:OUTPUT_LIMIT], size > OUTPUT_LIMIT
 
 
 def walk(top: str, parts: "List[str]", depth: int = 0) -> "Iterator[Output]":
-    """Every output under ``top``; ``parts`` are the folder names from the source to ``top``."""
+    """Every output under ``top``; ``parts`` are the folder names from the source to ``top``.
+    The order is the file system's: the summary sorts."""
     try:
-        entries = sorted(os.scandir(top), key=lambda e: e.name)
+        entries = list(os.scandir(top))
     except OSError:
         return
     for entry in entries:
-        if not entry.is_dir(follow_symlinks=False):
-            continue
         if entry.name == PLUGIN_DIR and len(parts) >= 2:
-            yield from _steps(entry.path, parts[-2:])
-        elif depth < MAX_DEPTH:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _steps(entry.path, parts[-2:])
+        elif depth < MAX_DEPTH and entry.is_dir(follow_symlinks=False):
             yield from walk(entry.path, parts[-2:] + [entry.name], depth + 1)
 
 
 def _steps(plugin_dir: str, ids: "List[str]") -> "Iterator[Output]":
     try:
-        steps = sorted(e.name for e in os.scandir(plugin_dir) if e.is_dir(follow_symlinks=False))
+        steps = [e.name for e in os.scandir(plugin_dir) if e.is_dir(follow_symlinks=False)]
     except OSError:
         return
+    command_id, instance_id = ids
     for step in steps:
         path = os.path.join(plugin_dir, step, STDOUT)
-        if os.path.lexists(path):  # a step folder without stdout printed nothing to keep
-            yield _output(ids + [step], path)
+        try:
+            data, truncated = read_limited(path)
+        except FileNotFoundError:
+            if not os.path.islink(path):
+                continue  # a step that printed nothing has no stdout
+            data, truncated = b"cannot read stdout: a link to nothing", False
+        except OSError as err:
+            # Not a report: the reason becomes the "first line" the summary shows.
+            data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
+        yield Output(instance_id, command_id, step, data, truncated, path)
 
 
 def split(top: str, pieces: int) -> "List[List[str]]":

@@ -100,7 +100,7 @@ def test_json_summary_counts_are_exact(fleet_dir: Path, request: pytest.FixtureR
         "upgrade amzn-gd-doctor",
         "i-000000000000000j7": 'JSON but not a doctor report: {"errorMessage": "Task timed out"}',
         "i-000000000000000j9": "cannot read stdout: not a regular file",
-        "i-000000000000000ja": "cannot read stdout: No such file or directory",
+        "i-000000000000000ja": "cannot read stdout: a link to nothing",
     }
     assert data["truncated"] == 1
     check_golden(request, "fleet/summary.json", stable(result.stdout, fleet_dir))
