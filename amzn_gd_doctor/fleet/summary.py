@@ -94,24 +94,25 @@ def read_folder(path: str, workers: int = WORKERS, progress: Any = None) -> "Lis
     # Interleaved, so that each piece gets a share of every command's instances.
     count = min(len(folders), workers * PIECES_PER_WORKER)
     pieces = [folders[n::count] for n in range(count)]
-    packed: List[Tuple[Any, ...]] = []
+    # Each piece's tuples become rows as it arrives, so the two never coexist for the fleet.
+    rows: List[Row] = []
     if workers <= 1 or len(pieces) == 1:
         for piece in pieces:
-            packed += _parse_piece(piece)
+            rows += [_unpack(item) for item in _parse_piece(piece)]
     else:
         import multiprocessing
 
         with multiprocessing.get_context(_start_method()).Pool(workers) as pool:
             for n, part in enumerate(pool.imap_unordered(_parse_piece, pieces), 1):
-                packed += part
+                rows += [_unpack(item) for item in part]
                 if progress is not None:
-                    progress(n, len(pieces), len(packed))
-    if not packed:
+                    progress(n, len(pieces), len(rows))
+    if not rows:
         raise SourceError(
             f"{path}: no outputs found (expected <command-id>/<instance-id>/awsrunShellScript/"
             "<step>/stdout under it)"
         )
-    return [_unpack(item) for item in packed]
+    return rows
 
 
 def _start_method() -> str:
