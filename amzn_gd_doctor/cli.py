@@ -12,7 +12,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import List, NoReturn, Optional, Sequence
 
-COMMANDS = ("check", "collect", "explain", "list")
+COMMANDS = ("check", "collect", "explain", "list", "fleet")
 
 
 def _fast_path(args: "Sequence[str]") -> "Optional[int]":
@@ -40,7 +40,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> None:
         from .cli_app import build_app
 
         full = _with_default_command(args)
-        only = full[0] if full[0] in ("explain", "list") else None
+        only = full[0] if full[0] in ("explain", "list", "fleet") else None
         build_app(only)(args=full, prog_name="amzn-gd-doctor")
     except SystemExit as stop:
         code = stop.code

@@ -19,6 +19,13 @@ class Format(str, enum.Enum):
     json = "json"
 
 
+class FleetFormat(str, enum.Enum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    html = "html"
+
+
 class CheckFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -449,6 +456,51 @@ def build_app(only: "Optional[str]" = None) -> Any:
         else:
             sys.stdout.write(render_catalog.render_list(issues))
 
+    def fleet_summarize(
+        source: str = typer.Argument(
+            ..., metavar="SOURCE", help="A folder or s3://bucket/prefix in Run Command's layout."
+        ),
+        fmt: FleetFormat = typer.Option(FleetFormat.text, "--format", "-f", help="Output format."),
+        output: Optional[Path] = typer.Option(
+            None,
+            "--output",
+            "-o",
+            metavar="FILE",
+            dir_okay=False,
+            help="Write the summary to FILE instead of standard output.",
+        ),
+    ) -> None:
+        """Count the doctor's outputs over a fleet by status and console issue."""
+        from .fleet import summary as fleet_summary
+        from .render import fleet as render_fleet
+
+        if output is not None and not output.resolve().parent.is_dir():
+            raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
+        try:
+            if source.startswith("s3://"):
+                rows = _s3_rows(source)
+            else:
+                progress = _progress if sys.stderr.isatty() else None
+                rows = fleet_summary.read_folder(source, progress=progress)
+        except fleet_summary.SourceError as err:
+            typer.echo(f"Error: {err}", err=True)
+            raise typer.Exit(2) from None
+        summary = fleet_summary.summarize(rows)
+        if fmt is FleetFormat.json:
+            text = render_fleet.render_json(summary)
+        elif fmt is FleetFormat.csv:
+            text = render_fleet.render_csv(summary)
+        elif fmt is FleetFormat.html:
+            from .render import fleet_html
+
+            text = fleet_html.render_html(summary)
+        else:
+            text = render_fleet.render_text(summary)
+        if output is not None:
+            _write_atomically(output, text)
+        else:
+            sys.stdout.write(text)
+
     commands: Dict[str, Callable[..., None]] = {
         "check": check,
         "collect": collect,
@@ -458,4 +510,34 @@ def build_app(only: "Optional[str]" = None) -> Any:
     for name, fn in commands.items():
         if only is None or name == only:
             app.command(name)(fn)
+    if only in (None, "fleet"):
+        fleet = typer.Typer(
+            add_completion=False,
+            rich_markup_mode=None,
+            help="Read the doctor's Run Command outputs of many instances back.",
+        )
+        fleet.command("summarize")(fleet_summarize)
+        app.add_typer(fleet, name="fleet")
     return app
+
+
+def _progress(done: int, total: int, outputs: int) -> None:
+    sys.stderr.write(f"\r{done}/{total} folders, {outputs} outputs read")
+    if done == total:
+        sys.stderr.write("\n")
+    sys.stderr.flush()
+
+
+def _s3_rows(url: str) -> "List[Any]":
+    """An s3:// source, read in this process: the boto3 client is not shared with workers.
+    Every failure, boto3 missing included, is an S3Error whose text is for the operator."""
+    import typer
+
+    from .fleet import s3
+    from .fleet import summary as fleet_summary
+
+    try:
+        return fleet_summary.read_outputs(s3.iter_s3(url), url)
+    except s3.S3Error as err:
+        typer.echo(f"Error: {err}", err=True)
+        raise typer.Exit(2) from None

@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 # systemd-container: nspawn end-to-end tests; systemd-journal-remote: real journal files;
 # dnsmasq-base: a real DNS server; libsystemd-dev, pkg-config, gcc, python3-dev: build
 # systemd-python; iproute2, util-linux: network namespaces and setpriv; debootstrap and
-# qemu-user-static: an aarch64 python3 to run the one-file build.
-APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux debootstrap qemu-user-static rpm cpio"
+# qemu-user-static: an aarch64 python3 to run the one-file build; chromium: the fleet page
+# rendered headless.
+APT_PACKAGES="systemd systemd-container systemd-journal-remote dnsmasq-base libsystemd-dev pkg-config gcc python3-dev iproute2 util-linux debootstrap qemu-user-static rpm cpio chromium"
 if command -v apt-get >/dev/null 2>&1; then
   missing=""
   for pkg in $APT_PACKAGES; do

@@ -11,7 +11,7 @@ from typing import Any, Dict
 from ..model import Diagnosis, Report
 from ..sanitize import printable
 
-SCHEMA_VERSION = "1.3"  # 1.1: timing; 1.2: verdict.not_ec2; 1.3: replay
+SCHEMA_VERSION = "1.3"  # 1.1: timing; 1.2: verdict.not_ec2; 1.3: replay, host.agent_version
 
 
 def diagnosis_dict(d: Diagnosis) -> "Dict[str, Any]":
@@ -82,6 +82,7 @@ def report_dict(report: Report) -> "Dict[str, Any]":
             "vpc_id": host.vpc_id,
             "subnet_id": host.subnet_id,
             "vpc_cidrs": list(host.vpc_cidrs),
+            "agent_version": host.agent_version,
         },
         "incomplete": [{"id": i.id, "reason": i.reason} for i in report.incomplete],
         "exit_code": int(report.exit_code),

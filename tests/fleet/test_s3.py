@@ -22,6 +22,8 @@ moto_server = pytest.importorskip(
     "moto.server", reason="moto[server] is not installed (the test extra, Python >= 3.10)"
 )
 
+from support import doctor_env, run_cli  # noqa: E402
+
 from amzn_gd_doctor.fleet import s3  # noqa: E402
 from amzn_gd_doctor.fleet.source import OUTPUT_LIMIT, Output, layout_parts  # noqa: E402
 
@@ -321,3 +323,46 @@ def test_access_denied_to_get_names_the_object(aws_env: pytest.MonkeyPatch, iam_
         f"access denied (AccessDenied) to s3:GetObject on s3://{BUCKET}/{PREFIX}/cmd-0/i-1/"
         "awsrunShellScript/0.step/stdout: "
     )
+
+
+# -- the command line over S3 ----------------------------------------------------------------
+def _cli_env(endpoint: str, tmp_path: Path) -> dict[str, str]:
+    """The doctor's process environment for moto: only what the test sets reaches botocore."""
+    env = {k: v for k, v in doctor_env().items() if not k.startswith("AWS_")}
+    env.update(FAKE_KEYS)
+    env.update(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_CONFIG_FILE=str(tmp_path / "no-config"),
+        AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "no-credentials"),
+    )
+    return env
+
+
+def test_summarize_s3_equals_summarize_folder(endpoint: str, tmp_path: Path) -> None:
+    """`fleet summarize s3://...` through moto gives the very summary of the same tree on disk."""
+    root = tmp_path / "tree"
+    for key, data in _tree().items():
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    env = _cli_env(endpoint, tmp_path)
+    from_s3 = run_cli("fleet", "summarize", f"s3://{BUCKET}/{PREFIX}", "-f", "json", env=env)
+    from_disk = run_cli("fleet", "summarize", str(root / PREFIX), "-f", "json", env=env)
+    assert (from_s3.returncode, from_s3.stderr) == (0, "")
+    assert (from_disk.returncode, from_disk.stderr) == (0, "")
+    s3_data, disk_data = from_s3.json(), from_disk.json()
+    assert s3_data["instances"] == 189
+    for data in (s3_data, disk_data):
+        data.pop("source", None)
+    assert s3_data == disk_data
+
+
+def test_summarize_missing_bucket_is_a_usage_error(endpoint: str, tmp_path: Path) -> None:
+    result = run_cli(
+        "fleet", "summarize", "s3://no-such-bucket/x", env=_cli_env(endpoint, tmp_path)
+    )
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: "), result.stderr
+    assert "no-such-bucket" in result.stderr and "Traceback" not in result.stderr

@@ -1,0 +1,263 @@
+"""One output read back as a row: what the doctor said on that instance, from its JSON report
+or from the first lines of its text report, or why the output is not a report (UNREADABLE).
+
+Pure: bytes in, a row out. Never raises on any input.
+"""
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+from .. import lazy_re, sanitize
+from ..values import value
+from .source import Output
+
+UNREADABLE = "UNREADABLE"
+STATUSES = ("HEALTHY", "UNHEALTHY", "UNKNOWN")
+# The JSON report's major version this reader understands; a newer major may move fields.
+SCHEMA_MAJOR = "1"
+# An UNREADABLE output is named by its first line, cut to this many characters: enough for
+# "bash: amzn-gd-doctor: command not found" or an HTML doctype, short for a table cell.
+FIRST_LINE_MAX = 120
+# The text report's summary line, its header and its check lines are in its first lines; the
+# "Could not observe or decide" list is further down, so the whole text (bounded by
+# OUTPUT_LIMIT) is scanned line by line, which is cheap.
+SUMMARY_PREFIX = "amzn-gd-doctor: "
+_HEADER_RE = lazy_re.compile(r"^amzn-gd-doctor (\S+): GuardDuty Runtime Monitoring on ")
+FAIL_MARK = "\n  [FAIL] "
+CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
+_CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
+_INCOMPLETE_RE = lazy_re.compile(r"^  - ([a-z0-9_]+\.[a-z0-9_]+): (.*)$")
+INCOMPLETE_TITLE = "\nCould not observe or decide:\n"
+_FAMILY_RE = lazy_re.compile(r"^(\d+\.\d+)")
+# Top-level keys of the report as render/json.py writes it (indent 2): a newline and exactly
+# two spaces before a key can only be a top-level key, since JSON strings hold no raw newline.
+_TOP_KEYS = ("schema_version", "tool", "verdict", "diagnoses", "host", "incomplete")
+
+
+@value
+class Row:
+    """One instance as the summary counts it. Empty strings stand for "not said"."""
+
+    instance_id: str
+    command_id: str
+    status: str  # HEALTHY, UNHEALTHY, UNKNOWN or UNREADABLE
+    code: str = ""  # catalogue code of the predicted issue
+    issue_type: str = ""
+    issue_message: str = ""
+    os: str = ""
+    kernel: str = ""
+    agent_version: str = ""
+    doctor_version: str = ""
+    fmt: str = ""  # "json", "text", or "" when unreadable
+    root_causes: "Tuple[str, ...]" = ()  # failing check ids
+    undecided: "Tuple[str, ...]" = ()  # "id: reason" of what could not be observed or decided
+    reason: str = ""  # why UNKNOWN or UNREADABLE, in one line
+    truncated: bool = False
+    location: str = ""
+
+
+def printable(text: object) -> str:
+    """sanitize.printable, with the common case (already printable) decided in C: a fleet has
+    hundreds of thousands of these strings."""
+    item = str(text)
+    return item if item.isprintable() else sanitize.printable(item)
+
+
+def kernel_family(kernel: str) -> str:
+    """``6.1.115-126.197.amzn2023.x86_64`` -> ``6.1``; the support matrix is by family."""
+    match = _FAMILY_RE.match(kernel)
+    return match.group(1) if match else ""
+
+
+def first_line(data: bytes) -> str:
+    if not data.strip():
+        return "empty output"
+    line = data.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    text = printable(line)
+    return text if len(text) <= FIRST_LINE_MAX else text[: FIRST_LINE_MAX - 3] + "..."
+
+
+def parse(output: Output) -> Row:
+    base: Dict[str, Any] = {
+        "instance_id": output.instance_id,
+        "command_id": output.command_id,
+        "truncated": output.truncated,
+        "location": output.location,
+    }
+    data = output.data
+    try:
+        head = data[:64].lstrip()
+        if head.startswith(b"{"):
+            return _from_json(data, base)
+        if head.startswith(SUMMARY_PREFIX.encode()):
+            return _from_text(data.decode("utf-8", "replace"), base)
+    except Exception as err:  # noqa: BLE001 - a bad output is a row, never a crash
+        return Row(status=UNREADABLE, reason=f"unreadable report ({type(err).__name__})", **base)
+    return Row(status=UNREADABLE, reason=first_line(data), **base)
+
+
+def _unreadable(base: "Dict[str, Any]", why: str, data: bytes) -> Row:
+    return Row(status=UNREADABLE, reason=f"{why}: {first_line(data)}", **base)
+
+
+def _top_level(text: str, keys: "Tuple[str, ...]" = _TOP_KEYS) -> "Optional[Dict[str, Any]]":
+    """The few top-level members a summary needs, decoded one by one where render/json.py put
+    them: a report's checks and facts are four fifths of it and are not needed. None when the
+    layout is another (re-indented by a tool), for the caller to decode the whole."""
+    decoder = json.JSONDecoder()
+    out: Dict[str, Any] = {}
+    for key in keys:
+        mark = f'\n  "{key}": '
+        at = text.find(mark)
+        if at < 0:
+            return None
+        out[key], _ = decoder.raw_decode(text, at + len(mark))
+    if not text.rstrip().endswith("}"):
+        raise ValueError("truncated")
+    return out
+
+
+def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
+    text = data.decode("utf-8", "replace")
+    try:
+        doc = _top_level(text)
+        if doc is None:
+            doc = json.loads(text)
+    except ValueError:
+        why = "truncated JSON" if base["truncated"] or not text.rstrip().endswith("}") else None
+        return _unreadable(base, why or "not valid JSON", data)
+    if not isinstance(doc, dict) or "schema_version" not in doc:
+        return _unreadable(base, "JSON but not a doctor report", data)
+    major = str(doc.get("schema_version")).split(".")[0]
+    if major != SCHEMA_MAJOR:
+        return Row(
+            status=UNREADABLE,
+            reason=f"report schema {printable(doc.get('schema_version'))} is newer than this "
+            f"reader (major {SCHEMA_MAJOR}): upgrade amzn-gd-doctor",
+            **base,
+        )
+    verdict = _dict(doc.get("verdict"))
+    host = _dict(doc.get("host"))
+    status = str(verdict.get("coverage_status"))
+    if status not in STATUSES:
+        return _unreadable(base, f"unknown coverage status {printable(status)!r}", data)
+    causes: List[str] = []
+    for diagnosis in doc.get("diagnoses") or []:
+        for check_id in _dict(diagnosis).get("findings") or []:
+            if str(check_id) not in causes:
+                causes.append(str(check_id))
+    undecided: Tuple[str, ...] = ()
+    if status == "UNKNOWN":
+        undecided = tuple(
+            f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
+            for item in (_dict(i) for i in doc.get("incomplete") or [])
+        )
+    reason = ""
+    if verdict.get("not_ec2"):
+        reason = "not an EC2 instance: " + printable(verdict["not_ec2"])
+    elif status == "UNKNOWN":
+        # The text report's words (render/text.summary_line), so both formats count alike.
+        checks = doc.get("checks")
+        if checks is None:
+            checks = (_top_level(text, ("checks",)) or {}).get("checks")
+        count = sum(1 for c in checks or [] if _dict(c).get("outcome") in ("inconclusive", "crash"))
+        reason = f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive"
+    return Row(
+        status=status,
+        code=_text(verdict.get("code")),
+        issue_type=_text(verdict.get("issue_type")) if verdict.get("code") else "",
+        issue_message=_text(verdict.get("issue_message")) if verdict.get("code") else "",
+        os=_text(host.get("os")),
+        kernel=_text(host.get("kernel")),
+        agent_version=_text(host.get("agent_version")),
+        doctor_version=_text(_dict(doc.get("tool")).get("version")),
+        fmt="json",
+        root_causes=tuple(sorted(causes)),
+        undecided=undecided,
+        reason=reason,
+        **base,
+    )
+
+
+def _dict(item: Any) -> "Dict[str, Any]":
+    return item if isinstance(item, dict) else {}
+
+
+def _text(item: Any) -> str:
+    return printable(item) if item is not None else ""
+
+
+def _from_text(text: str, base: "Dict[str, Any]") -> Row:
+    """The text report: its summary line (render/text.summary_line), then the header lines
+    ``amzn-gd-doctor 0.1.0: GuardDuty Runtime Monitoring on i-0abc...`` and
+    ``Host: Amazon Linux 2023, kernel 6.1.115-126.197.amzn2023.x86_64, x86_64, ...``, then a
+    ``  [FAIL] agent.unit_active: ...`` line per check."""
+    text = text.lstrip()
+    lines = text.split("\n", 3)
+    fields = lines[0][len(SUMMARY_PREFIX) :].rstrip("\r").split(" | ")
+    status = fields[0]
+    if status not in STATUSES or len(fields) < 2:
+        return Row(status=UNREADABLE, reason=first_line(text.encode()), **base)
+    row: Dict[str, Any] = {"status": status, "fmt": "text"}
+    if status == "UNHEALTHY" and len(fields) >= 4 and fields[2].startswith('"'):
+        row["issue_type"] = fields[1]
+        row["issue_message"] = fields[2][1:-1] if fields[2].endswith('"') else fields[2][1:]
+        row["code"] = _code_of(row["issue_type"], row["issue_message"])
+    elif status == "UNKNOWN":
+        row["reason"] = printable(fields[1])
+    if len(lines) > 1:
+        match = _HEADER_RE.match(lines[1])
+        if match:
+            row["doctor_version"] = printable(match.group(1))
+    if len(lines) > 2 and lines[2].startswith("Host: "):
+        row.update(_host_line(printable(lines[2][len("Host: ") :])))
+    row["root_causes"] = _failed_checks(text)
+    at = text.find(INCOMPLETE_TITLE)
+    if status == "UNKNOWN" and at >= 0:
+        undecided = []
+        for line in text[at + len(INCOMPLETE_TITLE) :].split("\n"):
+            match = _INCOMPLETE_RE.match(line)
+            if not match:
+                break
+            undecided.append(f"{match.group(1)}: {match.group(2)}")
+        row["undecided"] = tuple(undecided)
+    return Row(**row, **base)
+
+
+def _failed_checks(text: str) -> "Tuple[str, ...]":
+    """The ids of the ``  [FAIL] platform.kernel_supported: ...`` lines, found with str.find:
+    a regular expression over the whole report costs ten times more, per output."""
+    found = set()
+    at = text.find(FAIL_MARK)
+    while at >= 0:
+        start = at + len(FAIL_MARK)
+        end = text.find(": ", start, start + CHECK_ID_MAX)
+        if end > start and _CHECK_ID_RE.match(text, start, end):
+            found.add(text[start:end])
+        at = text.find(FAIL_MARK, start)
+    return tuple(sorted(found))
+
+
+def _host_line(line: str) -> "Dict[str, str]":
+    """The OS comes first when known, then ``kernel X``; architecture, account and VPC follow."""
+    parts = line.split(", ")
+    out: Dict[str, str] = {}
+    for n, part in enumerate(parts):
+        if part.startswith("kernel "):
+            out["kernel"] = part[len("kernel ") :]
+            if n == 1:
+                out["os"] = parts[0]
+            break
+    else:
+        if parts and not parts[0].startswith(("account ", "vpc-")) and " " in parts[0]:
+            out["os"] = parts[0]
+    return out
+
+
+def _code_of(issue_type: str, issue_message: str) -> str:
+    from .. import catalog
+
+    for issue in catalog.issues().values():
+        if issue.issue_type == issue_type and issue.issue_message == issue_message:
+            return issue.code
+    return ""

@@ -1,0 +1,103 @@
+"""Reading a folder in Run Command's output layout: every
+``<command-id>/<instance-id>/awsrunShellScript/<step>/stdout`` under it, wherever the layout
+starts (the bucket prefix, a command's folder, or above).
+
+Reads only, each file up to OUTPUT_LIMIT bytes. A file that cannot be read becomes an Output
+whose data says why, and is counted UNREADABLE.
+"""
+
+import os
+import stat
+from typing import Iterator, List, Tuple
+
+from .source import OUTPUT_LIMIT, PLUGIN_DIR, Output
+
+STDOUT = "stdout"
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+# Depth of the layout's folders above a step: <command-id>/<instance-id>/awsrunShellScript.
+# A walk goes no deeper than this many levels past the last folder it recognised, so a
+# source pointed at a large unrelated tree does not walk all of it.
+MAX_DEPTH = 8
+
+
+def read_limited(path: str) -> "Tuple[bytes, bool]":
+    """(data, truncated): the first OUTPUT_LIMIT bytes, and whether there was more. Opened
+    without blocking and checked to be a regular file first: a FIFO or a device named stdout
+    would otherwise hold the reader forever."""
+    fd = os.open(path, os.O_RDONLY | _NONBLOCK)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        chunks = []
+        size = 0
+        while size <= OUTPUT_LIMIT:
+            chunk = os.read(fd, OUTPUT_LIMIT + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
+    return data[:OUTPUT_LIMIT], size > OUTPUT_LIMIT
+
+
+def walk(top: str, parts: "List[str]", depth: int = 0) -> "Iterator[Output]":
+    """Every output under ``top``; ``parts`` are the folder names from the source to ``top``.
+    The order is the file system's: the summary sorts."""
+    try:
+        entries = list(os.scandir(top))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.name == PLUGIN_DIR and len(parts) >= 2:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _steps(entry.path, parts[-2:])
+        elif depth < MAX_DEPTH and entry.is_dir(follow_symlinks=False):
+            yield from walk(entry.path, parts[-2:] + [entry.name], depth + 1)
+
+
+def _steps(plugin_dir: str, ids: "List[str]") -> "Iterator[Output]":
+    try:
+        steps = [e.name for e in os.scandir(plugin_dir) if e.is_dir(follow_symlinks=False)]
+    except OSError:
+        return
+    command_id, instance_id = ids
+    for step in steps:
+        path = os.path.join(plugin_dir, step, STDOUT)
+        try:
+            data, truncated = read_limited(path)
+        except FileNotFoundError:
+            if not os.path.islink(path):
+                continue  # a step that printed nothing has no stdout
+            data, truncated = b"cannot read stdout: a link to nothing", False
+        except OSError as err:
+            # Not a report: the reason becomes the "first line" the summary shows.
+            data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
+        yield Output(instance_id, command_id, step, data, truncated, path)
+
+
+def split(top: str, pieces: int) -> "List[List[str]]":
+    """Folders to hand to workers, each as [path, *the last folder names on the way to it]:
+    the source's sub-folders, and theirs while there are fewer than ``pieces`` (one command id
+    holds every instance of a run). A level that holds a step folder is not split further."""
+    level: List[List[str]] = [[top, *os.path.abspath(top).split(os.sep)[-2:]]]
+    for _ in range(2):
+        below: List[List[str]] = []
+        for item in level:
+            try:
+                dirs = sorted(
+                    (e for e in os.scandir(item[0]) if e.is_dir(follow_symlinks=False)),
+                    key=lambda e: e.name,
+                )
+            except OSError:
+                return level
+            if any(e.name == PLUGIN_DIR for e in dirs):
+                return level
+            below += [[e.path, *item[1:], e.name] for e in dirs]
+        if not below:
+            return level
+        level = below
+        if len(level) >= pieces * 4:
+            break
+    return level

@@ -1,0 +1,245 @@
+"""`fleet summarize` over a folder of real outputs and junk, through the real CLI."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from support import REPO, check_golden, doctor_env, run_cli
+
+from amzn_gd_doctor.fleet import summary as fleet_summary
+from amzn_gd_doctor.fleet.parse import parse
+from amzn_gd_doctor.fleet.walk import walk
+
+from .conftest import COMMAND, REAL
+
+DOCS = "https://docs.aws.amazon.com/guardduty/latest/ug/"
+
+
+def summarize(path: Path, *args: str):
+    return run_cli("fleet", "summarize", str(path), *args)
+
+
+def stable(text: str, top: Path) -> str:
+    from support import REPO
+
+    return text.replace(str(top), "$FLEET").replace(str(REPO), "$REPO")
+
+
+def test_json_summary_counts_are_exact(fleet_dir: Path, request: pytest.FixtureRequest) -> None:
+    result = summarize(fleet_dir, "-f", "json")
+    assert (result.returncode, result.stderr) == (0, "")
+    data = json.loads(result.stdout)
+    assert data["instances"] == 22
+    assert data["by_status"] == {"HEALTHY": 2, "UNHEALTHY": 5, "UNKNOWN": 6, "UNREADABLE": 9}
+    assert data["coverage_statistics"] == {
+        "countByResourceType": {"EC2": 7},
+        "countByCoverageStatus": {"HEALTHY": 2, "UNHEALTHY": 5},
+    }
+    assert data["by_issue"] == [
+        {
+            "issue_type": "Agent Not Provisioned",
+            "issue_message": "Kernel version is lower than the supported version.",
+            "count": 2,
+            "instances": ["i-000000000000000c1", "i-000000000000000c2"],
+            "code": "kernel_too_low",
+            "doc_url": DOCS + "prereq-runtime-monitoring-cpu-os-kernel-support.html",
+        },
+        {
+            "issue_type": "No Agent Reporting",
+            "issue_message": "Waiting for SSM notification",
+            "count": 2,
+            "instances": ["i-000000000000000b1", "i-000000000000000b2"],
+            "code": "waiting_for_ssm_notification",
+            "doc_url": DOCS + "gdu-assess-coverage-ec2.html",
+        },
+        {
+            "issue_type": "No Agent Reporting",
+            "issue_message": "",
+            "count": 1,
+            "instances": ["i-000000000000000e1"],
+            "code": "no_agent_reporting",
+            "doc_url": DOCS + "gdu-assess-coverage-ec2.html",
+        },
+    ]
+    assert data["by_os"] == [
+        {"name": "Amazon Linux 2023", "count": 8},
+        {"name": "Amazon Linux 2", "count": 4},
+        {"name": "Ubuntu 22.04.2 LTS", "count": 1},
+    ]
+    assert data["by_kernel_family"] == [
+        {"name": "6.1", "count": 8},
+        {"name": "4.14", "count": 2},
+        {"name": "5.10", "count": 2},
+        {"name": "6.8", "count": 1},
+    ]
+    # No report says the agent's version yet: every readable one counts as unknown.
+    assert data["by_agent_version"] == [{"name": "unknown", "count": 13}]
+    assert data["by_format"] == [{"name": "text", "count": 8}, {"name": "json", "count": 5}]
+    assert [u["instance_id"] for u in data["undecided"]] == [
+        "i-000000000000000a1",
+        "i-000000000000000a2",
+        "i-000000000000000d1",
+        "i-000000000000000d2",
+        "i-000000000000000e2",
+        "i-000000000000000j8",
+    ]
+    assert {u["instance_id"]: u["first_line"] for u in data["unreadable"]} == {
+        "i-000000000000000j1": "empty output",
+        "i-000000000000000j2": "bash: amzn-gd-doctor: command not found",
+        "i-000000000000000j3": "truncated JSON: {",
+        "i-000000000000000j4": "\\x00\\x01\\x02\\x03\\x04\\x05\\x06\\x07\\x08",
+        "i-000000000000000j5": "<!DOCTYPE html>",
+        "i-000000000000000j6": "report schema 2.0 is newer than this reader (major 1): "
+        "upgrade amzn-gd-doctor",
+        "i-000000000000000j7": 'JSON but not a doctor report: {"errorMessage": "Task timed out"}',
+        "i-000000000000000j9": "cannot read stdout: not a regular file",
+        "i-000000000000000ja": "cannot read stdout: a link to nothing",
+    }
+    assert data["truncated"] == 1
+    check_golden(request, "fleet/summary.json", stable(result.stdout, fleet_dir))
+
+
+def test_text_and_json_reports_of_one_host_count_alike(fleet_dir: Path) -> None:
+    """The same tree's report read from its JSON and from its text gives the same row."""
+    rows = {
+        o.instance_id: parse(o)
+        for o in walk(str(fleet_dir), [])
+        if o.instance_id in {i for i, _, _ in REAL}
+    }
+    by_tree: dict[str, dict[str, object]] = {}
+    for instance, tree, fmt in REAL:
+        by_tree.setdefault(tree, {})[fmt] = rows[instance]
+    pairs = [(f["json"], f["text"]) for f in by_tree.values() if len(f) == 2]
+    assert len(pairs) == 4
+    for js, tx in pairs:
+        for name in ("status", "code", "issue_type", "issue_message", "os", "kernel"):
+            assert getattr(js, name) == getattr(tx, name), (name, js, tx)
+        assert js.doctor_version == tx.doctor_version == "0.1.0"
+        assert (js.root_causes, js.reason, js.undecided) == (
+            tx.root_causes,
+            tx.reason,
+            tx.undecided,
+        )
+
+
+def test_walk_reads_in_workers_what_one_process_reads(fleet_dir: Path) -> None:
+    one = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    four = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=4))
+    assert one == four
+    # Pointed at the command's folder instead of the prefix: the same outputs.
+    below = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir / COMMAND), workers=4))
+    assert below == one
+
+
+def test_text_view(fleet_dir: Path, request: pytest.FixtureRequest) -> None:
+    result = summarize(fleet_dir)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "\n  UNREADABLE        9\n" in result.stdout
+    check_golden(request, "fleet/summary.txt", stable(result.stdout, fleet_dir))
+
+
+def test_csv_view(fleet_dir: Path, request: pytest.FixtureRequest) -> None:
+    result = summarize(fleet_dir, "-f", "csv")
+    assert (result.returncode, result.stderr) == (0, "")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 22
+    assert rows[2]["instance_id"] == "i-000000000000000b1"
+    assert rows[2]["issue_message"] == "Waiting for SSM notification"
+    check_golden(request, "fleet/summary.csv", stable(result.stdout, fleet_dir))
+
+
+def test_csv_cells_never_start_a_formula(tmp_path: Path) -> None:
+    from .conftest import place
+
+    place(tmp_path, "=HYPERLINK(1)", b"+cmd\n", command="@SUM(A1)")
+    place(tmp_path, "-i-2", b"-2+3\n", command="cmd")
+    result = summarize(tmp_path, "-f", "csv")
+    assert result.returncode == 0
+    assert result.stdout.splitlines()[1:] == [
+        "'-i-2,cmd,UNREADABLE,,,,,,,,,,'-2+3,",
+        "'=HYPERLINK(1),'@SUM(A1),UNREADABLE,,,,,,,,,,'+cmd,",
+    ]
+
+
+def test_output_file_is_written_whole(fleet_copy: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report" / "fleet.json"
+    out.parent.mkdir()
+    out.write_text("old\n")
+    result = summarize(fleet_copy, "-f", "json", "-o", str(out))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert json.loads(out.read_text())["instances"] == 22
+    assert sorted(os.listdir(out.parent)) == ["fleet.json"]  # no temporary file left
+
+
+def test_output_into_a_missing_folder_is_refused(fleet_dir: Path, tmp_path: Path) -> None:
+    result = summarize(fleet_dir, "-o", str(tmp_path / "nowhere" / "x.json"))
+    assert result.returncode == 2
+    assert "directory of" in result.stderr and "does not exist" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "missing: no such file or directory"),
+        (lambda p: (p / "file").write_text("x") and p / "file", "file: not a folder"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "empty: no outputs found"),
+    ],
+)
+def test_bad_sources_are_refused(tmp_path: Path, make, message: str) -> None:
+    result = summarize(make(tmp_path))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("Error: ") and message in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_s3_source_without_boto3_is_a_usage_error(tmp_path: Path) -> None:
+    """A host without the fleet extra: boto3 cannot be imported. boto3 is installed in the test
+    environment, so a package of that name that fails to import is put first on the path (the
+    one way to make the real import fail without uninstalling it)."""
+    shadow = tmp_path / "shadow" / "boto3"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'boto3'\")\n")
+    env = doctor_env(PYTHONPATH=f"{REPO}{os.pathsep}{shadow.parent}")
+    result = run_cli("fleet", "summarize", "s3://bucket/prefix", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Error: reading s3://bucket/prefix needs boto3: pip install 'amzn-gd-doctor[fleet]'\n"
+    )
+
+
+CHROMIUM = shutil.which("chromium") or (
+    "/usr/bin/chromium" if os.path.exists("/usr/bin/chromium") else None
+)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium (Debian package) is not installed")
+def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "fleet.html"
+    result = summarize(fleet_dir, "-f", "html", "-o", str(page))
+    assert (result.returncode, result.stderr) == (0, "")
+    text = page.read_text()
+    # Self-contained: nothing is fetched.
+    assert "http://" not in text.replace('href="https://docs.aws.amazon.com', "")
+    assert "<link" not in text and "src=" not in text
+    base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2000"]
+    base += ["--virtual-time-budget=5000"]
+    dom = subprocess.run(
+        base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+    ).stdout
+    # The script ran: the table holds every instance and says how many match.
+    assert '<span id="shown">22</span>' in dom
+    assert dom.count("<tr><td>i-0000") == 22
+    assert '<div class="card" id="count-UNREADABLE"><b>9</b>UNREADABLE</div>' in dom
+    assert f'<a href="{DOCS}prereq-runtime-monitoring-cpu-os-kernel-support.html">' in dom
+    shot = tmp_path / "fleet.png"
+    subprocess.run(base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
