@@ -230,6 +230,7 @@ def test_every_key_is_registered_once_by_a_probe() -> None:
 
 def test_derived_facts_read_facts_only_never_the_host() -> None:
     derived = [p for p in PROBES.values() if p.derived]
-    assert [p.id for p in derived] == ["agent.evidence"]
+    assert sorted(p.id for p in derived) == ["agent.evidence", "net.name_state", "net.proxy_view"]
     assert [p.id for p in derived if "ctx.host" in inspect.getsource(p.fn)] == []
     assert [p.id for p in derived if not p.needs] == []
+

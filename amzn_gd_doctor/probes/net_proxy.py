@@ -1,15 +1,17 @@
 """Network probe: the proxy settings the GuardDuty agent runs with, taken from the agent's
 process environment (``agent.process``) and its unit's Environment= (``agent.unit``). Reads
 nothing itself; credentials in proxy URLs are masked here, before anything is shown.
+
+Derived fact ``net.proxy_view``: those settings merged once into the proxy the agent sees.
 """
 
 from typing import TYPE_CHECKING, Dict, Mapping
 
 from .. import lazy_re
 from ..facts.agent import AGENT_PROCESS, AGENT_UNIT
-from ..facts.network import NET_PROXY, ProxySettings, ProxySource
+from ..facts.network import NET_PROXY, NET_PROXY_VIEW, ProxySettings, ProxySource, ProxyView
 from ..model import Fact
-from ..registry import probe
+from ..registry import derived, probe
 from ..sanitize import clean
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ PROXY_VARS = (
     "all_proxy",
     "ALL_PROXY",
 )
+# The variables that send HTTPS through a proxy, in the order the agent's HTTP client reads them.
+HTTPS_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 # A no_proxy list can be long in corporate images; 2 KiB per value keeps every entry that
 # matters while bounding what a finding shows.
 VALUE_LIMIT = 2048
@@ -63,3 +67,22 @@ def proxy(ctx: "ProbeContext") -> ProxySettings:
     else:
         from_unit = ProxySource(unit_label, True, proxy_only(unit.environment))
     return ProxySettings(from_process, from_unit)
+
+
+def proxy_view(settings: ProxySettings) -> ProxyView:
+    """The live process's environment when it was seen, since that is what the agent runs
+    with; else its unit's Environment=, which the next start gets."""
+    if not settings.observed:
+        why = f"{settings.process.reason}; {settings.unit.reason}"
+        return ProxyView(False, "", {}, None, "", why)
+    source = settings.process if settings.process.observed else settings.unit
+    env = source.variables
+    https = next((f"{k}={env[k]}" for k in HTTPS_VARS if env.get(k)), None)
+    no_proxy = ",".join(env.get(k, "") for k in ("no_proxy", "NO_PROXY"))
+    return ProxyView(True, source.label, env, https, no_proxy)
+
+
+@derived(NET_PROXY_VIEW, needs=(NET_PROXY,))
+def proxy_seen(ctx: "ProbeContext") -> ProxyView:
+    """Merged once, so that no rule picks between the sources itself."""
+    return proxy_view(ctx.need(NET_PROXY))
