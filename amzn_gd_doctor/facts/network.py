@@ -3,7 +3,7 @@ TCP and TLS results, the proxy settings."""
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..values import value
+from ..values import field, value
 from . import Key
 
 if TYPE_CHECKING:
@@ -142,6 +142,9 @@ class ProxyView:
     https: "Optional[str]"  # the first HTTPS proxy variable set, as NAME=VALUE
     no_proxy: str  # no_proxy and NO_PROXY joined
     reason: str = ""  # why neither source was observed
+    # Every proxy variable the agent runs with: its unit's Environment=, overridden by its
+    # live process's (as each reports them, credentials redacted); empty when neither was seen.
+    agent_env: "Dict[str, str]" = field(default_factory=dict)
 
 
 NET_ENDPOINTS = Key("net.endpoints", Endpoints)

@@ -2,7 +2,8 @@
 enough locked-memory limit on old kernels, and logs free of eBPF, connectivity and
 authentication failures.
 
-Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
+Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent,
+``net.proxy_view`` for the proxy the agent runs with).
 """
 
 from typing import Dict, List, Optional, Tuple
@@ -20,6 +21,7 @@ from ..facts.agent import (
     AgentUnit,
     PhraseHits,
 )
+from ..facts.network import NET_PROXY_VIEW, ProxyView
 from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
 from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
@@ -662,25 +664,15 @@ def _agent_side_bpf_failure(
     )
 
 
-def _proxy_lines(unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]") -> "Tuple[str, ...]":
-    """The proxy the agent runs with: its unit's Environment=, overridden by its process's."""
-    proxies = dict(unit.proxy_env) if unit is not None else {}
-    main = proc.main if proc is not None else None
-    proxies.update(main.proxy_env if main is not None else {})
-    return tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
-
-
 @rule(
     "agent.logs_clean",
     title="Agent reaches and authenticates to GuardDuty (its logs)",
     facts=(AGENT_EVIDENCE,),
-    optional=(AGENT_UNIT, AGENT_PROCESS),
+    optional=(NET_PROXY_VIEW,),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
-def logs_clean(
-    lines: AgentEvidence, unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]"
-) -> Verdict:
+def logs_clean(lines: AgentEvidence, proxy: "Optional[ProxyView]") -> Verdict:
     if not lines.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
@@ -688,7 +680,8 @@ def logs_clean(
         )
     hits = lines.hits(CONNECTIVITY + ("throttling",))
     current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
-    evidence = _proxy_lines(unit, proc)
+    env = proxy.agent_env if proxy is not None else {}
+    evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(env.items()))
     if current:
         return _cannot_reach(current, evidence)
     read = _sources(lines)
