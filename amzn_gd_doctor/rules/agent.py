@@ -239,17 +239,20 @@ def unit_running(
     state = f"{unit.active_state} ({unit.sub_state})"
     flap = _flapping(_usable(journal))
     if flap and unit.active_state not in ("failed", "inactive"):  # those say it as they are
-        return failed(
-            "agent_disconnected",
-            f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
-            "not stay up long enough to report.",
-            fix=(
-                f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",
-            ),
-        )
+        return _restarting(flap, state)
     if unit.active_state == "active":
         return _active(unit, state)
     return _not_running(unit, state)
+
+
+def _restarting(flap: str, state: str) -> Verdict:
+    """A loop fails whatever this instant shows: the agent is down for part of every cycle."""
+    return failed(
+        "agent_disconnected",
+        f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
+        "not stay up long enough to report.",
+        fix=(f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",),
+    )
 
 
 def _not_loaded(unit: AgentUnit) -> Verdict:

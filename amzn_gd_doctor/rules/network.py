@@ -164,21 +164,34 @@ def dns_private(
     said = f"{std.name} {_state_sentence(std)}"
     if std.state in GOOD:
         return _private_verdict(std, cidrs, notes, said, evidence)
-    version = _agent_version(package)
-    if _link_local_works(names.endpoints, tcp, tls) and (
-        version is None or version >= LINK_LOCAL_SINCE
-    ):
-        which = "unknown" if version is None else ".".join(map(str, version))
-        return warned(
-            f"{said}, but the link-local path answers, which agent v1.17.1 and "
-            f"later try first (installed version: {which}).",
-            evidence=evidence,
-        )
+    link_local = _link_local_note(names.endpoints, package, tcp, tls)
+    if link_local:
+        return warned(f"{said}, {link_local}", evidence=evidence)
     return failed(
         "no_agent_reporting",
         f"{said}, so the agent cannot reach GuardDuty through the VPC endpoint.",
         evidence=evidence,
         fix=_dns_private_fix(names, network),
+    )
+
+
+def _link_local_note(
+    endpoints: Endpoints,
+    package: "Optional[AgentPackage]",
+    tcp: "Optional[TcpResults]",
+    tls: "Optional[TlsResults]",
+) -> str:
+    """Agent v1.17.1 and later try the link-local name first, which needs no private DNS: when
+    it answers (and the agent is not known to be older), a bad standard name only warns."""
+    version = _agent_version(package)
+    if not _link_local_works(endpoints, tcp, tls):
+        return ""
+    if version is not None and version < LINK_LOCAL_SINCE:
+        return ""
+    which = "unknown" if version is None else ".".join(map(str, version))
+    return (
+        "but the link-local path answers, which agent v1.17.1 and "
+        f"later try first (installed version: {which})."
     )
 
 
