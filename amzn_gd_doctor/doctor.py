@@ -67,11 +67,13 @@ class Options:
 
 
 class Blocked(Exception):
-    """A probe's prerequisite was not observed; ``root`` names the probe that failed first."""
+    """A probe's prerequisite was not observed; ``root`` names the probe that failed first,
+    ``cause`` the prerequisite itself."""
 
-    def __init__(self, reason: str, root: str) -> None:
+    def __init__(self, reason: str, root: str, cause: str = "") -> None:
         super().__init__(reason)
         self.root = root
+        self.cause = cause
 
 
 class ProbeContext:
@@ -93,7 +95,9 @@ class ProbeContext:
         fact = self.fact(key)
         if not fact.ok:
             raise Blocked(
-                f"needs {key.id}: {fact.reason or fact.status.value}", fact.blocked_by or key.id
+                f"needs {key.id}: {fact.reason or fact.status.value}",
+                fact.blocked_by or key.id,
+                key.id,
             )
         return fact.value  # type: ignore[no-any-return]  # the engine checked its class
 
@@ -177,7 +181,8 @@ def _run_probe(
     try:
         value = spec.fn(ctx)
     except Blocked as exc:
-        done(FactStatus.ERROR, reason=str(exc), blocked_by=exc.root)
+        cause = exc.cause if spec.derived else None  # rules name what blocked a derived fact
+        done(FactStatus.ERROR, reason=str(exc), blocked_by=exc.root, cause=cause)
     except Unsupported as exc:
         done(FactStatus.UNSUPPORTED, reason=_describe(exc))
     except (HostTimeout, TimeoutError) as exc:
@@ -308,7 +313,7 @@ def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Fi
             return finding(Outcome.INCONCLUSIVE, f"not checked: blocked by {root}", blocked_by=root)
     inputs = facts_for(spec, facts)
     for fid in spec.facts:
-        fact = inputs[fid]
+        fid, fact = _cause(fid, inputs[fid], facts)
         if fact.crashed:
             return finding(Outcome.CRASH, f"{fid}: {fact.reason}")
         if not fact.ok:
@@ -338,6 +343,16 @@ def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Fi
         fix=verdict.fix,
         duration_ms=waited + _ms(time.monotonic() - began),
     )
+
+
+def _cause(fid: str, fact: Fact, facts: "Mapping[str, Fact]") -> "Tuple[str, Fact]":
+    """A derived fact blocked by a failed input stands for that input: the rule reports the
+    root cause just as it did when it read the input itself."""
+    seen = {fid}
+    while not fact.ok and fact.cause and fact.cause in facts and fact.cause not in seen:
+        fid, fact = fact.cause, facts[fact.cause]
+        seen.add(fid)
+    return fid, fact
 
 
 def facts_for(spec: RuleSpec, facts: "Mapping[str, Fact]") -> "Dict[str, Fact]":

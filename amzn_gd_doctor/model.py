@@ -61,6 +61,9 @@ class Fact:
     duration_ms: int = 0
     blocked_by: "Optional[str]" = None
     crashed: bool = False
+    # A derived fact left unobserved by a failed input names that input, so that a rule
+    # reading it reports the input's problem, as if it had read the input itself.
+    cause: "Optional[str]" = None
 
     @property
     def ok(self) -> bool:

@@ -194,6 +194,60 @@ def test_probe_dependencies_pass_values_and_block_on_failure() -> None:
     assert "toy.child" not in {i.id for i in report.incomplete}
 
 
+def test_a_rule_over_a_blocked_derived_fact_names_the_input_that_failed() -> None:
+    """A derived fact stands for the input that blocked it: the rule says what it would have
+    said had it read that input itself, root cause included, and a crashed input is a crash."""
+
+    def derived(pid: str, needs: tuple) -> ProbeSpec:
+        def combine(ctx: Any) -> int:
+            return sum(ctx.need(Key(n, int)) for n in needs)
+
+        return ProbeSpec(pid, combine, needs, 1.0, object, True)
+
+    def timed_out(ctx: Any) -> None:
+        raise TimeoutError("no reply within 2 s")
+
+    report = run(
+        [
+            probe("toy.a", lambda ctx: 1),
+            probe("toy.root", lambda ctx: (_ for _ in ()).throw(CouldNotLook("HTTP 500"))),
+            probe("toy.b", lambda ctx: ctx.need(Key("toy.root", int)), ("toy.root",)),
+            probe("toy.c", timed_out),
+            probe("toy.d", lambda ctx: 1 / 0),
+            derived("toy.ab", ("toy.a", "toy.b")),
+            derived("toy.ac", ("toy.a", "toy.c")),
+            derived("toy.ad", ("toy.a", "toy.d")),
+        ],
+        [
+            rule("toy.over_b", lambda v: passed("x"), ("toy.b",)),
+            rule("toy.over_ab", lambda v: passed("x"), ("toy.ab",)),
+            rule("toy.over_ac", lambda v: passed("x"), ("toy.ac",)),
+            rule("toy.over_ad", lambda v: passed("x"), ("toy.ad",)),
+        ],
+    )
+    found = by_id(report)
+    assert (found["toy.over_ab"].summary, found["toy.over_ab"].blocked_by) == (
+        found["toy.over_b"].summary,
+        found["toy.over_b"].blocked_by,
+    )
+    assert found["toy.over_ab"].summary == (
+        "inconclusive, because toy.b could not be read (needs toy.root: HTTP 500)"
+    )
+    assert found["toy.over_ab"].blocked_by == "toy.root"
+    assert found["toy.over_ac"].summary == (
+        "inconclusive, because toy.c timed out (no reply within 2 s)"
+    )
+    assert found["toy.over_ac"].blocked_by is None
+    assert (found["toy.over_ad"].outcome, found["toy.over_ad"].summary) == (
+        Outcome.CRASH,
+        "toy.d: probe crashed: ZeroDivisionError: division by zero",
+    )
+    # Derived facts are not listed, blocked or not, and add nothing to what is incomplete (a
+    # crash finding is listed there, as it is over the crashed input itself).
+    assert {f.probe_id for f in report.facts} == {"toy.a", "toy.root", "toy.b", "toy.c", "toy.d"}
+    assert {i.id for i in report.incomplete} == {"toy.root", "toy.c", "toy.d", "toy.over_ad"}
+
+
 def test_order_is_deterministic_and_requirements_come_first() -> None:
     def sleeper(i: int) -> Any:
         return lambda ctx: time.sleep(0.01 * (5 - i)) or i

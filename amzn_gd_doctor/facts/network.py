@@ -3,7 +3,7 @@ TCP and TLS results, the proxy settings."""
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
-from ..values import value
+from ..values import field, value
 from . import Key
 
 if TYPE_CHECKING:
@@ -106,9 +106,52 @@ class TlsResults:
         return tuple(r for r in self.results if r.server_name == name)
 
 
+@value
+class NameState:
+    """What one endpoint name resolves to, as the host sees it."""
+
+    name: str
+    state: str  # in_vpc, private_outside, private_unknown, public, nxdomain, nodata,
+    #             servfail, timeout, no_resolver, not_asked
+    addresses: "Tuple[str, ...]"
+    via: str  # the resolver whose answer counts
+    evidence: "Tuple[str, ...]"
+
+
+@value
+class NameStates:
+    """Derived: the endpoint names' states, judged once from the endpoints, the resolvers,
+    the DNS answers and the VPC CIDR blocks, with those inputs for the rules that need them."""
+
+    endpoints: Endpoints
+    resolvers: Resolvers
+    dns: DnsResults
+    cidrs: "Tuple[str, ...]"  # the VPC's, empty when IMDS did not give them
+    standard: NameState
+    fips: "Optional[NameState]"  # None: FIPS mode is not on
+
+
+@value
+class ProxyView:
+    """Derived: the proxy as the agent sees it, from the one source that counts (the live
+    process, else its unit's Environment=)."""
+
+    observed: bool
+    label: str  # the source that counts
+    variables: "Dict[str, str]"
+    https: "Optional[str]"  # the first HTTPS proxy variable set, as NAME=VALUE
+    no_proxy: str  # no_proxy and NO_PROXY joined
+    reason: str = ""  # why neither source was observed
+    # Every proxy variable the agent runs with: its unit's Environment=, overridden by its
+    # live process's (as each reports them, credentials redacted); empty when neither was seen.
+    agent_env: "Dict[str, str]" = field(default_factory=dict)
+
+
 NET_ENDPOINTS = Key("net.endpoints", Endpoints)
 NET_RESOLVERS = Key("net.resolvers", Resolvers)
 NET_DNS = Key("net.dns", DnsResults)
 NET_TCP = Key("net.tcp", TcpResults)
 NET_TLS = Key("net.tls", TlsResults)
 NET_PROXY = Key("net.proxy", ProxySettings)
+NET_NAME_STATE = Key("net.name_state", NameStates)
+NET_PROXY_VIEW = Key("net.proxy_view", ProxyView)

@@ -1,15 +1,17 @@
 """Network probe: the proxy settings the GuardDuty agent runs with, taken from the agent's
 process environment (``agent.process``) and its unit's Environment= (``agent.unit``). Reads
 nothing itself; credentials in proxy URLs are masked here, before anything is shown.
+
+Derived fact ``net.proxy_view``: the same sources merged once into the proxy the agent sees.
 """
 
-from typing import TYPE_CHECKING, Dict, Mapping
+from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
-from ..facts.agent import AGENT_PROCESS, AGENT_UNIT
-from ..facts.network import NET_PROXY, ProxySettings, ProxySource
+from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess, AgentUnit
+from ..facts.network import NET_PROXY, NET_PROXY_VIEW, ProxySettings, ProxySource, ProxyView
 from ..model import Fact
-from ..registry import probe
+from ..registry import derived, probe
 from ..sanitize import clean
 
 if TYPE_CHECKING:
@@ -25,6 +27,8 @@ PROXY_VARS = (
     "all_proxy",
     "ALL_PROXY",
 )
+# The variables that send HTTPS through a proxy, in the order the agent's HTTP client reads them.
+HTTPS_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
 # A no_proxy list can be long in corporate images; 2 KiB per value keeps every entry that
 # matters while bounding what a finding shows.
 VALUE_LIMIT = 2048
@@ -48,6 +52,13 @@ def _unobserved(fact: Fact, label: str) -> ProxySource:
 @probe(NET_PROXY, needs=(AGENT_PROCESS, AGENT_UNIT))
 def proxy(ctx: "ProbeContext") -> ProxySettings:
     """Both sources, each saying whether it was seen: the rule prefers the live process."""
+    return settings(ctx)
+
+
+def settings(ctx: "ProbeContext") -> ProxySettings:
+    """The agent's process and unit environments, shared by the probe and the derived view
+    (which needs the same two facts and not the probe, so that a report without the network
+    area's facts still has the view)."""
     process, unit = ctx.observed(AGENT_PROCESS), ctx.observed(AGENT_UNIT)
     pid = process.pid if process is not None else None
     label = f"/proc/{pid}/environ" if pid else "the agent process environment"
@@ -63,3 +74,29 @@ def proxy(ctx: "ProbeContext") -> ProxySettings:
     else:
         from_unit = ProxySource(unit_label, True, proxy_only(unit.environment))
     return ProxySettings(from_process, from_unit)
+
+
+def proxy_view(
+    settings: ProxySettings,
+    unit: "Optional[AgentUnit]" = None,
+    process: "Optional[AgentProcess]" = None,
+) -> ProxyView:
+    """The live process's environment when it was seen, since that is what the agent runs
+    with; else its unit's Environment=, which the next start gets."""
+    agent_env = dict(unit.proxy_env) if unit is not None else {}
+    agent_env.update(process.proxy_env if process is not None else {})
+    if not settings.observed:
+        why = f"{settings.process.reason}; {settings.unit.reason}"
+        return ProxyView(False, "", {}, None, "", why, agent_env)
+    source = settings.process if settings.process.observed else settings.unit
+    env = source.variables
+    https = next((f"{k}={env[k]}" for k in HTTPS_VARS if env.get(k)), None)
+    no_proxy = ",".join(env.get(k, "") for k in ("no_proxy", "NO_PROXY"))
+    return ProxyView(True, source.label, env, https, no_proxy, agent_env=agent_env)
+
+
+@derived(NET_PROXY_VIEW, needs=(AGENT_PROCESS, AGENT_UNIT))
+def proxy_seen(ctx: "ProbeContext") -> ProxyView:
+    """Merged once, so that no rule picks between the sources itself."""
+    unit, process = ctx.observed(AGENT_UNIT), ctx.observed(AGENT_PROCESS)
+    return proxy_view(settings(ctx), unit, process)

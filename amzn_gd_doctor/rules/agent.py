@@ -2,10 +2,11 @@
 enough locked-memory limit on old kernels, and logs free of eBPF, connectivity and
 authentication failures.
 
-Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent).
+Pure functions of the agent facts (and ``ssm.agent`` for who would install a missing agent,
+``net.proxy_view`` for the proxy the agent runs with).
 """
 
-from typing import Dict, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ..facts.agent import (
     AGENT_EVIDENCE,
@@ -20,6 +21,7 @@ from ..facts.agent import (
     AgentUnit,
     PhraseHits,
 )
+from ..facts.network import NET_PROXY_VIEW, ProxyView
 from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
 from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
@@ -231,37 +233,56 @@ def unit_running(
             f"instance itself run `{BY_HAND_UNIT}`."
         )
     if unit.load_state in ("not-found", "masked"):
-        how = "is masked" if unit.load_state == "masked" else "does not exist (LoadState=not-found)"
-        return failed(
-            "agent_disconnected",
-            f"{UNIT} {how}, so systemd never starts the agent.",
-            fix=(
-                f"`sudo systemctl unmask {AGENT}`"
-                if unit.load_state == "masked"
-                else f"Reinstall {PACKAGE}, then `sudo systemctl daemon-reload`.",
-            ),
-        )
+        return _not_loaded(unit)
     if unit.systemd == "tree":
         return _state_from_journal(unit, _usable(journal))
     state = f"{unit.active_state} ({unit.sub_state})"
     flap = _flapping(_usable(journal))
     if flap and unit.active_state not in ("failed", "inactive"):  # those say it as they are
-        return failed(
-            "agent_disconnected",
-            f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
-            "not stay up long enough to report.",
-            fix=(
-                f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",
-            ),
-        )
+        return _restarting(flap, state)
     if unit.active_state == "active":
-        pid = f", main pid {unit.main_pid}" if unit.main_pid else ""
-        mem = (
-            f", memory {fmt_bytes(unit.memory_current)} of cap {fmt_bytes(unit.memory_cap)}"
-            if unit.memory_current is not None
-            else ""
-        )
-        return passed(f"{UNIT} is {state} since {unit.started or 'an unknown time'}{pid}{mem}.")
+        return _active(unit, state)
+    return _not_running(unit, state)
+
+
+def _restarting(flap: str, state: str) -> Verdict:
+    """A loop fails whatever this instant shows: the agent is down for part of every cycle."""
+    return failed(
+        "agent_disconnected",
+        f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
+        "not stay up long enough to report.",
+        fix=(f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",),
+    )
+
+
+def _not_loaded(unit: AgentUnit) -> Verdict:
+    """A masked or missing unit is never started, whatever else is true."""
+    how = "is masked" if unit.load_state == "masked" else "does not exist (LoadState=not-found)"
+    return failed(
+        "agent_disconnected",
+        f"{UNIT} {how}, so systemd never starts the agent.",
+        fix=(
+            f"`sudo systemctl unmask {AGENT}`"
+            if unit.load_state == "masked"
+            else f"Reinstall {PACKAGE}, then `sudo systemctl daemon-reload`.",
+        ),
+    )
+
+
+def _active(unit: AgentUnit, state: str) -> Verdict:
+    """Running: the pid and memory against its cap say how close it is to being killed."""
+    pid = f", main pid {unit.main_pid}" if unit.main_pid else ""
+    mem = (
+        f", memory {fmt_bytes(unit.memory_current)} of cap {fmt_bytes(unit.memory_cap)}"
+        if unit.memory_current is not None
+        else ""
+    )
+    return passed(f"{UNIT} is {state} since {unit.started or 'an unknown time'}{pid}{mem}.")
+
+
+def _not_running(unit: AgentUnit, state: str) -> Verdict:
+    """Between restarts, still starting or stopped: each is told apart, since the fix differs
+    in urgency though not in kind."""
     detail = f"result {unit.result}" + (
         f", {unit.n_restarts} restarts" if unit.n_restarts is not None else ""
     )
@@ -349,9 +370,32 @@ def not_crash_looping(evidence: AgentEvidence, unit: "Optional[AgentUnit]") -> V
     gave_up = journal is not None and journal.start_limit_hits > 0
     flap = _flapping(journal)
     if max(total or 0, recent or 0) < CRASH_LOOP_RESTARTS and not gave_up and not flap:
-        seen = [f"NRestarts={total}"] if total is not None else []
-        seen += [f"{recent} restarts in the last hour"] if recent is not None else []
-        return passed(f"no restart loop ({', '.join(seen)}).")
+        return _no_loop(total, recent)
+    return failed(
+        "agent_disconnected",
+        "the agent is crash-looping: "
+        + "; ".join(_loop_parts(total, journal, gave_up))
+        + _cause(evidence)
+        + ".",
+        fix=(
+            f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
+            f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
+        ),
+    )
+
+
+def _no_loop(total: "Optional[int]", recent: "Optional[int]") -> Verdict:
+    """Passing names both counts it had, so a reader sees the loop was looked for."""
+    seen = [f"NRestarts={total}"] if total is not None else []
+    seen += [f"{recent} restarts in the last hour"] if recent is not None else []
+    return passed(f"no restart loop ({', '.join(seen)}).")
+
+
+def _loop_parts(
+    total: "Optional[int]", journal: "Optional[AgentJournal]", gave_up: bool
+) -> "List[str]":
+    """Every count that shows the loop, systemd's and the journal's, since either can be
+    missing and they cover different spans."""
     parts = []
     if total is not None:
         parts.append(f"systemd restarted it {total} times (NRestarts)")
@@ -366,14 +410,7 @@ def not_crash_looping(evidence: AgentEvidence, unit: "Optional[AgentUnit]") -> V
             parts.append(f"exits: {_counts(dict(journal.exits))}")
     if gave_up:
         parts.append("systemd then gave up (start-limit-hit)")
-    return failed(
-        "agent_disconnected",
-        "the agent is crash-looping: " + "; ".join(parts) + _cause(evidence) + ".",
-        fix=(
-            f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
-            f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
-        ),
-    )
+    return parts
 
 
 @rule(
@@ -393,6 +430,12 @@ def not_oom_killed(journal: "Optional[AgentJournal]", unit: "Optional[AgentUnit]
     if recent or unit_oom:
         return _oom_failure(recent, journal, unit)
     assert journal is not None  # no journal and no oom-kill result returned above
+    return _oom_from_journal(journal, unit)
+
+
+def _oom_from_journal(journal: AgentJournal, unit: "Optional[AgentUnit]") -> Verdict:
+    """No OOM kill in the last hour: repeated SIGKILLs (under a cap, a suspected cap kill) or
+    older OOM kills still deserve a word."""
     hours = f"{journal.window_s // 3600} h"
     kills = journal.sigkills_recent
     if kills >= CAP_KILLS and _cap(unit) is not None:
@@ -508,22 +551,24 @@ def memlock(
             "to the memory cgroup, RLIMIT_MEMLOCK does not limit the agent."
         )
     logged = sum(h.count for h in evidence.hits(("memlock",)))
-    main = proc.main if proc is not None else None
-    if main is not None and main.memlock is not None:
-        limits, source, sure = main.memlock, f"the running agent (pid {main.pid})", True
-    elif unit is not None and unit.memlock is not None:
-        limits, source, sure = unit.memlock, unit.memlock_source, logged > 0
-    else:
+    found = _memlock_limits(proc, unit, logged)
+    if found is None:
         return inconclusive(
             f"kernel {kernel.raw} needs RLIMIT_MEMLOCK of at least 32M for the "
             "agent, and its limit is unknown; run by hand: `grep 'Max locked' "
             f"/proc/$(systemctl show -p MainPID --value {AGENT})/limits`."
         )
-    soft, hard = limits
+    (soft, hard), source, sure = found
     low = [v for v in (soft, hard) if v is not None and v < MEMLOCK_MIN]
     shown = f"soft {fmt_bytes(soft)}, hard {fmt_bytes(hard)} ({source})"
     if not low:
         return passed(f"Max locked memory is {shown}: at least 32M.")
+    return _memlock_too_low(kernel, shown, logged, sure)
+
+
+def _memlock_too_low(kernel: KernelRelease, shown: str, logged: int, sure: bool) -> Verdict:
+    """Confirmed when the running agent has the low limit or says so in its logs; the unit's
+    limit alone is only what the next start would get."""
     seen = f"; the agent logged locked-memory failures {logged} times" if logged else ""
     return failed(
         "agent_disconnected",
@@ -536,6 +581,20 @@ def memlock(
         ),
         confidence=Confidence.CONFIRMED if sure else Confidence.SUSPECTED,
     )
+
+
+def _memlock_limits(
+    proc: "Optional[AgentProcess]", unit: "Optional[AgentUnit]", logged: int
+) -> "Optional[Tuple[Tuple[Optional[int], Optional[int]], str, bool]]":
+    """The limits, where they come from, and whether a low one is sure: the running process's
+    are what the agent has; the unit's are what it would get, sure only when the agent also
+    logged locked-memory failures."""
+    main = proc.main if proc is not None else None
+    if main is not None and main.memlock is not None:
+        return main.memlock, f"the running agent (pid {main.pid})", True
+    if unit is not None and unit.memlock is not None:
+        return unit.memlock, unit.memlock_source, logged > 0
+    return None
 
 
 @rule(
@@ -566,13 +625,19 @@ def btf_errors(
     skeleton = next((h for h in hits if h.name == "bpf_skeleton_failed"), None)
     if skeleton is not None and not btf_missing and btf is not None and btf.present:
         return _agent_side_bpf_failure(skeleton, total, pkg)
+    return _bpf_load_failure(hits[0], total, btf)
+
+
+def _bpf_load_failure(first: PhraseHits, total: int, btf: "Optional[BtfInfo]") -> Verdict:
+    """libbpf failing for want of BTF (or for a reason the kernel side explains): a kernel with
+    BTF and a current agent are the fix."""
     missing = (
         ", and /sys/kernel/btf/vmlinux is missing" if btf is not None and not btf.present else ""
     )
     return failed(
         "agent_disconnected",
         f"the agent cannot load its eBPF programs (libbpf "
-        f"failed {total} times): {_describe(hits[0], False)}{missing}.",
+        f"failed {total} times): {_describe(first, False)}{missing}.",
         fix=(
             "Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (check `ls "
             "/sys/kernel/btf/vmlinux`) and update the agent to the newest version.",
@@ -602,25 +667,15 @@ def _agent_side_bpf_failure(
     )
 
 
-def _proxy_lines(unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]") -> "Tuple[str, ...]":
-    """The proxy the agent runs with: its unit's Environment=, overridden by its process's."""
-    proxies = dict(unit.proxy_env) if unit is not None else {}
-    main = proc.main if proc is not None else None
-    proxies.update(main.proxy_env if main is not None else {})
-    return tuple(f"agent proxy setting {k}={v}" for k, v in sorted(proxies.items()))
-
-
 @rule(
     "agent.logs_clean",
     title="Agent reaches and authenticates to GuardDuty (its logs)",
     facts=(AGENT_EVIDENCE,),
-    optional=(AGENT_UNIT, AGENT_PROCESS),
+    optional=(NET_PROXY_VIEW,),
     requires=("agent.installed",),
     issues=("agent_disconnected",),
 )
-def logs_clean(
-    lines: AgentEvidence, unit: "Optional[AgentUnit]", proc: "Optional[AgentProcess]"
-) -> Verdict:
+def logs_clean(lines: AgentEvidence, proxy: "Optional[ProxyView]") -> Verdict:
     if not lines.readable:
         return inconclusive(
             "neither the agent's logs nor the journal could be read; run by "
@@ -628,17 +683,10 @@ def logs_clean(
         )
     hits = lines.hits(CONNECTIVITY + ("throttling",))
     current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
-    evidence = _proxy_lines(unit, proc)
+    env = proxy.agent_env if proxy is not None else {}
+    evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(env.items()))
     if current:
-        first = current[0]
-        what = "cannot authenticate to" if first.category == "auth" else "cannot reach"
-        others = "".join(f"; also {h.name} ×{h.recent}" for h in current[1:3])
-        return failed(
-            "agent_disconnected",
-            f"the agent logs that it {what} GuardDuty: {_describe(first)}{others}.",
-            evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
-            fix=FIXES[first.category],
-        )
+        return _cannot_reach(current, evidence)
     read = _sources(lines)
     if hits:
         names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
@@ -649,3 +697,17 @@ def logs_clean(
             evidence=evidence,
         )
     return passed(f"no connectivity or authentication failure in {read}.", evidence=evidence)
+
+
+def _cannot_reach(current: "List[PhraseHits]", evidence: "Tuple[str, ...]") -> Verdict:
+    """The first current failure names the cause and its fix (they are ordered connectivity
+    first); two more are mentioned, since one cause often brings another."""
+    first = current[0]
+    what = "cannot authenticate to" if first.category == "auth" else "cannot reach"
+    others = "".join(f"; also {h.name} ×{h.recent}" for h in current[1:3])
+    return failed(
+        "agent_disconnected",
+        f"the agent logs that it {what} GuardDuty: {_describe(first)}{others}.",
+        evidence=evidence + tuple(f"{h.name}: {h.sample}" for h in current),
+        fix=FIXES[first.category],
+    )

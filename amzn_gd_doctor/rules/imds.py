@@ -3,7 +3,7 @@
 Pure functions of the IMDS and platform facts.
 """
 
-from typing import Optional
+from typing import List, Optional
 
 from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, IdentityResult, TagResult
 from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
@@ -28,22 +28,28 @@ HOP_LIMIT_SYMPTOM = (
 def identity_document(
     result: IdentityResult, signs: "Optional[Ec2Signs]", registration: "Optional[SsmRegistration]"
 ) -> Verdict:
-    doc = result.document
-    if doc is not None and result.session is not None:
-        summary = (
-            f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
-            f" in {doc.region}, account {doc.account_id}, read with {result.session.version}."
-        )
-        notes = "; ".join(result.session.notes)
-        if result.session.put_unanswered:
-            notes += f": {HOP_LIMIT_SYMPTOM}"
-        return warned(f"{summary} Note: {notes}.") if notes else passed(summary)
+    if result.document is not None and result.session is not None:
+        return _document_read(result)
     detail = result.detail or "IMDS gave no identity document"
     if result.failure == "hop_limit":
         return inconclusive(
             f"{detail}: {HOP_LIMIT_SYMPTOM}. The agent runs on the host itself and may not be "
             "affected; run the doctor on the host, not in a container."
         )
+    evidence = (f"IMDS endpoint: {result.config.base_url} ({result.config.source})",)
+    hints = _not_ec2_hints(signs, registration)
+    return failed(
+        "identity_document_unavailable",
+        detail + "." + "".join(f" {h}." for h in hints),
+        evidence=evidence,
+    )
+
+
+def _not_ec2_hints(
+    signs: "Optional[Ec2Signs]", registration: "Optional[SsmRegistration]"
+) -> "List[str]":
+    """No identity document is expected on a host that is not EC2: say so when the SSM
+    registration or the host's own signs show it."""
     hints = []
     managed_id = (registration.managed_instance_id if registration else None) or ""
     if managed_id.startswith("mi-"):
@@ -56,12 +62,22 @@ def identity_document(
             f"this host shows no EC2 signs ({signs.describe()}): a non-EC2 host has "
             "no identity document"
         )
-    evidence = (f"IMDS endpoint: {result.config.base_url} ({result.config.source})",)
-    return failed(
-        "identity_document_unavailable",
-        detail + "." + "".join(f" {h}." for h in hints),
-        evidence=evidence,
+    return hints
+
+
+def _document_read(result: IdentityResult) -> Verdict:
+    """Read, but how the session went (IMDSv1 fallback, an unanswered token PUT) is worth a
+    warning, since the agent may not get as far."""
+    doc, session = result.document, result.session
+    assert doc is not None and session is not None  # the caller checked both
+    summary = (
+        f"identity document of {doc.instance_id} ({doc.instance_type or 'type unknown'})"
+        f" in {doc.region}, account {doc.account_id}, read with {session.version}."
     )
+    notes = "; ".join(session.notes)
+    if session.put_unanswered:
+        notes += f": {HOP_LIMIT_SYMPTOM}"
+    return warned(f"{summary} Note: {notes}.") if notes else passed(summary)
 
 
 @rule(

@@ -11,112 +11,33 @@ from typing import List, Optional, Sequence, Tuple, TypeVar
 from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.imds import IMDS_IDENTITY, IMDS_NETWORK, IdentityResult, NetworkInfo
 from ..facts.network import (
-    NET_DNS,
     NET_ENDPOINTS,
-    NET_PROXY,
+    NET_NAME_STATE,
+    NET_PROXY_VIEW,
     NET_RESOLVERS,
     NET_TCP,
     NET_TLS,
-    DnsResults,
     Endpoints,
-    ProxySettings,
+    NameState,
+    NameStates,
+    ProxyView,
     Resolvers,
     TcpResults,
     TlsResults,
 )
-from ..host.network import DnsAnswer, TcpResult, TlsResult
+from ..host.network import TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
 from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE
+from ..probes.net_names import DEFINITE, describe_answer
 from ..probes.net_resolvers import AMAZON_RESOLVER
 from ..registry import rule
-from ..values import value
 from .platform import parse_agent_version
 
-DEFINITE = ("answer", "nxdomain", "nodata")
 GOOD = ("in_vpc", "private_outside", "private_unknown")
-PLACES = {
-    "in_vpc": "inside the VPC",
-    "private_outside": "private, outside the VPC",
-    "private_unknown": "private",
-    "public": "public",
-}
 DOC = "https://docs.aws.amazon.com/guardduty/latest/ug/validate-vpc-endpoint-config-runtime-monitoring.html"
 
 
-# -- classification (pure helpers) -------------------------------------------------------------
-def classify_address(address: str, cidrs: "Sequence[str]") -> str:
-    """in_vpc, private_outside, private_unknown (no CIDRs to compare with), or public."""
-    ip = ipaddress.ip_address(address)
-    if any(
-        ip in ipaddress.ip_network(c, strict=False)
-        for c in cidrs
-        if ipaddress.ip_network(c, strict=False).version == ip.version
-    ):
-        return "in_vpc"
-    if ip.is_global:
-        return "public"
-    return "private_outside" if cidrs else "private_unknown"
-
-
-@value
-class NameState:
-    """What one endpoint name resolves to, as the host sees it."""
-
-    name: str
-    state: str  # in_vpc, private_outside, private_unknown, public, nxdomain, nodata,
-    #             servfail, timeout, no_resolver, not_asked
-    addresses: "Tuple[str, ...]"
-    via: str  # the resolver whose answer counts
-    evidence: "Tuple[str, ...]"
-
-
-def _describe(answer: DnsAnswer, cidrs: "Sequence[str]") -> str:
-    if answer.status == "answer":
-        return ", ".join(f"{a} ({PLACES[classify_address(a, cidrs)]})" for a in answer.addresses)
-    text = {
-        "nxdomain": "NXDOMAIN",
-        "servfail": "SERVFAIL",
-        "nodata": "no address (NOERROR)",
-        "timeout": "no reply",
-    }.get(answer.status, answer.status)
-    return f"{text} ({answer.detail})" if answer.detail else text
-
-
-def judge_name(
-    dns: DnsResults, resolvers: Resolvers, name: str, cidrs: "Sequence[str]"
-) -> NameState:
-    """The answer that counts is the C library's (what the agent gets) when it was asked,
-    else the first resolver in configured order that gave a definite answer."""
-    answers = dns.for_name(name)
-    sources = {r.server: r.source for r in resolvers.resolvers}
-    evidence = tuple(
-        f"{a.server} ({sources.get(a.server, a.server)}): {name} -> {_describe(a, cidrs)}"
-        for a in answers
-    )
-    system = [a for a in answers if a.server == "system resolver" and a.status in DEFINITE]
-    definite = system or [a for a in answers if a.status in DEFINITE]
-    if not answers:
-        return NameState(name, "not_asked", (), "", evidence)
-    if definite:
-        chosen = definite[0]
-        if chosen.status != "answer":
-            return NameState(name, chosen.status, (), chosen.server, evidence)
-        kinds = {classify_address(a, cidrs) for a in chosen.addresses}
-        state: str = next(
-            k for k in ("public", "private_outside", "private_unknown", "in_vpc") if k in kinds
-        )
-        return NameState(name, state, chosen.addresses, chosen.server, evidence)
-    statuses = {a.status for a in answers}
-    state = (
-        "servfail"
-        if "servfail" in statuses
-        else "timeout"
-        if statuses == {"timeout"}
-        else "no_resolver"
-    )
-    return NameState(name, state, (), "", evidence)
-
-
+# -- pure helpers ------------------------------------------------------------------------------
 def _cidr_text(network: "Optional[NetworkInfo]") -> str:
     cidrs = network.vpc_cidrs if network is not None else ()
     return ", ".join(cidrs) if cidrs else "the VPC CIDR (not available from IMDS)"
@@ -225,69 +146,93 @@ def resolver_configured(resolvers: Resolvers) -> Verdict:
 @rule(
     "network.dns_private",
     title="Endpoint name resolves to private addresses in the VPC",
-    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    facts=(NET_NAME_STATE,),
     optional=(IMDS_NETWORK, AGENT_PACKAGE, NET_TCP, NET_TLS),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("no_agent_reporting",),
 )
 def dns_private(
-    endpoints: Endpoints,
-    resolvers: Resolvers,
-    dns: DnsResults,
+    names: NameStates,
     network: "Optional[NetworkInfo]",
     package: "Optional[AgentPackage]",
     tcp: "Optional[TcpResults]",
     tls: "Optional[TlsResults]",
 ) -> Verdict:
-    cidrs = network.vpc_cidrs if network is not None else ()
-    std = judge_name(dns, resolvers, endpoints.standard.name, cidrs)
-    notes = _fips_note(endpoints, dns, resolvers, cidrs)
+    std, cidrs = names.standard, names.cidrs
+    notes = _fips_note(names.fips)
     evidence = std.evidence + notes
     said = f"{std.name} {_state_sentence(std)}"
-    if std.state == "in_vpc":
-        return (warned if notes else passed)(
-            f"{said}, inside the VPC ({', '.join(cidrs)}).", evidence=evidence
-        )
-    if std.state in ("private_outside", "private_unknown"):
-        where = (
-            f"outside the VPC CIDRs ({', '.join(cidrs)}): a peered VPC's endpoint or custom DNS"
-            if cidrs
-            else "(the VPC CIDRs were not available to compare)"
-        )
-        return warned(f"{said}, private but {where}.", evidence=evidence)
-    version = _agent_version(package)
-    if _link_local_works(endpoints, tcp, tls) and (version is None or version >= LINK_LOCAL_SINCE):
-        which = "unknown" if version is None else ".".join(map(str, version))
-        return warned(
-            f"{said}, but the link-local path answers, which agent v1.17.1 and "
-            f"later try first (installed version: {which}).",
-            evidence=evidence,
-        )
-    fix = (
-        dns_fix(endpoints, resolvers)
-        if std.state in ("servfail", "timeout", "no_resolver")
-        else endpoint_fix(endpoints, network)
-    )
+    if std.state in GOOD:
+        return _private_verdict(std, cidrs, notes, said, evidence)
+    link_local = _link_local_note(names.endpoints, package, tcp, tls)
+    if link_local:
+        return warned(f"{said}, {link_local}", evidence=evidence)
     return failed(
         "no_agent_reporting",
         f"{said}, so the agent cannot reach GuardDuty through the VPC endpoint.",
         evidence=evidence,
-        fix=fix,
+        fix=_dns_private_fix(names, network),
     )
 
 
-def _fips_note(
-    endpoints: Endpoints, dns: DnsResults, resolvers: Resolvers, cidrs: "Sequence[str]"
-) -> "Tuple[str, ...]":
-    fips = endpoints.of_kind(FIPS)
+def _link_local_note(
+    endpoints: Endpoints,
+    package: "Optional[AgentPackage]",
+    tcp: "Optional[TcpResults]",
+    tls: "Optional[TlsResults]",
+) -> str:
+    """Agent v1.17.1 and later try the link-local name first, which needs no private DNS: when
+    it answers (and the agent is not known to be older), a bad standard name only warns."""
+    version = _agent_version(package)
+    if not _link_local_works(endpoints, tcp, tls):
+        return ""
+    if version is not None and version < LINK_LOCAL_SINCE:
+        return ""
+    which = "unknown" if version is None else ".".join(map(str, version))
+    return (
+        "but the link-local path answers, which agent v1.17.1 and "
+        f"later try first (installed version: {which})."
+    )
+
+
+def _private_verdict(
+    std: NameState,
+    cidrs: "Sequence[str]",
+    notes: "Tuple[str, ...]",
+    said: str,
+    evidence: "Tuple[str, ...]",
+) -> Verdict:
+    """A private answer passes only inside the VPC; elsewhere private it may be a peered VPC's
+    endpoint or custom DNS, which works but is worth a look."""
+    if std.state == "in_vpc":
+        return (warned if notes else passed)(
+            f"{said}, inside the VPC ({', '.join(cidrs)}).", evidence=evidence
+        )
+    where = (
+        f"outside the VPC CIDRs ({', '.join(cidrs)}): a peered VPC's endpoint or custom DNS"
+        if cidrs
+        else "(the VPC CIDRs were not available to compare)"
+    )
+    return warned(f"{said}, private but {where}.", evidence=evidence)
+
+
+def _dns_private_fix(names: NameStates, network: "Optional[NetworkInfo]") -> "Tuple[str, ...]":
+    """No answer at all is the resolvers' fault; a wrong answer is the VPC endpoint's."""
+    if names.standard.state in ("servfail", "timeout", "no_resolver"):
+        return dns_fix(names.endpoints, names.resolvers)
+    return endpoint_fix(names.endpoints, network)
+
+
+def _fips_note(fips: "Optional[NameState]") -> "Tuple[str, ...]":
+    """In FIPS mode the FIPS name's answers are shown too, and a warning when it is not
+    private, since whether the agent then uses it is not confirmed."""
     if fips is None:
         return ()
-    state = judge_name(dns, resolvers, fips.name, cidrs)
-    if state.state in GOOD:
-        return state.evidence
-    return state.evidence + (
+    if fips.state in GOOD:
+        return fips.evidence
+    return fips.evidence + (
         f"kernel FIPS mode is on and {fips.name} "
-        f"{_state_sentence(state)} (that the agent uses the FIPS "
+        f"{_state_sentence(fips)} (that the agent uses the FIPS "
         "endpoint in FIPS mode is not confirmed)",
     )
 
@@ -295,36 +240,41 @@ def _fips_note(
 @rule(
     "network.amazon_resolver",
     title="Amazon-provided DNS resolver answers",
-    facts=(NET_ENDPOINTS, NET_RESOLVERS, NET_DNS),
+    facts=(NET_NAME_STATE,),
     optional=(IMDS_IDENTITY, IMDS_NETWORK),
     requires=("network.endpoint_name", "network.resolver_configured"),
     issues=("vpce_private_dns_attributes",),
 )
 def amazon_resolver(
-    endpoints: Endpoints,
-    resolvers: Resolvers,
-    dns: DnsResults,
+    names: NameStates,
     identity: "Optional[IdentityResult]",
     network: "Optional[NetworkInfo]",
 ) -> Verdict:
-    if resolvers.overridden:
+    if names.resolvers.overridden:
         return not_applicable(
             "the Amazon resolver is not asked: --dns-server replaces every resolver."
         )
-    cidrs = network.vpc_cidrs if network is not None else ()
+    cidrs = names.cidrs
     amazon = {AMAZON_RESOLVER} | {_base_plus_two(c) for c in cidrs}
-    asked = [a for a in dns.answers if a.server in amazon]
+    asked = [a for a in names.dns.answers if a.server in amazon]
     if any(a.status in DEFINITE for a in asked):
         servers = ", ".join(sorted({a.server for a in asked}))
         return passed(f"the Amazon resolver answers ({servers}).")
-    evidence = tuple(f"{a.server}: {a.name} -> {_describe(a, cidrs)}" for a in asked)
+    evidence = tuple(f"{a.server}: {a.name} -> {describe_answer(a, cidrs)}" for a in asked)
     if identity is None or identity.document is None:
         return inconclusive(
             "the Amazon resolver does not answer, and IMDS gave no identity "
             "document either: this may not be an EC2 network.",
             evidence,
         )
-    std = judge_name(dns, resolvers, endpoints.standard.name, cidrs)
+    return _amazon_silent(names.standard, network, evidence)
+
+
+def _amazon_silent(
+    std: NameState, network: "Optional[NetworkInfo]", evidence: "Tuple[str, ...]"
+) -> Verdict:
+    """A silent Amazon resolver while IMDS answers points at enableDnsSupport off; it only
+    matters when the endpoint name is not resolved privately some other way."""
     said = (
         f"the Amazon resolver {AMAZON_RESOLVER} does not answer while IMDS does, the sign "
         "of a VPC with enableDnsSupport off"
@@ -385,20 +335,34 @@ def tcp_reachable(
     bad: List[TcpResult] = [r for r in results if r.status != "connected"]
     if ok:
         return warned(f"{count} accept TCP {tcp.port}; {bad[0].address} {bad[0].status}.", evidence)
+    return _tcp_refused(endpoints, name, len(results), bad[0], tcp.port, network, evidence)
+
+
+def _tcp_refused(
+    endpoints: Endpoints,
+    name: str,
+    count: int,
+    first: TcpResult,
+    port: int,
+    network: "Optional[NetworkInfo]",
+    evidence: "Tuple[str, ...]",
+) -> Verdict:
+    """No address connects: how the first one failed tells a security group (silence) from a
+    firewall (reset) from routing."""
     cidr = _cidr_text(network)
     why = {
         "timeout": f"no answer to connection requests: the endpoint's security group must "
-        f"allow inbound TCP {tcp.port} from {cidr}",
+        f"allow inbound TCP {port} from {cidr}",
         "refused": "connections are refused (a reset): a firewall on the path or on this host "
         "rejects them, or the address is not the endpoint",
         "unreachable": "there is no route to the endpoint's addresses",
-    }.get(bad[0].status, f"connections fail ({bad[0].detail})")
+    }.get(first.status, f"connections fail ({first.detail})")
     return failed(
         "no_agent_reporting",
-        f"none of {len(results)} address(es) of {name} accept TCP {tcp.port}: {why}.",
+        f"none of {count} address(es) of {name} accept TCP {port}: {why}.",
         evidence=evidence,
         fix=(
-            f"Allow inbound TCP {tcp.port} from {cidr} in the security group of the "
+            f"Allow inbound TCP {port} from {cidr} in the security group of the "
             f"VPC endpoint com.amazonaws.{endpoints.region}.guardduty-data, and "
             "check the subnet's network ACLs and any host firewall.",
         ),
@@ -426,7 +390,12 @@ def tls_valid(endpoints: Endpoints, tls: TlsResults) -> Verdict:
             f"certificate issued by {r.issuer or 'an unnamed issuer'}.",
             evidence,
         )
-    first = bad[0]
+    return _tls_failed(name, bad[0], evidence)
+
+
+def _tls_failed(name: str, first: TlsResult, evidence: "Tuple[str, ...]") -> Verdict:
+    """A certificate that does not verify is most likely interception (suspected); a handshake
+    that fails outright is something on the path that is not the endpoint."""
     if first.status == "verify_failed":
         return failed(
             "no_agent_reporting",
@@ -476,37 +445,24 @@ def no_proxy_exempts(name: str, port: int, no_proxy: str) -> "Optional[str]":
 @rule(
     "network.proxy_exempt",
     title="Agent proxy settings exempt the endpoint",
-    facts=(NET_ENDPOINTS, NET_PROXY),
+    facts=(NET_ENDPOINTS, NET_PROXY_VIEW),
     requires=("network.endpoint_name",),
 )
-def proxy_exempt(endpoints: Endpoints, proxy: ProxySettings) -> Verdict:
+def proxy_exempt(endpoints: Endpoints, proxy: ProxyView) -> Verdict:
     if not proxy.observed:
-        return inconclusive(
-            "the agent's proxy settings were not observed: "
-            f"{proxy.process.reason}; {proxy.unit.reason}."
-        )
-    source = proxy.process if proxy.process.observed else proxy.unit
-    env = source.variables
-    evidence = tuple(f"{source.label}: {k}={v}" for k, v in sorted(env.items()))
-    https = next(
-        (
-            f"{k}={env[k]}"
-            for k in ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
-            if env.get(k)
-        ),
-        None,
-    )
-    if https is None:
-        return passed(f"no HTTPS proxy in {source.label}.", evidence)
+        return inconclusive(f"the agent's proxy settings were not observed: {proxy.reason}.")
+    evidence = tuple(f"{proxy.label}: {k}={v}" for k, v in sorted(proxy.variables.items()))
+    if proxy.https is None:
+        return passed(f"no HTTPS proxy in {proxy.label}.", evidence)
     name = endpoints.standard.name
-    no_proxy = ",".join(env.get(k, "") for k in ("no_proxy", "NO_PROXY"))
-    entry = no_proxy_exempts(name, 443, no_proxy)
+    entry = no_proxy_exempts(name, 443, proxy.no_proxy)
     if entry:
         return passed(
-            f"{source.label} sets {https}, and no_proxy entry {entry!r} exempts {name}.", evidence
+            f"{proxy.label} sets {proxy.https}, and no_proxy entry {entry!r} exempts {name}.",
+            evidence,
         )
     return warned(
-        f"{source.label} sets {https}, and no_proxy does not exempt {name}: the agent's "
+        f"{proxy.label} sets {proxy.https}, and no_proxy does not exempt {name}: the agent's "
         "traffic goes through the proxy, which must reach the VPC endpoint itself.",
         evidence,
         fix=(

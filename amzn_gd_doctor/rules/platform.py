@@ -110,6 +110,17 @@ def kernel_supported(
             f"kernel {kernel.raw} (family {fmt(family)}) is above "
             f"{fmt(newest)}, the newest family {basis} supports.",
         )
+    return _distribution_listed(kernel, family, os_info, matrix)
+
+
+def _distribution_listed(
+    kernel: KernelRelease,
+    family: Family,
+    os_info: "Optional[OsInfo]",
+    matrix: "Dict[str, Any]",
+) -> Verdict:
+    """In range is not the whole story: GuardDuty lists the families it verified per
+    distribution, and an unlisted one only warns, since coverage may still be healthy."""
     dist = match_distribution(matrix, os_info)
     if os_info is None:
         return warned(
@@ -172,6 +183,12 @@ def arch_supported(machine: "Optional[str]", identity: "Optional[IdentityResult]
             "architecture unknown: no identity document and no `uname -m` "
             "(under --root the architecture is not read from files)"
         )
+    return _arch_verdict(arch, itype, matrix)
+
+
+def _arch_verdict(arch: str, itype: "Optional[str]", matrix: "Dict[str, Any]") -> Verdict:
+    """The instance family is judged before the architecture: a1 is arm64, which is otherwise
+    supported, but first-generation Graviton is not."""
     family = (itype or "").split(".")[0]
     on = f" on {itype}" if itype else ""
     if family in matrix["unsupported_instance_families"]:

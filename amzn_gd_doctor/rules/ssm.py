@@ -219,18 +219,27 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
 def agent_running(
     ssm: SsmAgent, gd_agent: "Optional[AgentPackage]", os_info: "Optional[OsInfo]"
 ) -> Verdict:
-    state = ssm.unit_state
     how = f" ({ssm.how}{', ' + ssm.version if ssm.version else ''})" if ssm.installed else ""
     if ssm.running:
         pids = f", pid {', '.join(map(str, ssm.pids))}" if ssm.pids else ""
         return passed(f"SSM agent{how} is running ({ssm.unit}{pids}).")
     if ssm.installed and not ssm.running_known:
-        enabled = state.get("UnitFileState", "unknown")
+        enabled = ssm.unit_state.get("UnitFileState", "unknown")
         return inconclusive(
             f"SSM agent{how} is installed (unit {ssm.unit}, {enabled}), but "
             f"whether it runs cannot be told here; on the host run "
             f"`systemctl status {ssm.unit}`."
         )
+    seen, fix = _not_running(ssm, how, os_info)
+    return _without_ssm(seen, fix, gd_agent)
+
+
+def _not_running(
+    ssm: SsmAgent, how: str, os_info: "Optional[OsInfo]"
+) -> "Tuple[str, Tuple[str, ...]]":
+    """What was seen of an SSM agent that does not run, and how to get it running: start an
+    installed one, or install one (Fedora and Debian need their own advice)."""
+    state = ssm.unit_state
     if ssm.installed:
         seen = (
             f"SSM agent{how} is installed but not running ({ssm.unit}: "
@@ -239,10 +248,14 @@ def agent_running(
             ).strip()
             + ")"
         )
-        fix: Tuple[str, ...] = (f"sudo systemctl enable --now {ssm.unit}",)
-    else:
-        seen = "SSM agent is not installed (no package, snap, unit or binary found)"
-        fix = _os_hint(os_info) or (f"Install the SSM agent: {INSTALL_SSM_DOC}",)
+        return seen, (f"sudo systemctl enable --now {ssm.unit}",)
+    seen = "SSM agent is not installed (no package, snap, unit or binary found)"
+    return seen, _os_hint(os_info) or (f"Install the SSM agent: {INSTALL_SSM_DOC}",)
+
+
+def _without_ssm(seen: str, fix: "Tuple[str, ...]", gd_agent: "Optional[AgentPackage]") -> Verdict:
+    """Without SSM, only a GuardDuty agent already installed keeps the host covered: the
+    console issue depends on it."""
     if gd_agent is None:
         return inconclusive(
             f"{seen}; whether the GuardDuty agent is installed is unknown, so "
@@ -318,19 +331,24 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
         f"{plugin.state}, {plugin.time or 'no time'}, retry count {plugin.retry_count})"
     )
     if plugin.failed:
-        last = plugin.last_installed_version
-        return failed(
-            "ssm_association_execution_failed",
-            f"{seen}{'; last installed ' + last if last else ''}.",
-            evidence=_gd_failure_evidence(logs, "guardduty_failure", "guardduty"),
-            fix=(
-                f"Read why in /var/log/amazon/ssm/amazon-ssm-agent.log and errors.log "
-                f"(`sudo grep -i {GD_PACKAGE} /var/log/amazon/ssm/*.log`).",
-            ),
-        )
+        return _install_failed(plugin, seen, logs)
     if plugin.state_name == "Installed":
         return passed(f"{seen}.")
     return warned(f"{seen}: not Installed yet, or not any more.")
+
+
+def _install_failed(plugin: PluginInstallState, seen: str, logs: "Optional[SsmLogs]") -> Verdict:
+    """A failed install state: the SSM log's GuardDuty lines say why, so they are the evidence."""
+    last = plugin.last_installed_version
+    return failed(
+        "ssm_association_execution_failed",
+        f"{seen}{'; last installed ' + last if last else ''}.",
+        evidence=_gd_failure_evidence(logs, "guardduty_failure", "guardduty"),
+        fix=(
+            f"Read why in /var/log/amazon/ssm/amazon-ssm-agent.log and errors.log "
+            f"(`sudo grep -i {GD_PACKAGE} /var/log/amazon/ssm/*.log`).",
+        ),
+    )
 
 
 @rule(
@@ -357,6 +375,12 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
             f"{len(assoc.guardduty)} run(s) of {GD_DOCUMENT} on record, the latest "
             f"{run.status} (state/{run.folder})."
         )
+    return _no_run_on_record(assoc, logs)
+
+
+def _no_run_on_record(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> Verdict:
+    """Completed runs are not kept, so no run on record passes unless the log says GuardDuty
+    failed."""
     if not assoc.instance_dirs:
         return not_applicable("SSM keeps no document state on this host: no association ran.")
     gd_fail = _gd_failure_evidence(logs, "guardduty_failure")
@@ -370,6 +394,27 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
         f"no pending, current or corrupt {GD_DOCUMENT} run among {assoc.documents} "
         "document state file(s) (completed runs are not kept)."
     )
+
+
+def _named_causes(
+    logs: SsmLogs,
+    causes: "Tuple[LogCause, ...]",
+    scope: str,
+    other: str,
+    credentials: bool,
+    evidence: "Tuple[str, ...]",
+) -> Verdict:
+    """Causes the log names are warnings, except that Distributor has no GuardDuty build for
+    this platform, which stops the association for good."""
+    summary = (
+        f"SSM agent log ({scope}) names {len(causes)} cause(s): "
+        + "; ".join(map(_cause_phrase, causes))
+        + (f"; also {other} line(s) that name no cause." if other else ".")
+    )
+    fix = _cause_steps(causes) + ((CREDENTIALS_FIX,) if credentials else ())
+    if _no_gd_build(logs):
+        return failed("ssm_association_execution_failed", summary, evidence, fix)
+    return warned(summary, evidence, fix)
 
 
 @rule(
@@ -387,15 +432,7 @@ def logs_clean(logs: SsmLogs) -> Verdict:
     other = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.items())
     evidence = _cause_evidence(causes) + _log_evidence(logs, *LOG_KINDS_TO_WARN)
     if causes:
-        summary = (
-            f"SSM agent log ({scope}) names {len(causes)} cause(s): "
-            + "; ".join(map(_cause_phrase, causes))
-            + (f"; also {other} line(s) that name no cause." if other else ".")
-        )
-        fix = _cause_steps(causes) + ((CREDENTIALS_FIX,) if "credentials" in found else ())
-        if _no_gd_build(logs):
-            return failed("ssm_association_execution_failed", summary, evidence, fix)
-        return warned(summary, evidence, fix)
+        return _named_causes(logs, causes, scope, other, "credentials" in found, evidence)
     if found:
         return warned(
             f"SSM agent log ({scope}) has {other} line(s): without working "

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT_FIXTURES = REPO / "fixtures" / "agent"
 ROOTS = REPO / "fixtures" / "roots"
 # Facts from other areas the agent rules read.
-OTHER_FACTS = ("platform.kernel", "platform.btf", "ssm.agent")
+OTHER_FACTS = ("platform.kernel", "platform.btf", "ssm.agent", "net.proxy_view")
 # The journal each --root scenario holds, made into a real journal file when the tree is copied.
 TREE_JOURNALS: Dict[str, str] = {
     "agent-healthy": "clean-start",

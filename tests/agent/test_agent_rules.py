@@ -19,12 +19,14 @@ from amzn_gd_doctor.facts.agent import (
     LogFile,
     PhraseHits,
 )
+from amzn_gd_doctor.facts.network import ProxySettings, ProxySource, ProxyView
 from amzn_gd_doctor.facts.platform import BtfInfo
 from amzn_gd_doctor.facts.ssm import SsmAgent
 from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
 from amzn_gd_doctor.numbers import SIZE_ABSURD
 from amzn_gd_doctor.probes import agent_evidence
+from amzn_gd_doctor.probes.net_proxy import proxy_view
 from amzn_gd_doctor.probes.platform import parse_kernel_release
 from amzn_gd_doctor.rules import agent as rules
 
@@ -388,8 +390,15 @@ def test_btf_errors_inconclusive_without_logs_or_journal() -> None:
 
 
 # -- agent.logs_clean ---------------------------------------------------------------------------
+def seen(unit: Optional[AgentUnit], proc: Optional[AgentProcess] = None) -> ProxyView:
+    """The proxy view the agent's unit and process make; net.proxy's own sources are left
+    unobserved, since only the agent's variables are shown here."""
+    unseen = ProxySettings(ProxySource("p", False, {}, "x"), ProxySource("u", False, {}, "y"))
+    return proxy_view(unseen, unit, proc)
+
+
 def test_logs_clean_passes() -> None:
-    v = rules.logs_clean(evidence(logs(), journal()), unit(), process())
+    v = rules.logs_clean(evidence(logs(), journal()), seen(unit(), process()))
     assert v.outcome is Outcome.PASS
     assert v.summary == (
         "no connectivity or authentication failure in 200 recent log lines and "
@@ -400,8 +409,7 @@ def test_logs_clean_passes() -> None:
 def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
     v = rules.logs_clean(
         evidence(logs(hit("telemetry_access_denied", 2), hit("dns_failure", 1)), None),
-        unit(environment={"HTTPS_PROXY": "http://user:pw@10.0.0.5:3128", "LANG": "C"}),
-        None,
+        seen(unit(environment={"HTTPS_PROXY": "http://user:pw@10.0.0.5:3128", "LANG": "C"})),
     )
     assert v.issue == "agent_disconnected"
     assert "cannot authenticate to GuardDuty" in v.summary and "also dns_failure" in v.summary
@@ -420,7 +428,7 @@ def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
     ],
 )
 def test_logs_clean_fails_on_connectivity(name: str, fix_words: str) -> None:
-    v = rules.logs_clean(evidence(None, journal(phrases=(hit(name, 5),))), None, None)
+    v = rules.logs_clean(evidence(None, journal(phrases=(hit(name, 5),))), None)
     assert v.issue == "agent_disconnected" and "cannot reach GuardDuty" in v.summary
     assert fix_words in v.fix[0]
 
@@ -429,7 +437,6 @@ def test_logs_clean_warns_on_old_or_minor_errors() -> None:
     v = rules.logs_clean(
         evidence(logs(hit("connection_timeout", 3, recent=0), hit("throttled", 2)), None),
         None,
-        None,
     )
     assert v.outcome is Outcome.WARN and "connection_timeout ×3" in v.summary
 
@@ -437,7 +444,7 @@ def test_logs_clean_warns_on_old_or_minor_errors() -> None:
 def test_logs_clean_inconclusive_without_any_source() -> None:
     unreadable = journal(entries=0, problems=("system.journal: permission denied",))
     empty_dir = AgentLogs("/var/log/amzn-guardduty-agent", False)
-    v = rules.logs_clean(evidence(empty_dir, unreadable), None, None)
+    v = rules.logs_clean(evidence(empty_dir, unreadable), None)
     assert v.outcome is Outcome.INCONCLUSIVE and "sudo tail -n 200" in v.summary
 
 

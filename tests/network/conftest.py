@@ -306,6 +306,8 @@ NETWORK_PROBES = (
     "net.tcp",
     "net.tls",
     "net.proxy",
+    "net.name_state",  # derived
+    "net.proxy_view",  # derived
 )
 NETWORK_RULES_PREFIX = "network."
 

@@ -13,9 +13,10 @@ from amzn_gd_doctor.host.network import (
     parse_server,
 )
 from amzn_gd_doctor.probes.net_endpoints import endpoint_names, parse_fips_enabled
+from amzn_gd_doctor.probes.net_names import classify_address
 from amzn_gd_doctor.probes.net_proxy import mask_proxy, proxy_only
 from amzn_gd_doctor.probes.net_resolvers import parse_resolv_conf
-from amzn_gd_doctor.rules.network import classify_address, no_proxy_exempts
+from amzn_gd_doctor.rules.network import no_proxy_exempts
 
 ROOTS = Path(__file__).resolve().parents[2] / "fixtures" / "network" / "roots"
 

@@ -12,6 +12,7 @@ from amzn_gd_doctor.facts.network import (
     NamedTcp,
     ProxySettings,
     ProxySource,
+    ProxyView,
     Resolver,
     Resolvers,
     TcpResults,
@@ -21,6 +22,8 @@ from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
 from amzn_gd_doctor.probes.imds_session import parse_imds_config
 from amzn_gd_doctor.probes.net_endpoints import endpoint_names
+from amzn_gd_doctor.probes.net_names import name_states
+from amzn_gd_doctor.probes.net_proxy import proxy_view
 from amzn_gd_doctor.rules import network as rules
 
 from .conftest import LINK_LOCAL, STANDARD
@@ -85,7 +88,8 @@ def dns_private(
     tls: Optional[TlsResults] = None,
     endpoints: Endpoints = ENDPOINTS,
 ) -> Any:
-    return rules.dns_private(endpoints, HOST_RESOLVERS, d, network, package, tcp, tls)
+    names = name_states(endpoints, HOST_RESOLVERS, d, network)
+    return rules.dns_private(names, network, package, tcp, tls)
 
 
 def test_endpoint_name() -> None:
@@ -223,7 +227,8 @@ def test_fips_name_not_private_is_a_warning() -> None:
 
 
 def amazon(d: DnsResults, identity: Any = IDENTITY, resolvers: Resolvers = HOST_RESOLVERS) -> Any:
-    return rules.amazon_resolver(ENDPOINTS, resolvers, d, identity, NETWORK)
+    names = name_states(ENDPOINTS, resolvers, d, NETWORK)
+    return rules.amazon_resolver(names, identity, NETWORK)
 
 
 def test_amazon_resolver() -> None:
@@ -344,16 +349,16 @@ def test_tls_valid() -> None:
     assert rules.tls_valid(ENDPOINTS, tls()).outcome is Outcome.INCONCLUSIVE
 
 
-def proxy(
-    process: Optional[Dict[str, str]], unit: Optional[Dict[str, str]] = None
-) -> ProxySettings:
+def proxy(process: Optional[Dict[str, str]], unit: Optional[Dict[str, str]] = None) -> ProxyView:
     def source(label: str, env: Optional[Dict[str, str]]) -> ProxySource:
         return ProxySource(
             label, env is not None, env or {}, "" if env is not None else f"{label} not observed"
         )
 
-    return ProxySettings(
-        source("/proc/4242/environ", process), source("the agent unit's Environment=", unit)
+    return proxy_view(
+        ProxySettings(
+            source("/proc/4242/environ", process), source("the agent unit's Environment=", unit)
+        )
     )
 
 
