@@ -332,15 +332,12 @@ def golden_report(
     name: str,
     json_result: CliResult,
     text_result: CliResult,
-    whole: bool = False,
 ) -> None:
     """Check both renderings of one scenario against fixtures/golden/AREA/NAME.{json,txt}:
-    only AREA's part of the report, so that another area's change leaves the file alone, or
-    with ``whole`` the whole report (a few such goldens hold the renderers' full output)."""
-    data = normalise_json(json_result.json())
-    text = normalise_text(text_result.stdout)
-    if not whole:
-        data, text = area_json(data, area), area_text(text, area)
+    only AREA's part of the report, so that another area's change leaves the file alone (the
+    renderers' whole output is held by tests/test_render.py, over fixed reports)."""
+    data = area_json(normalise_json(json_result.json()), area)
+    text = area_text(normalise_text(text_result.stdout), area)
     check_golden(
         request, f"{area}/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     )
