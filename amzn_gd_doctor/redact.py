@@ -24,7 +24,7 @@ Pure and stdlib only; needs no privilege.
 
 import os
 import re
-from typing import Any, Callable, Dict, Match, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, Match, Optional, Set, Tuple, TypeVar, cast
 
 from . import lazy_re
 from .values import FIELDS, replace
@@ -227,11 +227,19 @@ def _colon_pair(text: str, start: int, key: str, value: str, quoted: bool) -> bo
     return not (before == "/" or value.endswith(":") or _CAMEL_RE.search(key))
 
 
+def _pem_lines(block: str) -> str:
+    """One marker a line of a private key block, the white space after it kept (a cut block
+    runs on over the line breaks that follow it)."""
+    body = block.rstrip()
+    return "\n".join([marker("private-key")] * (body.count("\n") + 1)) + block[len(body) :]
+
+
 # In order: whole blocks first, then the shapes of well-known tokens; what a key names last.
 # Each pattern runs only on a text holding one of its needles: a substring search is ten times
 # faster than a pattern that must be tried at every position.
 _PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]" = (
-    (_PEM_RE, lambda m: marker("private-key"), ("PRIVATE KEY",)),
+    # One marker a line of the block: a masked log has as many lines as the log had.
+    (_PEM_RE, lambda m: _pem_lines(m.group(0)), ("PRIVATE KEY",)),
     (_URL_PASSWORD_RE, lambda m: m.group(1) + marker("url-password") + "@", ("://",)),
     (_AUTH_HEADER_RE, lambda m: m.group(1) + marker("authorization"), ("Authorization",)),
     (_BEARER_RE, lambda m: m.group(1) + marker("bearer-token"), ("Bearer",)),
@@ -297,22 +305,28 @@ class Pseudonymizer:
         self._salt = os.urandom(16) if salt is None else salt
         self._seen: Dict[Tuple[str, str], str] = {}
         self._used: Dict[str, str] = {}
+        self._issued: Set[Tuple[str, str]] = set()
 
     def _pick(self, kind: str, original: str, make: "Callable[[int], str]") -> str:
         known = self._seen.get((kind, original))
         if known is not None:
             return known
+        if (kind, original) in self._issued:
+            # Already a pseudonym of this run: text pseudonymized once (a recorded observation)
+            # keeps its pseudonyms when the report built from it is pseudonymized again.
+            return original
         import hashlib
         import hmac
 
         digest = hmac.new(self._salt, f"{kind}\0{original}".encode(), hashlib.sha256).digest()
         number = int.from_bytes(digest, "big")
         candidate = make(number)
-        while candidate in self._used or candidate == original:
+        while candidate in self._used or candidate == original or (kind, candidate) in self._seen:
             number += 1
             candidate = make(number)
         self._seen[(kind, original)] = candidate
         self._used[candidate] = original
+        self._issued.add((kind, candidate))
         return candidate
 
     def account(self, original: str) -> str:
