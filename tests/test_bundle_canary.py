@@ -153,14 +153,16 @@ def test_only_allow_listed_calls_are_recorded(imds_server: ImdsServer, tmp_path:
     explicit allow-list, and nothing was refused: a probe reading something new fails here until
     the allow-list names it."""
     live, rooted = tmp_path / "live.tar.gz", tmp_path / "rooted.tar.gz"
-    run_cli("collect", "-o", str(live), "--imds-endpoint", imds_server.url, *NO_DNS)
+    run_cli(
+        "collect", "-o", str(live), "--imds-endpoint", imds_server.url, *NO_DNS, env=doctor_env()
+    )
     env = doctor_env(AWS_EC2_METADATA_DISABLED="true")
     run_cli("collect", "-o", str(rooted), "--root", str(TREE), *NO_DNS, env=env)
     seen = set()
     for bundle in (live, rooted):
         assert json.loads(members(bundle)["manifest.json"])["refused"] == 0
         for entry in recorded_calls(bundle):
-            args = recorded.decode(entry["args"])
+            args = {k: recorded.decode(v) for k, v in entry["args"].items()}
             assert recorded.refusal(entry["method"], args) is None, entry
             seen.add(entry["method"])
     assert {"read_bytes", "exists", "run", "http", "find_processes"} <= seen

@@ -83,6 +83,11 @@ MASKED = [
         "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
         "x [REDACTED:private-key]\n[REDACTED:private-key]",
     ),
+    # JSON inside a JSON string, as an SSM state document holds its parameters.
+    (
+        r'"{\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}"',
+        r'"{\"SecretAccessKey\": \"[REDACTED:aws-secret-key]\"}"',
+    ),
 ]
 
 # What the doctor shows every day, and must show unchanged.
