@@ -83,12 +83,12 @@ def collect(
             for f in report.facts
         ],
     }
-    members = bundle.encode_members(
-        manifest, host.observations, clean(report_json), clean(report_txt)
-    )
+    # The report is masked and pseudonymized once, by doctor.run, with the recording's
+    # Pseudonymizer: passing it through clean again would give a pseudonym a pseudonym.
+    members = bundle.encode_members(manifest, host.observations, report_json, report_txt)
     if output is None:
         output = bundle.default_name(
-            clean(report.host.instance_id) if report.host.instance_id else None,
+            report.host.instance_id,
             clean(socket.gethostname()),
             captured_at,
         )

@@ -24,7 +24,7 @@ Pure and stdlib only; needs no privilege.
 
 import os
 import re
-from typing import Any, Callable, Dict, Match, Optional, Set, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, Match, Optional, Tuple, TypeVar, cast
 
 from . import lazy_re
 from .values import FIELDS, replace
@@ -309,16 +309,11 @@ class Pseudonymizer:
         self._salt = os.urandom(16) if salt is None else salt
         self._seen: Dict[Tuple[str, str], str] = {}
         self._used: Dict[str, str] = {}
-        self._issued: Set[Tuple[str, str]] = set()
 
     def _pick(self, kind: str, original: str, make: "Callable[[int], str]") -> str:
         known = self._seen.get((kind, original))
         if known is not None:
             return known
-        if (kind, original) in self._issued:
-            # Already a pseudonym of this run: text pseudonymized once (a recorded observation)
-            # keeps its pseudonyms when the report built from it is pseudonymized again.
-            return original
         import hashlib
         import hmac
 
@@ -330,7 +325,6 @@ class Pseudonymizer:
             candidate = make(number)
         self._seen[(kind, original)] = candidate
         self._used[candidate] = original
-        self._issued.add((kind, candidate))
         return candidate
 
     def account(self, original: str) -> str:
