@@ -5,7 +5,7 @@ Members, in this order, each mode 0644 and owned by root:root, dated at the capt
 
 - ``manifest.json``: the bundle format, the tool's version, the options, the capture time, each
   probe's status and duration, and the members' sizes;
-- ``observations.jsonl``: one recorded host call a line (recording.py), cleaned of secrets;
+- ``observations.jsonl``: one recorded host call a line (host/recorded.py), cleaned of secrets;
 - ``report.json`` and ``report.txt``: the report as ``check -f json`` and ``check`` give it.
 
 The bundle is the only file written: created 0600 next to its final name, synced, then linked
@@ -27,7 +27,7 @@ FORMAT = "amzn-gd-doctor-bundle"
 FORMAT_VERSION = "1.0"  # the major changes when an older reader could not replay a bundle
 MEMBERS = ("manifest.json", "observations.jsonl", "report.json", "report.txt")
 # Reading refuses members past these sizes: a bundle the doctor wrote stays well under them
-# (observations are bounded by recording.OBSERVATIONS_LIMIT, reports are tens of KiB).
+# (observations are bounded by host.recorded.OBSERVATIONS_LIMIT, reports are tens of KiB).
 MEMBER_LIMIT = 64 * 1024 * 1024
 MANIFEST_LIMIT = 1024 * 1024
 

@@ -381,8 +381,8 @@ def build_app(only: "Optional[str]" = None) -> Any:
         pseudonymize: bool = typer.Option(
             False,
             "--pseudonymize",
-            help="Replace account and instance ids with stable stand-ins in the bundle "
-            "(such a bundle replays with gaps).",
+            help="Replace account ids, instance ids and IP addresses by pseudonyms, the same "
+            "throughout the bundle (it still replays).",
         ),
     ) -> None:
         """Run `check` and write what it observed and concluded to one .tar.gz for AWS

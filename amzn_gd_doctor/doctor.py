@@ -41,6 +41,7 @@ from .registry import ProbeSpec, RuleSpec
 from .values import replace, value
 
 if TYPE_CHECKING:
+    from . import redact
     from .facts import Key
 
 T = TypeVar("T")
@@ -435,8 +436,11 @@ def run(
     probes: "Optional[Mapping[str, ProbeSpec]]" = None,
     rules: "Optional[Mapping[str, RuleSpec]]" = None,
     summarize: "Optional[HostSummarizer]" = None,
+    pseudonymizer: "Optional[redact.Pseudonymizer]" = None,
 ) -> Report:
-    """Observe, judge and report within ``options.deadline`` seconds."""
+    """Observe, judge and report within ``options.deadline`` seconds. ``pseudonymizer``: the
+    one whose pseudonyms the report takes (``collect`` shares its recording's); by default a
+    new one when ``options.pseudonymize`` asks for it."""
     from . import registry
 
     started = time.monotonic()
@@ -493,4 +497,6 @@ def run(
     # The one place where the report's text is masked: every renderer shows only this.
     from . import redact
 
-    return redact.scrub(report, redact.Pseudonymizer() if options.pseudonymize else None)
+    if pseudonymizer is None and options.pseudonymize:
+        pseudonymizer = redact.Pseudonymizer()
+    return redact.scrub(report, pseudonymizer)

@@ -6,7 +6,8 @@ import socket
 import time
 from typing import Any, Callable, Dict, Optional, Tuple
 
-from . import __version__, bundle, doctor, recording
+from . import __version__, bundle, doctor, redact
+from .host import recorded
 from .model import DEFAULT_DEADLINE_S, Replay, Report
 
 
@@ -53,9 +54,10 @@ def collect(
     the default name in the current folder. Returns the report, the bundle's path, the number
     of observations and the bundle's size. FileExistsError when the name is taken."""
     captured_at = time.time()
-    pseudonyms = recording.Pseudonyms() if pseudonymize else None
-    host = recording.RecordingHost(inner, pseudonyms)
-    report = doctor.run(host, options)
+    # One Pseudonymizer for the observations and the report: an id has one pseudonym throughout.
+    pseudonymizer = redact.Pseudonymizer() if pseudonymize else None
+    host = recorded.RecordingHost(inner, pseudonymizer)
+    report = doctor.run(host, options, pseudonymizer=pseudonymizer)
     clean = host.clean
     report_json, report_txt = render(report)
     manifest = {
@@ -72,6 +74,8 @@ def collect(
         "pseudonymized": pseudonymize,
         "observations": len(host.observations),
         "observations_dropped": host.dropped,
+        "refused": sum(host.refused.values()),
+        "refused_by_method": dict(sorted(host.refused.items())),
         "elapsed_ms": report.elapsed_ms,
         "exit_code": int(report.exit_code),
         "probes": [
@@ -79,12 +83,12 @@ def collect(
             for f in report.facts
         ],
     }
-    members = bundle.encode_members(
-        manifest, host.observations, clean(report_json), clean(report_txt)
-    )
+    # The report is masked and pseudonymized once, by doctor.run, with the recording's
+    # Pseudonymizer: passing it through clean again would give a pseudonym a pseudonym.
+    members = bundle.encode_members(manifest, host.observations, report_json, report_txt)
     if output is None:
         output = bundle.default_name(
-            clean(report.host.instance_id) if report.host.instance_id else None,
+            report.host.instance_id,
             clean(socket.gethostname()),
             captured_at,
         )
@@ -100,7 +104,7 @@ def replay(path: str) -> Report:
     if not isinstance(captured, (int, float)):
         raise bundle.BundleError("manifest.json has no capture time")
     env = found.manifest.get("env")
-    host = recording.ReplayHost(
+    host = recorded.ReplayHost(
         found.observations,
         options.root,
         env if isinstance(env, dict) else {},

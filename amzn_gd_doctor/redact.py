@@ -118,10 +118,12 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 MAX_KEY_AFFIX = 40
 # What follows a key name: the separator, then a quoted or bare value.
 _AFTER_KEY_RE = lazy_re.compile(
-    r"(?P<sep>[\"']?\s{0,5}(?:=>|=|:)\s{0,5})"
-    r"(?:\"(?P<dq>" + _NOT_MARKED + r"[^\"\n]" + _UP_TO + r")\""
+    r"(?P<sep>(?:\\?[\"'])?\s{0,5}(?:=>|=|:)\s{0,5})"
+    # JSON inside a JSON string (an SSM document's parameters): \"key\": \"value\"
+    r"(?:\\\"(?P<eq>" + _NOT_MARKED + r"[^\"\\\n]" + _UP_TO + r")\\\""
+    r"|\"(?P<dq>" + _NOT_MARKED + r"[^\"\n]" + _UP_TO + r")\""
     r"|'(?P<sq>" + _NOT_MARKED + r"[^'\n]" + _UP_TO + r")'"
-    r"|(?P<bare>" + _NOT_MARKED + r"[^\s\"',;&<>]" + _UP_TO + "))"
+    r"|(?P<bare>" + _NOT_MARKED + r"(?!\\\"\[REDACTED:)[^\s\"',;&<>]" + _UP_TO + "))"
 )
 # Key names that contain a keyword but hold no secret: where a secret is, how long it lives.
 _HARMLESS_KEY_SUFFIXES = (
@@ -199,18 +201,20 @@ def _key_values(text: str) -> str:
 
 def _key_value(text: str, start: int, key: str, after: "Match[str]") -> "Optional[str]":
     lowered = key.lower()
-    value = after.group("dq") or after.group("sq") or after.group("bare") or ""
+    value = after.group("eq") or after.group("dq") or after.group("sq") or after.group("bare") or ""
     if lowered.endswith(_HARMLESS_KEY_SUFFIXES) or value.lower() in _HARMLESS_VALUES:
         return None
     if value.startswith("$"):  # a shell reference ($TOKEN, $(curl ...)), not the secret
         return None
-    quoted = after.group("dq") is not None or after.group("sq") is not None
-    if after.group("sep").strip(" \t\"'") == ":" and not _colon_pair(
+    quoted = any(after.group(g) is not None for g in ("eq", "dq", "sq"))
+    if after.group("sep").strip(" \t\"'\\") == ":" and not _colon_pair(
         text, start, key, value, quoted
     ):
         return None
     kind = marker(_key_kind(key))
-    if after.group("dq") is not None:
+    if after.group("eq") is not None:
+        kind = f'\\"{kind}\\"'
+    elif after.group("dq") is not None:
         kind = f'"{kind}"'
     elif after.group("sq") is not None:
         kind = f"'{kind}'"
@@ -227,11 +231,19 @@ def _colon_pair(text: str, start: int, key: str, value: str, quoted: bool) -> bo
     return not (before == "/" or value.endswith(":") or _CAMEL_RE.search(key))
 
 
+def _pem_lines(block: str) -> str:
+    """One marker a line of a private key block, the white space after it kept (a cut block
+    runs on over the line breaks that follow it)."""
+    body = block.rstrip()
+    return "\n".join([marker("private-key")] * (body.count("\n") + 1)) + block[len(body) :]
+
+
 # In order: whole blocks first, then the shapes of well-known tokens; what a key names last.
 # Each pattern runs only on a text holding one of its needles: a substring search is ten times
 # faster than a pattern that must be tried at every position.
 _PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]" = (
-    (_PEM_RE, lambda m: marker("private-key"), ("PRIVATE KEY",)),
+    # One marker a line of the block: a masked log has as many lines as the log had.
+    (_PEM_RE, lambda m: _pem_lines(m.group(0)), ("PRIVATE KEY",)),
     (_URL_PASSWORD_RE, lambda m: m.group(1) + marker("url-password") + "@", ("://",)),
     (_AUTH_HEADER_RE, lambda m: m.group(1) + marker("authorization"), ("Authorization",)),
     (_BEARER_RE, lambda m: m.group(1) + marker("bearer-token"), ("Bearer",)),
@@ -308,7 +320,7 @@ class Pseudonymizer:
         digest = hmac.new(self._salt, f"{kind}\0{original}".encode(), hashlib.sha256).digest()
         number = int.from_bytes(digest, "big")
         candidate = make(number)
-        while candidate in self._used or candidate == original:
+        while candidate in self._used or candidate == original or (kind, candidate) in self._seen:
             number += 1
             candidate = make(number)
         self._seen[(kind, original)] = candidate

@@ -126,7 +126,7 @@ def test_fact_modules_import_no_probe_no_rule_and_nothing_costly() -> None:
     assert not costly & tops(set(proc.stdout.split()))
 
 
-EVIDENCE = {"amzn_gd_doctor.recording", "amzn_gd_doctor.bundle", "amzn_gd_doctor.evidence"}
+EVIDENCE = {"amzn_gd_doctor.host.recorded", "amzn_gd_doctor.bundle", "amzn_gd_doctor.evidence"}
 
 
 @pytest.mark.parametrize("args", [["--help"], ["--version"], ["collect", "--help"]])
@@ -144,5 +144,5 @@ def test_check_loads_no_bundle_code() -> None:
 def test_collect_loads_the_engine_and_the_recording(tmp_path) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "b.tar.gz"
     found = loaded("collect", "-o", str(out), "--root", str(ROOTS / "al2023-6.1"))
-    assert {"amzn_gd_doctor.doctor", "amzn_gd_doctor.recording", "tarfile"} <= found
+    assert {"amzn_gd_doctor.doctor", "amzn_gd_doctor.host.recorded", "tarfile"} <= found
     assert out.exists()

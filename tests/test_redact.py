@@ -63,7 +63,8 @@ MASKED = [
     (f"id_token {JWT} end", "id_token [REDACTED:jwt] end"),
     ("gh token ghp_" + "a1B2" * 9 + " used", "gh token [REDACTED:token] used"),
     ("slack xoxb-1234567890-abcdefghij", "slack [REDACTED:token]"),
-    (RSA + "\nnext line", "[REDACTED:private-key]\nnext line"),
+    # One marker a line of the block: a masked log keeps its line count.
+    (RSA + "\nnext line", "[REDACTED:private-key]\n" * 4 + "next line"),
     (
         "-----BEGIN PRIVATE KEY-----\\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC"
         "\\n-----END PRIVATE KEY-----\\n",
@@ -72,13 +73,21 @@ MASKED = [
     (
         "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\n"
         "MHcCAQEEIBv\n-----END EC PRIVATE KEY-----",
-        "[REDACTED:private-key]",
+        "\n".join(["[REDACTED:private-key]"] * 6),
     ),
     (
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQI",
-        "[REDACTED:private-key]",
+        "[REDACTED:private-key]\n[REDACTED:private-key]",
     ),
-    ("x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA", "x [REDACTED:private-key]"),
+    (
+        "x -----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA",
+        "x [REDACTED:private-key]\n[REDACTED:private-key]",
+    ),
+    # JSON inside a JSON string, as an SSM state document holds its parameters.
+    (
+        r'"{\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}"',
+        r'"{\"SecretAccessKey\": \"[REDACTED:aws-secret-key]\"}"',
+    ),
 ]
 
 # What the doctor shows every day, and must show unchanged.

@@ -16,8 +16,9 @@ from scenarios import TREES
 from support import ROOTS, ImdsServer, doctor_env, run_cli
 from test_corpus import Reports
 
-from amzn_gd_doctor import recording
 from amzn_gd_doctor.host import CouldNotLook
+from amzn_gd_doctor.host import recorded as recording
+from amzn_gd_doctor.redact import mask
 
 
 def observations(bundle: Path) -> List[Dict[str, object]]:
@@ -191,7 +192,7 @@ def test_answers_and_errors_survive_the_round_trip() -> None:
         1.25,
     ]
     for answer in answers:
-        data = json.loads(json.dumps(recording.encode(answer, recording.scrub)))
+        data = json.loads(json.dumps(recording.encode(answer, mask)))
         assert recording.decode(data) == answer
         assert type(recording.decode(data)) is type(answer)
     errors = [
@@ -204,16 +205,14 @@ def test_answers_and_errors_survive_the_round_trip() -> None:
         UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"),
     ]
     for error in errors:
-        data = json.loads(json.dumps(recording.encode_error(error, recording.scrub)))
+        data = json.loads(json.dumps(recording.encode_error(error, mask)))
         back = recording.decode_error(data)
         assert str(back) == str(error)
         if isinstance(error, UnicodeDecodeError):  # it takes five arguments: its nearest base
             assert type(back) is UnicodeError
         else:
             assert type(back) is type(error)
-    assert recording.decode_error(recording.encode_error(errors[2], recording.scrub)).kind == (
-        "refused"
-    )
+    assert recording.decode_error(recording.encode_error(errors[2], mask)).kind == ("refused")
 
 
 def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:

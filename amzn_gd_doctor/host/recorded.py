@@ -6,10 +6,16 @@ its arguments and its answer or exception as an observation. ``ReplayHost`` answ
 questions from those observations, so the engine gives a recorded run's report again. Both
 depend only on the host protocol's method names and its value classes.
 
-What is kept is bounded and cleaned: every text and byte string passes through ``scrub`` (the
-one masking seam); only allow-listed environment variables are kept; the IMDS token is never
-kept (its PUT's answer is recorded as a placeholder and the header that carries it is withheld);
-and the identity document's signatures and any credentials path of IMDS are never requested.
+What is kept is bounded and cleaned: every text and byte string passes through ``cleaner``,
+that is redact.mask, the same masking as the report's, then (``--pseudonymize``) the run's one
+Pseudonymizer, which the report shares; only calls on the allow-list below are passed on and
+kept; only allow-listed environment variables are kept; the IMDS token is never kept (its PUT's
+answer is recorded as a placeholder and the header that carries it is withheld); and the
+identity document's signatures and any credentials path of IMDS are never requested.
+
+A pseudonymized recording replays: arguments are pseudonymized as the answers are, so a call
+the engine derives from a replayed answer (an address from a pseudonymized resolv.conf) is
+looked up under the very key it was recorded with.
 """
 
 import base64
@@ -33,67 +39,32 @@ from typing import (
     TypeVar,
 )
 
-from . import lazy_re
-from .values import fields
+from .. import lazy_re
+from ..values import fields
 
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from .host import Host
-
-# -- masking ------------------------------------------------------------------------------------
-# The one function every recorded text goes through. Until a shared masking module exists it
-# masks what a bundle must never carry in the clear: AWS secret keys (after their usual names),
-# session tokens, and credentials written into URLs.
-_SECRET_RE = lazy_re.compile(
-    r"(?i)((?:aws_?secret_?access_?key|secret_?access_?key|secretaccesskey|aws_?session_?token|"
-    r"session_?token|sessiontoken)[\"']?\s*[:=]\s*[\"']?)([A-Za-z0-9/+=]{16,})"
-)
-_URL_CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s:]+:[^/@\s]*@")
-MASK = "***"
+    from ..redact import Pseudonymizer
+    from .protocols import Host
 
 
-class Pseudonyms:
-    """Stable stand-ins for the names that identify an account or an instance (``--pseudonymize``):
-    the same name gets the same stand-in throughout one bundle."""
+# -- cleaning -----------------------------------------------------------------------------------
+def cleaner(pseudonymizer: "Optional[Pseudonymizer]" = None) -> "Callable[[str], str]":
+    """What every recorded text goes through: redact.mask (the same masking as the report's),
+    then, with ``--pseudonymize``, the run's one Pseudonymizer."""
+    from ..redact import mask
 
-    _PATTERNS = (
-        ("instance", lazy_re.compile(r"\bi-[0-9a-f]{8}(?:[0-9a-f]{9})?\b")),
-        ("account", lazy_re.compile(r"(?<![0-9])[0-9]{12}(?![0-9])")),
-    )
+    if pseudonymizer is None:
+        return mask
+    lock = threading.Lock()  # probes record from several threads; pseudonyms are picked once
 
-    def __init__(self) -> None:
-        self._seen: Dict[str, str] = {}
-        self._lock = threading.Lock()
+    def clean(text: str) -> str:
+        masked = mask(text)
+        with lock:
+            return pseudonymizer.pseudonymize(masked)
 
-    def __call__(self, text: str) -> str:
-        for kind, pattern in self._PATTERNS:
-            text = pattern.sub(self._namer(kind), text)
-        return text
-
-    def _namer(self, kind: str) -> "Callable[[Any], str]":
-        return lambda match: self._name(kind, match.group(0))
-
-    def _name(self, kind: str, found: str) -> str:
-        with self._lock:
-            if found not in self._seen:
-                count = sum(1 for v in self._seen.values() if v.startswith(kind))
-                self._seen[found] = f"{kind}-{count + 1}"
-            return self._seen[found]
-
-
-def scrub(text: str, pseudonyms: "Optional[Callable[[str], str]]" = None) -> str:
-    """``text`` as a bundle may keep it: secrets masked, and names replaced when asked."""
-    text = _SECRET_RE.sub(lambda m: m.group(1) + MASK, text)
-    text = _URL_CREDENTIALS_RE.sub(lambda m: m.group(1) + MASK + "@", text)
-    return pseudonyms(text) if pseudonyms is not None else text
-
-
-def scrub_bytes(data: bytes, pseudonyms: "Optional[Callable[[str], str]]" = None) -> bytes:
-    """The same, for bytes: bytes that are not UTF-8 pass through as they were."""
-    text = data.decode("utf-8", "surrogateescape")
-    cleaned = scrub(text, pseudonyms)
-    return data if cleaned == text else cleaned.encode("utf-8", "surrogateescape")
+    return clean
 
 
 # -- what may be kept and asked -----------------------------------------------------------------
@@ -132,8 +103,10 @@ NOT_RECORDED = "not in the recording"
 
 
 def allowed_env(env: "Mapping[str, str]") -> "Dict[str, str]":
+    from ..redact import mask
+
     return {
-        name: scrub(value)
+        name: mask(value)
         for name, value in sorted(env.items())
         if name in ENV_NAMES or name.startswith(ENV_PREFIXES)
     }
@@ -141,6 +114,92 @@ def allowed_env(env: "Mapping[str, str]") -> "Dict[str, str]":
 
 def forbidden_url(url: str) -> bool:
     return bool(_FORBIDDEN_IMDS_RE.search(url.split("?", 1)[0]))
+
+
+# -- the allow-list -------------------------------------------------------------------------------
+# Everything a recording host passes on and records. A call outside it is refused (CouldNotLook,
+# so its check is inconclusive), counted in the manifest, and not recorded: a probe that starts
+# reading something new must extend this list on purpose (tests/test_collect.py holds it to what
+# the probes read today).
+FILE_METHODS = frozenset(
+    ("read_bytes", "exists", "is_dir", "list_dir", "file_size", "mtime", "readlink", "path")
+)
+# Methods whose arguments name nothing but what the probes ask for (units, process names, the
+# endpoints' names and addresses), passed on as they are.
+FREE_METHODS = frozenset(
+    (
+        "os_release",
+        "machine",
+        "is_root",
+        "now",
+        "find_processes",
+        "journal_entries",
+        "dns_query",
+        "system_resolve",
+        "tcp_connect",
+        "tls_handshake",
+    )
+)
+ALLOWED_PATHS = lazy_re.compile(
+    r"/etc/os-release|/usr/lib/os-release|/etc/debian_version"
+    r"|/etc/resolv\.conf|/run/systemd/resolve/resolv\.conf"
+    # systemd: units, drop-ins, wants links and the manager's configuration
+    r"|/etc/systemd/system(?:/.*)?|/etc/systemd/system\.conf(?:\.d(?:/.*)?)?"
+    r"|/(?:usr/)?lib/systemd/system(?:/.*)?|/usr/lib/systemd/system\.conf\.d(?:/.*)?"
+    r"|/run/systemd/system(?:/.*)?"
+    # the kernel and the machine
+    r"|/proc|/proc/stat|/proc/sys/kernel/osrelease|/proc/sys/crypto/fips_enabled"
+    r"|/proc/[0-9]+/(?:cmdline|comm|environ|limits|stat|status)"
+    r"|/sys/class/dmi/id(?:/[a-z_]+)?|/sys/hypervisor/uuid|/sys/kernel/btf/vmlinux"
+    # packages: the rpm and dpkg databases, the SSM agent's snap and binary
+    r"|/usr/lib/sysimage/rpm(?:/.*)?|/var/lib/rpm(?:/.*)?|/var/lib/dpkg/status"
+    r"|/var/lib/dpkg/info(?:/[^/]+)?|/snap/amazon-ssm-agent/current(?:/.*)?"
+    r"|/usr/bin/amazon-ssm-agent"
+    # SSM: its state documents, packages and registration (never its Vault), and logs
+    r"|/var/lib/amazon/ssm|/var/lib/amazon/ssm/registration"
+    r"|/var/lib/amazon/ssm/m?i-[0-9a-f]+/document(?:/.*)?"
+    r"|/var/lib/amazon/ssm/packages(?:/.*)?"
+    r"|/var/log/amazon/ssm(?:/.*)?|/var/log/amzn-guardduty-agent(?:/.*)?"
+    r"|/var/log/journal(?:/.*)?|/run/log/journal(?:/.*)?"
+)
+# Commands, by their first two words.
+ALLOWED_COMMANDS = frozenset(
+    (
+        ("systemctl", "show"),
+        ("rpm", "-q"),
+        ("rpm", "-ql"),
+        ("dpkg-query", "-W"),
+        ("dpkg", "-L"),
+    )
+)
+# IMDS: the token, the metadata tree and the identity document (never its signatures).
+ALLOWED_IMDS = lazy_re.compile(
+    r"[a-z]+://[^/]+/latest/(?:api/token|meta-data(?:/[^?#]*)?|dynamic/instance-identity/document)"
+)
+
+
+def refusal(method: str, args: "Mapping[str, Any]") -> "Optional[str]":
+    """Why a call may not be passed on and recorded; None when it may."""
+    if method in FREE_METHODS:
+        return None
+    if method in FILE_METHODS:
+        path = str(args.get("path", ""))
+        if ".." not in path.split("/") and ALLOWED_PATHS.fullmatch(path.rstrip("/") or "/"):
+            return None
+        return f"{path} is not on the recording's allow-list"
+    if method == "run":
+        argv = tuple(str(a) for a in args.get("argv", ()))
+        if argv[:2] in ALLOWED_COMMANDS:
+            return None
+        return f"`{' '.join(argv[:2])}` is not on the recording's allow-list"
+    if method == "http":
+        url = str(args.get("url", ""))
+        if forbidden_url(url):
+            return f"{url} is never requested by the doctor"
+        if ALLOWED_IMDS.fullmatch(url.split("?", 1)[0]):
+            return None
+        return f"{url} is not on the recording's allow-list"
+    return f"{method} is not on the recording's allow-list"
 
 
 def _is_token_request(method: str, url: str) -> bool:
@@ -153,7 +212,7 @@ def _http_headers(headers: "Mapping[str, str]") -> "Dict[str, str]":
 
 # -- values to JSON and back --------------------------------------------------------------------
 def _value_classes() -> "Dict[str, type]":
-    from .host import (
+    from . import (
         CommandResult,
         DnsAnswer,
         HttpResponse,
@@ -247,7 +306,7 @@ def encode_error(exc: BaseException, clean: "Callable[[str], str]") -> "Dict[str
 
 def decode_error(data: "Mapping[str, Any]") -> Exception:
     """The exception a recorded call raised, of the same type (OSErrors by their errno)."""
-    from .host import CouldNotLook, HostTimeout, HttpFailure, Unsupported
+    from . import CouldNotLook, HostTimeout, HttpFailure, Unsupported
 
     name = str(data.get("type", ""))
     message = str(data.get("message", ""))
@@ -285,17 +344,16 @@ def call_key(method: str, args: "Mapping[str, Any]") -> str:
 class RecordingHost:
     """Answers through ``inner`` and keeps every observation, thread-safely."""
 
-    def __init__(self, inner: "Host", pseudonyms: "Optional[Callable[[str], str]]" = None) -> None:
+    def __init__(self, inner: "Host", pseudonymizer: "Optional[Pseudonymizer]" = None) -> None:
         self.inner = inner
-        self.env: Mapping[str, str] = allowed_env(inner.env)
-        self._pseudonyms = pseudonyms
+        self.clean = cleaner(pseudonymizer)
+        self.env: Mapping[str, str] = {k: self.clean(v) for k, v in allowed_env(inner.env).items()}
         self._lock = threading.Lock()
         self._size = 0
         self.dropped = 0
+        # Calls refused because they are not on the allow-list, by method.
+        self.refused: Dict[str, int] = {}
         self.observations: List[Dict[str, Any]] = []
-
-    def clean(self, text: str) -> str:
-        return scrub(text, self._pseudonyms)
 
     @property
     def deadline(self) -> "Optional[float]":
@@ -313,6 +371,13 @@ class RecordingHost:
         fn: "Callable[[], T]",
         shown: "Optional[Callable[[Any], Any]]" = None,
     ) -> T:
+        reason = refusal(method, args)
+        if reason is not None:
+            from . import CouldNotLook
+
+            with self._lock:
+                self.refused[method] = self.refused.get(method, 0) + 1
+            raise CouldNotLook(reason)
         began = time.monotonic()
         try:
             result = fn()
@@ -390,10 +455,6 @@ class RecordingHost:
     def http(
         self, method: str, url: str, headers: "Mapping[str, str]", timeout: float, limit: int
     ) -> Any:
-        from .host import CouldNotLook
-
-        if forbidden_url(url):
-            raise CouldNotLook(f"{url} is never requested by the doctor")
         args = {
             "method": method,
             "url": url,
@@ -405,7 +466,7 @@ class RecordingHost:
 
         def shown(resp: Any) -> Any:
             if token and resp.status == 200:
-                from .values import replace
+                from ..values import replace
 
                 return replace(resp, body=TOKEN_PLACEHOLDER)
             return resp
@@ -488,9 +549,10 @@ class ReplayHost:
             self._answers.setdefault(key, deque()).append(entry)
 
     def _answer(self, method: str, args: "Mapping[str, Any]") -> Any:
-        from .host import CouldNotLook
+        from ..redact import mask
+        from . import CouldNotLook
 
-        key = call_key(method, {k: encode(v, scrub) for k, v in args.items()})
+        key = call_key(method, {k: encode(v, mask) for k, v in args.items()})
         with self._lock:
             queue = self._answers.get(key)
             if not queue:
