@@ -16,6 +16,7 @@ from support import REPO, check_golden, doctor_env, run_cli
 from amzn_gd_doctor.fleet import summary as fleet_summary
 from amzn_gd_doctor.fleet.parse import parse
 from amzn_gd_doctor.fleet.walk import walk
+from amzn_gd_doctor.render import fleet as render_fleet
 
 from .conftest import COMMAND, REAL
 
@@ -129,12 +130,22 @@ def test_text_and_json_reports_of_one_host_count_alike(fleet_dir: Path) -> None:
         )
 
 
+def _views(summary: fleet_summary.Summary) -> tuple[str, str, str]:
+    with summary.listing:
+        return (
+            render_fleet.render_json(summary),
+            render_fleet.render_text(summary),
+            render_fleet.render_csv(summary),
+        )
+
+
 def test_walk_reads_in_workers_what_one_process_reads(fleet_dir: Path) -> None:
-    one = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=1))
-    four = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=4))
+    one = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    four = _views(fleet_summary.read_folder(str(fleet_dir), workers=4))
     assert one == four
+    assert json.loads(one[0])["instances"] == 22
     # Pointed at the command's folder instead of the prefix: the same outputs.
-    below = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir / COMMAND), workers=4))
+    below = _views(fleet_summary.read_folder(str(fleet_dir / COMMAND), workers=4))
     assert below == one
 
 
