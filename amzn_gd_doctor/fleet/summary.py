@@ -100,6 +100,10 @@ class Listing:
         self.close()
 
 
+def _issue_section(issue_type: str, issue_message: str) -> str:
+    return json.dumps(["issue", issue_type, issue_message], ensure_ascii=False)
+
+
 def _key(record: "List[Any]") -> "Tuple[str, str, str]":
     return record[0], record[1], record[2]
 
@@ -146,7 +150,7 @@ class Tally:
         self.issues: Dict[Tuple[str, str], int] = {}
         self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
         self.truncated = 0
-        self.held: Dict[str, List[Any]] = {}
+        self.held: Dict[Any, List[Any]] = {}
         self.count = 0
         self.runs: Dict[str, List[str]] = {}
 
@@ -166,7 +170,7 @@ class Tally:
         if row.issue_type:
             issue = (row.issue_type, row.issue_message)
             self.issues[issue] = self.issues.get(issue, 0) + 1
-            self._hold(json.dumps(issue, ensure_ascii=False), list(key))
+            self._hold(issue, list(key))
         by = self.by
         for name, item in (
             ("os", row.os),
@@ -181,7 +185,7 @@ class Tally:
         for check_id in row.root_causes:
             causes[check_id] = causes.get(check_id, 0) + 1
 
-    def _hold(self, section: str, record: "List[Any]") -> None:
+    def _hold(self, section: "Any", record: "List[Any]") -> None:
         self.held.setdefault(section, []).append(record)
         self.count += 1
         if self.count >= RUN_RECORDS:
@@ -194,7 +198,8 @@ class Tally:
             fd, path = tempfile.mkstemp(suffix=".run", dir=self.folder)
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
-            self.runs.setdefault(section, []).append(path)
+            name = section if isinstance(section, str) else _issue_section(*section)
+            self.runs.setdefault(name, []).append(path)
         self.held = {}
         self.count = 0
 
@@ -236,13 +241,12 @@ def _tally(outputs: "Iterable[Output]", folder: str, keep_rows: bool) -> "Tuple[
     return tally.result()
 
 
-def _parse_piece(job: "Tuple[List[List[str]], str, bool]") -> "Tuple[Any, ...]":
+def _parse_piece(job: "Tuple[List[List[str]], Tuple[int, int], str, bool]") -> "Tuple[Any, ...]":
     from .walk import walk
 
-    items, folder, keep_rows = job
-    return _tally(
-        (output for item in items for output in walk(item[0], item[1:])), folder, keep_rows
-    )
+    items, share, folder, keep_rows = job
+    outputs = (o for item in items for o in walk(item[0], item[1:], share=share))
+    return _tally(outputs, folder, keep_rows)
 
 
 def read_folder(
@@ -257,14 +261,17 @@ def read_folder(
     if not os.path.isdir(path):
         raise SourceError(f"{path}: not a folder (expected Run Command's output layout)")
     folders = split(path, workers)
-    # Interleaved, so that each piece gets a share of every command's instances.
-    count = min(len(folders), workers * PIECES_PER_WORKER)
-    pieces = [folders[n::count] for n in range(count)]
+    wanted = workers * PIECES_PER_WORKER
     listing = Listing(keep_rows)
+    if len(folders) >= wanted:
+        # Interleaved, so that each piece gets a share of every command's instances.
+        jobs = [(folders[n::wanted], (0, 1), listing.folder, keep_rows) for n in range(wanted)]
+    else:
+        # Few folders holding many entries: each piece walks every n-th entry of each.
+        jobs = [(folders, (n, wanted), listing.folder, keep_rows) for n in range(wanted)]
     try:
         totals = _Totals()
-        jobs = [(piece, listing.folder, keep_rows) for piece in pieces]
-        if workers <= 1 or len(pieces) == 1:
+        if workers <= 1 or len(jobs) == 1:
             for job in jobs:
                 totals.add(_parse_piece(job), listing)
         else:
@@ -274,7 +281,7 @@ def read_folder(
                 for n, part in enumerate(pool.imap_unordered(_parse_piece, jobs), 1):
                     totals.add(part, listing)
                     if progress is not None:
-                        progress(n, len(pieces), totals.instances)
+                        progress(n, len(jobs), totals.instances)
         if not totals.instances:
             raise SourceError(
                 f"{path}: no outputs found (expected <command-id>/<instance-id>/"
@@ -340,7 +347,7 @@ def _summary(totals: _Totals, listing: Listing) -> Summary:
                 issue.code if issue else "",
                 issue.doc_url if issue else "",
                 n,
-                json.dumps((issue_type, message), ensure_ascii=False),
+                _issue_section(issue_type, message),
             )
         )
     by_issue.sort(key=lambda i: (-i.count, i.issue_type, i.issue_message))
