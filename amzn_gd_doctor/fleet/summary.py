@@ -143,8 +143,9 @@ class Summary:
 class Tally:
     """Counts and runs of one worker (or of the process reading S3)."""
 
-    def __init__(self, folder: str, keep_rows: bool) -> None:
+    def __init__(self, folder: str, keep_rows: bool, run_records: int = RUN_RECORDS) -> None:
         self.folder = folder
+        self.run_records = run_records
         self.keep_rows = keep_rows
         self.status: Dict[str, int] = {}
         self.issues: Dict[Tuple[str, str], int] = {}
@@ -188,7 +189,7 @@ class Tally:
     def _hold(self, section: "Any", record: "List[Any]") -> None:
         self.held.setdefault(section, []).append(record)
         self.count += 1
-        if self.count >= RUN_RECORDS:
+        if self.count >= self.run_records:
             self.flush()
 
     def flush(self) -> None:
@@ -234,23 +235,31 @@ class _Totals:
         return sum(self.status.values())
 
 
-def _tally(outputs: "Iterable[Output]", folder: str, keep_rows: bool) -> "Tuple[Any, ...]":
-    tally = Tally(folder, keep_rows)
+def _tally(
+    outputs: "Iterable[Output]", folder: str, keep_rows: bool, run_records: int = RUN_RECORDS
+) -> "Tuple[Any, ...]":
+    tally = Tally(folder, keep_rows, run_records)
     for output in outputs:
         tally.add(parse(output))
     return tally.result()
 
 
-def _parse_piece(job: "Tuple[List[List[str]], Tuple[int, int], str, bool]") -> "Tuple[Any, ...]":
+def _parse_piece(
+    job: "Tuple[List[List[str]], Tuple[int, int], str, bool, int]",
+) -> "Tuple[Any, ...]":
     from .walk import walk
 
-    items, share, folder, keep_rows = job
+    items, share, folder, keep_rows, run_records = job
     outputs = (o for item in items for o in walk(item[0], item[1:], share=share))
-    return _tally(outputs, folder, keep_rows)
+    return _tally(outputs, folder, keep_rows, run_records)
 
 
 def read_folder(
-    path: str, workers: int = WORKERS, progress: Any = None, keep_rows: bool = True
+    path: str,
+    workers: int = WORKERS,
+    progress: Any = None,
+    keep_rows: bool = True,
+    run_records: int = RUN_RECORDS,
 ) -> Summary:
     """Every output under ``path``, counted; SourceError when there is nothing to summarise.
     The caller closes the summary's listing (``with summary.listing:``)."""
@@ -265,10 +274,15 @@ def read_folder(
     listing = Listing(keep_rows)
     if len(folders) >= wanted:
         # Interleaved, so that each piece gets a share of every command's instances.
-        jobs = [(folders[n::wanted], (0, 1), listing.folder, keep_rows) for n in range(wanted)]
+        jobs = [
+            (folders[n::wanted], (0, 1), listing.folder, keep_rows, run_records)
+            for n in range(wanted)
+        ]
     else:
         # Few folders holding many entries: each piece walks every n-th entry of each.
-        jobs = [(folders, (n, wanted), listing.folder, keep_rows) for n in range(wanted)]
+        jobs = [
+            (folders, (n, wanted), listing.folder, keep_rows, run_records) for n in range(wanted)
+        ]
     try:
         totals = _Totals()
         if workers <= 1 or len(jobs) == 1:

@@ -254,3 +254,27 @@ def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) 
     subprocess.run(base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "csv", "html"])
+def test_spooled_listing_is_removed(fleet_dir: Path, tmp_path: Path, fmt: str) -> None:
+    """The per-instance runs live in TMPDIR while the view is written, and go with it."""
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    result = run_cli(
+        "fleet", "summarize", str(fleet_dir), "-f", fmt, env=doctor_env(TMPDIR=str(spool))
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "i-000000000000000c1" in result.stdout
+    assert os.listdir(spool) == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("fleet", "summarize", str(empty), env=doctor_env(TMPDIR=str(spool)))
+    assert result.returncode == 2
+    assert os.listdir(spool) == []
+
+
+def test_listing_is_merged_in_instance_order_across_runs(fleet_dir: Path) -> None:
+    """Runs of two records force many sorted runs per section; the views must not change."""
+    whole = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    assert _views(fleet_summary.read_folder(str(fleet_dir), workers=2, run_records=2)) == whole
