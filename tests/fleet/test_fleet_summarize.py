@@ -24,7 +24,8 @@ DOCS = "https://docs.aws.amazon.com/guardduty/latest/ug/"
 
 
 def summarize(path: Path, *args: str):
-    return run_cli("fleet", "summarize", str(path), *args)
+    env = doctor_env(AWS_EC2_METADATA_DISABLED="true", TMPDIR=os.environ["TMPDIR"])
+    return run_cli("fleet", "summarize", str(path), *args, env=env)
 
 
 def stable(text: str, top: Path) -> str:
@@ -218,7 +219,7 @@ def test_s3_source_without_boto3_is_a_usage_error(tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "boto3"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'boto3'\")\n")
-    env = doctor_env(PYTHONPATH=f"{REPO}{os.pathsep}{shadow.parent}")
+    env = doctor_env(PYTHONPATH=f"{REPO}{os.pathsep}{shadow.parent}", TMPDIR=os.environ["TMPDIR"])
     result = run_cli("fleet", "summarize", "s3://bucket/prefix", env=env)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
@@ -242,8 +243,10 @@ def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) 
     assert "<link" not in text and "src=" not in text
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2000"]
     base += ["--virtual-time-budget=5000"]
+    # Chromium's sockets go in TMPDIR; the test's spool folder is too deep for a socket path.
+    env = {k: v for k, v in os.environ.items() if k != "TMPDIR"}
     dom = subprocess.run(
-        base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+        base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, env=env
     ).stdout
     # The script ran: the table holds every instance and says how many match.
     assert '<span id="shown">22</span>' in dom
@@ -251,7 +254,9 @@ def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) 
     assert '<div class="card" id="count-UNREADABLE"><b>9</b>UNREADABLE</div>' in dom
     assert f'<a href="{DOCS}prereq-runtime-monitoring-cpu-os-kernel-support.html">' in dom
     shot = tmp_path / "fleet.png"
-    subprocess.run(base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, env=env
+    )
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
 
