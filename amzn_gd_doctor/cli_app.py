@@ -100,6 +100,22 @@ def _write_atomically(path: Path, text: str) -> None:
         raise
 
 
+def _stream_atomically(path: Path, write: "Callable[[Any], None]") -> None:
+    """A fleet summary, written as it is rendered, replaced whole or not at all."""
+    import tempfile
+
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(directory))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
 def _deadline_option() -> Any:
     import typer
 
@@ -476,30 +492,32 @@ def build_app(only: "Optional[str]" = None) -> Any:
 
         if output is not None and not output.resolve().parent.is_dir():
             raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
+        # Only the CSV and HTML views list every instance's row.
+        keep_rows = fmt in (FleetFormat.csv, FleetFormat.html)
         try:
             if source.startswith("s3://"):
-                rows = _s3_rows(source)
+                summary = _s3_summary(source, keep_rows)
             else:
                 progress = _progress if sys.stderr.isatty() else None
-                rows = fleet_summary.read_folder(source, progress=progress)
+                summary = fleet_summary.read_folder(source, progress=progress, keep_rows=keep_rows)
         except fleet_summary.SourceError as err:
             typer.echo(f"Error: {err}", err=True)
             raise typer.Exit(2) from None
-        summary = fleet_summary.summarize(rows)
-        if fmt is FleetFormat.json:
-            text = render_fleet.render_json(summary)
-        elif fmt is FleetFormat.csv:
-            text = render_fleet.render_csv(summary)
-        elif fmt is FleetFormat.html:
-            from .render import fleet_html
+        with summary.listing:
+            if fmt is FleetFormat.json:
+                write = render_fleet.write_json
+            elif fmt is FleetFormat.csv:
+                write = render_fleet.write_csv
+            elif fmt is FleetFormat.html:
+                from .render import fleet_html
 
-            text = fleet_html.render_html(summary)
-        else:
-            text = render_fleet.render_text(summary)
-        if output is not None:
-            _write_atomically(output, text)
-        else:
-            sys.stdout.write(text)
+                write = fleet_html.write_html
+            else:
+                write = render_fleet.write_text
+            if output is not None:
+                _stream_atomically(output, lambda fh: write(summary, fh))
+            else:
+                write(summary, sys.stdout)
 
     commands: Dict[str, Callable[..., None]] = {
         "check": check,
@@ -528,7 +546,7 @@ def _progress(done: int, total: int, outputs: int) -> None:
     sys.stderr.flush()
 
 
-def _s3_rows(url: str) -> "List[Any]":
+def _s3_summary(url: str, keep_rows: bool) -> Any:
     """An s3:// source, read in this process: the boto3 client is not shared with workers.
     Every failure, boto3 missing included, is an S3Error whose text is for the operator."""
     import typer
@@ -537,7 +555,7 @@ def _s3_rows(url: str) -> "List[Any]":
     from .fleet import summary as fleet_summary
 
     try:
-        return fleet_summary.read_outputs(s3.iter_s3(url), url)
+        return fleet_summary.read_outputs(s3.iter_s3(url), url, keep_rows)
     except s3.S3Error as err:
         typer.echo(f"Error: {err}", err=True)
         raise typer.Exit(2) from None

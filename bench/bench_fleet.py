@@ -2,8 +2,10 @@
 outputs, made from real reports of the fixture trees (text and JSON) and the junk a fleet
 returns, summarised by the CLI as a new process.
 
-Prints the wall time and the peak RSS of the summarising process (its workers are smaller),
-for each size, with the target: 100,000 outputs in at most 5 s.
+Prints, for each size, the best wall time of 3 runs (after a warm-up run), the peak RSS of
+the summarising process and its workers (the largest of them, from wait4), the load average
+around the runs (the machine may be shared), and whether the target is met: 100,000 outputs
+in at most 5 s, in memory that does not grow with the fleet.
 
     .venv-test/bin/python bench/bench_fleet.py [--sizes 10000,100000] [--keep DIR]
 """
@@ -23,6 +25,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "fixtures" / "roots"
 TARGET_S = 5.0
+# Runs per size; the best counts, so that a run slowed by other work on the machine does not.
+RUNS = 3
 # Trees whose reports make the mix: mostly unhealthy hosts with different causes, some healthy
 # or undecided, on several distributions.
 TREES = (
@@ -47,9 +51,11 @@ JUNK = (
 WEIGHTS = (0.70, 0.25, 0.05)
 
 
-def env() -> dict[str, str]:
+def env(tmpdir: Path | None = None) -> dict[str, str]:
+    extra = {"TMPDIR": str(tmpdir)} if tmpdir else {}
     return {
         **os.environ,
+        **extra,
         "PYTHONPATH": str(REPO),
         "AWS_EC2_METADATA_DISABLED": "true",
     }
@@ -83,17 +89,19 @@ def make_folder(top: Path, size: int, texts: list[bytes], jsons: list[bytes]) ->
         (step / "stderr").write_bytes(b"")
 
 
-def measure(top: Path) -> tuple[float, float]:
-    """Wall time and peak RSS (MiB) of one `fleet summarize -f json` run, page cache warm."""
+def measure(top: Path) -> tuple[float, float, float]:
+    """Wall time, peak RSS (MiB) and CPU time (user + system, the workers included) of one
+    `fleet summarize -f json` run, page cache warm. The CPU time moves less with the load than
+    the wall time does: over the cores, it is what the run needs of an idle machine."""
     argv = [sys.executable, "-m", "amzn_gd_doctor", "fleet", "summarize", str(top), "-f", "json"]
     out = top.parent / f"{top.name}.json"
     started = time.monotonic()
-    proc = subprocess.Popen(argv + ["-o", str(out)], env=env())
+    proc = subprocess.Popen(argv + ["-o", str(out)], env=env(top.parent))
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     if os.waitstatus_to_exitcode(status) != 0:
         raise SystemExit(f"fleet summarize failed on {top}")
-    return wall, usage.ru_maxrss / 1024
+    return wall, usage.ru_maxrss / 1024, usage.ru_utime + usage.ru_stime
 
 
 def main() -> None:
@@ -111,13 +119,21 @@ def main() -> None:
                 make_folder(top, size, texts, jsons)
                 print(f"made {size} outputs in {time.monotonic() - began:.1f} s", flush=True)
             measure(top)  # the first run warms the page cache and the interpreter's files
-            runs = [measure(top) for _ in range(3)]
-            wall = sorted(r[0] for r in runs)[1]
+            load = os.getloadavg()[0]
+            runs = [measure(top) for _ in range(RUNS)]
+            load = max(load, os.getloadavg()[0])
+            wall = min(r[0] for r in runs)
             rss = max(r[1] for r in runs)
-            mark = "ok" if size < 100000 or wall <= TARGET_S else "OVER TARGET"
+            cpu = min(r[2] for r in runs)
+            if size >= 100000:
+                mark = "target met" if wall <= TARGET_S else "TARGET NOT MET"
+            else:
+                mark = ""
             print(
-                f"{size:>7} outputs: median {wall:.2f} s wall (target <= {TARGET_S:g} s at "
-                f"100,000), peak RSS {rss:.0f} MiB  {mark}",
+                f"{size:>7} outputs: best of {RUNS} {wall:.2f} s wall (all: "
+                f"{', '.join(f'{r[0]:.2f}' for r in runs)}; target <= {TARGET_S:g} s at "
+                f"100,000), CPU {cpu:.1f} s, peak RSS {rss:.0f} MiB, load average {load:.1f} on "
+                f"{os.cpu_count()} cores  {mark}",
                 flush=True,
             )
     finally:

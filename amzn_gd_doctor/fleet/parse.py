@@ -4,11 +4,12 @@ or from the first lines of its text report, or why the output is not a report (U
 Pure: bytes in, a row out. Never raises on any input.
 """
 
+import functools
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
 from .. import lazy_re, sanitize
-from ..values import value
+from ..values import fields, value
 from .source import Output
 
 UNREADABLE = "UNREADABLE"
@@ -56,6 +57,18 @@ class Row:
     location: str = ""
 
 
+_DEFAULTS = {name: getattr(Row, name) for name in fields(Row)[3:]}
+
+
+def _row(**values: Any) -> Row:
+    """Row(**values), built without the value class's argument checks: every caller here
+    names only fields, and a fleet has hundreds of thousands of rows."""
+    row: Row = object.__new__(Row)
+    row.__dict__.update(_DEFAULTS)
+    row.__dict__.update(values)
+    return row
+
+
 def printable(text: object) -> str:
     """sanitize.printable, with the common case (already printable) decided in C: a fleet has
     hundreds of thousands of these strings."""
@@ -92,12 +105,12 @@ def parse(output: Output) -> Row:
         if head.startswith(SUMMARY_PREFIX.encode()):
             return _from_text(data.decode("utf-8", "replace"), base)
     except Exception as err:  # noqa: BLE001 - a bad output is a row, never a crash
-        return Row(status=UNREADABLE, reason=f"unreadable report ({type(err).__name__})", **base)
-    return Row(status=UNREADABLE, reason=first_line(data), **base)
+        return _row(status=UNREADABLE, reason=f"unreadable report ({type(err).__name__})", **base)
+    return _row(status=UNREADABLE, reason=first_line(data), **base)
 
 
 def _unreadable(base: "Dict[str, Any]", why: str, data: bytes) -> Row:
-    return Row(status=UNREADABLE, reason=f"{why}: {first_line(data)}", **base)
+    return _row(status=UNREADABLE, reason=f"{why}: {first_line(data)}", **base)
 
 
 def _top_level(text: str, keys: "Tuple[str, ...]" = _TOP_KEYS) -> "Optional[Dict[str, Any]]":
@@ -130,7 +143,7 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         return _unreadable(base, "JSON but not a doctor report", data)
     major = str(doc.get("schema_version")).split(".")[0]
     if major != SCHEMA_MAJOR:
-        return Row(
+        return _row(
             status=UNREADABLE,
             reason=f"report schema {printable(doc.get('schema_version'))} is newer than this "
             f"reader (major {SCHEMA_MAJOR}): upgrade amzn-gd-doctor",
@@ -162,7 +175,7 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
             checks = (_top_level(text, ("checks",)) or {}).get("checks")
         count = sum(1 for c in checks or [] if _dict(c).get("outcome") in ("inconclusive", "crash"))
         reason = f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive"
-    return Row(
+    return _row(
         status=status,
         code=_text(verdict.get("code")),
         issue_type=_text(verdict.get("issue_type")) if verdict.get("code") else "",
@@ -197,7 +210,7 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
     fields = lines[0][len(SUMMARY_PREFIX) :].rstrip("\r").split(" | ")
     status = fields[0]
     if status not in STATUSES or len(fields) < 2:
-        return Row(status=UNREADABLE, reason=first_line(text.encode()), **base)
+        return _row(status=UNREADABLE, reason=first_line(text.encode()), **base)
     row: Dict[str, Any] = {"status": status, "fmt": "text"}
     if status == "UNHEALTHY" and len(fields) >= 4 and fields[2].startswith('"'):
         row["issue_type"] = fields[1]
@@ -221,7 +234,7 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
                 break
             undecided.append(f"{match.group(1)}: {match.group(2)}")
         row["undecided"] = tuple(undecided)
-    return Row(**row, **base)
+    return _row(**row, **base)
 
 
 def _failed_checks(text: str) -> "Tuple[str, ...]":
@@ -255,9 +268,14 @@ def _host_line(line: str) -> "Dict[str, str]":
 
 
 def _code_of(issue_type: str, issue_message: str) -> str:
+    return _codes().get((issue_type, issue_message), "")
+
+
+@functools.lru_cache(maxsize=None)
+def _codes() -> "Dict[Tuple[str, str], str]":
     from .. import catalog
 
+    codes: Dict[Tuple[str, str], str] = {}
     for issue in catalog.issues().values():
-        if issue.issue_type == issue_type and issue.issue_message == issue_message:
-            return issue.code
-    return ""
+        codes.setdefault((issue.issue_type, issue.issue_message), issue.code)
+    return codes

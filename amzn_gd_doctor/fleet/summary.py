@@ -2,25 +2,42 @@
 which ones, by OS, kernel family, agent and doctor version, and what could not be decided.
 
 A folder is read by worker processes over its sub-folders (parsing is CPU-bound and the
-per-file cost is small); any other iterable of Output (S3) is parsed in this process.
+per-file cost is small); any other iterable of Output (S3) is parsed in this process. Each
+worker counts what it read and sends back only its counts; what must be listed per instance
+(the instances of each issue, the undecided, the unreadable, every row for CSV and HTML) is
+written to sorted runs in a temporary folder, merged when a view is written. Memory therefore
+does not grow with the fleet (bench/README.md).
 """
 
+import contextlib
+import heapq
+import json
 import os
-from typing import Any, Dict, Iterable, List, Optional, Tuple
+import shutil
+import tempfile
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..values import fields, value
 from .parse import STATUSES, UNREADABLE, Row, kernel_family, parse
 from .source import Output
 
-# Two per core on this kind of machine: while one process waits on the disk the other parses.
-WORKERS = 4
+# One worker per core: parsing is CPU-bound, and the page cache serves the files (measured:
+# four workers on two cores were no faster, and used more memory).
+WORKERS = os.cpu_count() or 2
 # Instance ids listed under each issue in the text view; the JSON, CSV and HTML list them all.
 TEXT_IDS = 5
 UNKNOWN_NAME = "unknown"
 # Pieces of work per worker: enough that a worker left with a slow piece is not alone at the
 # end, few enough that handing them out costs nothing.
 PIECES_PER_WORKER = 4
+# Listed records a worker holds before it writes them, sorted, to a run file: the bound on a
+# worker's memory (about 1 KiB a record), and 100,000 outputs make a few tens of runs.
+RUN_RECORDS = 5000
 _ROW_FIELDS = fields(Row)
+_CAUSES, _INPUTS = _ROW_FIELDS.index("root_causes"), _ROW_FIELDS.index("undecided")
+# Sections of the listing: every row, the undecided and unreadable rows, and one per issue.
+ROWS, UNDECIDED, UNREADABLE_ROWS = "rows", "undecided", "unreadable"
+_COUNTERS = ("os", "kernel", "agent", "doctor", "fmt", "causes")
 
 
 class SourceError(Exception):
@@ -40,7 +57,55 @@ class IssueCount:
     code: str
     doc_url: str
     count: int
-    instances: "Tuple[str, ...]"
+    section: str  # the listing section holding this issue's instance ids
+
+
+class Listing:
+    """The per-instance records of a summary, in sorted runs under a temporary folder, each
+    section read back merged in instance order. Removed by close() (or the with block)."""
+
+    def __init__(self, keep_rows: bool = True) -> None:
+        self.folder = tempfile.mkdtemp(prefix="amzn-gd-doctor-fleet-")
+        self.keep_rows = keep_rows
+        self.runs: Dict[str, List[str]] = {}
+
+    def add(self, runs: "Dict[str, List[str]]") -> None:
+        for section, paths in runs.items():
+            self.runs.setdefault(section, []).extend(paths)
+
+    def records(self, section: str) -> "Iterator[List[Any]]":
+        """The section's records, merged from its runs: [instance, command, location, ...]."""
+        with contextlib.ExitStack() as stack:
+            files = [
+                stack.enter_context(open(path, encoding="utf-8"))
+                for path in sorted(self.runs.get(section, ()))
+            ]
+            streams = [(json.loads(line) for line in fh) for fh in files]
+            yield from heapq.merge(*streams, key=_key)
+
+    def rows(self) -> "Iterator[Row]":
+        for r in self.records(ROWS):
+            row = r[3:]
+            row[_CAUSES] = tuple(row[_CAUSES])
+            row[_INPUTS] = tuple(row[_INPUTS])
+            yield Row(*row)
+
+    def close(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __enter__(self) -> "Listing":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def _issue_section(issue_type: str, issue_message: str) -> str:
+    return json.dumps(["issue", issue_type, issue_message], ensure_ascii=False)
+
+
+def _key(record: "List[Any]") -> "Tuple[str, str, str]":
+    return record[0], record[1], record[2]
 
 
 @value
@@ -54,36 +119,150 @@ class Summary:
     by_doctor_version: "Tuple[Count, ...]"
     by_format: "Tuple[Count, ...]"
     root_causes: "Tuple[Count, ...]"
-    undecided: "Tuple[Row, ...]"  # UNKNOWN rows
-    unreadable: "Tuple[Row, ...]"
+    undecided: int  # UNKNOWN rows, listed in the UNDECIDED section
+    unreadable: int  # listed in the UNREADABLE_ROWS section
     truncated: int
-    rows: "Tuple[Row, ...]"  # every instance, sorted by instance id
+    listing: Listing
+
+    def issue_ids(self, issue: IssueCount) -> "Iterator[str]":
+        return (r[0] for r in self.listing.records(issue.section))
+
+    def undecided_rows(self) -> "Iterator[List[Any]]":
+        """[instance_id, command_id, location, reason, [inputs...]]"""
+        return self.listing.records(UNDECIDED)
+
+    def unreadable_rows(self) -> "Iterator[List[Any]]":
+        """[instance_id, command_id, location, first line]"""
+        return self.listing.records(UNREADABLE_ROWS)
+
+    def rows(self) -> "Iterator[Row]":
+        """Every instance, sorted by instance id (only when the listing keeps rows)."""
+        return self.listing.rows()
 
 
-def _pack(row: Row, interned: "Dict[Any, Any]") -> "Tuple[Any, ...]":
-    """A row as a tuple whose repeated strings are shared: a fleet's rows differ mostly in
-    their instance id, so 100,000 of them stay a few tens of MB (bench/README.md)."""
-    values = row.__dict__  # a value class keeps its fields there (values.py)
-    return tuple([interned.setdefault(values[f], values[f]) for f in _ROW_FIELDS])
+class Tally:
+    """Counts and runs of one worker (or of the process reading S3)."""
+
+    def __init__(self, folder: str, keep_rows: bool, run_records: int = RUN_RECORDS) -> None:
+        self.folder = folder
+        self.run_records = run_records
+        self.keep_rows = keep_rows
+        self.status: Dict[str, int] = {}
+        self.issues: Dict[Tuple[str, str], int] = {}
+        self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
+        self.truncated = 0
+        self.held: Dict[Any, List[Any]] = {}
+        self.count = 0
+        self.runs: Dict[str, List[str]] = {}
+
+    def add(self, row: Row) -> None:
+        status = row.status
+        self.status[status] = self.status.get(status, 0) + 1
+        key = (row.instance_id, row.command_id, row.location)
+        if row.truncated:
+            self.truncated += 1
+        if self.keep_rows:
+            self._hold(ROWS, [*key, *(row.__dict__[f] for f in _ROW_FIELDS)])
+        if status == UNREADABLE:
+            self._hold(UNREADABLE_ROWS, [*key, row.reason])
+            return
+        if status == "UNKNOWN":
+            self._hold(UNDECIDED, [*key, row.reason, list(row.undecided)])
+        if row.issue_type:
+            issue = (row.issue_type, row.issue_message)
+            self.issues[issue] = self.issues.get(issue, 0) + 1
+            self._hold(issue, list(key))
+        by = self.by
+        for name, item in (
+            ("os", row.os),
+            ("kernel", kernel_family(row.kernel)),
+            ("agent", row.agent_version),
+            ("doctor", row.doctor_version),
+            ("fmt", row.fmt),
+        ):
+            item = item or UNKNOWN_NAME
+            by[name][item] = by[name].get(item, 0) + 1
+        causes = by["causes"]
+        for check_id in row.root_causes:
+            causes[check_id] = causes.get(check_id, 0) + 1
+
+    def _hold(self, section: "Any", record: "List[Any]") -> None:
+        self.held.setdefault(section, []).append(record)
+        self.count += 1
+        if self.count >= self.run_records:
+            self.flush()
+
+    def flush(self) -> None:
+        """Each held section, sorted, to a new run file."""
+        for section, records in self.held.items():
+            records.sort(key=_key)
+            fd, path = tempfile.mkstemp(suffix=".run", dir=self.folder)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+            name = section if isinstance(section, str) else _issue_section(*section)
+            self.runs.setdefault(name, []).append(path)
+        self.held = {}
+        self.count = 0
+
+    def result(self) -> "Tuple[Any, ...]":
+        self.flush()
+        return self.status, self.issues, self.by, self.truncated, self.runs
 
 
-def _unpack(item: "Tuple[Any, ...]") -> Row:
-    return Row(*item)
+def _merge(total: "Dict[Any, int]", part: "Dict[Any, int]") -> None:
+    for name, n in part.items():
+        total[name] = total.get(name, 0) + n
 
 
-def parse_all(outputs: "Iterable[Output]") -> "List[Tuple[Any, ...]]":
-    interned: Dict[Any, Any] = {}
-    return [_pack(parse(output), interned) for output in outputs]
+class _Totals:
+    def __init__(self) -> None:
+        self.status: Dict[str, int] = {name: 0 for name in STATUSES + (UNREADABLE,)}
+        self.issues: Dict[Tuple[str, str], int] = {}
+        self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
+        self.truncated = 0
+
+    def add(self, part: "Tuple[Any, ...]", listing: Listing) -> None:
+        status, issues, by, truncated, runs = part
+        _merge(self.status, status)
+        _merge(self.issues, issues)
+        for name in _COUNTERS:
+            _merge(self.by[name], by[name])
+        self.truncated += truncated
+        listing.add(runs)
+
+    @property
+    def instances(self) -> int:
+        return sum(self.status.values())
 
 
-def _parse_piece(items: "List[List[str]]") -> "List[Tuple[Any, ...]]":
+def _tally(
+    outputs: "Iterable[Output]", folder: str, keep_rows: bool, run_records: int = RUN_RECORDS
+) -> "Tuple[Any, ...]":
+    tally = Tally(folder, keep_rows, run_records)
+    for output in outputs:
+        tally.add(parse(output))
+    return tally.result()
+
+
+def _parse_piece(
+    job: "Tuple[List[List[str]], Tuple[int, int], str, bool, int]",
+) -> "Tuple[Any, ...]":
     from .walk import walk
 
-    return parse_all(output for item in items for output in walk(item[0], item[1:]))
+    items, share, folder, keep_rows, run_records = job
+    outputs = (o for item in items for o in walk(item[0], item[1:], share=share))
+    return _tally(outputs, folder, keep_rows, run_records)
 
 
-def read_folder(path: str, workers: int = WORKERS, progress: Any = None) -> "List[Row]":
-    """Every output under ``path``, parsed; SourceError when there is nothing to summarise."""
+def read_folder(
+    path: str,
+    workers: int = WORKERS,
+    progress: Any = None,
+    keep_rows: bool = True,
+    run_records: int = RUN_RECORDS,
+) -> Summary:
+    """Every output under ``path``, counted; SourceError when there is nothing to summarise.
+    The caller closes the summary's listing (``with summary.listing:``)."""
     from .walk import split
 
     if not os.path.exists(path):
@@ -91,28 +270,41 @@ def read_folder(path: str, workers: int = WORKERS, progress: Any = None) -> "Lis
     if not os.path.isdir(path):
         raise SourceError(f"{path}: not a folder (expected Run Command's output layout)")
     folders = split(path, workers)
-    # Interleaved, so that each piece gets a share of every command's instances.
-    count = min(len(folders), workers * PIECES_PER_WORKER)
-    pieces = [folders[n::count] for n in range(count)]
-    # Each piece's tuples become rows as it arrives, so the two never coexist for the fleet.
-    rows: List[Row] = []
-    if workers <= 1 or len(pieces) == 1:
-        for piece in pieces:
-            rows += [_unpack(item) for item in _parse_piece(piece)]
+    wanted = workers * PIECES_PER_WORKER
+    listing = Listing(keep_rows)
+    if len(folders) >= wanted:
+        # Interleaved, so that each piece gets a share of every command's instances.
+        jobs = [
+            (folders[n::wanted], (0, 1), listing.folder, keep_rows, run_records)
+            for n in range(wanted)
+        ]
     else:
-        import multiprocessing
+        # Few folders holding many entries: each piece walks every n-th entry of each.
+        jobs = [
+            (folders, (n, wanted), listing.folder, keep_rows, run_records) for n in range(wanted)
+        ]
+    try:
+        totals = _Totals()
+        if workers <= 1 or len(jobs) == 1:
+            for job in jobs:
+                totals.add(_parse_piece(job), listing)
+        else:
+            import multiprocessing
 
-        with multiprocessing.get_context(_start_method()).Pool(workers) as pool:
-            for n, part in enumerate(pool.imap_unordered(_parse_piece, pieces), 1):
-                rows += [_unpack(item) for item in part]
-                if progress is not None:
-                    progress(n, len(pieces), len(rows))
-    if not rows:
-        raise SourceError(
-            f"{path}: no outputs found (expected <command-id>/<instance-id>/awsrunShellScript/"
-            "<step>/stdout under it)"
-        )
-    return rows
+            with multiprocessing.get_context(_start_method()).Pool(workers) as pool:
+                for n, part in enumerate(pool.imap_unordered(_parse_piece, jobs), 1):
+                    totals.add(part, listing)
+                    if progress is not None:
+                        progress(n, len(jobs), totals.instances)
+        if not totals.instances:
+            raise SourceError(
+                f"{path}: no outputs found (expected <command-id>/<instance-id>/"
+                "awsrunShellScript/<step>/stdout under it)"
+            )
+        return _summary(totals, listing)
+    except BaseException:
+        listing.close()
+        raise
 
 
 def _start_method() -> str:
@@ -122,11 +314,32 @@ def _start_method() -> str:
     return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
 
 
-def read_outputs(outputs: "Iterable[Output]", location: str) -> "List[Row]":
-    rows = [_unpack(item) for item in parse_all(outputs)]
-    if not rows:
-        raise SourceError(f"{location}: no outputs found")
-    return rows
+def read_outputs(outputs: "Iterable[Output]", location: str, keep_rows: bool = True) -> Summary:
+    listing = Listing(keep_rows)
+    try:
+        totals = _Totals()
+        totals.add(_tally(outputs, listing.folder, keep_rows), listing)
+        if not totals.instances:
+            raise SourceError(f"{location}: no outputs found")
+        return _summary(totals, listing)
+    except BaseException:
+        listing.close()
+        raise
+
+
+def summarize(rows: "Iterable[Row]", keep_rows: bool = True) -> Summary:
+    """Rows already parsed, counted as a folder's are."""
+    listing = Listing(keep_rows)
+    try:
+        tally = Tally(listing.folder, keep_rows)
+        for row in rows:
+            tally.add(row)
+        totals = _Totals()
+        totals.add(tally.result(), listing)
+        return _summary(totals, listing)
+    except BaseException:
+        listing.close()
+        raise
 
 
 def _counts(counter: "Dict[str, int]") -> "Tuple[Count, ...]":
@@ -134,35 +347,12 @@ def _counts(counter: "Dict[str, int]") -> "Tuple[Count, ...]":
     return tuple(Count(k, n) for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
 
 
-def _add(counter: "Dict[str, int]", name: str) -> None:
-    key = name or UNKNOWN_NAME
-    counter[key] = counter.get(key, 0) + 1
-
-
-def summarize(rows: "Iterable[Row]") -> Summary:
+def _summary(totals: _Totals, listing: Listing) -> Summary:
     from .. import catalog
 
-    ordered = sorted(rows, key=lambda r: (r.instance_id, r.command_id, r.location))
-    status: Dict[str, int] = {name: 0 for name in STATUSES + (UNREADABLE,)}
-    issues: Dict[Tuple[str, str], List[str]] = {}
-    by: Dict[str, Dict[str, int]] = {k: {} for k in ("os", "kernel", "agent", "doctor", "fmt")}
-    causes: Dict[str, int] = {}
-    for row in ordered:
-        status[row.status] += 1
-        if row.status == UNREADABLE:
-            continue
-        if row.issue_type:
-            issues.setdefault((row.issue_type, row.issue_message), []).append(row.instance_id)
-        _add(by["os"], row.os)
-        _add(by["kernel"], kernel_family(row.kernel))
-        _add(by["agent"], row.agent_version)
-        _add(by["doctor"], row.doctor_version)
-        _add(by["fmt"], row.fmt)
-        for check_id in row.root_causes:
-            _add(causes, check_id)
     known = {(i.issue_type, i.issue_message): i for i in catalog.issues().values()}
     by_issue = []
-    for (issue_type, message), ids in issues.items():
+    for (issue_type, message), n in totals.issues.items():
         issue = known.get((issue_type, message))
         by_issue.append(
             IssueCount(
@@ -170,25 +360,26 @@ def summarize(rows: "Iterable[Row]") -> Summary:
                 message,
                 issue.code if issue else "",
                 issue.doc_url if issue else "",
-                len(ids),
-                tuple(ids),
+                n,
+                _issue_section(issue_type, message),
             )
         )
     by_issue.sort(key=lambda i: (-i.count, i.issue_type, i.issue_message))
+    by = totals.by
     return Summary(
-        instances=len(ordered),
-        by_status=tuple(Count(k, n) for k, n in status.items()),
+        instances=totals.instances,
+        by_status=tuple(Count(k, n) for k, n in totals.status.items()),
         by_issue=tuple(by_issue),
         by_os=_counts(by["os"]),
         by_kernel_family=_counts(by["kernel"]),
         by_agent_version=_counts(by["agent"]),
         by_doctor_version=_counts(by["doctor"]),
         by_format=_counts(by["fmt"]),
-        root_causes=_counts(causes),
-        undecided=tuple(r for r in ordered if r.status == "UNKNOWN"),
-        unreadable=tuple(r for r in ordered if r.status == UNREADABLE),
-        truncated=sum(1 for r in ordered if r.truncated),
-        rows=tuple(ordered),
+        root_causes=_counts(by["causes"]),
+        undecided=totals.status["UNKNOWN"],
+        unreadable=totals.status[UNREADABLE],
+        truncated=totals.truncated,
+        listing=listing,
     )
 
 
@@ -196,6 +387,12 @@ def status_count(summary: Summary, name: str) -> int:
     return next((c.count for c in summary.by_status if c.name == name), 0)
 
 
-def first(items: "Tuple[str, ...]", n: int = TEXT_IDS) -> "Optional[str]":
-    more = len(items) - n
-    return ", ".join(items[:n]) + (f" and {more} more" if more > 0 else "") if items else None
+def first(items: "Iterable[str]", count: int, n: int = TEXT_IDS) -> "Optional[str]":
+    """The first ``n`` of ``count`` items, read no further than those."""
+    shown = []
+    for item in items:
+        shown.append(item)
+        if len(shown) >= n:
+            break
+    more = count - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more > 0 else "") if shown else None

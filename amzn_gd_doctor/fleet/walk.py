@@ -18,6 +18,10 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # A walk goes no deeper than this many levels past the last folder it recognised, so a
 # source pointed at a large unrelated tree does not walk all of it.
 MAX_DEPTH = 8
+# Folders split() lists for the workers at most: beyond this (a command's folder of 100,000
+# instances) the level above is handed out, each worker walking a share of its entries, so
+# the list does not grow with the fleet.
+MAX_FOLDERS = 1024
 
 
 def read_limited(path: str) -> "Tuple[bytes, bool]":
@@ -42,14 +46,21 @@ def read_limited(path: str) -> "Tuple[bytes, bool]":
     return data[:OUTPUT_LIMIT], size > OUTPUT_LIMIT
 
 
-def walk(top: str, parts: "List[str]", depth: int = 0) -> "Iterator[Output]":
+def walk(
+    top: str, parts: "List[str]", depth: int = 0, share: "Tuple[int, int]" = (0, 1)
+) -> "Iterator[Output]":
     """Every output under ``top``; ``parts`` are the folder names from the source to ``top``.
-    The order is the file system's: the summary sorts."""
+    The order is the file system's: the summary sorts. With ``share`` (n, count), only the
+    n-th of every count entries of ``top`` is walked: a worker's share of a folder that holds
+    a whole fleet's instances, without listing them all in one process."""
+    n, count = share
     try:
-        entries = list(os.scandir(top))
+        entries = os.scandir(top)
     except OSError:
         return
-    for entry in entries:
+    for index, entry in enumerate(entries):
+        if index % count != n:
+            continue
         if entry.name == PLUGIN_DIR and len(parts) >= 2:
             if entry.is_dir(follow_symlinks=False):
                 yield from _steps(entry.path, parts[-2:])
@@ -85,16 +96,19 @@ def split(top: str, pieces: int) -> "List[List[str]]":
     for _ in range(2):
         below: List[List[str]] = []
         for item in level:
+            dirs = []
             try:
-                dirs = sorted(
-                    (e for e in os.scandir(item[0]) if e.is_dir(follow_symlinks=False)),
-                    key=lambda e: e.name,
-                )
+                with os.scandir(item[0]) as entries:
+                    for entry in entries:
+                        if entry.name == PLUGIN_DIR:
+                            return level
+                        if entry.is_dir(follow_symlinks=False):
+                            dirs.append(entry.name)
+                        if len(below) + len(dirs) > MAX_FOLDERS:
+                            return level  # the workers share these folders' entries (walk)
             except OSError:
                 return level
-            if any(e.name == PLUGIN_DIR for e in dirs):
-                return level
-            below += [[e.path, *item[1:], e.name] for e in dirs]
+            below += [[os.path.join(item[0], name), *item[1:], name] for name in sorted(dirs)]
         if not below:
             return level
         level = below

@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from typing import Any, Dict, List, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, TextIO, Tuple
 
 from ..fleet.parse import Row
 from ..fleet.summary import TEXT_IDS, Count, Summary, first, status_count
@@ -34,6 +34,8 @@ def _counts(items: "Tuple[Count, ...]") -> "List[Dict[str, Any]]":
 
 
 def summary_dict(s: Summary) -> "Dict[str, Any]":
+    """The JSON view; its per-instance lists are iterators over the summary's listing, for
+    write_json to stream."""
     decided = status_count(s, "HEALTHY") + status_count(s, "UNHEALTHY")
     return {
         "schema_version": SCHEMA_VERSION,
@@ -52,7 +54,7 @@ def summary_dict(s: Summary) -> "Dict[str, Any]":
                 "issue_type": i.issue_type,
                 "issue_message": i.issue_message,
                 "count": i.count,
-                "instances": list(i.instances),
+                "instances": s.issue_ids(i),
                 "code": i.code or None,
                 "doc_url": i.doc_url or None,
             }
@@ -64,20 +66,53 @@ def summary_dict(s: Summary) -> "Dict[str, Any]":
         "by_doctor_version": _counts(s.by_doctor_version),
         "by_format": _counts(s.by_format),
         "root_causes": [{"check_id": c.name, "count": c.count} for c in s.root_causes],
-        "undecided": [
-            {"instance_id": r.instance_id, "reason": r.reason, "inputs": list(r.undecided)}
-            for r in s.undecided
-        ],
-        "unreadable": [
-            {"instance_id": r.instance_id, "command_id": r.command_id, "first_line": r.reason}
-            for r in s.unreadable
-        ],
+        "undecided": (
+            {"instance_id": r[0], "reason": r[3], "inputs": r[4]} for r in s.undecided_rows()
+        ),
+        "unreadable": (
+            {"instance_id": r[0], "command_id": r[1], "first_line": r[3]}
+            for r in s.unreadable_rows()
+        ),
         "truncated": s.truncated,
     }
 
 
+def stream_json(item: Any, indent: "Optional[int]" = 2, level: int = 0) -> "Iterator[str]":
+    """``json.dumps(item, indent=indent, ensure_ascii=False)`` in pieces, where a list may
+    also be an iterator: a fleet's instance lists are read from the listing as written."""
+    if isinstance(item, dict):
+        pairs: Iterable[Any] = item.items()
+        opening, closing = "{", "}"
+    elif isinstance(item, (list, tuple)) or hasattr(item, "__next__"):
+        pairs = ((None, v) for v in item)
+        opening, closing = "[", "]"
+    else:
+        yield json.dumps(item, ensure_ascii=False)
+        return
+    if indent is None:
+        inner, sep, end = "", ", ", ""
+    else:
+        inner = "\n" + " " * (indent * (level + 1))
+        sep, end = "," + inner, "\n" + " " * (indent * level)
+    empty = True
+    for key, member in pairs:
+        yield (opening + inner) if empty else sep
+        empty = False
+        if key is not None:
+            yield json.dumps(key, ensure_ascii=False) + ": "
+        yield from stream_json(member, indent, level + 1)
+    yield opening + closing if empty else end + closing
+
+
+def write_json(s: Summary, out: "TextIO") -> None:
+    out.writelines(stream_json(summary_dict(s)))
+    out.write("\n")
+
+
 def render_json(s: Summary) -> str:
-    return json.dumps(summary_dict(s), indent=2, ensure_ascii=False) + "\n"
+    buf = io.StringIO()
+    write_json(s, buf)
+    return buf.getvalue()
 
 
 def _table(rows: "List[Tuple[str, str]]", indent: str = "  ") -> "List[str]":
@@ -89,7 +124,7 @@ def _message(message: str) -> str:
     return f'"{message}"'
 
 
-def render_text(s: Summary) -> str:
+def write_text(s: Summary, out: "TextIO") -> None:
     lines = [f"amzn-gd-doctor fleet summary: {s.instances} outputs", "", "Coverage status"]
     lines += _table([(c.name, str(c.count).rjust(7)) for c in s.by_status])
     lines += ["", "Console issues"]
@@ -97,7 +132,7 @@ def render_text(s: Summary) -> str:
         lines.append("  (none predicted)")
     for i in s.by_issue:
         lines.append(f"  {i.count:>7}  {i.issue_type} / {_message(i.issue_message)}")
-        lines.append(f"           {first(i.instances, TEXT_IDS)}")
+        lines.append(f"           {first(s.issue_ids(i), i.count, TEXT_IDS)}")
         if i.doc_url:
             lines.append(f"           fix: {i.doc_url}")
     for title, items in (
@@ -110,13 +145,24 @@ def render_text(s: Summary) -> str:
     ):
         lines += ["", title]
         lines += _table([(str(c.count).rjust(7), c.name) for c in items]) or ["  (none)"]
-    lines += ["", f"Undecided ({len(s.undecided)})"]
-    lines += [f"  {r.instance_id}: {r.reason}" for r in s.undecided] or ["  (none)"]
-    lines += ["", f"Unreadable ({len(s.unreadable)})"]
-    lines += [f"  {r.instance_id}: {r.reason}" for r in s.unreadable] or ["  (none)"]
+    lines += ["", f"Undecided ({s.undecided})"]
+    out.write("\n".join(lines) + "\n")
+    out.writelines(f"  {r[0]}: {r[3]}\n" for r in s.undecided_rows())
+    lines = ["  (none)"] if not s.undecided else []
+    lines += ["", f"Unreadable ({s.unreadable})"]
+    out.write("\n".join(lines) + "\n")
+    out.writelines(f"  {r[0]}: {r[3]}\n" for r in s.unreadable_rows())
+    lines = ["  (none)"] if not s.unreadable else []
     if s.truncated:
         lines += ["", f"{s.truncated} outputs were larger than the read limit and were cut."]
-    return "\n".join(lines) + "\n"
+    if lines:
+        out.write("\n".join(lines) + "\n")
+
+
+def render_text(s: Summary) -> str:
+    buf = io.StringIO()
+    write_text(s, buf)
+    return buf.getvalue()
 
 
 def _cell(item: str) -> str:
@@ -145,10 +191,13 @@ def csv_row(r: Row) -> "List[str]":
     ]
 
 
+def write_csv(s: Summary, out: "TextIO") -> None:
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(csv_row(r) for r in s.rows())
+
+
 def render_csv(s: Summary) -> str:
     buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for r in s.rows:
-        writer.writerow(csv_row(r))
+    write_csv(s, buf)
     return buf.getvalue()

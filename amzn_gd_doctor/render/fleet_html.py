@@ -3,11 +3,12 @@ a small script that fills, filters and sorts the instance table. Nothing is fetc
 page opens offline and from an S3 bucket alike."""
 
 import html
-import json
-from typing import List, Tuple
+import io
+import itertools
+from typing import Any, Iterator, List, TextIO, Tuple
 
 from ..fleet.summary import Count, Summary
-from .fleet import summary_dict
+from .fleet import stream_json, summary_dict
 
 # Rows the table shows at once; the filter reaches every row, the page stays responsive.
 TABLE_ROWS = 500
@@ -73,7 +74,13 @@ def _count_bars(items: "Tuple[Count, ...]", chart_id: str) -> str:
     return _bars([(c.name, c.count, "#1565c0") for c in items], chart_id)
 
 
-def render_html(s: Summary) -> str:
+def _script_json(item: Any) -> "Iterator[str]":
+    # "</" inside a script element would end it: JSON escapes it as "<\\/". Every piece holds
+    # whole strings, so no "</" is split between two.
+    return (piece.replace("</", "<\\/") for piece in stream_json(item, indent=None))
+
+
+def write_html(s: Summary, out: "TextIO") -> None:
     e = html.escape
     cards = "".join(
         f'<div class="card" id="count-{c.name}"><b>{c.count}</b>{c.name}</div>' for c in s.by_status
@@ -81,16 +88,14 @@ def render_html(s: Summary) -> str:
     issues = "".join(
         f'<tr><td>{i.count}</td><td>{e(i.issue_type)}</td><td>"{e(i.issue_message)}"</td>'
         + (f'<td><a href="{e(i.doc_url)}">how to fix</a></td>' if i.doc_url else "<td></td>")
-        + f"<td>{e(', '.join(i.instances[:5]))}{' ...' if len(i.instances) > 5 else ''}</td></tr>"
+        + f"<td>{e(', '.join(itertools.islice(s.issue_ids(i), 5)))}"
+        + f"{' ...' if i.count > 5 else ''}</td></tr>"
         for i in s.by_issue
     )
-    rows = [
+    rows = (
         [r.instance_id, r.status, r.issue_type, r.issue_message, r.os, r.kernel, r.reason]
-        for r in s.rows
-    ]
-    # "</" inside a script element would end it: JSON escapes it as "<\/".
-    data = json.dumps(rows, ensure_ascii=False).replace("</", "<\\/")
-    summary = json.dumps(summary_dict(s), ensure_ascii=False).replace("</", "<\\/")
+        for r in s.rows()
+    )
     status_chart = _bars(
         [(c.name, c.count, COLORS.get(c.name, "#757575")) for c in s.by_status], "chart-status"
     )
@@ -98,7 +103,7 @@ def render_html(s: Summary) -> str:
         [(f"{i.issue_type} / {i.issue_message}", i.count, "#c62828") for i in s.by_issue],
         "chart-issues",
     )
-    return (
+    out.write(
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         "<title>amzn-gd-doctor fleet summary</title>"
         f"<style>{STYLE}</style></head><body>"
@@ -116,7 +121,15 @@ def render_html(s: Summary) -> str:
         '</p><table id="instances"><thead><tr><th>Instance</th><th>Status</th>'
         "<th>Issue type</th><th>Issue message</th><th>OS</th><th>Kernel</th><th>Reason</th>"
         "</tr></thead><tbody></tbody></table>"
-        f'<script type="application/json" id="rows">{data}</script>'
-        f'<script type="application/json" id="summary">{summary}</script>'
-        f"<script>{SCRIPT % TABLE_ROWS}</script></body></html>\n"
+        '<script type="application/json" id="rows">'
     )
+    out.writelines(_script_json(rows))
+    out.write('</script><script type="application/json" id="summary">')
+    out.writelines(_script_json(summary_dict(s)))
+    out.write(f"</script><script>{SCRIPT % TABLE_ROWS}</script></body></html>\n")
+
+
+def render_html(s: Summary) -> str:
+    buf = io.StringIO()
+    write_html(s, buf)
+    return buf.getvalue()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -125,3 +126,15 @@ def fleet_copy(fleet_dir: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "outputs"
     shutil.copytree(fleet_dir, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture(autouse=True)
+def spool_under_pytest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The summary's temporary runs go under this test's own folder, in this process
+    (tempfile) and in the CLI processes the tests start (TMPDIR), so a concurrent test that
+    watches /tmp for the doctor's leftovers (tests/test_pyz.py) does not see them pass by."""
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    monkeypatch.setenv("TMPDIR", str(spool))
+    monkeypatch.setattr(tempfile, "tempdir", str(spool))
+    return spool

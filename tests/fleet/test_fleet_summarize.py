@@ -16,6 +16,7 @@ from support import REPO, check_golden, doctor_env, run_cli
 from amzn_gd_doctor.fleet import summary as fleet_summary
 from amzn_gd_doctor.fleet.parse import parse
 from amzn_gd_doctor.fleet.walk import walk
+from amzn_gd_doctor.render import fleet as render_fleet
 
 from .conftest import COMMAND, REAL
 
@@ -23,7 +24,8 @@ DOCS = "https://docs.aws.amazon.com/guardduty/latest/ug/"
 
 
 def summarize(path: Path, *args: str):
-    return run_cli("fleet", "summarize", str(path), *args)
+    env = doctor_env(AWS_EC2_METADATA_DISABLED="true", TMPDIR=os.environ["TMPDIR"])
+    return run_cli("fleet", "summarize", str(path), *args, env=env)
 
 
 def stable(text: str, top: Path) -> str:
@@ -129,12 +131,22 @@ def test_text_and_json_reports_of_one_host_count_alike(fleet_dir: Path) -> None:
         )
 
 
+def _views(summary: fleet_summary.Summary) -> tuple[str, str, str]:
+    with summary.listing:
+        return (
+            render_fleet.render_json(summary),
+            render_fleet.render_text(summary),
+            render_fleet.render_csv(summary),
+        )
+
+
 def test_walk_reads_in_workers_what_one_process_reads(fleet_dir: Path) -> None:
-    one = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=1))
-    four = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir), workers=4))
+    one = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    four = _views(fleet_summary.read_folder(str(fleet_dir), workers=4))
     assert one == four
+    assert json.loads(one[0])["instances"] == 22
     # Pointed at the command's folder instead of the prefix: the same outputs.
-    below = fleet_summary.summarize(fleet_summary.read_folder(str(fleet_dir / COMMAND), workers=4))
+    below = _views(fleet_summary.read_folder(str(fleet_dir / COMMAND), workers=4))
     assert below == one
 
 
@@ -207,7 +219,7 @@ def test_s3_source_without_boto3_is_a_usage_error(tmp_path: Path) -> None:
     shadow = tmp_path / "shadow" / "boto3"
     shadow.mkdir(parents=True)
     (shadow / "__init__.py").write_text("raise ImportError(\"No module named 'boto3'\")\n")
-    env = doctor_env(PYTHONPATH=f"{REPO}{os.pathsep}{shadow.parent}")
+    env = doctor_env(PYTHONPATH=f"{REPO}{os.pathsep}{shadow.parent}", TMPDIR=os.environ["TMPDIR"])
     result = run_cli("fleet", "summarize", "s3://bucket/prefix", env=env)
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr == (
@@ -231,8 +243,10 @@ def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) 
     assert "<link" not in text and "src=" not in text
     base = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1200,2000"]
     base += ["--virtual-time-budget=5000"]
+    # Chromium's sockets go in TMPDIR; the test's spool folder is too deep for a socket path.
+    env = {k: v for k, v in os.environ.items() if k != "TMPDIR"}
     dom = subprocess.run(
-        base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120
+        base + ["--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, env=env
     ).stdout
     # The script ran: the table holds every instance and says how many match.
     assert '<span id="shown">22</span>' in dom
@@ -240,6 +254,32 @@ def test_html_page_renders_offline_in_chromium(fleet_dir: Path, tmp_path: Path) 
     assert '<div class="card" id="count-UNREADABLE"><b>9</b>UNREADABLE</div>' in dom
     assert f'<a href="{DOCS}prereq-runtime-monitoring-cpu-os-kernel-support.html">' in dom
     shot = tmp_path / "fleet.png"
-    subprocess.run(base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120)
+    subprocess.run(
+        base + [f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, env=env
+    )
     png = shot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+@pytest.mark.parametrize("fmt", ["json", "text", "csv", "html"])
+def test_spooled_listing_is_removed(fleet_dir: Path, tmp_path: Path, fmt: str) -> None:
+    """The per-instance runs live in TMPDIR while the view is written, and go with it."""
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    result = run_cli(
+        "fleet", "summarize", str(fleet_dir), "-f", fmt, env=doctor_env(TMPDIR=str(spool))
+    )
+    assert (result.returncode, result.stderr) == (0, "")
+    assert "i-000000000000000c1" in result.stdout
+    assert os.listdir(spool) == []
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run_cli("fleet", "summarize", str(empty), env=doctor_env(TMPDIR=str(spool)))
+    assert result.returncode == 2
+    assert os.listdir(spool) == []
+
+
+def test_listing_is_merged_in_instance_order_across_runs(fleet_dir: Path) -> None:
+    """Runs of two records force many sorted runs per section; the views must not change."""
+    whole = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    assert _views(fleet_summary.read_folder(str(fleet_dir), workers=2, run_records=2)) == whole

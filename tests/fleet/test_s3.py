@@ -329,6 +329,7 @@ def test_access_denied_to_get_names_the_object(aws_env: pytest.MonkeyPatch, iam_
 def _cli_env(endpoint: str, tmp_path: Path) -> dict[str, str]:
     """The doctor's process environment for moto: only what the test sets reaches botocore."""
     env = {k: v for k, v in doctor_env().items() if not k.startswith("AWS_")}
+    env["TMPDIR"] = os.environ["TMPDIR"]
     env.update(FAKE_KEYS)
     env.update(
         AWS_ENDPOINT_URL=endpoint,
