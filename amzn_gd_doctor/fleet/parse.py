@@ -27,12 +27,21 @@ _HEADER_RE = lazy_re.compile(r"^amzn-gd-doctor (\S+): GuardDuty Runtime Monitori
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
 _CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
-_INCOMPLETE_RE = lazy_re.compile(r"^  - ([a-z0-9_]+\.[a-z0-9_]+): (.*)$")
+# The lines of that list, one after another: "  - <check id>: <reason>".
+_INCOMPLETE_BLOCK_RE = lazy_re.compile(r"(?:  - [a-z0-9_]+\.[a-z0-9_]+: [^\n]*(?:\n|\Z))+")
 INCOMPLETE_TITLE = "\nCould not observe or decide:\n"
 _FAMILY_RE = lazy_re.compile(r"^(\d+\.\d+)")
 # Top-level keys of the report as render/json.py writes it (indent 2): a newline and exactly
 # two spaces before a key can only be a top-level key, since JSON strings hold no raw newline.
 _TOP_KEYS = ("schema_version", "tool", "verdict", "diagnoses", "host", "incomplete")
+# Of those, the ones render/json.py writes after the checks and facts (four fifths of a
+# report): searched from the end.
+_TAIL_KEYS = frozenset(("host", "incomplete", "facts"))
+_DECODER = json.JSONDecoder()
+_SUMMARY_BYTES = SUMMARY_PREFIX.encode()
+# A check's outcome, as render/json.py writes it (six spaces: a member of a check, which is an
+# element of the top-level "checks" list); no other member of a report is named "outcome".
+_UNDECIDED_OUTCOMES = ('\n      "outcome": "inconclusive",', '\n      "outcome": "crash",')
 
 
 @value
@@ -102,7 +111,7 @@ def parse(output: Output) -> Row:
         head = data[:64].lstrip()
         if head.startswith(b"{"):
             return _from_json(data, base)
-        if head.startswith(SUMMARY_PREFIX.encode()):
+        if head.startswith(_SUMMARY_BYTES):
             return _from_text(data.decode("utf-8", "replace"), base)
     except Exception as err:  # noqa: BLE001 - a bad output is a row, never a crash
         return _row(status=UNREADABLE, reason=f"unreadable report ({type(err).__name__})", **base)
@@ -115,19 +124,32 @@ def _unreadable(base: "Dict[str, Any]", why: str, data: bytes) -> Row:
 
 def _top_level(text: str, keys: "Tuple[str, ...]" = _TOP_KEYS) -> "Optional[Dict[str, Any]]":
     """The few top-level members a summary needs, decoded one by one where render/json.py put
-    them: a report's checks and facts are four fifths of it and are not needed. None when the
-    layout is another (re-indented by a tool), for the caller to decode the whole."""
-    decoder = json.JSONDecoder()
+    them: a report's checks and facts are four fifths of it and are not needed, and the members
+    written after them are searched from the end. None when the layout is another (re-indented
+    by a tool), for the caller to decode the whole."""
     out: Dict[str, Any] = {}
     for key in keys:
         mark = f'\n  "{key}": '
-        at = text.find(mark)
+        at = text.rfind(mark) if key in _TAIL_KEYS else text.find(mark)
         if at < 0:
             return None
-        out[key], _ = decoder.raw_decode(text, at + len(mark))
-    if not text.rstrip().endswith("}"):
+        out[key], _ = _DECODER.raw_decode(text, at + len(mark))
+    if not text[-64:].rstrip().endswith("}"):
         raise ValueError("truncated")
     return out
+
+
+def _undecided_count(text: str, checks: "Optional[List[Any]]") -> int:
+    """How many checks were inconclusive or crashed: from the decoded checks, else counted in
+    the text of the "checks" member, which is not decoded (most of a report)."""
+    if checks is not None:
+        return sum(1 for c in checks if _dict(c).get("outcome") in ("inconclusive", "crash"))
+    start = text.find('\n  "checks": ')
+    end = text.rfind('\n  "facts": ')
+    if start < 0 or end < start:
+        found = (_top_level(text, ("checks",)) or {}).get("checks")
+        return _undecided_count(text, found if isinstance(found, list) else [])
+    return sum(text.count(mark, start, end) for mark in _UNDECIDED_OUTCOMES)
 
 
 def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
@@ -171,9 +193,7 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
     elif status == "UNKNOWN":
         # The text report's words (render/text.summary_line), so both formats count alike.
         checks = doc.get("checks")
-        if checks is None:
-            checks = (_top_level(text, ("checks",)) or {}).get("checks")
-        count = sum(1 for c in checks or [] if _dict(c).get("outcome") in ("inconclusive", "crash"))
+        count = _undecided_count(text, checks if isinstance(checks, list) else None)
         reason = f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive"
     return _row(
         status=status,
@@ -204,20 +224,25 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
     """The text report: its summary line (render/text.summary_line), then the header lines
     ``amzn-gd-doctor 0.1.0: GuardDuty Runtime Monitoring on i-0abc...`` and
     ``Host: Amazon Linux 2023, kernel 6.1.115-126.197.amzn2023.x86_64, x86_64, ...``, then a
-    ``  [FAIL] agent.unit_active: ...`` line per check."""
+    ``  [FAIL] agent.unit_active: ...`` line per check, and near the end the list of what could
+    not be observed or decided."""
     text = text.lstrip()
     lines = text.split("\n", 3)
     fields = lines[0][len(SUMMARY_PREFIX) :].rstrip("\r").split(" | ")
     status = fields[0]
     if status not in STATUSES or len(fields) < 2:
         return _row(status=UNREADABLE, reason=first_line(text.encode()), **base)
-    row: Dict[str, Any] = {"status": status, "fmt": "text"}
+    row: Dict[str, Any] = base.copy()
+    row["status"] = status
+    row["fmt"] = "text"
     if status == "UNHEALTHY" and len(fields) >= 4 and fields[2].startswith('"'):
-        row["issue_type"] = fields[1]
-        row["issue_message"] = fields[2][1:-1] if fields[2].endswith('"') else fields[2][1:]
-        row["code"] = _code_of(row["issue_type"], row["issue_message"])
+        row["issue_type"] = issue_type = fields[1]
+        message = fields[2][1:-1] if fields[2].endswith('"') else fields[2][1:]
+        row["issue_message"] = message
+        row["code"] = _codes().get((issue_type, message), "")
     elif status == "UNKNOWN":
         row["reason"] = printable(fields[1])
+        row["undecided"] = _undecided_lines(text)
     if len(lines) > 1:
         match = _HEADER_RE.match(lines[1])
         if match:
@@ -225,16 +250,18 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
     if len(lines) > 2 and lines[2].startswith("Host: "):
         row.update(_host_line(printable(lines[2][len("Host: ") :])))
     row["root_causes"] = _failed_checks(text)
-    at = text.find(INCOMPLETE_TITLE)
-    if status == "UNKNOWN" and at >= 0:
-        undecided = []
-        for line in text[at + len(INCOMPLETE_TITLE) :].split("\n"):
-            match = _INCOMPLETE_RE.match(line)
-            if not match:
-                break
-            undecided.append(f"{match.group(1)}: {match.group(2)}")
-        row["undecided"] = tuple(undecided)
-    return _row(**row, **base)
+    return _row(**row)
+
+
+def _undecided_lines(text: str) -> "Tuple[str, ...]":
+    """The ``  - imds.identity: reason`` lines under "Could not observe or decide:", which the
+    report writes after its checks (searched from the end), up to the first other line; each
+    without its ``  - ``."""
+    at = text.rfind(INCOMPLETE_TITLE)
+    if at < 0:
+        return ()
+    block = _INCOMPLETE_BLOCK_RE.match(text, at + len(INCOMPLETE_TITLE))
+    return tuple(line[4:] for line in block.group(0).split("\n") if line) if block else ()
 
 
 def _failed_checks(text: str) -> "Tuple[str, ...]":

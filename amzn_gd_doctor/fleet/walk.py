@@ -6,13 +6,16 @@ Reads only, each file up to OUTPUT_LIMIT bytes. A file that cannot be read becom
 whose data says why, and is counted UNREADABLE.
 """
 
+import itertools
 import os
 import stat
-from typing import Iterator, List, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 from .source import OUTPUT_LIMIT, PLUGIN_DIR, Output
 
 STDOUT = "stdout"
+_PLUGIN_SUFFIX = os.sep + PLUGIN_DIR
+_STDOUT_SUFFIX = os.sep + STDOUT
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 # Depth of the layout's folders above a step: <command-id>/<instance-id>/awsrunShellScript.
 # A walk goes no deeper than this many levels past the last folder it recognised, so a
@@ -22,24 +25,32 @@ MAX_DEPTH = 8
 # instances) the level above is handed out, each worker walking a share of its entries, so
 # the list does not grow with the fleet.
 MAX_FOLDERS = 1024
+READ_CHUNK = 64 * 1024
 
 
 def read_limited(path: str) -> "Tuple[bytes, bool]":
     """(data, truncated): the first OUTPUT_LIMIT bytes, and whether there was more. Opened
     without blocking and checked to be a regular file first: a FIFO or a device named stdout
-    would otherwise hold the reader forever."""
+    would otherwise hold the reader forever. The first read asks for the size fstat gave, plus
+    one byte: a regular file's short read is its end, so a file that is not growing is read in
+    one call, into a buffer of its own size (not one of OUTPUT_LIMIT)."""
     fd = os.open(path, os.O_RDONLY | _NONBLOCK)
     try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
             raise OSError(0, "not a regular file")
         chunks = []
         size = 0
+        request = min(info.st_size, OUTPUT_LIMIT) + 1
         while size <= OUTPUT_LIMIT:
-            chunk = os.read(fd, OUTPUT_LIMIT + 1 - size)
+            chunk = os.read(fd, min(request, OUTPUT_LIMIT + 1 - size))
             if not chunk:
                 break
             chunks.append(chunk)
             size += len(chunk)
+            if len(chunk) < request:
+                break
+            request = READ_CHUNK  # the file grew since fstat
     finally:
         os.close(fd)
     data = b"".join(chunks) if len(chunks) != 1 else chunks[0]
@@ -52,40 +63,73 @@ def walk(
     """Every output under ``top``; ``parts`` are the folder names from the source to ``top``.
     The order is the file system's: the summary sorts. With ``share`` (n, count), only the
     n-th of every count entries of ``top`` is walked: a worker's share of a folder that holds
-    a whole fleet's instances, without listing them all in one process."""
+    a whole fleet's instances, without listing them all in one process.
+
+    Most folders are instances' folders, so each sub-folder's ``awsrunShellScript`` is listed
+    straight away, and only a sub-folder without one is listed itself: one directory read per
+    instance fewer. An instance's other folders are not searched (the layout puts only plugin
+    folders there)."""
     n, count = share
     try:
         entries = os.scandir(top)
     except OSError:
         return
-    for index, entry in enumerate(entries):
-        if index % count != n:
-            continue
-        if entry.name == PLUGIN_DIR and len(parts) >= 2:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _steps(entry.path, parts[-2:])
-        elif depth < MAX_DEPTH and entry.is_dir(follow_symlinks=False):
-            yield from walk(entry.path, parts[-2:] + [entry.name], depth + 1)
+    with entries:
+        chosen = itertools.islice(entries, n, None, count) if count > 1 else entries
+        for entry in chosen:
+            name = entry.name
+            if name == PLUGIN_DIR and len(parts) >= 2:
+                if entry.is_dir(follow_symlinks=False):
+                    yield from _steps(entry.path, parts[-2:])
+                continue
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if not parts:  # no command id above: not an instance's folder
+                if depth < MAX_DEPTH:
+                    yield from walk(entry.path, [name], depth + 1)
+                continue
+            plugin_dir = entry.path + _PLUGIN_SUFFIX
+            try:
+                with os.scandir(plugin_dir) as found:
+                    steps = [e.name for e in found if e.is_dir(follow_symlinks=False)]
+            except OSError:
+                if depth < MAX_DEPTH:
+                    yield from walk(entry.path, parts[-1:] + [name], depth + 1)
+                continue
+            for step in steps:
+                output = _read_step(plugin_dir, step, parts[-1], name)
+                if output is not None:
+                    yield output
+
+
+def _step_names(plugin_dir: str) -> "List[str]":
+    with os.scandir(plugin_dir) as entries:
+        return [e.name for e in entries if e.is_dir(follow_symlinks=False)]
 
 
 def _steps(plugin_dir: str, ids: "List[str]") -> "Iterator[Output]":
     try:
-        steps = [e.name for e in os.scandir(plugin_dir) if e.is_dir(follow_symlinks=False)]
+        steps = _step_names(plugin_dir)
     except OSError:
         return
-    command_id, instance_id = ids
     for step in steps:
-        path = os.path.join(plugin_dir, step, STDOUT)
-        try:
-            data, truncated = read_limited(path)
-        except FileNotFoundError:
-            if not os.path.islink(path):
-                continue  # a step that printed nothing has no stdout
-            data, truncated = b"cannot read stdout: a link to nothing", False
-        except OSError as err:
-            # Not a report: the reason becomes the "first line" the summary shows.
-            data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
-        yield Output(instance_id, command_id, step, data, truncated, path)
+        output = _read_step(plugin_dir, step, ids[0], ids[1])
+        if output is not None:
+            yield output
+
+
+def _read_step(plugin_dir: str, step: str, command_id: str, instance_id: str) -> "Optional[Output]":
+    path = f"{plugin_dir}{os.sep}{step}{_STDOUT_SUFFIX}"
+    try:
+        data, truncated = read_limited(path)
+    except FileNotFoundError:
+        if not os.path.islink(path):
+            return None  # a step that printed nothing has no stdout
+        data, truncated = b"cannot read stdout: a link to nothing", False
+    except OSError as err:
+        # Not a report: the reason becomes the "first line" the summary shows.
+        data, truncated = f"cannot read stdout: {err.strerror or err}".encode(), False
+    return Output(instance_id, command_id, step, data, truncated, path)
 
 
 def split(top: str, pieces: int) -> "List[List[str]]":

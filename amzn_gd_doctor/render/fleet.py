@@ -77,31 +77,82 @@ def summary_dict(s: Summary) -> "Dict[str, Any]":
     }
 
 
+class _Streamed(Exception):
+    """An iterator inside an item: _dump leaves it, unread, for stream_json."""
+
+
+# Members of a streamed list joined into one piece: a fleet's lists have 100,000 members.
+STREAM_BATCH = 256
+_encode_str = json.encoder.encode_basestring
+
+
+def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
+    """``json.dumps(item, indent=indent, ensure_ascii=False)`` as it reads nested ``level``
+    deep, built in one call (json.dumps with an indent runs the pure-Python encoder). Raises
+    _Streamed, having read no iterator, when one is inside."""
+    if isinstance(item, str):
+        return _encode_str(item)
+    if isinstance(item, dict):
+        pairs = [(_encode_str(str(k)) + ": ", v) for k, v in item.items()]
+        opening, closing = "{", "}"
+    elif isinstance(item, (list, tuple)):
+        if not item:
+            return "[]"
+        if all(type(v) is str for v in item):  # the common list: ids, check ids, reasons
+            inner, sep, end = _layout(indent, level)
+            return "[" + inner + sep.join(map(_encode_str, item)) + end + "]"
+        pairs = [("", v) for v in item]
+        opening, closing = "[", "]"
+    elif hasattr(item, "__next__"):
+        raise _Streamed
+    else:
+        return json.dumps(item, ensure_ascii=False)
+    if not pairs:
+        return opening + closing
+    inner, sep, end = _layout(indent, level)
+    body = sep.join(key + _dump(member, indent, level + 1) for key, member in pairs)
+    return opening + inner + body + end + closing
+
+
+def _layout(indent: "Optional[int]", level: int) -> "Tuple[str, str, str]":
+    """What opens a container's first member, separates its members, and ends its last."""
+    if indent is None:
+        return "", ", ", ""
+    inner = "\n" + " " * (indent * (level + 1))
+    return inner, "," + inner, "\n" + " " * (indent * level)
+
+
 def stream_json(item: Any, indent: "Optional[int]" = 2, level: int = 0) -> "Iterator[str]":
     """``json.dumps(item, indent=indent, ensure_ascii=False)`` in pieces, where a list may
     also be an iterator: a fleet's instance lists are read from the listing as written."""
-    if isinstance(item, dict):
-        pairs: Iterable[Any] = item.items()
-        opening, closing = "{", "}"
-    elif isinstance(item, (list, tuple)) or hasattr(item, "__next__"):
-        pairs = ((None, v) for v in item)
-        opening, closing = "[", "]"
-    else:
-        yield json.dumps(item, ensure_ascii=False)
+    try:
+        yield _dump(item, indent, level)
         return
-    if indent is None:
-        inner, sep, end = "", ", ", ""
+    except _Streamed:
+        pass
+    if isinstance(item, dict):
+        pairs: Iterable[Any] = ((_encode_str(str(k)) + ": ", v) for k, v in item.items())
+        opening, closing = "{", "}"
     else:
-        inner = "\n" + " " * (indent * (level + 1))
-        sep, end = "," + inner, "\n" + " " * (indent * level)
+        pairs = (("", v) for v in item)
+        opening, closing = "[", "]"
+    inner, sep, end = _layout(indent, level)
     empty = True
+    batch: List[str] = []
     for key, member in pairs:
-        yield (opening + inner) if empty else sep
+        lead = (opening + inner if empty else sep) + key
         empty = False
-        if key is not None:
-            yield json.dumps(key, ensure_ascii=False) + ": "
-        yield from stream_json(member, indent, level + 1)
-    yield opening + closing if empty else end + closing
+        try:
+            batch.append(lead + _dump(member, indent, level + 1))
+        except _Streamed:
+            yield "".join(batch) + lead
+            batch = []
+            yield from stream_json(member, indent, level + 1)
+            continue
+        if len(batch) >= STREAM_BATCH:
+            yield "".join(batch)
+            batch = []
+    yield "".join(batch) + (opening + closing if empty else end + closing)
 
 
 def write_json(s: Summary, out: "TextIO") -> None:

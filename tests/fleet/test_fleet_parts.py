@@ -1,0 +1,206 @@
+"""The fleet summary's parts on their own: reading one output, walking the layout, the spooled
+runs, the streamed JSON writer and the parsers' shortcuts, each held to the slow, plain way of
+doing the same thing."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from amzn_gd_doctor.fleet import parse as fleet_parse
+from amzn_gd_doctor.fleet import summary as fleet_summary
+from amzn_gd_doctor.fleet.source import OUTPUT_LIMIT, Output
+from amzn_gd_doctor.fleet.walk import read_limited, walk
+from amzn_gd_doctor.render.fleet import stream_json
+
+from .conftest import report
+
+
+@pytest.mark.parametrize(
+    ("size", "truncated"),
+    [(0, False), (1, False), (OUTPUT_LIMIT - 1, False), (OUTPUT_LIMIT, False),
+     (OUTPUT_LIMIT + 1, True), (3 * OUTPUT_LIMIT, True)],
+)  # fmt: skip
+def test_read_limited_reads_up_to_the_limit(tmp_path: Path, size: int, truncated: bool) -> None:
+    path = tmp_path / "stdout"
+    data = bytes(n % 251 for n in range(size))
+    path.write_bytes(data)
+    assert read_limited(str(path)) == (data[:OUTPUT_LIMIT], truncated)
+
+
+def test_read_limited_refuses_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    fifo = tmp_path / "stdout"
+    os.mkfifo(fifo)  # opened without blocking, and refused before any read
+    with pytest.raises(OSError, match="not a regular file"):
+        read_limited(str(fifo))
+    with pytest.raises(OSError, match="not a regular file"):
+        read_limited(str(tmp_path))
+
+
+def _outputs(top: Path) -> list[tuple[str, str, str, bytes]]:
+    parts = os.path.abspath(top).split(os.sep)[-2:]  # as read_folder starts a walk
+    return sorted((o.command_id, o.instance_id, o.step, o.data) for o in walk(str(top), parts))
+
+
+def test_walk_finds_outputs_at_any_depth_and_nothing_else(tmp_path: Path) -> None:
+    top = tmp_path / "bucket"
+    for parts in (
+        ("prefix", "cmd-a", "i-1"),
+        ("prefix", "deeper", "cmd-b", "i-2"),
+        ("cmd-c", "i-3"),
+    ):
+        step = top.joinpath(*parts, "awsrunShellScript", "diagnose")
+        step.mkdir(parents=True)
+        (step / "stdout").write_bytes(parts[-1].encode())
+    # Not outputs: a plugin "folder" that is a file, a step without stdout, a stray file.
+    (top / "cmd-c" / "i-4").mkdir()
+    (top / "cmd-c" / "i-4" / "awsrunShellScript").write_bytes(b"x")
+    (top / "cmd-c" / "i-3" / "awsrunShellScript" / "silent").mkdir()
+    (top / "cmd-c" / "notes.txt").write_bytes(b"x")
+    # A second step of one instance is a second output.
+    second = top / "cmd-c" / "i-3" / "awsrunShellScript" / "again"
+    second.mkdir()
+    (second / "stdout").write_bytes(b"again")
+    assert _outputs(top) == [
+        ("cmd-a", "i-1", "diagnose", b"i-1"),
+        ("cmd-b", "i-2", "diagnose", b"i-2"),
+        ("cmd-c", "i-3", "again", b"again"),
+        ("cmd-c", "i-3", "diagnose", b"i-3"),
+    ]
+    # Pointed at a command's folder, or at one instance's, it finds the same outputs there.
+    assert _outputs(top / "cmd-c") == _outputs(top)[2:]
+    assert _outputs(top / "cmd-c" / "i-3") == _outputs(top)[2:]
+
+
+def test_walk_follows_a_plugin_folder_that_is_a_link(tmp_path: Path) -> None:
+    """As a ``stdout`` that is a link is read, a linked plugin folder is listed (a link to a
+    folder is never walked further: no cycle can form)."""
+    real = tmp_path / "elsewhere" / "diagnose"
+    real.mkdir(parents=True)
+    (real / "stdout").write_bytes(b"linked")
+    instance = tmp_path / "top" / "cmd" / "i-1"
+    instance.mkdir(parents=True)
+    os.symlink(real.parent, instance / "awsrunShellScript")
+    assert _outputs(tmp_path / "top") == [("cmd", "i-1", "diagnose", b"linked")]
+
+
+def test_walk_shares_split_a_folder_without_overlap(tmp_path: Path) -> None:
+    top = tmp_path / "cmd"
+    for n in range(50):
+        step = top / f"i-{n:03}" / "awsrunShellScript" / "s"
+        step.mkdir(parents=True)
+        (step / "stdout").write_bytes(b"x")
+    shares = [{o.instance_id for o in walk(str(top), ["x", "cmd"], share=(n, 3))} for n in range(3)]
+    assert sum(len(s) for s in shares) == 50
+    assert set.union(*shares) == {f"i-{n:03}" for n in range(50)}
+
+
+@pytest.mark.parametrize("run_records", [fleet_summary.RUN_CHUNK * 3 + 7, 5])
+def test_spooled_runs_give_back_every_record_in_order(tmp_path: Path, run_records: int) -> None:
+    """Records written in chunks of RUN_CHUNK, in several runs, come back merged and whole."""
+    records = [
+        [f"i-{(n * 7919) % 1000:04}", "cmd", f"/p/{n}", "reason é\n\x00", [f"a.b: {n}"], n]
+        for n in range(1000)
+    ]
+    tally = fleet_summary.Tally(str(tmp_path), keep_rows=False, run_records=run_records)
+    for record in records:
+        tally._hold(fleet_summary.UNDECIDED, record)
+    runs = tally.result()[-1]
+    listing = fleet_summary.Listing(keep_rows=False)
+    try:
+        listing.add(runs)
+        assert len(listing.runs[fleet_summary.UNDECIDED]) == -(-1000 // run_records)
+        assert list(listing.records(fleet_summary.UNDECIDED)) == sorted(
+            records, key=lambda r: (r[0], r[1], r[2])
+        )
+    finally:
+        listing.close()
+
+
+VALUES = [
+    {},
+    [],
+    "plain",
+    'ünïcode \u2028 "quoted" \\ \n\t\x00',
+    0,
+    -3,
+    1.5,
+    None,
+    True,
+    False,
+    {"a": [], "b": {}, "c": [1, "x", None, [2, [3, {}]]], "d": {"e": {"f": "g"}}},
+    [["x"], ("y", "z"), {"k": ("t",)}],
+    {"instances": ["i-1", "i-2"], "n": 2, "nested": [{"id": "a.b", "inputs": ["x: y"]}]},
+]
+
+
+@pytest.mark.parametrize("indent", [2, None])
+@pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
+def test_stream_json_writes_what_json_dumps_writes(value: object, indent: int | None) -> None:
+    expected = json.dumps(value, indent=indent, ensure_ascii=False)
+    assert "".join(stream_json(value, indent=indent)) == expected
+
+
+@pytest.mark.parametrize("indent", [2, None])
+def test_stream_json_streams_iterators_as_lists(indent: int | None) -> None:
+    """Lists inside may be iterators (read from the listing as written), in batches: the
+    output is json.dumps of the same value with lists."""
+    ids = [f"i-{n:05}" for n in range(1000)]
+    rows = [{"instance_id": i, "reason": "r", "inputs": ["a.b: c"]} for i in ids[:300]]
+    value = {
+        "by_issue": [{"type": "T", "instances": ids, "count": 1000}, {"instances": []}],
+        "undecided": rows,
+        "empty": [],
+    }
+    streamed = {
+        "by_issue": [
+            {"type": "T", "instances": iter(ids), "count": 1000},
+            {"instances": iter([])},
+        ],
+        "undecided": (r for r in rows),
+        "empty": iter(()),
+    }
+    pieces = list(stream_json(streamed, indent=indent))
+    assert "".join(pieces) == json.dumps(value, indent=indent, ensure_ascii=False)
+    assert len(pieces) < 100  # members joined in batches, not one piece each
+
+
+UNKNOWN_TREE = "al2023-6.1"  # undecided under --root: IMDS and the running agent are unseen
+
+
+@pytest.fixture(scope="module")
+def unknown_reports() -> dict[str, str]:
+    return {fmt: report(UNKNOWN_TREE, fmt).decode() for fmt in ("json", "text")}
+
+
+def test_json_undecided_count_matches_the_decoded_checks(unknown_reports: dict[str, str]) -> None:
+    text = unknown_reports["json"]
+    checks = json.loads(text)["checks"]
+    decoded = fleet_parse._undecided_count(text, checks)
+    assert decoded > 0
+    assert fleet_parse._undecided_count(text, None) == decoded
+    # Re-indented by some tool: the marks are gone, the whole document is decoded, and the
+    # row is the same.
+    compact = json.dumps(json.loads(text)).encode()
+    rows = [fleet_parse.parse(Output("i-1", "cmd", "s", data)) for data in (text.encode(), compact)]
+    assert rows[0] == rows[1]
+    assert rows[0].reason == f"could not decide: {decoded} checks inconclusive"
+
+
+def test_text_undecided_list_ends_at_the_first_other_line(unknown_reports: dict[str, str]) -> None:
+    text = unknown_reports["text"]
+    listed = fleet_parse._undecided_lines(text)
+    assert listed and all(": " in item and not item.startswith(" ") for item in listed)
+    at = text.rindex(fleet_parse.INCOMPLETE_TITLE) + len(fleet_parse.INCOMPLETE_TITLE)
+    lines = text[at:].split("\n")
+    assert tuple(line[len("  - ") :] for line in lines[: len(listed)]) == listed
+    assert not lines[len(listed)].startswith("  - ")
+    cut = text[:at] + "  - a.b: first\n  - not an id: x\n  - c.d: after\n"
+    assert fleet_parse._undecided_lines(cut) == ("a.b: first",)
+    assert fleet_parse._undecided_lines(text[:at] + "  - a.b: last, no newline") == (
+        "a.b: last, no newline",
+    )
+    assert fleet_parse._undecided_lines("amzn-gd-doctor: UNKNOWN | x\n") == ()
