@@ -38,6 +38,12 @@ _TOP_KEYS = ("schema_version", "tool", "verdict", "diagnoses", "host", "incomple
 # report): searched from the end.
 _TAIL_KEYS = frozenset(("host", "incomplete", "facts"))
 _DECODER = json.JSONDecoder()
+# What a summary decodes first; the diagnoses' findings and the incomplete list are decoded
+# where they are, and only when needed.
+_FIRST_KEYS = ("schema_version", "tool", "verdict", "host")
+_DIAGNOSES_MARK = '\n  "diagnoses": '
+_CHECKS_MARK = '\n  "checks": '
+_FINDINGS_MARK = '\n      "findings": '  # a member of a diagnosis, an element of "diagnoses"
 _SUMMARY_BYTES = SUMMARY_PREFIX.encode()
 # A check's outcome, as render/json.py writes it (six spaces: a member of a check, which is an
 # element of the top-level "checks" list); no other member of a report is named "outcome".
@@ -155,46 +161,42 @@ def _undecided_count(text: str, checks: "Optional[List[Any]]") -> int:
 def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
     text = data.decode("utf-8", "replace")
     try:
-        doc = _top_level(text)
+        doc = _top_level(text, _FIRST_KEYS)
         if doc is None:
             doc = json.loads(text)
+        if not isinstance(doc, dict) or "schema_version" not in doc:
+            return _unreadable(base, "JSON but not a doctor report", data)
+        major = str(doc.get("schema_version")).split(".")[0]
+        if major != SCHEMA_MAJOR:
+            return _row(
+                status=UNREADABLE,
+                reason=f"report schema {printable(doc.get('schema_version'))} is newer than "
+                f"this reader (major {SCHEMA_MAJOR}): upgrade amzn-gd-doctor",
+                **base,
+            )
+        verdict = _dict(doc.get("verdict"))
+        status = str(verdict.get("coverage_status"))
+        if status not in STATUSES:
+            return _unreadable(base, f"unknown coverage status {printable(status)!r}", data)
+        causes = _findings(text, doc)
+        undecided: Tuple[str, ...] = ()
+        if status == "UNKNOWN":
+            undecided = tuple(
+                f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
+                for item in (_dict(i) for i in _member(text, doc, "incomplete") or [])
+            )
+        reason = ""
+        if verdict.get("not_ec2"):
+            reason = "not an EC2 instance: " + printable(verdict["not_ec2"])
+        elif status == "UNKNOWN":
+            # The text report's words (render/text.summary_line): both formats count alike.
+            checks = doc.get("checks")
+            count = _undecided_count(text, checks if isinstance(checks, list) else None)
+            reason = f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive"
     except ValueError:
         why = "truncated JSON" if base["truncated"] or not text.rstrip().endswith("}") else None
         return _unreadable(base, why or "not valid JSON", data)
-    if not isinstance(doc, dict) or "schema_version" not in doc:
-        return _unreadable(base, "JSON but not a doctor report", data)
-    major = str(doc.get("schema_version")).split(".")[0]
-    if major != SCHEMA_MAJOR:
-        return _row(
-            status=UNREADABLE,
-            reason=f"report schema {printable(doc.get('schema_version'))} is newer than this "
-            f"reader (major {SCHEMA_MAJOR}): upgrade amzn-gd-doctor",
-            **base,
-        )
-    verdict = _dict(doc.get("verdict"))
     host = _dict(doc.get("host"))
-    status = str(verdict.get("coverage_status"))
-    if status not in STATUSES:
-        return _unreadable(base, f"unknown coverage status {printable(status)!r}", data)
-    causes: List[str] = []
-    for diagnosis in doc.get("diagnoses") or []:
-        for check_id in _dict(diagnosis).get("findings") or []:
-            if str(check_id) not in causes:
-                causes.append(str(check_id))
-    undecided: Tuple[str, ...] = ()
-    if status == "UNKNOWN":
-        undecided = tuple(
-            f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
-            for item in (_dict(i) for i in doc.get("incomplete") or [])
-        )
-    reason = ""
-    if verdict.get("not_ec2"):
-        reason = "not an EC2 instance: " + printable(verdict["not_ec2"])
-    elif status == "UNKNOWN":
-        # The text report's words (render/text.summary_line), so both formats count alike.
-        checks = doc.get("checks")
-        count = _undecided_count(text, checks if isinstance(checks, list) else None)
-        reason = f"could not decide: {count} check{'s' if count != 1 else ''} inconclusive"
     return _row(
         status=status,
         code=_text(verdict.get("code")),
@@ -205,11 +207,37 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         agent_version=_text(host.get("agent_version")),
         doctor_version=_text(_dict(doc.get("tool")).get("version")),
         fmt="json",
-        root_causes=tuple(sorted(causes)),
+        root_causes=causes,
         undecided=undecided,
         reason=reason,
         **base,
     )
+
+
+def _member(text: str, doc: "Dict[str, Any]", key: str) -> Any:
+    """A top-level member: from the decoded document, else decoded where it is."""
+    if key in doc:
+        return doc[key]
+    return (_top_level(text, (key,)) or {}).get(key)
+
+
+def _findings(text: str, doc: "Dict[str, Any]") -> "Tuple[str, ...]":
+    """The check ids of every diagnosis's findings. In render/json.py's layout only the
+    ``"findings"`` lists of the diagnoses are decoded (the rest is prose: summaries and
+    remediation steps), between the diagnoses and the checks that follow them."""
+    start = text.find(_DIAGNOSES_MARK) if "diagnoses" not in doc else -1
+    end = text.find(_CHECKS_MARK, start) if start >= 0 else -1
+    lists: List[Any] = []
+    if end < 0:
+        lists = [_dict(d).get("findings") for d in _member(text, doc, "diagnoses") or []]
+    else:
+        at = text.find(_FINDINGS_MARK, start, end)
+        while at >= 0:
+            found, at = _DECODER.raw_decode(text, at + len(_FINDINGS_MARK))
+            lists.append(found)
+            at = text.find(_FINDINGS_MARK, at, end)
+    causes = {str(check_id) for found in lists if isinstance(found, list) for check_id in found}
+    return tuple(sorted(causes))
 
 
 def _dict(item: Any) -> "Dict[str, Any]":
