@@ -23,7 +23,10 @@ FIRST_LINE_MAX = 120
 # "Could not observe or decide" list is further down, so the whole text (bounded by
 # OUTPUT_LIMIT) is scanned line by line, which is cheap.
 SUMMARY_PREFIX = "amzn-gd-doctor: "
-_HEADER_RE = lazy_re.compile(r"^amzn-gd-doctor (\S+): GuardDuty Runtime Monitoring on ")
+_HEADER_START = "amzn-gd-doctor "
+_HEADER_END = ": GuardDuty Runtime Monitoring on "
+_HOST_LINES: "Dict[str, Dict[str, str]]" = {}
+HOST_LINES_KNOWN = 4096
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
 _CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
@@ -255,30 +258,48 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
     ``  [FAIL] agent.unit_active: ...`` line per check, and near the end the list of what could
     not be observed or decided."""
     text = text.lstrip()
-    lines = text.split("\n", 3)
-    fields = lines[0][len(SUMMARY_PREFIX) :].rstrip("\r").split(" | ")
+    # The first three lines, found without copying the rest of the text.
+    end1 = text.find("\n")
+    end2 = text.find("\n", end1 + 1) if end1 >= 0 else -1
+    end3 = text.find("\n", end2 + 1) if end2 >= 0 else -1
+    first = text[len(SUMMARY_PREFIX) : end1] if end1 >= 0 else text[len(SUMMARY_PREFIX) :]
+    fields = first.rstrip("\r").split(" | ")
     status = fields[0]
     if status not in STATUSES or len(fields) < 2:
         return _row(status=UNREADABLE, reason=first_line(text.encode()), **base)
-    row: Dict[str, Any] = base.copy()
-    row["status"] = status
-    row["fmt"] = "text"
+    row: Row = object.__new__(Row)
+    values = row.__dict__
+    values.update(_DEFAULTS)
+    values.update(base)
+    values["status"] = status
+    values["fmt"] = "text"
     if status == "UNHEALTHY" and len(fields) >= 4 and fields[2].startswith('"'):
-        row["issue_type"] = issue_type = fields[1]
+        values["issue_type"] = issue_type = fields[1]
         message = fields[2][1:-1] if fields[2].endswith('"') else fields[2][1:]
-        row["issue_message"] = message
-        row["code"] = _codes().get((issue_type, message), "")
+        values["issue_message"] = message
+        values["code"] = _codes().get((issue_type, message), "")
     elif status == "UNKNOWN":
-        row["reason"] = printable(fields[1])
-        row["undecided"] = _undecided_lines(text)
-    if len(lines) > 1:
-        match = _HEADER_RE.match(lines[1])
-        if match:
-            row["doctor_version"] = printable(match.group(1))
-    if len(lines) > 2 and lines[2].startswith("Host: "):
-        row.update(_host_line(printable(lines[2][len("Host: ") :])))
-    row["root_causes"] = _failed_checks(text)
-    return _row(**row)
+        values["reason"] = printable(fields[1])
+        values["undecided"] = _undecided_lines(text)
+    if end1 >= 0:
+        header = text[end1 + 1 : end2] if end2 >= 0 else text[end1 + 1 :]
+        if header.startswith(_HEADER_START):
+            cut = header.find(_HEADER_END, len(_HEADER_START))
+            version = header[len(_HEADER_START) : cut]
+            if cut > len(_HEADER_START) and not _has_space(version):
+                values["doctor_version"] = printable(version)
+    if end2 >= 0 and text.startswith("Host: ", end2 + 1):
+        values.update(_host_line(text[end2 + 7 : end3] if end3 >= 0 else text[end2 + 7 :]))
+    values["root_causes"] = _failed_checks(text)
+    return row
+
+
+def _has_space(item: str) -> bool:
+    """Whether any character is whitespace (decided in C for the usual printable string:
+    every whitespace character but the space is unprintable)."""
+    if item.isprintable():
+        return " " in item
+    return any(ch.isspace() for ch in item)
 
 
 def _undecided_lines(text: str) -> "Tuple[str, ...]":
@@ -307,7 +328,17 @@ def _failed_checks(text: str) -> "Tuple[str, ...]":
 
 
 def _host_line(line: str) -> "Dict[str, str]":
-    """The OS comes first when known, then ``kernel X``; architecture, account and VPC follow."""
+    """The OS comes first when known, then ``kernel X``; architecture, account and VPC follow.
+    Remembered (bounded): a fleet's hosts share a few of these lines."""
+    found = _HOST_LINES.get(line)
+    if found is None:
+        if len(_HOST_LINES) >= HOST_LINES_KNOWN:
+            _HOST_LINES.clear()
+        found = _HOST_LINES[line] = _read_host_line(printable(line))
+    return found
+
+
+def _read_host_line(line: str) -> "Dict[str, str]":
     parts = line.split(", ")
     out: Dict[str, str] = {}
     for n, part in enumerate(parts):
@@ -320,10 +351,6 @@ def _host_line(line: str) -> "Dict[str, str]":
         if parts and not parts[0].startswith(("account ", "vpc-")) and " " in parts[0]:
             out["os"] = parts[0]
     return out
-
-
-def _code_of(issue_type: str, issue_message: str) -> str:
-    return _codes().get((issue_type, issue_message), "")
 
 
 @functools.lru_cache(maxsize=None)

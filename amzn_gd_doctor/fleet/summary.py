@@ -47,7 +47,9 @@ _COUNTERS = ("os", "kernel", "agent", "doctor", "fmt", "causes")
 # Outputs read before they are parsed: up to this many, or this many bytes (and one output).
 READ_BATCH = 256
 READ_BATCH_BYTES = 4 * 1024 * 1024
-FAMILIES_KNOWN = 4096  # kernel strings whose family a worker remembers
+# Distinct combinations of counted values (status, issue, OS, kernel, versions, causes) a
+# worker holds before adding them to its counters: the bound on its counting memory.
+COMBINATIONS_HELD = 4096
 
 
 class SourceError(Exception):
@@ -179,50 +181,67 @@ class Tally:
         by = self.by
         self.by_os, self.by_kernel, self.by_agent = by["os"], by["kernel"], by["agent"]
         self.by_doctor, self.by_fmt, self.by_causes = by["doctor"], by["fmt"], by["causes"]
-        self.families: Dict[str, str] = {}
+        self.combinations: Dict[Tuple[Any, ...], int] = {}
         self.truncated = 0
         self.held: Dict[Any, List[Any]] = {}
         self.count = 0
         self.runs: Dict[str, List[str]] = {}
 
     def add(self, row: Row) -> None:
+        """Counts one row: each distinct combination of what is counted once (a fleet has
+        few), spread over the counters later (_spread); and holds what is listed."""
         status = row.status
-        self.status[status] = self.status.get(status, 0) + 1
         key = [row.instance_id, row.command_id, row.location]
-        if row.truncated:
-            self.truncated += 1
         if self.keep_rows:
             self._hold(ROWS, key + [row.__dict__[f] for f in _ROW_FIELDS])
         if status == UNREADABLE:
             self._hold(UNREADABLE_ROWS, key + [row.reason])
-            return
-        if status == "UNKNOWN":
-            self._hold(UNDECIDED, key + [row.reason, list(row.undecided)])
-        if row.issue_type:
-            issue = (row.issue_type, row.issue_message)
-            self.issues[issue] = self.issues.get(issue, 0) + 1
-            self._hold(issue, key)
-        for counter, item in (
-            (self.by_os, row.os),
-            (self.by_kernel, self.family(row.kernel)),
-            (self.by_agent, row.agent_version),
-            (self.by_doctor, row.doctor_version),
-            (self.by_fmt, row.fmt),
-        ):
-            item = item or UNKNOWN_NAME
-            counter[item] = counter.get(item, 0) + 1
-        causes = self.by_causes
-        for check_id in row.root_causes:
-            causes[check_id] = causes.get(check_id, 0) + 1
+            combination: Tuple[Any, ...] = (status, row.truncated)
+        else:
+            if status == "UNKNOWN":
+                self._hold(UNDECIDED, key + [row.reason, list(row.undecided)])
+            if row.issue_type:
+                self._hold((row.issue_type, row.issue_message), key)
+            combination = (
+                status,
+                row.truncated,
+                row.issue_type,
+                row.issue_message,
+                row.os,
+                row.kernel,
+                row.agent_version,
+                row.doctor_version,
+                row.fmt,
+                row.root_causes,
+            )
+        combinations = self.combinations
+        combinations[combination] = combinations.get(combination, 0) + 1
+        if len(combinations) >= COMBINATIONS_HELD:
+            self._spread()
 
-    def family(self, kernel: str) -> str:
-        """kernel_family, remembered: a fleet runs few kernels (bounded all the same)."""
-        known = self.families.get(kernel)
-        if known is None:
-            if len(self.families) >= FAMILIES_KNOWN:
-                self.families.clear()
-            known = self.families[kernel] = kernel_family(kernel)
-        return known
+    def _spread(self) -> None:
+        """The combinations counted so far, added to each counter."""
+        for combination, n in self.combinations.items():
+            status, truncated = combination[:2]
+            self.status[status] = self.status.get(status, 0) + n
+            self.truncated += n if truncated else 0
+            if status == UNREADABLE:
+                continue
+            issue_type, message, os_name, kernel, agent, doctor, fmt, causes = combination[2:]
+            if issue_type:
+                self.issues[(issue_type, message)] = self.issues.get((issue_type, message), 0) + n
+            for counter, item in (
+                (self.by_os, os_name),
+                (self.by_kernel, kernel_family(kernel)),
+                (self.by_agent, agent),
+                (self.by_doctor, doctor),
+                (self.by_fmt, fmt),
+            ):
+                item = item or UNKNOWN_NAME
+                counter[item] = counter.get(item, 0) + n
+            for check_id in causes:
+                self.by_causes[check_id] = self.by_causes.get(check_id, 0) + n
+        self.combinations = {}
 
     def _hold(self, section: "Any", record: "List[Any]") -> None:
         self.held.setdefault(section, []).append(record)
@@ -243,6 +262,7 @@ class Tally:
         self.count = 0
 
     def result(self) -> "Tuple[Any, ...]":
+        self._spread()
         self.flush()
         return self.status, self.issues, self.by, self.truncated, self.runs
 

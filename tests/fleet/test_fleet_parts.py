@@ -204,3 +204,28 @@ def test_text_undecided_list_ends_at_the_first_other_line(unknown_reports: dict[
         "a.b: last, no newline",
     )
     assert fleet_parse._undecided_lines("amzn-gd-doctor: UNKNOWN | x\n") == ()
+
+
+HEADERS = [
+    "amzn-gd-doctor 0.1.0: GuardDuty Runtime Monitoring on i-0abc",
+    "amzn-gd-doctor 1:2: GuardDuty Runtime Monitoring on this host",
+    "amzn-gd-doctor 0.1\t0: GuardDuty Runtime Monitoring on x",
+    "amzn-gd-doctor 0.1\u00a00: GuardDuty Runtime Monitoring on x",
+    "amzn-gd-doctor 0.1\x000: GuardDuty Runtime Monitoring on x",
+    "amzn-gd-doctor : GuardDuty Runtime Monitoring on x",
+    "amzn-gd-doctor 0.1.0 GuardDuty Runtime Monitoring on x",
+    "amzn-gd-doctor 0.1.0: GuardDuty Runtime Monitoring on ",
+    "Amzn-gd-doctor 0.1.0: GuardDuty Runtime Monitoring on x",
+]
+
+
+@pytest.mark.parametrize("header", HEADERS)
+def test_text_header_version_is_read_as_the_pattern_says(header: str) -> None:
+    """The doctor's version is the run of non-space characters the header pattern names."""
+    import re
+
+    match = re.match(r"amzn-gd-doctor (\S+): GuardDuty Runtime Monitoring on ", header)
+    expected = fleet_parse.printable(match.group(1)) if match else ""
+    text = f"amzn-gd-doctor: HEALTHY | no issue predicted | i-1\n{header}\nHost: Debian 12\n"
+    row = fleet_parse.parse(Output("i-1", "cmd", "s", text.encode()))
+    assert (row.status, row.doctor_version, row.os) == ("HEALTHY", expected, "Debian 12")
