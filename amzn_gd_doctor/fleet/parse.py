@@ -27,6 +27,8 @@ _HEADER_START = "amzn-gd-doctor "
 _HEADER_END = ": GuardDuty Runtime Monitoring on "
 _HOST_LINES: "Dict[str, Dict[str, str]]" = {}
 HOST_LINES_KNOWN = 4096
+_BLOCKS: "Dict[str, Tuple[str, ...]]" = {}
+BLOCKS_KNOWN = 1024
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
 _CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
@@ -305,12 +307,22 @@ def _has_space(item: str) -> bool:
 def _undecided_lines(text: str) -> "Tuple[str, ...]":
     """The ``  - imds.identity: reason`` lines under "Could not observe or decide:", which the
     report writes after its checks (searched from the end), up to the first other line; each
-    without its ``  - ``."""
+    without its ``  - ``. The list ends at a blank line; what it holds is remembered (bounded),
+    as a fleet's undecided hosts repeat the same reasons."""
     at = text.rfind(INCOMPLETE_TITLE)
     if at < 0:
         return ()
-    block = _INCOMPLETE_BLOCK_RE.match(text, at + len(INCOMPLETE_TITLE))
-    return tuple(line[4:] for line in block.group(0).split("\n") if line) if block else ()
+    start = at + len(INCOMPLETE_TITLE)
+    end = text.find("\n\n", start)
+    block = text[start:] if end < 0 else text[start : end + 1]
+    found = _BLOCKS.get(block)
+    if found is None:
+        if len(_BLOCKS) >= BLOCKS_KNOWN:
+            _BLOCKS.clear()
+        match = _INCOMPLETE_BLOCK_RE.match(block)
+        lines = match.group(0).split("\n") if match else ()
+        found = _BLOCKS[block] = tuple(line[4:] for line in lines if line)
+    return found
 
 
 def _failed_checks(text: str) -> "Tuple[str, ...]":

@@ -50,6 +50,7 @@ READ_BATCH_BYTES = 4 * 1024 * 1024
 # Distinct combinations of counted values (status, issue, OS, kernel, versions, causes) a
 # worker holds before adding them to its counters: the bound on its counting memory.
 COMBINATIONS_HELD = 4096
+SHARED_HELD = 4096  # distinct reasons a worker keeps one object of
 
 
 class SourceError(Exception):
@@ -182,6 +183,9 @@ class Tally:
         self.by_os, self.by_kernel, self.by_agent = by["os"], by["kernel"], by["agent"]
         self.by_doctor, self.by_fmt, self.by_causes = by["doctor"], by["fmt"], by["causes"]
         self.combinations: Dict[Tuple[Any, ...], int] = {}
+        # One object for each distinct reason held: marshal writes an object it meets again
+        # in a chunk as a reference, so a fleet's repeated reasons are written and read once.
+        self.shared: Dict[str, str] = {}
         self.truncated = 0
         self.held: Dict[Any, List[Any]] = {}
         self.count = 0
@@ -199,7 +203,11 @@ class Tally:
             combination: Tuple[Any, ...] = (status, row.truncated)
         else:
             if status == "UNKNOWN":
-                self._hold(UNDECIDED, key + [row.reason, list(row.undecided)])
+                shared = self.shared
+                if len(shared) >= SHARED_HELD:
+                    shared.clear()
+                inputs = [shared.setdefault(item, item) for item in row.undecided]
+                self._hold(UNDECIDED, key + [shared.setdefault(row.reason, row.reason), inputs])
             if row.issue_type:
                 self._hold((row.issue_type, row.issue_message), key)
             combination = (

@@ -127,6 +127,8 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
     if isinstance(item, (list, tuple)):
         if not item:
             return "[]"
+        if len(item) <= LIST_KNOWN_MAX and all(type(v) is str for v in item):
+            return _string_list(tuple(item), indent, level)
         inner, sep, end = _layout(indent, level)
         deeper = level + 1
         members = [_encode_str(v) if type(v) is str else _dump(v, indent, deeper) for v in item]
@@ -136,6 +138,22 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
     return json.dumps(item, ensure_ascii=False)
 
 
+def _string_list(item: "Tuple[str, ...]", indent: "Optional[int]", level: int) -> str:
+    """A short list of strings (an undecided host's reasons), remembered (bounded): a fleet's
+    undecided hosts repeat the same lists."""
+    key = (item, indent, level)
+    found = _LISTS.get(key)
+    if found is None:
+        if len(_LISTS) >= LISTS_KNOWN:
+            _LISTS.clear()
+        inner, sep, end = _layout(indent, level)
+        found = _LISTS[key] = "[" + inner + sep.join(map(_encode_str, item)) + end + "]"
+    return found
+
+
+_LISTS: "Dict[Tuple[Tuple[str, ...], Optional[int], int], str]" = {}
+LISTS_KNOWN = 4096
+LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
 _LAYOUTS: "Dict[Tuple[Optional[int], int], Tuple[str, str, str]]" = {}
 
 
