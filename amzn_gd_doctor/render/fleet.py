@@ -3,7 +3,7 @@
 import csv
 import io
 import json
-from typing import Any, Dict, Iterable, Iterator, List, Optional, TextIO, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
 
 from ..fleet.parse import Row
 from ..fleet.summary import TEXT_IDS, Count, Summary, first, status_count
@@ -120,15 +120,17 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
         inner, sep, end = _layout(indent, level)
         deeper = level + 1
         members = [
-            _encode_str(k) + ": " + (_encode_str(v) if type(v) is str else _dump(v, indent, deeper))
+            _key(k) + (_encode_str(v) if type(v) is str else _dump(v, indent, deeper))
             for k, v in item.items()
         ]
         return "{" + inner + sep.join(members) + end + "}"
     if isinstance(item, (list, tuple)):
         if not item:
             return "[]"
-        if len(item) <= LIST_KNOWN_MAX and all(type(v) is str for v in item):
-            return _string_list(tuple(item), indent, level)
+        if len(item) <= LIST_KNOWN_MAX:
+            known = _string_list(item, indent, level)
+            if known is not None:
+                return known
         inner, sep, end = _layout(indent, level)
         deeper = level + 1
         members = [_encode_str(v) if type(v) is str else _dump(v, indent, deeper) for v in item]
@@ -138,12 +140,17 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
     return json.dumps(item, ensure_ascii=False)
 
 
-def _string_list(item: "Tuple[str, ...]", indent: "Optional[int]", level: int) -> str:
+def _string_list(item: "Sequence[Any]", indent: "Optional[int]", level: int) -> "Optional[str]":
     """A short list of strings (an undecided host's reasons), remembered (bounded): a fleet's
-    undecided hosts repeat the same lists."""
-    key = (item, indent, level)
-    found = _LISTS.get(key)
+    undecided hosts repeat the same lists. None for a list of anything else."""
+    key = (tuple(item), indent, level)
+    try:
+        found = _LISTS.get(key)
+    except TypeError:  # a member that is a list or a dict
+        return None
     if found is None:
+        if not all(type(v) is str for v in item):
+            return None
         if len(_LISTS) >= LISTS_KNOWN:
             _LISTS.clear()
         inner, sep, end = _layout(indent, level)
@@ -151,6 +158,17 @@ def _string_list(item: "Tuple[str, ...]", indent: "Optional[int]", level: int) -
     return found
 
 
+def _key(name: str) -> str:
+    """A member's name as it leads the member: ``"name": ``."""
+    found = _KEYS.get(name)
+    if found is None:
+        if len(_KEYS) >= ENCODED_KNOWN:
+            _KEYS.clear()
+        found = _KEYS[name] = _encode_basestring(name) + ": "
+    return found
+
+
+_KEYS: "Dict[str, str]" = {}
 _LISTS: "Dict[Tuple[Tuple[str, ...], Optional[int], int], str]" = {}
 LISTS_KNOWN = 4096
 LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
@@ -179,7 +197,7 @@ def stream_json(item: Any, indent: "Optional[int]" = 2, level: int = 0) -> "Iter
     except _Streamed:
         pass
     if isinstance(item, dict):
-        pairs: Iterable[Any] = ((_encode_str(str(k)) + ": ", v) for k, v in item.items())
+        pairs: Iterable[Any] = ((_key(k), v) for k, v in item.items())
         opening, closing = "{", "}"
     else:
         pairs = (("", v) for v in item)

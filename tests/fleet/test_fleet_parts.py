@@ -229,3 +229,12 @@ def test_text_header_version_is_read_as_the_pattern_says(header: str) -> None:
     text = f"amzn-gd-doctor: HEALTHY | no issue predicted | i-1\n{header}\nHost: Debian 12\n"
     row = fleet_parse.parse(Output("i-1", "cmd", "s", text.encode()))
     assert (row.status, row.doctor_version, row.os) == ("HEALTHY", expected, "Debian 12")
+
+
+def test_walked_outputs_are_whole_values(tmp_path: Path) -> None:
+    step = tmp_path / "cmd" / "i-1" / "awsrunShellScript" / "s"
+    step.mkdir(parents=True)
+    (step / "stdout").write_bytes(b"x")
+    (found,) = walk(str(tmp_path / "cmd"), ["x", "cmd"])
+    assert found == Output("i-1", "cmd", "s", b"x", False, str(step / "stdout"))
+    assert hash(found) == hash(Output("i-1", "cmd", "s", b"x", False, str(step / "stdout")))
