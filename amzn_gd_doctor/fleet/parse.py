@@ -28,6 +28,8 @@ _HEADER_END = ": GuardDuty Runtime Monitoring on "
 _HOST_LINES: "Dict[str, Dict[str, str]]" = {}
 HOST_LINES_KNOWN = 4096
 _BLOCKS: "Dict[str, Tuple[str, ...]]" = {}
+_INCOMPLETES: "Dict[str, Tuple[str, ...]]" = {}
+_INCOMPLETE_MARK = '\n  "incomplete": '
 BLOCKS_KNOWN = 1024
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
@@ -156,8 +158,8 @@ def _undecided_count(text: str, checks: "Optional[List[Any]]") -> int:
     if checks is not None:
         return sum(1 for c in checks if _dict(c).get("outcome") in ("inconclusive", "crash"))
     start = text.find('\n  "checks": ')
-    end = text.rfind('\n  "facts": ')
-    if start < 0 or end < start:
+    end = len(text)  # only checks have an "outcome" member: the facts after them count none
+    if start < 0:
         found = (_top_level(text, ("checks",)) or {}).get("checks")
         return _undecided_count(text, found if isinstance(found, list) else [])
     return sum(text.count(mark, start, end) for mark in _UNDECIDED_OUTCOMES)
@@ -186,10 +188,7 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         causes = _findings(text, doc)
         undecided: Tuple[str, ...] = ()
         if status == "UNKNOWN":
-            undecided = tuple(
-                f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
-                for item in (_dict(i) for i in _member(text, doc, "incomplete") or [])
-            )
+            undecided = _incomplete(text, doc)
         reason = ""
         if verdict.get("not_ec2"):
             reason = "not an EC2 instance: " + printable(verdict["not_ec2"])
@@ -217,6 +216,27 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         reason=reason,
         **base,
     )
+
+
+def _incomplete(text: str, doc: "Dict[str, Any]") -> "Tuple[str, ...]":
+    """The "incomplete" member as ``id: reason`` lines, remembered (bounded) by its text where
+    render/json.py put it: a fleet's undecided hosts repeat the same list."""
+    key = None
+    if "incomplete" not in doc:
+        at = text.rfind(_INCOMPLETE_MARK)
+        end = text.find('\n  "', at + len(_INCOMPLETE_MARK)) if at >= 0 else -1
+        key = text[at:end] if end >= 0 else None
+    found = _INCOMPLETES.get(key) if key is not None else None
+    if found is None:
+        found = tuple(
+            f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
+            for item in (_dict(i) for i in _member(text, doc, "incomplete") or [])
+        )
+        if key is not None:
+            if len(_INCOMPLETES) >= BLOCKS_KNOWN:
+                _INCOMPLETES.clear()
+            _INCOMPLETES[key] = found
+    return found
 
 
 def _member(text: str, doc: "Dict[str, Any]", key: str) -> Any:
