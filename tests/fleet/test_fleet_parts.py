@@ -238,3 +238,22 @@ def test_walked_outputs_are_whole_values(tmp_path: Path) -> None:
     (found,) = walk(str(tmp_path / "cmd"), ["x", "cmd"])
     assert found == Output("i-1", "cmd", "s", b"x", False, str(step / "stdout"))
     assert hash(found) == hash(Output("i-1", "cmd", "s", b"x", False, str(step / "stdout")))
+
+
+def test_remembered_lists_follow_each_report(unknown_reports: dict[str, str]) -> None:
+    """Undecided lists are remembered by their text: a report whose list differs gets its own."""
+    first = unknown_reports["json"]
+    doc = json.loads(first)
+    doc["incomplete"] = doc["incomplete"][:1] + [{"id": "x.y", "reason": "changed"}]
+    second = json.dumps(doc, indent=2)
+    text = unknown_reports["text"]
+    changed_text = text.replace(
+        "\nCould not observe or decide:\n", "\nCould not observe or decide:\n  - x.y: changed\n"
+    )
+    rows = [
+        fleet_parse.parse(Output("i-1", "cmd", "s", data.encode()))
+        for data in (first, second, first, text, changed_text, text)
+    ]
+    assert rows[0].undecided == rows[2].undecided == rows[3].undecided == rows[5].undecided
+    assert rows[1].undecided == (rows[0].undecided[0], "x.y: changed")
+    assert rows[4].undecided == ("x.y: changed",) + rows[3].undecided
