@@ -29,13 +29,37 @@ CSV_COLUMNS = (
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
+class RawJSON(str):
+    """JSON text already rendered where it goes: stream_json writes it as it is."""
+
+
+def _undecided_entries(s: Summary, indent: "Optional[int]") -> "Iterator[RawJSON]":
+    """``{"instance_id": ..., "reason": ..., "inputs": [...]}`` for each undecided host, as
+    stream_json would render the dict two levels deep, built in one expression: a fleet has
+    tens of thousands of them."""
+    inner, sep, end = _layout(indent, 2)
+    names = [inner + _key("instance_id"), sep + _key("reason"), sep + _key("inputs")]
+    for r in s.undecided_rows():
+        yield RawJSON(
+            "{"
+            + names[0]
+            + _encode_str(r[0])
+            + names[1]
+            + _encode_str(r[3])
+            + names[2]
+            + _dump(r[4], indent, 3)
+            + end
+            + "}"
+        )
+
+
 def _counts(items: "Tuple[Count, ...]") -> "List[Dict[str, Any]]":
     return [{"name": c.name, "count": c.count} for c in items]
 
 
-def summary_dict(s: Summary) -> "Dict[str, Any]":
+def summary_dict(s: Summary, indent: "Optional[int]" = 2) -> "Dict[str, Any]":
     """The JSON view; its per-instance lists are iterators over the summary's listing, for
-    write_json to stream."""
+    write_json to stream (the undecided hosts' entries already rendered for ``indent``)."""
     decided = status_count(s, "HEALTHY") + status_count(s, "UNHEALTHY")
     return {
         "schema_version": SCHEMA_VERSION,
@@ -66,9 +90,7 @@ def summary_dict(s: Summary) -> "Dict[str, Any]":
         "by_doctor_version": _counts(s.by_doctor_version),
         "by_format": _counts(s.by_format),
         "root_causes": [{"check_id": c.name, "count": c.count} for c in s.root_causes],
-        "undecided": (
-            {"instance_id": r[0], "reason": r[3], "inputs": r[4]} for r in s.undecided_rows()
-        ),
+        "undecided": _undecided_entries(s, indent),
         "unreadable": (
             {"instance_id": r[0], "command_id": r[1], "first_line": r[3]}
             for r in s.unreadable_rows()
@@ -113,7 +135,7 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
     deep, built in one call (json.dumps with an indent runs the pure-Python encoder). Keys are
     strings. Raises _Streamed, having read no iterator, when one is inside."""
     if isinstance(item, str):
-        return _encode_str(item)
+        return item if type(item) is RawJSON else _encode_str(item)
     if isinstance(item, dict):
         if not item:
             return "{}"

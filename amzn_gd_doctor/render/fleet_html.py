@@ -125,7 +125,7 @@ def write_html(s: Summary, out: "TextIO") -> None:
     )
     out.writelines(_script_json(rows))
     out.write('</script><script type="application/json" id="summary">')
-    out.writelines(_script_json(summary_dict(s)))
+    out.writelines(_script_json(summary_dict(s, indent=None)))
     out.write(f"</script><script>{SCRIPT % TABLE_ROWS}</script></body></html>\n")
 
 
