@@ -90,8 +90,7 @@ def walk(
                 continue
             plugin_dir = entry.path + _PLUGIN_SUFFIX
             try:
-                with os.scandir(plugin_dir) as found:
-                    steps = [e.name for e in found if e.is_dir(follow_symlinks=False)]
+                steps = _step_names(plugin_dir)
             except OSError:
                 if depth < MAX_DEPTH:
                     yield from walk(entry.path, parts[-1:] + [name], depth + 1)

@@ -43,9 +43,9 @@ def _undecided_entries(s: Summary, indent: "Optional[int]") -> "Iterator[RawJSON
         yield RawJSON(
             "{"
             + names[0]
-            + _encode_str(r[0])
+            + _encoded(r[0])
             + names[1]
-            + _encode_str(r[3])
+            + _encoded(r[3])
             + names[2]
             + _dump(r[4], indent, 3)
             + end
@@ -105,14 +105,18 @@ class _Streamed(Exception):
 
 # Members of a streamed list joined into one piece: a fleet's lists have 100,000 members.
 STREAM_BATCH = 256
+# A fleet repeats its reasons and check ids over thousands of hosts, and encoding a string costs
+# about a microsecond per 150 characters: the JSON forms of strings, member names and short
+# lists of strings are remembered, each table cleared when it holds this many.
+ENCODED_KNOWN = 20000
+ENCODED_SHORT = 40  # shorter strings (instance ids, mostly unique) are encoded each time
+LISTS_KNOWN = 4096
+LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
 _encode_basestring = json.encoder.encode_basestring
 _ENCODED: "Dict[str, str]" = {}
-# Strings whose JSON form _encoded remembers: a fleet repeats its reasons and check ids over
-# thousands of instances, and encoding one costs about a microsecond per 150 characters.
-ENCODED_KNOWN = 20000
-
-
-ENCODED_SHORT = 40  # shorter strings (instance ids, mostly unique) are cheaper to encode
+_KEYS: "Dict[str, str]" = {}
+_LISTS: "Dict[Tuple[Tuple[str, ...], Optional[int], int], str]" = {}
+_LAYOUTS: "Dict[Tuple[Optional[int], int], Tuple[str, str, str]]" = {}
 
 
 def _encoded(item: str) -> str:
@@ -127,22 +131,19 @@ def _encoded(item: str) -> str:
     return found
 
 
-_encode_str = _encoded
-
-
 def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
     """``json.dumps(item, indent=indent, ensure_ascii=False)`` as it reads nested ``level``
     deep, built in one call (json.dumps with an indent runs the pure-Python encoder). Keys are
     strings. Raises _Streamed, having read no iterator, when one is inside."""
     if isinstance(item, str):
-        return item if type(item) is RawJSON else _encode_str(item)
+        return item if type(item) is RawJSON else _encoded(item)
     if isinstance(item, dict):
         if not item:
             return "{}"
         inner, sep, end = _layout(indent, level)
         deeper = level + 1
         members = [
-            _key(k) + (_encode_str(v) if type(v) is str else _dump(v, indent, deeper))
+            _key(k) + (_encoded(v) if type(v) is str else _dump(v, indent, deeper))
             for k, v in item.items()
         ]
         return "{" + inner + sep.join(members) + end + "}"
@@ -155,7 +156,7 @@ def _dump(item: Any, indent: "Optional[int]", level: int) -> str:
                 return known
         inner, sep, end = _layout(indent, level)
         deeper = level + 1
-        members = [_encode_str(v) if type(v) is str else _dump(v, indent, deeper) for v in item]
+        members = [_encoded(v) if type(v) is str else _dump(v, indent, deeper) for v in item]
         return "[" + inner + sep.join(members) + end + "]"
     if hasattr(item, "__next__"):
         raise _Streamed
@@ -176,7 +177,7 @@ def _string_list(item: "Sequence[Any]", indent: "Optional[int]", level: int) -> 
         if len(_LISTS) >= LISTS_KNOWN:
             _LISTS.clear()
         inner, sep, end = _layout(indent, level)
-        found = _LISTS[key] = "[" + inner + sep.join(map(_encode_str, item)) + end + "]"
+        found = _LISTS[key] = "[" + inner + sep.join(map(_encoded, item)) + end + "]"
     return found
 
 
@@ -188,13 +189,6 @@ def _key(name: str) -> str:
             _KEYS.clear()
         found = _KEYS[name] = _encode_basestring(name) + ": "
     return found
-
-
-_KEYS: "Dict[str, str]" = {}
-_LISTS: "Dict[Tuple[Tuple[str, ...], Optional[int], int], str]" = {}
-LISTS_KNOWN = 4096
-LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
-_LAYOUTS: "Dict[Tuple[Optional[int], int], Tuple[str, str, str]]" = {}
 
 
 def _layout(indent: "Optional[int]", level: int) -> "Tuple[str, str, str]":
