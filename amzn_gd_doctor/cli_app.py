@@ -540,7 +540,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
 
 
 def _progress(done: int, total: int, outputs: int) -> None:
-    sys.stderr.write(f"\r{done}/{total} folders, {outputs} outputs read")
+    sys.stderr.write(f"\r{outputs} outputs read, {done}/{total} parts done")
     if done == total:
         sys.stderr.write("\n")
     sys.stderr.flush()

@@ -316,10 +316,12 @@ def _tally(
         if len(batch) >= READ_BATCH or size >= READ_BATCH_BYTES:
             for held in batch:
                 add(parse(held))
+            _count_read(len(batch))
             batch = []
             size = 0
     for held in batch:
         add(parse(held))
+    _count_read(len(batch))
     return tally.result()
 
 
@@ -368,16 +370,12 @@ def read_folder(
     try:
         totals = _Totals()
         if workers <= 1 or len(jobs) == 1:
-            for job in jobs:
+            for n, job in enumerate(jobs, 1):
                 totals.add(_parse_piece(job), listing)
+                if progress is not None:
+                    progress(n, len(jobs), totals.instances)
         else:
-            import multiprocessing
-
-            with multiprocessing.get_context(_start_method()).Pool(workers) as pool:
-                for n, part in enumerate(pool.imap_unordered(_parse_piece, jobs), 1):
-                    totals.add(part, listing)
-                    if progress is not None:
-                        progress(n, len(jobs), totals.instances)
+            _read_in_workers(jobs, workers, totals, listing, progress)
         if not totals.instances:
             raise SourceError(
                 f"{path}: no outputs found (expected <command-id>/<instance-id>/"
@@ -387,6 +385,46 @@ def read_folder(
     except BaseException:
         listing.close()
         raise
+
+
+def _read_in_workers(
+    jobs: "List[Any]", workers: int, totals: "_Totals", listing: Listing, progress: Any
+) -> None:
+    """The jobs in a pool of workers. With ``progress``, the workers add the outputs they
+    read to a shared count, reported every PROGRESS_EVERY seconds as well as at each job's
+    end: one job may be a whole fleet's share."""
+    import multiprocessing
+
+    context = multiprocessing.get_context(_start_method())
+    counter = context.Value("q", 0) if progress is not None else None
+    with context.Pool(workers, initializer=_start_worker, initargs=(counter,)) as pool:
+        parts = pool.imap_unordered(_parse_piece, jobs)
+        done = 0
+        while done < len(jobs):
+            try:
+                part = parts.next(PROGRESS_EVERY if counter is not None else None)
+            except multiprocessing.TimeoutError:
+                progress(done, len(jobs), counter.value if counter is not None else 0)
+                continue
+            done += 1
+            totals.add(part, listing)
+            if counter is not None:
+                progress(done, len(jobs), max(counter.value, totals.instances))
+
+
+_READ_COUNT: Any = None  # in a worker: the count of outputs read, shared with the parent
+PROGRESS_EVERY = 0.5  # seconds
+
+
+def _start_worker(counter: Any) -> None:
+    global _READ_COUNT
+    _READ_COUNT = counter
+
+
+def _count_read(outputs: int) -> None:
+    if _READ_COUNT is not None:
+        with _READ_COUNT.get_lock():
+            _READ_COUNT.value += outputs
 
 
 def _start_method() -> str:

@@ -283,3 +283,25 @@ def test_listing_is_merged_in_instance_order_across_runs(fleet_dir: Path) -> Non
     """Runs of two records force many sorted runs per section; the views must not change."""
     whole = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
     assert _views(fleet_summary.read_folder(str(fleet_dir), workers=2, run_records=2)) == whole
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_progress_counts_outputs_as_they_are_read(
+    fleet_dir: Path, workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Progress goes up to the whole count; with workers it is also reported while they read
+    (every PROGRESS_EVERY seconds, made tiny here), from the count they share."""
+    monkeypatch.setattr(fleet_summary, "PROGRESS_EVERY", 0.001)
+    calls: list[tuple[int, int, int]] = []
+    summary = fleet_summary.read_folder(
+        str(fleet_dir), workers=workers, progress=lambda *args: calls.append(args)
+    )
+    with summary.listing:
+        pass
+    total = calls[-1][1]
+    assert calls[-1] == (total, total, 22)
+    assert [c[0] for c in calls] == sorted(c[0] for c in calls)
+    assert [c[2] for c in calls] == sorted(c[2] for c in calls)
+    assert all(c[1] == total and c[2] <= 22 for c in calls)
+    if workers == 1:  # one call at the end of each job
+        assert [c[0] for c in calls] == list(range(1, total + 1))
