@@ -105,10 +105,7 @@ def replay(path: str) -> Report:
         raise bundle.BundleError("manifest.json has no capture time")
     env = found.manifest.get("env")
     host = recorded.ReplayHost(
-        found.observations,
-        options.root,
-        env if isinstance(env, dict) else {},
-        float(captured),
+        found.observations, env if isinstance(env, dict) else {}, float(captured)
     )
     report = doctor.run(host, options)
     tool = found.manifest.get("tool")

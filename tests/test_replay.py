@@ -226,7 +226,7 @@ def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
             "error": {"type": "FileNotFoundError", "message": "", "errno": 2, "strerror": "x"},
         },
     ]
-    host = recording.ReplayHost(entries, "/tree", {}, 1234.5)
+    host = recording.ReplayHost(entries, {}, 1234.5)
     assert [host.exists("/a"), host.exists("/a"), host.exists("/a")] == [True, False, False]
     with pytest.raises(FileNotFoundError):
         host.read_bytes("/b", 10)

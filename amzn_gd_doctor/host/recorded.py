@@ -340,6 +340,17 @@ def call_key(method: str, args: "Mapping[str, Any]") -> str:
     return method + " " + json.dumps(kept, sort_keys=True, separators=(",", ":"))
 
 
+def _journal_args(
+    matches: "Sequence[Sequence[str]]", since_s: "Optional[float]", max_entries: int, max_bytes: int
+) -> "Dict[str, Any]":
+    return {
+        "matches": tuple(tuple(m) for m in matches),
+        "since_s": since_s,
+        "max_entries": max_entries,
+        "max_bytes": max_bytes,
+    }
+
+
 # -- the two hosts ------------------------------------------------------------------------------
 class RecordingHost:
     """Answers through ``inner`` and keeps every observation, thread-safely."""
@@ -484,16 +495,10 @@ class RecordingHost:
         max_bytes: int,
         timeout: float,
     ) -> Any:
-        args = {
-            "matches": tuple(tuple(m) for m in matches),
-            "since_s": since_s,
-            "max_entries": max_entries,
-            "max_bytes": max_bytes,
-            "timeout": timeout,
-        }
+        args = _journal_args(matches, since_s, max_entries, max_bytes)
         return self._call(
             "journal_entries",
-            args,
+            {**args, "timeout": timeout},
             lambda: self.inner.journal_entries(matches, since_s, max_entries, max_bytes, timeout),
         )
 
@@ -533,11 +538,9 @@ class ReplayHost:
     def __init__(
         self,
         observations: "Sequence[Mapping[str, Any]]",
-        root: "Optional[str]",
         env: "Mapping[str, str]",
         captured_at: float,
     ) -> None:
-        self.root = root
         self.env: Mapping[str, str] = dict(env)
         self.deadline: Optional[float] = None
         self.captured_at = captured_at
@@ -622,13 +625,9 @@ class ReplayHost:
         max_bytes: int,
         timeout: float,
     ) -> Any:
-        args = {
-            "matches": tuple(tuple(m) for m in matches),
-            "since_s": since_s,
-            "max_entries": max_entries,
-            "max_bytes": max_bytes,
-        }
-        return self._answer("journal_entries", args)
+        return self._answer(
+            "journal_entries", _journal_args(matches, since_s, max_entries, max_bytes)
+        )
 
     def find_processes(self, names: "Sequence[str]", pids: "Sequence[int]" = ()) -> Any:
         return self._answer("find_processes", {"names": tuple(names), "pids": tuple(pids)})
