@@ -233,4 +233,3 @@ def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
     with pytest.raises(CouldNotLook, match="^not in the recording$"):
         host.read_bytes("/b", 11)
     assert host.now() == 1234.5
-    assert host.root == "/tree"
