@@ -84,26 +84,22 @@ def _check_dns_servers(values: Optional[List[str]]) -> List[str]:
     return list(values or [])
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    """The only file the doctor writes: the report, replaced whole or not at all."""
+def _write_output(path: Path, write: "Callable[[Any], None]") -> None:
+    """The only file the doctor writes: the report or the fleet summary, written as it is
+    rendered. A regular file (or a new name) is replaced whole or not at all, through a
+    temporary file beside it. An existing target that is not a regular file (a device such as
+    /dev/null or /dev/stdout, a FIFO) is written into, never replaced."""
+    import stat
     import tempfile
 
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(directory))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _stream_atomically(path: Path, write: "Callable[[Any], None]") -> None:
-    """A fleet summary, written as it is rendered, replaced whole or not at all."""
-    import tempfile
-
+        mode = os.stat(str(path)).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(str(path), "w", encoding="utf-8") as fh:
+            write(fh)
+        return
     directory = path.parent if str(path.parent) else Path(".")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(directory))
     try:
@@ -373,7 +369,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
             )
             text = render_text.render(report, verbose=verbose, color=color)
         if output is not None:
-            _write_atomically(output, text)
+            _write_output(output, lambda fh: fh.write(text))
         else:
             sys.stdout.write(text)
         raise typer.Exit(int(report.exit_code))
@@ -515,7 +511,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
             else:
                 write = render_fleet.write_text
             if output is not None:
-                _stream_atomically(output, lambda fh: write(summary, fh))
+                _write_output(output, lambda fh: write(summary, fh))
             else:
                 write(summary, sys.stdout)
 

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Tuple
 
 import pytest
 
@@ -342,3 +342,31 @@ def golden_report(
         request, f"{area}/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n"
     )
     check_golden(request, f"{area}/{name}.txt", text)
+
+
+def null_device(path: Path) -> Path:
+    """A character device like /dev/null (major 1, minor 3) at ``path``: an output target that
+    must be written into, never replaced. Making one needs CAP_MKNOD (root here)."""
+    import stat
+
+    try:
+        os.mknod(str(path), stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError:
+        pytest.skip("mknod of a character device needs CAP_MKNOD (run the suite as root)")
+    return path
+
+
+def read_fifo_in_background(path: Path) -> Callable[[], bytes]:
+    """A FIFO at ``path`` with a reader thread; the returned call waits for the writer to close
+    it and gives what was written."""
+    os.mkfifo(str(path))
+    got: list = []
+    thread = threading.Thread(target=lambda: got.append(path.read_bytes()), daemon=True)
+    thread.start()
+
+    def result() -> bytes:
+        thread.join(timeout=60)
+        assert got, "nothing was written to the FIFO"
+        return got[0]
+
+    return result

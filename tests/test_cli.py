@@ -11,7 +11,16 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from support import REPO, ROOTS, ImdsServer, doctor_argv, doctor_env, run_cli
+from support import (
+    REPO,
+    ROOTS,
+    ImdsServer,
+    doctor_argv,
+    doctor_env,
+    null_device,
+    read_fifo_in_background,
+    run_cli,
+)
 
 from amzn_gd_doctor import __version__, catalog
 
@@ -109,6 +118,23 @@ def test_output_file_is_written_whole(tmp_path: Path) -> None:
     data = json.loads(target.read_text())
     assert data["exit_code"] == result.returncode
     assert [p.name for p in tmp_path.iterdir()] == ["report.json"]
+
+
+def test_output_to_a_device_or_fifo_is_written_into_not_replaced(tmp_path: Path) -> None:
+    """`-o /dev/null` or `-o /dev/stdout` writes into the device: replacing it with a file
+    would break the machine the doctor runs on."""
+    import stat
+
+    null = null_device(tmp_path / "null")
+    result = run_cli("check", "--root", ROOT, "-f", "json", "-o", str(null))
+    assert (result.stdout, result.returncode) == ("", 3)
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    fifo = tmp_path / "fifo"
+    written = read_fifo_in_background(fifo)
+    result = run_cli("check", "--root", ROOT, "-f", "json", "-o", str(fifo))
+    assert json.loads(written())["exit_code"] == result.returncode == 3
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "null"]  # no temporary file beside them
 
 
 def test_output_directory_must_exist(tmp_path: Path) -> None:

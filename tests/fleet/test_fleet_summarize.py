@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import REPO, check_golden, doctor_env, run_cli
+from support import REPO, check_golden, doctor_env, null_device, read_fifo_in_background, run_cli
 
 from amzn_gd_doctor.fleet import summary as fleet_summary
 from amzn_gd_doctor.fleet.parse import parse
@@ -188,6 +188,22 @@ def test_output_file_is_written_whole(fleet_copy: Path, tmp_path: Path) -> None:
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
     assert json.loads(out.read_text())["instances"] == 22
     assert sorted(os.listdir(out.parent)) == ["fleet.json"]  # no temporary file left
+
+
+def test_output_to_a_device_or_fifo_is_written_into_not_replaced(
+    fleet_dir: Path, tmp_path: Path
+) -> None:
+    import stat
+
+    null = null_device(tmp_path / "null")
+    result = summarize(fleet_dir, "-f", "json", "-o", str(null))
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+    assert stat.S_ISCHR(os.stat(null).st_mode)
+    fifo = tmp_path / "fifo"
+    written = read_fifo_in_background(fifo)
+    result = summarize(fleet_dir, "-f", "json", "-o", str(fifo))
+    assert json.loads(written())["instances"] == 22
+    assert sorted(os.listdir(tmp_path)) == ["fifo", "null", "spool"]  # spool: the fixture's
 
 
 def test_output_into_a_missing_folder_is_refused(fleet_dir: Path, tmp_path: Path) -> None:
