@@ -39,6 +39,9 @@ RUN_RECORDS = 5000
 # cheaper both ways, and only this process's interpreter reads them back, from its own
 # private folder (mkdtemp, mode 0700).
 RUN_CHUNK = 256
+# Runs a merge reads at once: more are first merged in rounds, so a merge holds at most this
+# many chunks (and open files) whatever the fleet's size.
+MERGE_FAN_IN = 64
 _ROW_FIELDS = fields(Row)
 _CAUSES, _INPUTS = _ROW_FIELDS.index("root_causes"), _ROW_FIELDS.index("undecided")
 # Sections of the listing: every row, the undecided and unreadable rows, and one per issue.
@@ -90,15 +93,32 @@ class Listing:
         """The section's records, merged from its runs: [instance, command, location, ...],
         compared as they are (those three are unique to an output, so a comparison never
         reaches the rest)."""
-        with contextlib.ExitStack() as stack:
-            streams = [
-                _read_run(stack.enter_context(open(path, "rb")))
-                for path in sorted(self.runs.get(section, ()))
+        paths = sorted(self.runs.get(section, ()))
+        while len(paths) > MERGE_FAN_IN:
+            paths = [
+                self._merged(paths[n : n + MERGE_FAN_IN])
+                for n in range(0, len(paths), MERGE_FAN_IN)
             ]
-            if len(streams) == 1:
-                yield from streams[0]
-            else:
-                yield from heapq.merge(*streams)
+            self.runs[section] = paths
+        yield from _merge_runs(paths)
+
+    def _merged(self, paths: "List[str]") -> str:
+        """Runs merged into one (a fleet large enough to make more runs than a merge reads at
+        once is merged in rounds, so that a merge holds MERGE_FAN_IN chunks at most)."""
+        if len(paths) == 1:
+            return paths[0]
+        fd, merged = tempfile.mkstemp(suffix=".run", dir=self.folder)
+        with os.fdopen(fd, "wb") as fh:
+            chunk: List[List[Any]] = []
+            for record in _merge_runs(paths):
+                chunk.append(record)
+                if len(chunk) >= RUN_CHUNK:
+                    _write_run(fh, chunk)
+                    chunk = []
+            _write_run(fh, chunk)
+        for path in paths:
+            os.unlink(path)
+        return merged
 
     def rows(self) -> "Iterator[Row]":
         for r in self.records(ROWS):
@@ -125,6 +145,15 @@ def _read_run(fh: "BinaryIO") -> "Iterator[List[Any]]":
         if len(head) < 4:
             return
         yield from marshal.loads(fh.read(int.from_bytes(head, "big")))
+
+
+def _merge_runs(paths: "List[str]") -> "Iterator[List[Any]]":
+    with contextlib.ExitStack() as stack:
+        streams = [_read_run(stack.enter_context(open(path, "rb"))) for path in paths]
+        if len(streams) == 1:
+            yield from streams[0]
+        else:
+            yield from heapq.merge(*streams)
 
 
 def _write_run(fh: "BinaryIO", records: "List[List[Any]]") -> None:

@@ -321,3 +321,23 @@ def test_progress_counts_outputs_as_they_are_read(
     assert all(c[1] == total and c[2] <= 22 for c in calls)
     if workers == 1:  # one call at the end of each job
         assert [c[0] for c in calls] == list(range(1, total + 1))
+
+
+def test_many_runs_are_merged_in_rounds(fleet_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More runs than a merge reads at once (three here) are merged in rounds first; the views
+    do not change, and the runs merged away are removed."""
+    whole = _views(fleet_summary.read_folder(str(fleet_dir), workers=1))
+    monkeypatch.setattr(fleet_summary, "MERGE_FAN_IN", 3)
+    summary = fleet_summary.read_folder(str(fleet_dir), workers=2, run_records=1)
+    runs = summary.listing.runs
+    assert max(len(paths) for paths in runs.values()) > 3
+    views = (
+        render_fleet.render_json(summary),
+        render_fleet.render_text(summary),
+        render_fleet.render_csv(summary),
+    )
+    left = sorted(os.listdir(summary.listing.folder))
+    summary.listing.close()
+    assert views == whole
+    assert max(len(paths) for paths in runs.values()) <= 3
+    assert left == sorted(os.path.basename(p) for paths in runs.values() for p in paths)
