@@ -99,7 +99,7 @@ fi
 # The trees the builds above the floor replay (and the one file under emulation): each area's
 # failures and passes, old and new kernels, every distribution family, a host that is not EC2,
 # and the planted secrets. The floor replays every tree, and the suite every tree on the newest.
-SAMPLE_TREES="agent-healthy agent-oom agent-memlock agent-restart-loop agent-not-installed al2-4.14 al2023-6.1 centos-7 ubuntu-24.04 debian-12 rhel-9.4 sles-16 ssm-healthy ssm-stopped ssm-log-network not-ec2-qemu canary-secrets"
+SAMPLE_TREES="agent-healthy agent-oom al2-4.14 al2023-6.1 ubuntu-24.04 debian-12 rhel-9.4 sles-16 ssm-healthy ssm-stopped not-ec2-qemu canary-secrets"
 sample() { for tree in $SAMPLE_TREES; do printf 'tests/test_corpus.py::test_tree[%s] ' "$tree"; done; }
 
 corpus() {  # corpus LABEL COMMAND [PYTEST-ARGS...]: the CLI corpus against another build
