@@ -25,6 +25,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ROOTS = REPO / "fixtures" / "roots"
 TARGET_S = 5.0
+TARGET_SIZE = 100000  # the target is for this many outputs
 # Runs per size; the best counts, so that a run slowed by other work on the machine does not.
 RUNS = 3
 # Trees whose reports make the mix: mostly unhealthy hosts with different causes, some healthy
@@ -125,7 +126,7 @@ def main() -> None:
             wall = min(r[0] for r in runs)
             rss = max(r[1] for r in runs)
             cpu = min(r[2] for r in runs)
-            if size >= 100000:
+            if size == TARGET_SIZE:
                 mark = "target met" if wall <= TARGET_S else "TARGET NOT MET"
             else:
                 mark = ""
