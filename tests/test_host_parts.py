@@ -213,6 +213,27 @@ def test_rooted_host_never_runs_a_command(tmp_path: Path) -> None:
         host.dns_query("127.0.0.1:53", "x.test", 1.0)
 
 
+@pytest.mark.skipif(
+    os.path.exists("/run/systemd/system"), reason="systemd runs as PID 1 on this machine"
+)
+def test_agent_unit_asks_no_systemctl_where_systemd_is_not_pid_1(tmp_path: Path) -> None:
+    """A live host without systemd (a container): agent.unit says so without starting
+    systemctl, and the host says it runs commands, asked without one."""
+    from amzn_gd_doctor import registry
+
+    marker = tmp_path / "ran"
+    _trap_bin(tmp_path / "bin", marker, TRAPPED)
+    host = LiveHost(env={"PATH": str(tmp_path / "bin"), "AWS_EC2_METADATA_DISABLED": "true"})
+    probes, rules = registry.load()
+    only = {"agent.unit": probes["agent.unit"]}
+    report = doctor.run(host, doctor.Options(deadline=20.0), probes=only, rules={})
+    (fact,) = report.facts
+    assert (fact.probe_id, fact.status.value) == ("agent.unit", "ok"), fact
+    assert not marker.exists(), marker.read_text()
+    assert host.runs_commands() is True
+    assert RootedHost(str(REPO / "fixtures/roots/agent-healthy")).runs_commands() is False
+
+
 # -- no import cycles in the package ------------------------------------------------------------
 def _module_imports(path: Path) -> Set[str]:
     """Sibling modules of the host package that ``path`` imports when it is imported (imports

@@ -45,6 +45,10 @@ class LiveCommands:
     ) -> CommandResult:
         return run_bounded(argv, self._budget.budget(timeout), limit, self._env.get("PATH"))
 
+    def runs_commands(self) -> bool:
+        """Whether run() starts programs (else it raises Unsupported), asked without one."""
+        return True
+
     def machine(self) -> str:
         return os.uname().machine
 
@@ -63,6 +67,9 @@ class NoCommands:
         self, argv: "Sequence[str]", timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
     ) -> CommandResult:
         raise Unsupported(f"`{argv[0]}` is not run against {self._against}")
+
+    def runs_commands(self) -> bool:
+        return False
 
     def machine(self) -> str:
         raise Unsupported(self._machine_unknown)

@@ -111,6 +111,9 @@ class ComposedHost:
     ) -> CommandResult:
         return self.commands.run(argv, timeout, limit)
 
+    def runs_commands(self) -> bool:
+        return self.commands.runs_commands()
+
     def machine(self) -> str:
         return self.commands.machine()
 

@@ -129,6 +129,7 @@ FILE_METHODS = frozenset(
 FREE_METHODS = frozenset(
     (
         "os_release",
+        "runs_commands",
         "machine",
         "is_root",
         "now",
@@ -450,6 +451,9 @@ class RecordingHost:
             return self._call("run", args, lambda: self.inner.run(argv, timeout))
         return self._call("run", args, lambda: self.inner.run(argv, timeout, limit))
 
+    def runs_commands(self) -> bool:
+        return self._call("runs_commands", {}, self.inner.runs_commands)
+
     def machine(self) -> str:
         return self._call("machine", {}, self.inner.machine)
 
@@ -604,6 +608,10 @@ class ReplayHost:
 
     def run(self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None) -> Any:
         return self._answer("run", {"argv": tuple(argv), "timeout": timeout, "limit": limit})
+
+    def runs_commands(self) -> bool:
+        """CouldNotLook for a bundle recorded before the question was asked."""
+        return bool(self._answer("runs_commands", {}))
 
     def machine(self) -> str:
         return str(self._answer("machine", {}))

@@ -149,15 +149,26 @@ def systemd_absent(host: "Host") -> "Optional[str]":
     return "systemd is not running as PID 1 here (/run/systemd/system is missing)"
 
 
+def _runs_commands(host: "Host") -> bool:
+    """Whether the host runs programs; False when that is unknown (a bundle recorded before
+    the question was asked), so that systemctl is asked and its recorded answer replayed."""
+    try:
+        return host.runs_commands()
+    except CouldNotLook:
+        return False
+
+
 @probe(AGENT_UNIT)
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host
+    absent = systemd_absent(host)
+    if absent and _runs_commands(host):  # a live host without systemd: nothing to ask it
+        return AgentUnit("not-running", detail=absent)
     try:
         res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
     except Unsupported:  # a host that runs no command (--root): the unit's files describe it
         return unit_from_tree(host)
-    absent = systemd_absent(host)
     if absent:
         return AgentUnit("not-running", detail=absent)
     if res.not_found:
