@@ -4,6 +4,7 @@ cannot (the one-file build carries no compiled code). Both must see the same pro
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 import time
@@ -21,15 +22,15 @@ import json, sys
 if sys.argv[1] == "no-psutil":
     sys.modules["psutil"] = None
 from amzn_gd_doctor.host import LiveHost
-found = LiveHost().find_processes(["gd-proc-sleeper"])
+found = LiveHost().find_processes([sys.argv[2]])
 rows = [[p.pid, p.name, list(p.cmdline), p.create_time, p.rss_bytes, p.memlock] for p in found]
 print(json.dumps(rows))
 """
 
 
-def find_with(mode: str) -> list:
+def find_with(mode: str, name: str) -> list:
     proc = subprocess.run(
-        [sys.executable, "-c", FIND_SCRIPT, mode],
+        [sys.executable, "-c", FIND_SCRIPT, mode, name],
         capture_output=True,
         text=True,
         timeout=60,
@@ -41,15 +42,17 @@ def find_with(mode: str) -> list:
 
 
 def test_proc_fallback_sees_what_psutil_sees() -> None:
-    sleeper = subprocess.Popen(["bash", "-c", "exec -a gd-proc-sleeper sleep 60"])
+    # A name of this run's own: another run of the suite on the machine has its own sleeper.
+    name = f"gd-proc-sleeper-{secrets.token_hex(4)}"
+    sleeper = subprocess.Popen(["bash", "-c", f"exec -a {name} sleep 60"])
     try:
         time.sleep(0.2)
-        with_psutil = find_with("psutil")
-        without = find_with("no-psutil")
+        with_psutil = find_with("psutil", name)
+        without = find_with("no-psutil", name)
     finally:
         sleeper.kill()
         sleeper.wait()
-    assert [p[:3] for p in with_psutil] == [[sleeper.pid, "sleep", ["gd-proc-sleeper", "60"]]]
+    assert [p[:3] for p in with_psutil] == [[sleeper.pid, "sleep", [name, "60"]]]
     assert [p[:3] for p in without] == [p[:3] for p in with_psutil]
     # Start times agree within the clock-tick granularity of /proc/<pid>/stat.
     assert abs(without[0][3] - with_psutil[0][3]) < 1.0
