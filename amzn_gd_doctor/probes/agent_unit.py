@@ -17,6 +17,7 @@ from ..registry import probe
 from ..sanitize import clean
 from .agent_common import COMMAND_TIMEOUT_S, UNIT
 from .agent_unit_files import parse_environment, read_unit_files
+from .systemd import live_without_systemd, systemd_absent
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -141,34 +142,18 @@ def unit_from_tree(host: "Host") -> AgentUnit:
     )
 
 
-def systemd_absent(host: "Host") -> "Optional[str]":
-    """Why systemd cannot be asked, or None. /run/systemd/system exists only when systemd
-    is PID 1 (sd_booted)."""
-    if host.exists("/run/systemd/system"):
-        return None
-    return "systemd is not running as PID 1 here (/run/systemd/system is missing)"
-
-
-def _runs_commands(host: "Host") -> bool:
-    """Whether the host runs programs; False when that is unknown (a bundle recorded before
-    the question was asked), so that systemctl is asked and its recorded answer replayed."""
-    try:
-        return host.runs_commands()
-    except CouldNotLook:
-        return False
-
-
 @probe(AGENT_UNIT)
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host
-    absent = systemd_absent(host)
-    if absent and _runs_commands(host):  # a live host without systemd: nothing to ask it
-        return AgentUnit("not-running", detail=absent)
+    no_systemd = live_without_systemd(host)
+    if no_systemd:
+        return AgentUnit("not-running", detail=no_systemd)
     try:
         res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
     except Unsupported:  # a host that runs no command (--root): the unit's files describe it
         return unit_from_tree(host)
+    absent = systemd_absent(host)  # a recording that did not say whether commands run
     if absent:
         return AgentUnit("not-running", detail=absent)
     if res.not_found:

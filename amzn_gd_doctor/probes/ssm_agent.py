@@ -14,6 +14,7 @@ from ..numbers import ascii_digits
 from ..registry import probe
 from ..sanitize import clean
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
+from .systemd import live_without_systemd
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -93,15 +94,19 @@ def agent(ctx: "ProbeContext") -> SsmAgent:
                 version = None
     runtime = True  # whether systemd was asked for the unit's runtime state
     try:
-        res = host.run(["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S)
+        if live_without_systemd(host):  # systemctl would only say it cannot operate
+            state: Dict[str, str] = {}
+        else:
+            res = host.run(
+                ["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S
+            )
+            state = parse_systemctl_show(res.stdout)
+            if res.not_found:
+                notes.append("systemctl not found: unit state unknown")
     except Unsupported:  # a host that runs no command (--root): the unit's files say what they can
         runtime = False
         state = unit_file_state(host, unit)
         notes.append("under --root the unit's runtime state is unknown")
-    else:
-        state = parse_systemctl_show(res.stdout)
-        if res.not_found:
-            notes.append("systemctl not found: unit state unknown")
     if not installed and (
         state.get("LoadState") == "loaded" or state.get("UnitFileState") or host.exists(BINARY)
     ):
