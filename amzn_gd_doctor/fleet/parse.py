@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import lazy_re, sanitize
 from ..values import fields, value
+from .bounded import Bounded
 from .source import Output
 
 UNREADABLE = "UNREADABLE"
@@ -25,12 +26,12 @@ FIRST_LINE_MAX = 120
 SUMMARY_PREFIX = "amzn-gd-doctor: "
 _HEADER_START = "amzn-gd-doctor "
 _HEADER_END = ": GuardDuty Runtime Monitoring on "
-_HOST_LINES: "Dict[str, Dict[str, str]]" = {}
 HOST_LINES_KNOWN = 4096
-_BLOCKS: "Dict[str, Tuple[str, ...]]" = {}
-_INCOMPLETES: "Dict[str, Tuple[str, ...]]" = {}
+_HOST_LINES: "Bounded[str, Dict[str, str]]" = Bounded(HOST_LINES_KNOWN)
 _INCOMPLETE_MARK = '\n  "incomplete": '
 BLOCKS_KNOWN = 1024
+_BLOCKS: "Bounded[str, Tuple[str, ...]]" = Bounded(BLOCKS_KNOWN)
+_INCOMPLETES: "Bounded[str, Tuple[str, ...]]" = Bounded(BLOCKS_KNOWN)
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
 _CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
@@ -233,9 +234,7 @@ def _incomplete(text: str, doc: "Dict[str, Any]") -> "Tuple[str, ...]":
             for item in (_dict(i) for i in _member(text, doc, "incomplete") or [])
         )
         if key is not None:
-            if len(_INCOMPLETES) >= BLOCKS_KNOWN:
-                _INCOMPLETES.clear()
-            _INCOMPLETES[key] = found
+            _INCOMPLETES.keep(key, found)
     return found
 
 
@@ -337,11 +336,9 @@ def _undecided_lines(text: str) -> "Tuple[str, ...]":
     block = text[start:] if end < 0 else text[start : end + 1]
     found = _BLOCKS.get(block)
     if found is None:
-        if len(_BLOCKS) >= BLOCKS_KNOWN:
-            _BLOCKS.clear()
         match = _INCOMPLETE_BLOCK_RE.match(block)
         lines = match.group(0).split("\n") if match else ()
-        found = _BLOCKS[block] = tuple(line[4:] for line in lines if line)
+        found = _BLOCKS.keep(block, tuple(line[4:] for line in lines if line))
     return found
 
 
@@ -364,9 +361,7 @@ def _host_line(line: str) -> "Dict[str, str]":
     Remembered (bounded): a fleet's hosts share a few of these lines."""
     found = _HOST_LINES.get(line)
     if found is None:
-        if len(_HOST_LINES) >= HOST_LINES_KNOWN:
-            _HOST_LINES.clear()
-        found = _HOST_LINES[line] = _read_host_line(printable(line))
+        found = _HOST_LINES.keep(line, _read_host_line(printable(line)))
     return found
 
 

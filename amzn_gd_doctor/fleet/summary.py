@@ -19,6 +19,7 @@ import tempfile
 from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from ..values import fields, value
+from .bounded import Bounded
 from .parse import STATUSES, UNREADABLE, Row, kernel_family, parse
 from .source import Output
 
@@ -208,13 +209,10 @@ class Tally:
         self.status: Dict[str, int] = {}
         self.issues: Dict[Tuple[str, str], int] = {}
         self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
-        by = self.by
-        self.by_os, self.by_kernel, self.by_agent = by["os"], by["kernel"], by["agent"]
-        self.by_doctor, self.by_fmt, self.by_causes = by["doctor"], by["fmt"], by["causes"]
         self.combinations: Dict[Tuple[Any, ...], int] = {}
         # One object for each distinct reason held: marshal writes an object it meets again
         # in a chunk as a reference, so a fleet's repeated reasons are written and read once.
-        self.shared: Dict[str, str] = {}
+        self.shared: Bounded[str, str] = Bounded(SHARED_HELD)
         self.truncated = 0
         self.held: Dict[Any, List[Any]] = {}
         self.count = 0
@@ -233,7 +231,7 @@ class Tally:
         else:
             if status == "UNKNOWN":
                 shared = self.shared
-                if len(shared) >= SHARED_HELD:
+                if len(shared) >= shared.limit:
                     shared.clear()
                 inputs = [shared.setdefault(item, item) for item in row.undecided]
                 self._hold(UNDECIDED, key + [shared.setdefault(row.reason, row.reason), inputs])
@@ -267,17 +265,18 @@ class Tally:
             issue_type, message, os_name, kernel, agent, doctor, fmt, causes = combination[2:]
             if issue_type:
                 self.issues[(issue_type, message)] = self.issues.get((issue_type, message), 0) + n
-            for counter, item in (
-                (self.by_os, os_name),
-                (self.by_kernel, kernel_family(kernel)),
-                (self.by_agent, agent),
-                (self.by_doctor, doctor),
-                (self.by_fmt, fmt),
+            by = self.by
+            for name, item in (
+                ("os", os_name),
+                ("kernel", kernel_family(kernel)),
+                ("agent", agent),
+                ("doctor", doctor),
+                ("fmt", fmt),
             ):
                 item = item or UNKNOWN_NAME
-                counter[item] = counter.get(item, 0) + n
+                by[name][item] = by[name].get(item, 0) + n
             for check_id in causes:
-                self.by_causes[check_id] = self.by_causes.get(check_id, 0) + n
+                by["causes"][check_id] = by["causes"].get(check_id, 0) + n
         self.combinations = {}
 
     def _hold(self, section: "Any", record: "List[Any]") -> None:

@@ -5,6 +5,7 @@ import io
 import json
 from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, TextIO, Tuple
 
+from ..fleet.bounded import Bounded
 from ..fleet.parse import Row
 from ..fleet.summary import TEXT_IDS, Count, Summary, first, status_count
 
@@ -113,9 +114,9 @@ ENCODED_SHORT = 40  # shorter strings (instance ids, mostly unique) are encoded 
 LISTS_KNOWN = 4096
 LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
 _encode_basestring = json.encoder.encode_basestring
-_ENCODED: "Dict[str, str]" = {}
-_KEYS: "Dict[str, str]" = {}
-_LISTS: "Dict[Tuple[Tuple[str, ...], Optional[int], int], str]" = {}
+_ENCODED: "Bounded[str, str]" = Bounded(ENCODED_KNOWN)
+_KEYS: "Bounded[str, str]" = Bounded(ENCODED_KNOWN)
+_LISTS: "Bounded[Tuple[Tuple[str, ...], Optional[int], int], str]" = Bounded(LISTS_KNOWN)
 _LAYOUTS: "Dict[Tuple[Optional[int], int], Tuple[str, str, str]]" = {}
 
 
@@ -125,9 +126,7 @@ def _encoded(item: str) -> str:
         return _encode_basestring(item)
     found = _ENCODED.get(item)
     if found is None:
-        if len(_ENCODED) >= ENCODED_KNOWN:
-            _ENCODED.clear()
-        found = _ENCODED[item] = _encode_basestring(item)
+        found = _ENCODED.keep(item, _encode_basestring(item))
     return found
 
 
@@ -174,10 +173,8 @@ def _string_list(item: "Sequence[Any]", indent: "Optional[int]", level: int) -> 
     if found is None:
         if not all(type(v) is str for v in item):
             return None
-        if len(_LISTS) >= LISTS_KNOWN:
-            _LISTS.clear()
         inner, sep, end = _layout(indent, level)
-        found = _LISTS[key] = "[" + inner + sep.join(map(_encoded, item)) + end + "]"
+        found = _LISTS.keep(key, "[" + inner + sep.join(map(_encoded, item)) + end + "]")
     return found
 
 
@@ -185,9 +182,7 @@ def _key(name: str) -> str:
     """A member's name as it leads the member: ``"name": ``."""
     found = _KEYS.get(name)
     if found is None:
-        if len(_KEYS) >= ENCODED_KNOWN:
-            _KEYS.clear()
-        found = _KEYS[name] = _encode_basestring(name) + ": "
+        found = _KEYS.keep(name, _encode_basestring(name) + ": ")
     return found
 
 
@@ -208,10 +203,12 @@ def stream_json(item: Any, indent: "Optional[int]" = 2, level: int = 0) -> "Iter
     """``json.dumps(item, indent=indent, ensure_ascii=False)`` in pieces, where a list may
     also be an iterator: a fleet's instance lists are read from the listing as written."""
     try:
-        yield _dump(item, indent, level)
-        return
+        whole: Optional[str] = _dump(item, indent, level)
     except _Streamed:
-        pass
+        whole = None
+    if whole is not None:
+        yield whole
+        return
     if isinstance(item, dict):
         pairs: Iterable[Any] = ((_key(k), v) for k, v in item.items())
         opening, closing = "{", "}"
