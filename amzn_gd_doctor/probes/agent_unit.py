@@ -17,7 +17,7 @@ from ..registry import probe
 from ..sanitize import clean
 from .agent_common import COMMAND_TIMEOUT_S, UNIT
 from .agent_unit_files import parse_environment, read_unit_files
-from .systemd import live_without_systemd, systemd_absent
+from .systemd import runs_commands, systemd_absent
 
 if TYPE_CHECKING:
     from ..doctor import ProbeContext
@@ -146,15 +146,14 @@ def unit_from_tree(host: "Host") -> AgentUnit:
 def unit(ctx: "ProbeContext") -> AgentUnit:
     """The unit as systemd sees it, or as the tree's files describe it."""
     host = ctx.host
-    no_systemd = live_without_systemd(host)
-    if no_systemd:
-        return AgentUnit("not-running", detail=no_systemd)
+    absent = systemd_absent(host)
+    if absent and runs_commands(host):  # a live host without systemd: nothing to ask it
+        return AgentUnit("not-running", detail=absent)
     try:
         res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
     except Unsupported:  # a host that runs no command (--root): the unit's files describe it
         return unit_from_tree(host)
-    absent = systemd_absent(host)  # a recording that did not say whether commands run
-    if absent:
+    if absent:  # a recording that did not say whether commands run
         return AgentUnit("not-running", detail=absent)
     if res.not_found:
         return AgentUnit("not-running", detail="systemctl is not installed")
