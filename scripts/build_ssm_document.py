@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parent.parent
 SSM = REPO / "packaging" / "ssm"
 DOCUMENT = SSM / "AmznGdDoctor-Check.json"
 MARK = "AMZN_GD_DOCTOR_RUNNER"
+# The runner's arguments, in its order (packaging/ssm/runner.py).
+RUNNER_ARGS = ("source", "sha256", "format", "deadline", "exitStatus")
 # The doctor's deadline is at most 300 s; the download has 60 s; the rest is margin.
 TIMEOUT_SECONDS = "420"
 
@@ -22,6 +24,9 @@ PARAMETERS = {
         "description": "text: the report, its first line a one-line summary; json: exactly the "
         "JSON report, for a fleet roll-up; summary: the one line alone.",
         "allowedValues": ["text", "json", "summary"],
+        # The service checks allowedValues; the agent checks only allowedPattern, so each
+        # parameter has one (shared reference, section 9).
+        "allowedPattern": "^(text|json|summary)$",
         "default": "text",
     },
     "deadline": {
@@ -35,7 +40,10 @@ PARAMETERS = {
         "description": "installed: the amzn-gd-doctor command of the rpm/deb package. Or an "
         "https:// URL of amzn-gd-doctor.pyz (a presigned S3 URL works): it is downloaded with "
         "python3 into a private temporary folder, checked against sha256, run, and removed.",
-        "allowedPattern": "^(installed|https://[A-Za-z0-9._~:/?#@!$&()*+,;=%\\[\\]-]{1,2040})$",
+        # The SSM agent compiles patterns with Go's regexp, which refuses a counted repeat over
+        # 1000 ("invalid repeat count"). No "@": a URL's user-info is a credential, and the
+        # step must never print one.
+        "allowedPattern": "^(installed|https://[A-Za-z0-9._~:/?#!$&()*+,;=%\\[\\]-]{1,1000})$",
         "default": "installed",
     },
     "sha256": {
@@ -43,6 +51,16 @@ PARAMETERS = {
         "description": "sha256 of the pyz at source (64 hex digits); required with a URL.",
         "allowedPattern": "^([0-9a-fA-F]{64})?$",
         "default": "",
+    },
+    "exitStatus": {
+        "type": "String",
+        "description": "report: the step succeeds whenever the doctor printed a report, whatever "
+        "its verdict, and fails only when the doctor could not run. verdict: the step exits with "
+        "the doctor's status (0 healthy, 1 unhealthy predicted, 3 could not decide), so Run "
+        "Command marks unhealthy instances Failed.",
+        "allowedValues": ["report", "verdict"],
+        "allowedPattern": "^(report|verdict)$",
+        "default": "report",
     },
 }
 
@@ -52,21 +70,23 @@ def document() -> dict:
     script = [
         "#!/bin/sh",
         "# amzn-gd-doctor: read-only diagnosis of GuardDuty Runtime Monitoring coverage.",
-        "# Exit 0 healthy, 1 unhealthy predicted, 2 could not run, 3 could not decide; never 194.",
+        "# Exit 2 when the doctor could not run; otherwise 0 (exitStatus report), or the",
+        "# doctor's status (exitStatus verdict: 0 healthy, 1 unhealthy, 3 undecided); never 194.",
         "PY=$(command -v python3 || echo /usr/libexec/platform-python)",
         'if [ ! -x "$PY" ]; then',
         '  echo "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)"',
         "  exit 2",
         "fi",
-        "\"$PY\" - '{{ source }}' '{{ sha256 }}' '{{ format }}' '{{ deadline }}' <<'" + MARK + "'",
+        '"$PY" - ' + " ".join(f"'{{{{ {name} }}}}'" for name in RUNNER_ARGS) + f" <<'{MARK}'",
         *runner,
         MARK,
     ]
     return {
         "schemaVersion": "2.2",
         "description": "Run amzn-gd-doctor on Linux instances: explains why GuardDuty Runtime "
-        "Monitoring coverage is Unhealthy. Read-only. Exit 0 healthy, 1 unhealthy predicted, "
-        "2 could not run, 3 could not decide.",
+        "Monitoring coverage is Unhealthy. Read-only. The step fails (exit 2) when the doctor "
+        "could not run; with exitStatus verdict it also exits 1 for an unhealthy prediction and "
+        "3 when the doctor could not decide.",
         "parameters": PARAMETERS,
         "mainSteps": [
             {

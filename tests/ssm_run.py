@@ -1,62 +1,30 @@
-"""Run an SSM Command document's aws:runShellScript step the way the SSM agent does (shared
-reference, section 9): parameters substituted into the step's lines, the lines joined with
-"\\n" plus a final "\\n", written as _script.sh (mode rwx) into the orchestration folder, then
-`sh -c <path>`. Here the folder is inside a Debian tree and the shell runs under chroot.
+"""Run the SSM document in a Debian tree through the SSM agent's own code (tests/ssm_agent.py),
+inside a network namespace of its own.
 
-As a script (`unshare -n python3 tests/ssm_run.py SPEC.json`) it runs inside a new network
-namespace: it brings up loopback, serves the file named by the spec over HTTPS on 127.0.0.1
-when asked, and prints what the step printed and its exit status as JSON. Nothing the step
-does can reach another address: the namespace has no other interface.
+As a script (`unshare -n python3 tests/ssm_run.py SPEC.json`) it brings up loopback in the new
+namespace, serves the file named by the spec over HTTPS on 127.0.0.1 when asked (the source
+URL then points there), runs `ssm-agent-doc run --chroot TREE` with the spec's parameters, and
+prints the agent's JSON result with the tool's exit status added as `agentExit`. Nothing the
+step does can reach another address: the namespace has no other interface.
 """
 
 import json
 import os
-import re
 import ssl
 import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import Any, Dict, List, Mapping
+from pathlib import Path
+from typing import Any, Dict
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from ssm_agent import run  # noqa: E402
 
 INSTANCE_ID = "i-0123456789abcdef0"
-STEP_TIMEOUT_S = 600
-_PARAM_RE = re.compile(r"\{\{\s*([A-Za-z0-9]+)\s*\}\}")
-
-
-def declared_but_used(document: Mapping[str, Any]) -> List[str]:
-    """Parameter references in the steps that the document does not declare."""
-    text = json.dumps(document["mainSteps"])
-    return sorted(set(_PARAM_RE.findall(text)) - set(document["parameters"]))
-
-
-def substitute(document: Mapping[str, Any], values: Mapping[str, str]) -> str:
-    """The step's script as the agent writes it, after checking each value as SSM does
-    (allowedValues, or allowedPattern as a regular expression)."""
-    params = document["parameters"]
-    chosen = {name: values.get(name, spec.get("default", "")) for name, spec in params.items()}
-    for name, value in chosen.items():
-        spec = params[name]
-        if "allowedValues" in spec and value not in spec["allowedValues"]:
-            raise ValueError(f"{name}={value!r} is not one of {spec['allowedValues']}")
-        if "allowedPattern" in spec and not re.search(spec["allowedPattern"], value):
-            raise ValueError(f"{name}={value!r} does not match {spec['allowedPattern']}")
-    (step,) = document["mainSteps"]
-    script = "\n".join(step["inputs"]["runCommand"]) + "\n"
-    return _PARAM_RE.sub(lambda m: chosen[m.group(1)], script)
-
-
-def write_script(tree: str, command_id: str, step: str, script: str) -> str:
-    """Write _script.sh where the agent would; returns its path inside the tree."""
-    inside = (
-        f"/var/lib/amazon/ssm/{INSTANCE_ID}/document/orchestration/{command_id}/{step}/_script.sh"
-    )
-    path = tree + inside
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as fh:
-        fh.write(script)
-    os.chmod(path, 0o700)
-    return inside
+# A presigned S3 URL's shape: its query is a credential that the step must never print.
+PRESIGNED_QUERY = "?X-Amz-Signature=abc&x=1"
 
 
 class _Files(BaseHTTPRequestHandler):
@@ -91,27 +59,15 @@ def main() -> None:
         serve = spec["serve"]
         with open(serve["file"], "rb") as fh:
             port = serve_https(fh.read(), serve["cert"], serve["key"])
-        values["source"] = f"https://127.0.0.1:{port}/amzn-gd-doctor.pyz?X-Amz-Signature=abc&x=1"
-    with open(spec["document"]) as fh:
-        document = json.load(fh)
-    inside = write_script(
-        spec["tree"], spec["command_id"], "amznGdDoctorCheck", substitute(document, values)
+        values["source"] = f"https://127.0.0.1:{port}/amzn-gd-doctor.pyz{PRESIGNED_QUERY}"
+    tree = spec["tree"]
+    # Where the agent keeps a command's folder on an instance; it must be new for each run.
+    orchestration = Path(tree, f"var/lib/amazon/ssm/{INSTANCE_ID}/document/orchestration")
+    status, result = run(
+        values, orchestration / spec["command_id"], chroot=Path(tree), env={"LANG": "C.UTF-8"}
     )
-    proc = subprocess.run(
-        ["chroot", spec["tree"], "sh", "-c", inside],
-        env={
-            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "LANG": "C.UTF-8",
-        },
-        capture_output=True,
-        timeout=STEP_TIMEOUT_S,
-    )
-    out = {
-        "returncode": proc.returncode,
-        "stdout": proc.stdout.decode(),
-        "stderr": proc.stderr.decode(),
-    }
-    print(json.dumps(out))
+    result["agentExit"] = status
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

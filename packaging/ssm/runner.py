@@ -2,12 +2,14 @@
 # this file by scripts/build_ssm_document.py; edit here). Runs on the instance's own python3,
 # 3.6 or newer, with the standard library only: hosts may lack curl and the AWS CLI.
 #
-# argv: SOURCE SHA256 FORMAT DEADLINE
-#   SOURCE   "installed" (the amzn-gd-doctor command of the rpm/deb package) or an https://
-#            URL of amzn-gd-doctor.pyz (a presigned S3 URL works)
-#   SHA256   the pyz's sha256, required with a URL
-# Exit status: the doctor's (0 healthy, 1 unhealthy, 3 could not decide), 2 when it could not be
-# run. Never 194, which asks the SSM agent to reboot the instance.
+# argv: SOURCE SHA256 FORMAT DEADLINE EXIT_STATUS
+#   SOURCE       "installed" (the amzn-gd-doctor command of the rpm/deb package) or an https://
+#                URL of amzn-gd-doctor.pyz (a presigned S3 URL works)
+#   SHA256       the pyz's sha256, required with a URL
+#   EXIT_STATUS  "report": 0 whenever the doctor printed a report, whatever its verdict;
+#                "verdict": the doctor's own status (0 healthy, 1 unhealthy, 3 could not decide)
+# Either way 2 means the doctor could not be run, and the step never exits 194, which asks the
+# SSM agent to reboot the instance.
 import hashlib
 import os
 import shutil
@@ -36,8 +38,16 @@ def on_signal(signum, frame):
     raise SystemExit(USAGE)
 
 
+def shown(url):
+    """The URL without what may be a credential: the query (a presigned URL's signature) and
+    any user-info before the host."""
+    scheme, _, rest = url.split("?")[0].partition("://")
+    authority, slash, path = rest.partition("/")
+    return scheme + "://" + authority.rpartition("@")[2] + slash + path
+
+
 def download(url, digest, dest):
-    shown = url.split("?")[0]  # a presigned URL's query is a credential: never printed
+    where = shown(url)
     hasher = hashlib.sha256()
     size = 0
     try:
@@ -51,20 +61,36 @@ def download(url, digest, dest):
                     break
                 size += len(chunk)
                 if size > MAX_DOWNLOAD:
-                    fail(f"download refused: more than {MAX_DOWNLOAD} bytes at {shown}")
+                    fail(f"download refused: more than {MAX_DOWNLOAD} bytes at {where}")
                 hasher.update(chunk)
                 out.write(chunk)
     except (OSError, ValueError) as exc:
-        fail(f"download failed from {shown}: {exc}")
+        fail(f"download failed from {where}: {exc}")
     if hasher.hexdigest() != digest:
         fail(
-            f"sha256 mismatch: expected {digest}, got {hasher.hexdigest()} from {shown}; "
+            f"sha256 mismatch: expected {digest}, got {hasher.hexdigest()} from {where}; "
             "nothing was run"
         )
 
 
+def doctor(argv):
+    """Run the doctor with its report passed through; its status, and whether it printed
+    anything (a Python traceback also exits 1, and prints no report)."""
+    sys.stdout.flush()
+    child = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    printed = 0
+    while True:
+        chunk = child.stdout.read(CHUNK)
+        if not chunk:
+            break
+        printed += len(chunk)
+        sys.stdout.buffer.write(chunk)
+    sys.stdout.flush()
+    return child.wait(), printed > 0
+
+
 def main():
-    source, digest, fmt, deadline = sys.argv[1:5]
+    source, digest, fmt, deadline, exit_status = sys.argv[1:6]
     digest = digest.lower()
     signal.signal(signal.SIGTERM, on_signal)
     args = ["check", "--no-color", "--format", fmt, "--deadline", deadline]
@@ -75,7 +101,7 @@ def main():
                 "not installed on this instance (no amzn-gd-doctor command): install the "
                 "rpm or deb package, or run the document with source set to the pyz's URL"
             )
-        code = subprocess.call([command] + args)
+        code, printed = doctor([command] + args)
     else:
         if not source.startswith("https://"):
             fail("source must be 'installed' or an https:// URL")
@@ -85,10 +111,12 @@ def main():
         try:
             pyz = os.path.join(private, "amzn-gd-doctor.pyz")
             download(source, digest, pyz)
-            code = subprocess.call([sys.executable, pyz] + args)
+            code, printed = doctor([sys.executable, pyz] + args)
         finally:
             shutil.rmtree(private, ignore_errors=True)
-    sys.exit(code if code in (0, 1, 2, 3) else 3)
+    if code not in (0, 1, 3) or not printed:  # usage error, crash or signal: no report
+        fail(f"the doctor stopped without a report (exit status {code})")
+    sys.exit(code if exit_status == "verdict" else 0)
 
 
 main()
