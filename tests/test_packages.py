@@ -1,8 +1,9 @@
 """The rpm and deb packages and the SSM document, installed and run for real in a Debian 12
 tree made by debootstrap (scripts/debian_tree.sh amd64): dpkg installs and purges the .deb under
-chroot; Debian's rpm installs and erases the .rpm with --root; the document's step runs the
-way the SSM agent runs it (tests/ssm_run.py), in a network namespace of its own, both with the
-.deb installed and with nothing installed but the pyz served over HTTPS on loopback."""
+chroot; Debian's rpm installs and erases the .rpm with --root; lintian checks the .deb. The
+document runs through the SSM agent's own code (`ssm-agent-doc run --chroot`, tests/ssm_run.py),
+in a network namespace of its own, both with the .deb installed and with nothing installed but
+the pyz served over HTTPS on loopback."""
 
 from __future__ import annotations
 
@@ -12,26 +13,37 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 import zipfile
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import pytest
+from ssm_agent import CONSOLE_BYTES, ERROR_TITLE, agent_line, needs_agent
 from support import REPO, ROOTS, exclusive
 
 from amzn_gd_doctor import __version__
 
 DIST = REPO / "dist"
-DOCUMENT = REPO / "packaging" / "ssm" / "AmznGdDoctor-Check.json"
 V = __version__
-DEBS = {
-    "amd64": DIST / f"amzn-gd-doctor_{V}_amd64.deb",
-    "arm64": DIST / f"amzn-gd-doctor_{V}_arm64.deb",
+# One package per format: the payload is the pure-Python one file, for every architecture.
+DEB = DIST / f"amzn-gd-doctor_{V}_all.deb"
+RPM = DIST / f"amzn-gd-doctor-{V}-1.noarch.rpm"
+PAYLOAD = {
+    DEB: [
+        "usr/bin/amzn-gd-doctor",
+        "usr/share/doc/amzn-gd-doctor/changelog.Debian.gz",
+        "usr/share/doc/amzn-gd-doctor/copyright",
+        "usr/share/man/man1/amzn-gd-doctor.1.gz",
+    ],
+    RPM: [
+        "usr/bin/amzn-gd-doctor",
+        "usr/share/licenses/amzn-gd-doctor/copyright",
+        "usr/share/man/man1/amzn-gd-doctor.1.gz",
+    ],
 }
-RPMS = {
-    "x86_64": DIST / f"amzn-gd-doctor-{V}-1.x86_64.rpm",
-    "aarch64": DIST / f"amzn-gd-doctor-{V}-1.aarch64.rpm",
-}
+# What lintian may still say of the .deb, each explained in packaging/README.md.
+LINTIAN_KEPT = {"initial-upload-closes-no-bugs"}
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KERNEL_LOW = (
     'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Kernel version is lower than the '
@@ -50,10 +62,10 @@ needs_tools = pytest.mark.skipif(
 
 @pytest.fixture(scope="session")
 def built() -> None:
-    """The pyz, the four packages and the SSM document, built from this checkout."""
-    env = dict(os.environ, PYTHON=sys.executable)
+    """The pyz, the two packages and the SSM document, built from this checkout as a user
+    builds them: `./scripts/build.sh`, which makes or reuses its own build environment."""
     with exclusive("build"):
-        subprocess.run([str(REPO / "scripts" / "build.sh")], check=True, env=env, cwd=str(REPO))
+        subprocess.run([str(REPO / "scripts" / "build.sh")], check=True, cwd=str(REPO))
 
 
 @pytest.fixture(scope="session")
@@ -113,10 +125,29 @@ def diagnose_in(tree: Path) -> str:
 
 
 def install_deb(tree: Path) -> None:
-    shutil.copy(str(DEBS["amd64"]), str(tree / "tmp/pkg.deb"))
+    shutil.copy(str(DEB), str(tree / "tmp/pkg.deb"))
     installed = chroot(tree, "dpkg", "-i", "/tmp/pkg.deb")
     assert installed.returncode == 0, installed.stderr
     (tree / "tmp/pkg.deb").unlink()
+
+
+# -- the build ----------------------------------------------------------------------------------
+def digests() -> Dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(DIST.iterdir())}
+
+
+@pytest.mark.usefixtures("built")
+def test_a_second_build_reuses_its_environment_and_gives_the_same_bytes() -> None:
+    first = digests()
+    assert sorted(first) == sorted(["amzn-gd-doctor.pyz", DEB.name, RPM.name])
+    with exclusive("build"):
+        again = subprocess.run(
+            [str(REPO / "scripts" / "build.sh")],
+            capture_output=True, text=True, cwd=str(REPO), timeout=600,
+        )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "making the build environment" not in again.stdout
+    assert digests() == first
 
 
 # -- package contents ---------------------------------------------------------------------------
@@ -147,54 +178,75 @@ def payload(package: Path, tmp_path: Path) -> Dict[str, bytes]:
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize(
-    "package", sorted(list(DEBS.values()) + list(RPMS.values())), ids=lambda p: p.name
-)
-def test_package_holds_the_pyz_and_man_page_and_no_machine_code(
+@pytest.mark.parametrize("package", sorted(PAYLOAD), ids=lambda p: p.name)
+def test_package_holds_the_pyz_man_page_and_copyright_and_no_machine_code(
     package: Path, tmp_path: Path
 ) -> None:
-    contents = payload(package, tmp_path)
-    assert sorted(contents) == ["usr/bin/amzn-gd-doctor", "usr/share/man/man1/amzn-gd-doctor.1.gz"]
-    assert contents["usr/bin/amzn-gd-doctor"] == (DIST / "amzn-gd-doctor.pyz").read_bytes()
-    assert all(elf_members(data) == [] for data in contents.values())
     import gzip
 
+    contents = payload(package, tmp_path)
+    assert sorted(contents) == PAYLOAD[package]
+    assert contents["usr/bin/amzn-gd-doctor"] == (DIST / "amzn-gd-doctor.pyz").read_bytes()
+    assert all(elf_members(data) == [] for data in contents.values())
     page = gzip.decompress(contents["usr/share/man/man1/amzn-gd-doctor.1.gz"]).decode()
-    assert page.startswith(".TH AMZN-GD-DOCTOR 1") and "\\-\\-deadline" in page
+    assert page.startswith(".TH AMZN\\-GD\\-DOCTOR 1 ") and "\\-\\-deadline" in page
+    copyright_file = next(data for name, data in contents.items() if name.endswith("/copyright"))
+    assert copyright_file == (REPO / "packaging" / "copyright").read_bytes()
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize(("arch", "deb"), sorted(DEBS.items()))
-def test_deb_control(arch: str, deb: Path) -> None:
+def test_deb_control_and_changelog(tmp_path: Path) -> None:
+    import gzip
+
     fields = subprocess.run(
-        ["dpkg-deb", "-f", str(deb), "Architecture", "Depends", "Recommends", "Version"],
+        ["dpkg-deb", "-f", str(DEB), "Architecture", "Depends", "Recommends", "Version"],
         check=True, capture_output=True, text=True,
     ).stdout  # fmt: skip
     assert fields == (
-        f"Architecture: {arch}\nDepends: python3 (>= 3.6)\nRecommends: python3-systemd\n"
+        f"Architecture: all\nDepends: python3 (>= 3.6)\nRecommends: python3-systemd\n"
         f"Version: {V}-1\n"
     )
     control = subprocess.run(
-        ["dpkg-deb", "-I", str(deb)], check=True, capture_output=True, text=True
+        ["dpkg-deb", "-I", str(DEB)], check=True, capture_output=True, text=True
     )
     assert "postinst" not in control.stdout and "preinst" not in control.stdout
+    changelog = gzip.decompress(
+        payload(DEB, tmp_path)["usr/share/doc/amzn-gd-doctor/changelog.Debian.gz"]
+    ).decode()
+    assert changelog.startswith(f"amzn-gd-doctor ({V}-1) ")
 
 
 @pytest.mark.usefixtures("built")
-@pytest.mark.parametrize(("arch", "rpm"), sorted(RPMS.items()))
-def test_rpm_metadata(arch: str, rpm: Path) -> None:
+def test_rpm_metadata() -> None:
     def query(*what: str) -> str:
         return subprocess.run(
-            ["rpm", "-qp", *what, str(rpm)], check=True, capture_output=True, text=True
+            ["rpm", "-qp", *what, str(RPM)], check=True, capture_output=True, text=True
         ).stdout
 
-    assert query("--qf", "%{ARCH}") == arch
+    assert query("--qf", "%{ARCH}") == "noarch"
     assert [r for r in query("--requires").splitlines() if not r.startswith("rpmlib(")] == [
         "python3 >= 3.6"
     ]
     assert query("--suggests") == "python3-systemd\n"
-    assert query("-l") == "/usr/bin/amzn-gd-doctor\n/usr/share/man/man1/amzn-gd-doctor.1.gz\n"
+    owned = sorted(["/" + name for name in PAYLOAD[RPM]] + ["/usr/share/licenses/amzn-gd-doctor"])
+    assert query("-l").splitlines() == owned
+    assert query("-L") == "/usr/share/licenses/amzn-gd-doctor/copyright\n"
+    assert query("--changelog").startswith("* ") and f" - {V}-1\n" in query("--changelog")
     assert query("--scripts") == ""
+
+
+@pytest.mark.skipif(not shutil.which("lintian"), reason="needs lintian (Debian package lintian)")
+@pytest.mark.usefixtures("built")
+def test_lintian_finds_no_error_and_only_the_explained_warnings() -> None:
+    proc = subprocess.run(
+        ["lintian", "--pedantic", "--display-info", "--no-tag-display-limit", str(DEB)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    tags = [line.split()[2] for line in proc.stdout.splitlines() if line[:2] in ("E:", "W:")]
+    assert [line for line in proc.stdout.splitlines() if line.startswith("E:")] == []
+    assert set(tags) <= LINTIAN_KEPT, proc.stdout
+    explained = (REPO / "packaging" / "README.md").read_text()
+    assert all(f"`{tag}`" in explained for tag in LINTIAN_KEPT)
 
 
 # -- real installs ------------------------------------------------------------------------------
@@ -206,8 +258,8 @@ def test_deb_installs_runs_and_purges_clean(tree: Path) -> None:
     status = chroot(tree, "dpkg-query", "-W", "-f", "${Status} ${Version}", "amzn-gd-doctor")
     assert status.stdout == f"install ok installed {V}-1"
     assert files(tree) - before == {
-        "usr/bin/amzn-gd-doctor",
-        "usr/share/man/man1/amzn-gd-doctor.1.gz",
+        *PAYLOAD[DEB],
+        "usr/share/doc/amzn-gd-doctor",
     }
     assert diagnose_in(tree) == KERNEL_LOW
     purged = chroot(tree, "dpkg", "--purge", "amzn-gd-doctor")
@@ -220,6 +272,8 @@ def test_deb_installs_runs_and_purges_clean(tree: Path) -> None:
 @pytest.mark.skipif(not shutil.which("rpm"), reason="needs Debian's rpm tool (package rpm)")
 @pytest.mark.usefixtures("built")
 def test_rpm_installs_runs_and_erases_clean(tree: Path) -> None:
+    # On an RPM distribution the filesystem package owns /usr/share/licenses.
+    (tree / "usr/share/licenses").mkdir()
     before = files(tree)
 
     def rpm(*args: str) -> subprocess.CompletedProcess:
@@ -228,27 +282,24 @@ def test_rpm_installs_runs_and_erases_clean(tree: Path) -> None:
         return subprocess.run(argv, capture_output=True, text=True)
 
     # The tree's python3 comes from dpkg, which rpm's database knows nothing of: --nodeps.
-    installed = rpm("-i", "--nodeps", str(RPMS["x86_64"]))
+    installed = rpm("-i", "--nodeps", str(RPM))
     assert installed.returncode == 0, installed.stderr
-    assert rpm("-q", "amzn-gd-doctor").stdout == f"amzn-gd-doctor-{V}-1.x86_64\n"
-    assert files(tree) - before == {
-        "usr/bin/amzn-gd-doctor",
-        "usr/share/man/man1/amzn-gd-doctor.1.gz",
-    }
+    assert rpm("-q", "amzn-gd-doctor").stdout == f"amzn-gd-doctor-{V}-1.noarch\n"
+    assert files(tree) - before == {*PAYLOAD[RPM], "usr/share/licenses/amzn-gd-doctor"}
     assert diagnose_in(tree) == KERNEL_LOW
     erased = rpm("-e", "amzn-gd-doctor")
     assert erased.returncode == 0, erased.stderr
     assert files(tree) == before
 
 
-# -- the SSM document, run as the SSM agent runs it -----------------------------------------------
+# -- the SSM document, run by the SSM agent's own code ------------------------------------------
 def run_document(
     tree: Path, values: Dict[str, str], serve: Optional[Dict[str, str]] = None
-) -> Dict[str, object]:
+) -> Dict[str, Any]:
+    """The agent's result for one run of the document in TREE (tests/ssm_run.py)."""
     spec = {
         "tree": str(tree),
-        "document": str(DOCUMENT),
-        "command_id": "0b5a9e3c-1111-4222-8333-944455556666",
+        "command_id": str(uuid.uuid4()),
         "values": values,
         "serve": serve or {},
     }
@@ -259,7 +310,11 @@ def run_document(
         capture_output=True, text=True, timeout=900, cwd=str(REPO),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout))
+    result = dict(json.loads(proc.stdout))
+    # The agent accepted the document and ran its one step; its Output fits the console.
+    assert (result["agentExit"], result["ok"], len(result["steps"])) == (0, True, 1), result
+    assert len(result["consoleOutput"].encode()) <= CONSOLE_BYTES
+    return result
 
 
 def tls_for_loopback(base: Path) -> Tuple[bytes, str, str]:
@@ -291,30 +346,55 @@ def pyz_server(tree: Path, tmp_path: Path) -> Dict[str, str]:
 # The doctor's deadline in the document runs: nothing in them waits for it (IMDS is refused at
 # once in the run's own network namespace), so it is generous, for a loaded machine.
 DOCUMENT_DEADLINE = "30"
+# In its own network namespace IMDS cannot be reached: the identity document is missing.
+NO_IDENTITY = (
+    'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Unable to retrieve instance '
+    'identity document." | confirmed | instance id unknown'
+)
+# Where the SSM agent keeps each command's folder; the document itself leaves nothing else.
+SSM_STATE = "var/lib/amazon"
 
 
-def first_line(result: Dict[str, object]) -> str:
+def first_line(result: Dict[str, Any]) -> str:
     return str(result["stdout"]).splitlines()[0]
 
 
+def left_behind(tree: Path, before: Set[str]) -> Set[str]:
+    """What a run added to TREE, apart from the agent's own orchestration folders."""
+    return {f for f in files(tree) - before if not f.startswith(SSM_STATE)}
+
+
+@pytest.mark.parametrize("exit_status", ["report", "verdict"])
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
-def test_document_runs_the_installed_package(tree: Path) -> None:
+def test_document_runs_the_installed_package(tree: Path, exit_status: str) -> None:
     install_deb(tree)
-    text = run_document(tree, {"deadline": DOCUMENT_DEADLINE})
-    # In its own network namespace IMDS cannot be reached: the identity document is missing.
-    assert first_line(text) == (
-        'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Unable to retrieve instance '
-        'identity document." | confirmed | instance id unknown'
-    )
-    assert text["returncode"] == 1
-    report = run_document(tree, {"format": "json", "deadline": DOCUMENT_DEADLINE})
-    data = json.loads(str(report["stdout"]))  # stdout is exactly the JSON report
-    assert (data["exit_code"], report["returncode"]) == (1, 1)
-    summary = run_document(tree, {"format": "summary", "deadline": DOCUMENT_DEADLINE})
-    assert summary["stdout"] == first_line(text) + "\n"
+    values = {"deadline": DOCUMENT_DEADLINE, "exitStatus": exit_status}
+    text = run_document(tree, values)
+    assert first_line(text) == NO_IDENTITY
+    # What the console shows: the summary first, then the predicted issue and its fix.
+    console = text["consoleOutput"]
+    assert console.startswith(NO_IDENTITY + "\n")
+    assert "\n  Issue type:    Agent Not Provisioned\n" in console
+    assert "\n  How to fix:\n    1. Confirm this is an EC2 instance" in console
+    if exit_status == "verdict":
+        # Unhealthy: the step fails, and the agent adds its own line to stderr.
+        assert (text["status"], text["exitCode"]) == ("Failed", 1)
+        assert text["stderr"] == agent_line(1)
+        assert console.endswith(ERROR_TITLE + agent_line(1))
+    else:
+        # A report was printed: the step succeeds whatever the verdict.
+        assert (text["status"], text["exitCode"], text["stderr"]) == ("Success", 0, "")
+    report = run_document(tree, {**values, "format": "json"})
+    data = json.loads(report["stdout"])  # stdout is exactly one JSON report
+    assert data["exit_code"] == 1
+    assert report["exitCode"] == (1 if exit_status == "verdict" else 0)
+    summary = run_document(tree, {**values, "format": "summary"})
+    assert summary["stdout"] == NO_IDENTITY + "\n"
 
 
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_downloads_verifies_and_runs_the_pyz(
@@ -323,53 +403,54 @@ def test_document_downloads_verifies_and_runs_the_pyz(
     before = files(tree)
     assert not (tree / "usr/bin/amzn-gd-doctor").exists()
     digest = hashlib.sha256((DIST / "amzn-gd-doctor.pyz").read_bytes()).hexdigest()
-    result = run_document(
-        tree, {"format": "summary", "deadline": DOCUMENT_DEADLINE, "sha256": digest}, pyz_server
-    )
-    assert result["stdout"].startswith("amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned")  # type: ignore[union-attr]
-    assert result["returncode"] == 1 and result["stderr"] == ""
-    # Nothing left behind but the folders of the step's own _script.sh, which the SSM agent
-    # writes itself.
-    ssm = "var/lib/amazon/ssm/i-0123456789abcdef0/document"
-    new = {f for f in files(tree) - before if not f.startswith(ssm + "/orchestration")}
-    assert new == {"var/lib/amazon", "var/lib/amazon/ssm", ssm.rsplit("/", 1)[0], ssm}
+    values = {"format": "text", "deadline": DOCUMENT_DEADLINE, "sha256": digest}
+    result = run_document(tree, values, pyz_server)
+    assert result["consoleOutput"].startswith(NO_IDENTITY + "\n")
+    assert "How to fix:\n    1. " in result["consoleOutput"]
+    assert (result["status"], result["exitCode"], result["stderr"]) == ("Success", 0, "")
+    assert left_behind(tree, before) == set()
 
 
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_refuses_a_pyz_with_the_wrong_sha256(
     tree: Path, pyz_server: Dict[str, str]
 ) -> None:
+    before = files(tree)
     wrong = "0" * 64
     result = run_document(tree, {"sha256": wrong}, pyz_server)
     lines = str(result["stdout"]).splitlines()
     assert len(lines) == 1 and lines[0].startswith(
         f"amzn-gd-doctor: sha256 mismatch: expected {wrong}, got "
     )
-    assert (
-        lines[0].endswith("from https://127.0.0.1:" + lines[0].rsplit(":", 1)[1])
-        and "X-Amz" not in lines[0]
-    )
-    assert result["returncode"] == 2
-    assert [n for n in os.listdir(str(tree / "tmp")) if n.startswith("amzn-gd-doctor")] == []
+    # The URL is shown without its query (a presigned URL's signature is a credential).
+    assert lines[0].endswith("/amzn-gd-doctor.pyz; nothing was run") and "X-Amz" not in lines[0]
+    assert (result["status"], result["exitCode"]) == ("Failed", 2)
+    assert result["consoleOutput"] == result["stdout"] + ERROR_TITLE + agent_line(2)
+    assert left_behind(tree, before) == set()
 
 
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_needs_the_sha256_with_a_url(tree: Path, pyz_server: Dict[str, str]) -> None:
     result = run_document(tree, {}, pyz_server)
     assert result["stdout"] == "amzn-gd-doctor: sha256 is required when source is a URL\n"
-    assert result["returncode"] == 2
+    assert (result["status"], result["exitCode"]) == ("Failed", 2)
 
 
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_says_when_nothing_is_installed(tree: Path) -> None:
-    result = run_document(tree, {"format": "json"})
+    result = run_document(tree, {"format": "json", "exitStatus": "report"})
     assert str(result["stdout"]).startswith("amzn-gd-doctor: not installed on this instance")
-    assert result["returncode"] == 2
+    # Could not run: a failure whatever exitStatus says.
+    assert (result["status"], result["exitCode"]) == ("Failed", 2)
 
 
+@needs_agent
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_document_falls_back_to_platform_python(tree: Path, pyz_server: Dict[str, str]) -> None:
@@ -378,11 +459,12 @@ def test_document_falls_back_to_platform_python(tree: Path, pyz_server: Dict[str
     (tree / "usr/libexec").mkdir(exist_ok=True)
     (tree / "usr/libexec/platform-python").symlink_to("/usr/bin/python3.11")
     digest = hashlib.sha256((DIST / "amzn-gd-doctor.pyz").read_bytes()).hexdigest()
-    result = run_document(tree, {"format": "summary", "sha256": digest}, pyz_server)
-    assert str(result["stdout"]).startswith("amzn-gd-doctor: UNHEALTHY | ")
+    values = {"format": "summary", "sha256": digest, "deadline": DOCUMENT_DEADLINE}
+    result = run_document(tree, values, pyz_server)
+    assert result["stdout"] == NO_IDENTITY + "\n"
     (tree / "usr/libexec/platform-python").unlink()
-    result = run_document(tree, {"format": "summary", "sha256": digest}, pyz_server)
+    result = run_document(tree, values, pyz_server)
     assert result["stdout"] == (
         "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)\n"
     )
-    assert result["returncode"] == 2
+    assert (result["status"], result["exitCode"]) == ("Failed", 2)
