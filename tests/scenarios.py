@@ -4,9 +4,10 @@ one CLI run per tree shared by every test that reads its report.
 A scenario is a directory `fixtures/roots/NAME/` (the host's files) and `NAME.expect.json`
 beside it (what the scenario is for). Each tree is diagnosed once per test run by the doctor
 as a process (`run_cli`, so AMZN_GD_DOCTOR_COMMAND picks the build), with IMDS disabled and every
-resolver a refused loopback port: only the tree is judged. The report is kept in the run's
-temporary directory, shared by the pytest-xdist workers, so the corpus test and the conformance
-test never diagnose a tree twice.
+resolver a refused loopback port: only the tree is judged (AMZN_GD_DOCTOR_TEST_DEADLINE gives
+these runs a longer deadline than the doctor's 10 s, for emulated builds: see support.py). The
+report is kept in the run's temporary directory, shared by the pytest-xdist workers, so the
+corpus test and the conformance test never diagnose a tree twice.
 """
 
 from __future__ import annotations
@@ -57,8 +58,11 @@ def load_expectation(name: str) -> Dict[str, object]:
 
 
 def diagnose(root: Path) -> Dict[str, object]:
-    """One run of the doctor over ROOT, its JSON report with the tree's path made `<ROOT>`."""
-    # IMDS disabled and every resolver a refused loopback port: only the tree is judged.
+    """One run of the doctor over ROOT, its JSON report with the tree's path made `<ROOT>`.
+    With AMZN_GD_DOCTOR_TEST_DEADLINE set, the run gets `--deadline N` (support.deadline_args,
+    checked there)."""
+    # IMDS disabled and every resolver a refused loopback port: only the tree is judged, and
+    # nothing waits on the network, so run_cli may lengthen the deadline.
     env = doctor_env(AWS_EC2_METADATA_DISABLED="true")
     result = run_cli(
         "check", "-f", "json", "--root", str(root), "--dns-server", "127.0.0.1:9", env=env

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import pytest
 
@@ -207,6 +207,19 @@ def doctor_env(**overrides: str) -> Dict[str, str]:
 # "python3.6 dist/amzn-gd-doctor.pyz".
 DOCTOR_COMMAND_ENV = "AMZN_GD_DOCTOR_COMMAND"
 
+# A number of seconds: when set, every doctor run that judges only a --root tree (run_cli,
+# hence every scenario in tests/scenarios.py) gets `--deadline N` instead of the doctor's 10 s.
+# It exists for the build replayed under emulation: under qemu-user on a loaded 2-core machine
+# a run takes several times longer than natively, probes still running at 10 s came out "timed
+# out (unfinished at the run deadline)" and trees differed from their goldens. Nothing in such a
+# run waits on the network (IMDS is disabled and the rooted host has no network part), so a
+# longer deadline changes no verdict, only whether slow probes finish before it.
+TEST_DEADLINE_ENV = "AMZN_GD_DOCTOR_TEST_DEADLINE"
+# How long, beyond that deadline, run_cli waits for the process before calling it hung: an
+# emulated interpreter's start-up and the rendering after the deadline (an emulated run takes
+# about 1.4 s of CPU in all).
+TEST_DEADLINE_SLACK_S = 30.0
+
 
 @contextlib.contextmanager
 def exclusive(name: str) -> Iterator[None]:
@@ -231,6 +244,40 @@ def doctor_argv(python: Optional[str] = None) -> List[str]:
     return [python or sys.executable, "-m", "amzn_gd_doctor"]
 
 
+def deadline_args() -> List[str]:
+    """`--deadline N` from TEST_DEADLINE_ENV, or nothing (the doctor's default) when it is unset
+    or empty. A value the CLI would refuse stops the test at once, with the variable named: a
+    typo must not leave emulated runs quietly at the default."""
+    raw = os.environ.get(TEST_DEADLINE_ENV, "").strip()
+    if not raw:
+        return []
+    from amzn_gd_doctor.model import MAX_DEADLINE_S
+
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds <= MAX_DEADLINE_S:  # NaN fails the comparison too
+        pytest.fail(
+            f"{TEST_DEADLINE_ENV}={raw!r}: expected a number of seconds, more than 0 and at most "
+            f"{MAX_DEADLINE_S:g} (the range of the doctor's --deadline)",
+            pytrace=False,
+        )
+    return ["--deadline", f"{seconds:g}"]
+
+
+def _judges_only_a_tree(args: Sequence[str], env: Mapping[str, str]) -> bool:
+    """A run over a --root tree with IMDS disabled and no deadline of its own: nothing in it
+    waits on the network, so TEST_DEADLINE_ENV may lengthen its deadline without changing a
+    verdict (a run given --deadline is about that deadline, and keeps it)."""
+
+    def given(option: str) -> bool:
+        return any(a == option or a.startswith(option + "=") for a in args)
+
+    imds_off = env.get("AWS_EC2_METADATA_DISABLED", "").lower() == "true"
+    return given("--root") and imds_off and not given("--imds-endpoint") and not given("--deadline")
+
+
 @dataclass
 class CliResult:
     returncode: int
@@ -248,11 +295,19 @@ def run_cli(
     timeout: float = 60,
     python: Optional[str] = None,
 ) -> CliResult:
-    """Run `python -m amzn_gd_doctor ARGS` as a real process, the way operators do."""
+    """Run `python -m amzn_gd_doctor ARGS` as a real process, the way operators do. A run that
+    judges only a --root tree gets the deadline of TEST_DEADLINE_ENV when it is set."""
+    run_env = env if env is not None else doctor_env(AWS_EC2_METADATA_DISABLED="true")
+    argv = list(args)
+    if _judges_only_a_tree(argv, run_env):
+        longer = deadline_args()
+        if longer:
+            argv += longer
+            timeout = max(timeout, float(longer[1]) + TEST_DEADLINE_SLACK_S)
     started = time.monotonic()
     proc = subprocess.run(
-        [*doctor_argv(python), *args],
-        env=env if env is not None else doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        [*doctor_argv(python), *argv],
+        env=run_env,
         cwd=str(REPO),
         capture_output=True,
         text=True,
