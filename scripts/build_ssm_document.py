@@ -40,10 +40,12 @@ PARAMETERS = {
         "description": "installed: the amzn-gd-doctor command of the rpm/deb package. Or an "
         "https:// URL of amzn-gd-doctor.pyz (a presigned S3 URL works): it is downloaded with "
         "python3 into a private temporary folder, checked against sha256, run, and removed.",
-        # The SSM agent compiles patterns with Go's regexp, which refuses a counted repeat over
-        # 1000 ("invalid repeat count"). No "@": a URL's user-info is a credential, and the
-        # step must never print one.
-        "allowedPattern": "^(installed|https://[A-Za-z0-9._~:/?#!$&()*+,;=%\\[\\]-]{1,1000})$",
+        # No counted repeat: the SSM agent compiles patterns with Go's regexp, which refuses one
+        # over 1000 ("invalid repeat count"), and a presigned URL made with temporary
+        # credentials carries a session token that makes it longer than that. No "@": a URL's
+        # user-info is a credential, and the step must never print one. No quote, space or
+        # "$(": nothing can leave the step's single quotes.
+        "allowedPattern": "^(installed|https://[A-Za-z0-9._~:/?#!$&()*+,;=%\\[\\]-]+)$",
         "default": "installed",
     },
     "sha256": {

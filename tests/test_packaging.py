@@ -46,7 +46,10 @@ ACCEPTED = [
     {"format": "json", "deadline": "300", "exitStatus": "verdict"},
     {"format": "summary", "deadline": "2.5"},
     {"source": PRESIGNED, "sha256": SHA},
-    {"source": "https://" + "a" * 1000, "sha256": SHA.upper()},
+    # A presigned URL made with temporary credentials carries a session token: well over the
+    # 1000 that Go's regexp allows a counted repeat.
+    {"source": PRESIGNED + "&X-Amz-Security-Token=" + "IQoJb3JpZ2luX2VjE%2F" * 60, "sha256": SHA},
+    {"source": "https://" + "a" * 4000, "sha256": SHA.upper()},
 ]
 # One value per parameter that would break out of the step's single quotes, or smuggle
 # something else in, if it were substituted.
@@ -64,7 +67,7 @@ OTHER_REFUSED = [
     ("source", "http://example.com/amzn-gd-doctor.pyz"),
     ("source", "file:///etc/shadow"),
     ("source", "https://deploy:secret@example.com/amzn-gd-doctor.pyz"),
-    ("source", "https://" + "a" * 1001),
+    ("source", "https://"),
     ("sha256", "0" * 63),
 ]
 
