@@ -2,7 +2,9 @@
 and assembles the report with the predicted console issue.
 
 Probes run on daemon threads: one that overruns its timeout or the deadline is reported as
-timed out and abandoned, and never holds the process open.
+timed out and abandoned, and never holds the process open. What a probe is handed
+(``ProbeContext``, ``Options``, ``Blocked``) lives below the engine, in ``probing.py``: probes
+import that, never this module.
 """
 
 import threading
@@ -17,13 +19,11 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
-    TypeVar,
 )
 
 from . import IMPORTED, __version__, catalog
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
 from .model import (
-    DEFAULT_DEADLINE_S,
     Confidence,
     CoverageStatus,
     Diagnosis,
@@ -37,75 +37,18 @@ from .model import (
     Timing,
     Verdict,
 )
+from .probing import Blocked as Blocked
+from .probing import Options as Options
+from .probing import ProbeContext as ProbeContext
 from .registry import ProbeSpec, RuleSpec
-from .values import replace, value
+from .values import replace
 
 if TYPE_CHECKING:
     from . import redact
-    from .facts import Key
-
-T = TypeVar("T")
 
 # The rule that warns only on a machine that GuardDuty's EC2 Runtime Monitoring does not cover
 # (neither an EC2 instance nor an SSM hybrid node).
 NOT_EC2_RULE = "platform.ec2_instance"
-
-
-@value
-class Options:
-    deadline: float = DEFAULT_DEADLINE_S
-    root: "Optional[str]" = None
-    imds_endpoint: "Optional[str]" = None
-    region: "Optional[str]" = None
-    dns_servers: "Tuple[str, ...]" = ()
-    endpoint_port: int = 443
-    # When the deadline starts counting (a time.monotonic() value): the command line passes the
-    # moment its first module loaded, so that the whole process, start-up included, ends
-    # within the deadline. None: when run() is called.
-    origin: "Optional[float]" = None
-    # Account ids, instance ids and IP addresses in the report replaced by pseudonyms.
-    pseudonymize: bool = False
-
-
-class Blocked(Exception):
-    """A probe's prerequisite was not observed; ``root`` names the probe that failed first,
-    ``cause`` the prerequisite itself."""
-
-    def __init__(self, reason: str, root: str, cause: str = "") -> None:
-        super().__init__(reason)
-        self.root = root
-        self.cause = cause
-
-
-class ProbeContext:
-    """What a probe gets: the host, the options, and the facts it declared it needs."""
-
-    def __init__(self, host: Host, options: Options, spec: ProbeSpec, board: "_Board") -> None:
-        self.host = host
-        self.options = options
-        self._spec = spec
-        self._board = board
-
-    def fact(self, key: "Key[object]") -> Fact:
-        if key.id not in self._spec.needs:
-            raise KeyError(f"probe {self._spec.id} did not declare it needs {key.id}")
-        return self._board.wait(key.id)
-
-    def need(self, key: "Key[T]") -> T:
-        """The value of a needed fact, or Blocked when it could not be observed."""
-        fact = self.fact(key)
-        if not fact.ok:
-            raise Blocked(
-                f"needs {key.id}: {fact.reason or fact.status.value}",
-                fact.blocked_by or key.id,
-                key.id,
-            )
-        return fact.value  # type: ignore[no-any-return]  # the engine checked its class
-
-    def observed(self, key: "Key[T]") -> "Optional[T]":
-        """The value of a needed fact, or None when it could not be observed."""
-        fact = self.fact(key)
-        return fact.value if fact.ok else None
 
 
 class _Board:
@@ -166,7 +109,7 @@ def _run_probe(
     spec: ProbeSpec, host: Host, options: Options, board: _Board, gate: threading.Event
 ) -> None:
     gate.wait()
-    ctx = ProbeContext(host, options, spec, board)
+    ctx = ProbeContext(host, options, spec, board.wait)
     for dep in spec.needs:
         board.wait(dep)
     board.started(spec.id)

@@ -1,5 +1,6 @@
 """Numbers as a host writes them (in /proc, systemd properties, journal fields): ASCII digits
-only, and bounded, so hostile input never turns into a huge int. Cheap to import from any area.
+only, and bounded, so hostile input never turns into a huge int; and sizes as a report shows
+them. Cheap to import from any area.
 """
 
 from typing import Optional
@@ -11,6 +12,8 @@ from typing import Optional
 SIZE_ABSURD = 2**63
 # 2^63 has 19 digits; a count (pid, restarts, clock ticks) longer than that is not one.
 MAX_DIGITS = 19
+# How fmt_bytes shows a size at or past SIZE_ABSURD.
+ABSURD_SHOWN = "unlimited or absurd (2^63 bytes or more)"
 
 
 def ascii_digits(text: str) -> bool:
@@ -47,3 +50,18 @@ def parse_limit_value(text: str) -> "Optional[int]":
     if value is None:
         raise ValueError(f"not a limit: {text[:20]!r}")
     return value
+
+
+def fmt_bytes(value: "Optional[int]") -> str:
+    """134217728 -> ``128M``; 33554432 -> ``32M``; 65536 -> ``64K``; None -> ``unlimited``;
+    SIZE_ABSURD or more -> ``unlimited or absurd (2^63 bytes or more)``."""
+    if value is None:
+        return "unlimited"
+    if value >= SIZE_ABSURD:
+        return ABSURD_SHOWN
+    for power, unit in ((4, "T"), (3, "G"), (2, "M"), (1, "K")):
+        size = 1024**power
+        if value >= size:
+            shown = value / size
+            return f"{shown:.0f}{unit}" if shown == int(shown) else f"{shown:.1f}{unit}"
+    return f"{value}B"

@@ -1,8 +1,11 @@
-"""Probe and rule registration by decorator, and discovery of every module under ``probes/``
-and ``rules/``: adding a diagnosis never edits a list.
+"""Probe and rule registration, and discovery of every module under ``probes/`` and
+``rules/``: adding a diagnosis never edits a list.
 
 Both name facts by their typed keys (``facts/``): a probe registers under the key whose class
-it returns, a rule lists the keys whose values it takes, in the order of its parameters.
+it returns, a rule lists the keys whose values it takes, in the order of its parameters. Rules
+register here (``@rule``); probes through ``probing.py`` (``@probe``, ``@derived``), which
+adds the context they are handed. This module names no host and no engine, so a rule that
+imports it reaches neither.
 """
 
 import importlib
@@ -13,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple, TypeVar
 from .values import value
 
 if TYPE_CHECKING:
-    from .doctor import ProbeContext
     from .facts import Key
 
 # A probe reads a handful of files or makes one or two calls; 5 s is generous for any of them
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
 DEFAULT_PROBE_TIMEOUT_S = 5.0
 
 F = TypeVar("F", bound=Callable[..., Any])
-T = TypeVar("T")
 
 
 @value
@@ -56,40 +57,11 @@ _loaded = False
 _lock = threading.Lock()
 
 
-def probe(
-    key: "Key[T]",
-    *,
-    needs: "Tuple[Key[object], ...]" = (),
-    timeout: float = DEFAULT_PROBE_TIMEOUT_S,
-) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
-    """Register ``fn(ctx) -> value`` as the probe of ``key`` (``area.thing``); mypy holds its
-    return type to the key's class, and the engine checks the value it returns."""
-
-    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
-        if key.id in _PROBES and _PROBES[key.id].fn is not fn:
-            raise ValueError(f"probe id {key.id!r} registered twice")
-        _PROBES[key.id] = ProbeSpec(key.id, fn, tuple(k.id for k in needs), timeout, key.type)
-        return fn
-
-    return register
-
-
-def derived(
-    key: "Key[T]", *, needs: "Tuple[Key[object], ...]"
-) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
-    """Register a derived fact (a combiner): a function of the facts it ``needs`` only, never
-    of the host, that merges sources so that each rule does not. It runs as a probe does, but
-    the report lists only the facts observed on the host."""
-
-    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
-        if key.id in _PROBES and _PROBES[key.id].fn is not fn:
-            raise ValueError(f"probe id {key.id!r} registered twice")
-        # Nothing to wait for but its inputs, which have their own timeouts.
-        spec = ProbeSpec(key.id, fn, tuple(k.id for k in needs), 1.0, key.type, True)
-        _PROBES[key.id] = spec
-        return fn
-
-    return register
+def add_probe(spec: ProbeSpec) -> None:
+    """Register a probe or a derived fact (``probing.probe``, ``probing.derived``)."""
+    if spec.id in _PROBES and _PROBES[spec.id].fn is not spec.fn:
+        raise ValueError(f"probe id {spec.id!r} registered twice")
+    _PROBES[spec.id] = spec
 
 
 def rule(

@@ -8,8 +8,8 @@ from .facts.platform import PLATFORM_ARCH, PLATFORM_KERNEL, PLATFORM_OS
 from .model import Fact, HostSummary
 
 if TYPE_CHECKING:
-    from .doctor import Options
     from .facts import Key
+    from .probing import Options
 
 T = TypeVar("T")
 

@@ -16,9 +16,9 @@ from scenarios import TREES
 from support import REPO
 
 from amzn_gd_doctor import catalog, registry, values
-from amzn_gd_doctor.doctor import ProbeContext
 from amzn_gd_doctor.facts import Key
 from amzn_gd_doctor.model import Verdict
+from amzn_gd_doctor.probing import ProbeContext
 
 PROBES, RULES = registry.load()
 ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
@@ -200,12 +200,10 @@ def _value_classes() -> list:
 
 
 def test_no_any_in_a_fact_value_class() -> None:
-    # The names facts modules import for type checking only (host values, the IMDS session).
-    from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
-    from amzn_gd_doctor.host.processes import ProcessInfo
-    from amzn_gd_doctor.probes.imds_session import ImdsSession
+    # The names facts modules import for type checking only (the host's answers).
+    from amzn_gd_doctor.answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
 
-    local = {c.__name__: c for c in (DnsAnswer, TcpResult, TlsResult, ProcessInfo, ImdsSession)}
+    local = {c.__name__: c for c in (DnsAnswer, TcpResult, TlsResult, ProcessInfo)}
     classes = _value_classes()
     assert len(classes) >= 30
     found = [

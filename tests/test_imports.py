@@ -53,7 +53,8 @@ def test_version_loads_no_cli_framework_and_no_typing() -> None:
 def test_help_and_catalogue_commands_load_no_engine(args: List[str]) -> None:
     found = loaded(*args)
     unused = {"amzn_gd_doctor.doctor", "amzn_gd_doctor.host", "requests", "dns", "psutil", "ssl"}
-    unused |= {"pkgutil", "amzn_gd_doctor.registry"}
+    unused |= {"pkgutil", "amzn_gd_doctor.registry", "amzn_gd_doctor.probing"}
+    unused |= {"amzn_gd_doctor.answers", "amzn_gd_doctor.facts"}
     assert not unused & (found | tops(found)), unused & (found | tops(found))
 
 
@@ -124,6 +125,49 @@ def test_fact_modules_import_no_probe_no_rule_and_nothing_costly() -> None:
     ]
     costly = {"requests", "urllib3", "dns", "psutil", "ssl", "socket", "json", "dataclasses"}
     assert not costly & tops(set(proc.stdout.split()))
+
+
+def _loaded_by_importing(package: str) -> Set[str]:
+    """The package's modules loaded by importing every module of ``package``, as the registry
+    does, in a fresh process: what lint-imports reads from the source, seen at run time."""
+    code = (
+        "import importlib, pkgutil, sys\n"
+        f"pkg = importlib.import_module({package!r})\n"
+        "for info in pkgutil.iter_modules(pkg.__path__):\n"
+        f"    importlib.import_module({package!r} + '.' + info.name)\n"
+        "print(' '.join(sorted(sys.modules)))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env=doctor_env(),
+        cwd=str(REPO),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    return {m for m in proc.stdout.split() if m.startswith("amzn_gd_doctor")}
+
+
+ENGINE = {"amzn_gd_doctor.doctor", "amzn_gd_doctor.summary", "amzn_gd_doctor.evidence"}
+
+
+def test_rules_load_no_host_no_probe_and_no_engine() -> None:
+    """Rules import facts, the model and the catalogue: the constants and helpers they quote
+    (the agent's unit name, the FIPS endpoint kind, a DNS answer described) live in facts/."""
+    found = _loaded_by_importing("amzn_gd_doctor.rules")
+    assert "amzn_gd_doctor.rules.network" in found and "amzn_gd_doctor.registry" in found
+    lower = ("amzn_gd_doctor.host", "amzn_gd_doctor.probes", "amzn_gd_doctor.probing")
+    below = {m for m in found if m.startswith(lower)}
+    assert not below | (ENGINE & found), below | (ENGINE & found)
+
+
+def test_probes_load_no_engine_and_no_rule() -> None:
+    """Probes register through probing.py, which sits below the engine."""
+    found = _loaded_by_importing("amzn_gd_doctor.probes")
+    assert {"amzn_gd_doctor.probing", "amzn_gd_doctor.host"} <= found
+    above = {m for m in found if m.startswith("amzn_gd_doctor.rules")} | (ENGINE & found)
+    assert not above, above
 
 
 EVIDENCE = {"amzn_gd_doctor.host.recorded", "amzn_gd_doctor.bundle", "amzn_gd_doctor.evidence"}

@@ -336,7 +336,7 @@ def test_pseudonymize_option_replaces_names_across_the_report() -> None:
 
 
 def test_scrub_masks_a_bare_secret_in_a_secret_field() -> None:
-    from amzn_gd_doctor.probes.imds_session import ImdsSession
+    from amzn_gd_doctor.facts.imds import ImdsSession
 
     session = ImdsSession(None, "AQAEAFakeImdsToken==")  # type: ignore[arg-type]
     scrubbed = scrub(session)

@@ -5,8 +5,10 @@ reads (``facts=(AGENT_UNIT,)``) and takes parameters of exactly those classes, a
 time too.
 
 The value classes live in this package, one module per area, so that every area imports them
-without importing another area's probes. These modules import no probe, no rule and nothing
-that costs start-up time.
+without importing another area's probes; so do the names and small helpers that probes and
+rules share (the agent's unit name, the endpoint kinds, how a DNS answer reads), so that a rule
+imports no probe. These modules import no probe, no rule, no host (the host's answers they
+hold come from ``answers.py``) and nothing that costs start-up time; ``lint-imports`` holds it.
 """
 
 from typing import Generic, Type, TypeVar

@@ -6,7 +6,14 @@ from ..values import field, value
 from . import Key
 
 if TYPE_CHECKING:
-    from ..host.processes import ProcessInfo
+    from ..answers import ProcessInfo
+
+PACKAGE = "amazon-guardduty-agent"
+UNIT = "amazon-guardduty-agent.service"
+LOG_DIR = "/var/log/amzn-guardduty-agent"
+# What systemd logs when the main process dies of SIGKILL: all it sees of an OOM kill where
+# it cannot read memory.events (cgroup v1), and of any other kill -9.
+SIGKILL_EXIT = "killed, status=9/KILL"
 
 
 @value
@@ -191,8 +198,8 @@ class AgentUnit:
     @property
     def proxy_env(self) -> "Dict[str, str]":
         """The proxy variables (any case) of its Environment=, credentials redacted."""
-        # Imported here: the host's redaction is needed only when a rule reads the proxies.
-        from ..host.processes import PROXY_VARIABLES, redact_proxy
+        # Imported here: the redaction is needed only when a rule reads the proxies.
+        from ..answers import PROXY_VARIABLES, redact_proxy
 
         return {
             k: redact_proxy(v) for k, v in self.environment.items() if k.lower() in PROXY_VARIABLES

@@ -1,12 +1,12 @@
 """Facts from the instance metadata service: the identity document, tags, the network."""
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import Optional, Tuple
 
 from ..values import value
 from . import Key
 
-if TYPE_CHECKING:
-    from ..probes.imds_session import ImdsSession
+# The instance tag GuardDuty reads to tell whether it manages the agent.
+TAG_KEY = "GuardDutyManaged"
 
 
 @value
@@ -30,6 +30,22 @@ class ImdsConfig:
     timeout: float
     attempts: int
     source: str
+
+
+@value
+class ImdsSession:
+    """How this run talks to IMDS: with a token (v2) or without (v1 fallback). The probes
+    make their requests through it (``probes/imds_session.py``)."""
+
+    config: ImdsConfig
+    token: "Optional[str]"
+    notes: "Tuple[str, ...]" = ()
+    # The token PUT got no answer while a plain GET did (what a hop limit of 1 looks like).
+    put_unanswered: bool = False
+
+    @property
+    def version(self) -> str:
+        return "IMDSv2" if self.token else "IMDSv1"
 
 
 @value

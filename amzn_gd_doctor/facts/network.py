@@ -1,13 +1,52 @@
 """Facts about the network path to GuardDuty's endpoints: names, resolvers, DNS answers,
-TCP and TLS results, the proxy settings."""
+TCP and TLS results, the proxy settings; and how a DNS answer reads, for the derived name
+state and the rules alike."""
 
-from typing import TYPE_CHECKING, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Optional, Sequence, Tuple
 
 from ..values import field, value
 from . import Key
 
 if TYPE_CHECKING:
-    from ..host.network import DnsAnswer, TcpResult, TlsResult
+    from ..answers import DnsAnswer, TcpResult, TlsResult
+
+# The answers that settle what a name is (the others say only that a resolver failed).
+DEFINITE = ("answer", "nxdomain", "nodata")
+PLACES = {
+    "in_vpc": "inside the VPC",
+    "private_outside": "private, outside the VPC",
+    "private_unknown": "private",
+    "public": "public",
+}
+
+
+def classify_address(address: str, cidrs: "Sequence[str]") -> str:
+    """in_vpc, private_outside, private_unknown (no CIDRs to compare with), or public."""
+    import ipaddress  # here: the fact modules import nothing that costs start-up time
+
+    ip = ipaddress.ip_address(address)
+    if any(
+        ip in ipaddress.ip_network(c, strict=False)
+        for c in cidrs
+        if ipaddress.ip_network(c, strict=False).version == ip.version
+    ):
+        return "in_vpc"
+    if ip.is_global:
+        return "public"
+    return "private_outside" if cidrs else "private_unknown"
+
+
+def describe_answer(answer: "DnsAnswer", cidrs: "Sequence[str]") -> str:
+    """One resolver's answer as evidence shows it: each address with where it lies."""
+    if answer.status == "answer":
+        return ", ".join(f"{a} ({PLACES[classify_address(a, cidrs)]})" for a in answer.addresses)
+    text = {
+        "nxdomain": "NXDOMAIN",
+        "servfail": "SERVFAIL",
+        "nodata": "no address (NOERROR)",
+        "timeout": "no reply",
+    }.get(answer.status, answer.status)
+    return f"{text} ({answer.detail})" if answer.detail else text
 
 
 @value
@@ -21,6 +60,10 @@ class DnsResults:
 
 
 STANDARD = "standard"
+LINK_LOCAL = "link_local"
+FIPS = "fips"
+# Agent v1.17.1 and later try the link-local name first; it does not use private DNS.
+LINK_LOCAL_SINCE = (1, 17, 1)
 
 
 @value
@@ -66,6 +109,10 @@ class ProxySettings:
     @property
     def observed(self) -> bool:
         return self.process.observed or self.unit.observed
+
+
+# The resolver every VPC offers at a link-local address (besides the VPC base address + 2).
+AMAZON_RESOLVER = "169.254.169.253"
 
 
 @value

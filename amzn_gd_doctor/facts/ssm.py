@@ -6,6 +6,10 @@ from typing import Dict, Optional, Tuple
 from ..values import value
 from . import Key
 
+# GuardDuty's SSM document, and the SSM Distributor package that installs the agent.
+GD_DOCUMENT = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
+GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
+
 
 @value
 class SsmAgent:

@@ -6,14 +6,13 @@ limit, commands and HTTP calls a timeout that never runs past the run's deadline
 live machine (live.py) and a foreign root (rooted.py, ``--root``); probes never ask which.
 """
 
+from ..answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
 from .budget import Budget
 from .commands import CommandResult, run_bounded
 from .errors import CouldNotLook, HostTimeout, Unsupported
 from .http import HttpFailure, HttpResponse
 from .journal import JournalEntry, JournalRead
 from .live import LiveHost
-from .network import DnsAnswer, TcpResult, TlsResult
-from .processes import ProcessInfo
 from .protocols import Host
 from .rooted import RootedHost
 

@@ -6,12 +6,11 @@ bounds every part's calls. No part knows of another except through what it was h
 
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
+from ..answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
 from .budget import Budget
 from .commands import COMMAND_OUTPUT_LIMIT, CommandResult
 from .http import HttpResponse
 from .journal import JournalRead, JournalReader
-from .network import DnsAnswer, TcpResult, TlsResult
-from .processes import ProcessInfo
 from .protocols import (
     ClockPart,
     CommandsPart,

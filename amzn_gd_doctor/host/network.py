@@ -3,7 +3,9 @@
 ``LiveNetwork`` makes every call within the timeout it is given and the run's budget. A call's
 outcome (an NXDOMAIN, a refused connection, a certificate that fails verification) is a value,
 not an exception: it is what the doctor came to observe. Needs no privilege. The network
-of a foreign root cannot be reached from here: ``NoNetwork`` says so on every call.
+of a foreign root cannot be reached from here: ``NoNetwork`` says so on every call. The
+answers (``DnsAnswer``, ``TcpResult``, ``TlsResult``) are in ``answers.py``, where the facts
+that carry them may import them.
 """
 
 import errno
@@ -14,8 +16,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
 
+from ..answers import DnsAnswer, TcpResult, TlsResult
 from ..sanitize import clean as _clean_any
-from ..values import value
 from . import dnswire
 from .budget import Budget
 from .errors import Unsupported
@@ -43,53 +45,6 @@ def clean(text: str) -> str:
 
 # A certificate chain's leaf is a few KiB; a DER blob beyond this is not parsed.
 CERT_LIMIT = 64 * 1024
-
-
-@value
-class DnsAnswer:
-    """One question to one resolver. ``status`` is one of: answer (addresses found), nxdomain,
-    servfail, nodata (the name exists without an address), refused (RCODE REFUSED), rcode
-    (another error code, in ``detail``), unreachable (nothing listens or no route), timeout,
-    error (a malformed reply or a local failure)."""
-
-    server: str
-    name: str
-    status: str
-    addresses: "Tuple[str, ...]" = ()
-    detail: str = ""
-    elapsed_ms: int = 0
-
-
-@value
-class TcpResult:
-    """One TCP connect. ``status``: connected, refused, timeout, unreachable, error."""
-
-    address: str
-    port: int
-    status: str
-    detail: str = ""
-    elapsed_ms: int = 0
-
-
-@value
-class TlsResult:
-    """One TLS handshake with SNI. ``status``: verified, verify_failed (handshake completed
-    but the certificate is not trusted or not for this name), handshake_failed, refused,
-    timeout, unreachable, error. ``issuer``/``subject`` come from the peer certificate even
-    when verification failed."""
-
-    address: str
-    port: int
-    server_name: str
-    status: str
-    verify_error: str = ""
-    issuer: str = ""
-    subject: str = ""
-    names: "Tuple[str, ...]" = ()
-    version: str = ""
-    trust_store: str = ""
-    detail: str = ""
-    elapsed_ms: int = 0
 
 
 def parse_server(text: str, default_port: int = 53) -> "Tuple[str, int]":

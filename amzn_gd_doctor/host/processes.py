@@ -6,17 +6,17 @@ own ``proc/<pid>/`` files if one was captured, and says Unsupported if none was.
 cannot be imported (the one-file build carries no compiled code, and Python cannot load
 psutil's extension from inside a zip) the live ``/proc`` is read the same way, which is what
 psutil itself reads on Linux. ``/proc/<pid>/environ`` is readable only by the process owner or
-root. The /proc parsers here back this reader and nothing else.
+root. The /proc parsers here back this reader and nothing else. Its answer, ``ProcessInfo``,
+is in ``answers.py``, where the facts that carry it may import it.
 """
 
 import contextlib
 import os
 import time
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from .. import lazy_re
+from ..answers import PROXY_VARIABLES, ProcessInfo, redact_proxy
 from ..numbers import ascii_digits, parse_count, parse_limit_value
-from ..values import field, value
 from .budget import Budget
 from .errors import Unsupported
 from .protocols import FilesPart
@@ -37,23 +37,6 @@ PROC_STAT_LIMIT = 64 * 1024
 # the USER_HZ of every Linux architecture GuardDuty supports.
 CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 
-PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
-_CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s]*@")
-
-
-@value
-class ProcessInfo:
-    pid: int
-    name: str
-    cmdline: "Tuple[str, ...]"
-    rss_bytes: "Optional[int]"
-    create_time: "Optional[float]"
-    memlock: (
-        "Optional[Tuple[Optional[int], Optional[int]]]"  # (soft, hard); None inside = unlimited
-    )
-    proxy_env: "Mapping[str, str]" = field(default_factory=dict)
-    environ_readable: bool = False
-
 
 # -- the /proc parsers behind the reader -----------------------------------------------------
 def parse_memlock(data: bytes) -> "Optional[Tuple[Optional[int], Optional[int]]]":
@@ -68,11 +51,6 @@ def parse_memlock(data: bytes) -> "Optional[Tuple[Optional[int], Optional[int]]]
             except (IndexError, ValueError):
                 return None
     return None
-
-
-def redact_proxy(value: str) -> str:
-    """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``."""
-    return _CREDENTIALS_RE.sub(r"\1***@", value)
 
 
 def parse_proxy_environ(data: bytes) -> "Dict[str, str]":

@@ -16,11 +16,10 @@ else:  # Python 3.6 and 3.7: the backport, installed by an environment marker
     from typing_extensions import Protocol  # novermin
 
 if TYPE_CHECKING:
+    from ..answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
     from .commands import CommandResult
     from .http import HttpResponse
     from .journal import JournalRead
-    from .network import DnsAnswer, TcpResult, TlsResult
-    from .processes import ProcessInfo
 
 
 class FilesPart(Protocol):

@@ -14,10 +14,10 @@ from ..facts.agent import (
     AgentJournal,
     PhraseHits,
 )
-from ..registry import derived
+from ..probing import derived
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # Connectivity first (what the console shows as disconnected), then what stops the agent
 # loading, then noise: the order findings name hits in.

@@ -11,14 +11,13 @@ root or the systemd-journal group; without, the files left out are reported.
 import time
 from typing import TYPE_CHECKING, Optional
 
-from ..facts.agent import AGENT_JOURNAL, AgentJournal
+from ..facts.agent import AGENT_JOURNAL, UNIT, AgentJournal
 from ..host import CouldNotLook, Unsupported
-from ..registry import probe
-from .agent_common import UNIT
+from ..probing import probe
 from .agent_journal_summary import WINDOW_S, summarise
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # A crash-looping agent logs about 10 entries a cycle every few seconds: 5000 entries cover
 # hours of it. Kernel lines are fewer; 2000 is days of a quiet kernel.

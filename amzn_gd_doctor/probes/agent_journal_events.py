@@ -8,6 +8,7 @@ import re
 from typing import Dict, List, Optional, Tuple
 
 from .. import lazy_re
+from ..facts.agent import SIGKILL_EXIT
 from ..host.journal import JournalEntry
 from ..numbers import parse_count
 from ..values import field, value
@@ -34,9 +35,6 @@ _KILLED_RE = lazy_re.compile(
 _OOM_KILL_RE = lazy_re.compile(
     r"oom-kill:.*task=" + PROCESS_PREFIX + r"[^,]*,pid=([0-9]{1,10})", re.ASCII
 )
-# What systemd logs when the main process dies of SIGKILL: all it sees of an OOM kill where
-# it cannot read memory.events (cgroup v1), and of any other kill -9.
-SIGKILL_EXIT = "killed, status=9/KILL"
 
 
 @value(frozen=False)

@@ -7,12 +7,11 @@ Registers no probe. Reads nothing by itself.
 
 from typing import List
 
-from ..facts.agent import FLAP_WINDOW_S, AgentJournal
+from ..facts.agent import FLAP_WINDOW_S, UNIT, AgentJournal
 from ..host.journal import JournalEntry
 from ..numbers import parse_count
 from ..sanitize import clean
 from ..values import replace
-from .agent_common import UNIT
 from .agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from .agent_text import (
     SAMPLE_CHARS,

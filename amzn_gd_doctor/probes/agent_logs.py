@@ -10,11 +10,10 @@ leave this module. The directory is root-only on most hosts.
 import zlib
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
-from ..facts.agent import AGENT_LOGS, AgentLogs, LogFile
+from ..facts.agent import AGENT_LOGS, LOG_DIR, AgentLogs, LogFile
 from ..host import CouldNotLook
-from ..registry import probe
+from ..probing import probe
 from ..sanitize import clean
-from .agent_common import LOG_DIR
 from .agent_text import (
     SAMPLE_CHARS,
     PhraseTally,
@@ -24,8 +23,8 @@ from .agent_text import (
 )
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 # The current file and up to three rotations: enough to see a cause that keeps repeating.
 MAX_FILES = 4

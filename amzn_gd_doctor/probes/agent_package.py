@@ -9,11 +9,11 @@ agent's unit file. Needs no privilege.
 
 from typing import TYPE_CHECKING, List, Optional, Tuple
 
-from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.agent import AGENT_PACKAGE, PACKAGE, UNIT, AgentPackage
 from ..host import CouldNotLook, Unsupported
-from ..registry import probe
+from ..probing import probe
 from . import pkgdb
-from .agent_common import COMMAND_TIMEOUT_S, PACKAGE, UNIT, UNIT_DIRS
+from .agent_common import COMMAND_TIMEOUT_S, UNIT_DIRS
 from .agent_package_parse import (
     MalformedAnswer,
     notable_files,
@@ -23,8 +23,8 @@ from .agent_package_parse import (
 )
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 # A large dpkg status file is about 5 MiB (thousands of packages); 32 MiB bounds a broken one.
 DPKG_STATUS_LIMIT = 32 * 1024 * 1024

@@ -6,9 +6,8 @@ Registers no probe. Reads nothing by itself.
 
 from typing import Dict, Optional, Tuple
 
-from ..facts.agent import DPKG_STATE, AgentPackage
+from ..facts.agent import DPKG_STATE, PACKAGE, AgentPackage
 from ..sanitize import clean
-from .agent_common import PACKAGE
 
 # Files worth naming in a finding: the unit and executables. More is noise.
 NOTABLE_FILES = 8

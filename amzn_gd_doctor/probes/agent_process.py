@@ -8,11 +8,11 @@ captured. limits is world-readable; environ needs root (without it the proxies a
 from typing import TYPE_CHECKING
 
 from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess
-from ..registry import probe
+from ..probing import probe
 from .agent_common import PROCESS_PREFIX
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # The agent's own processes: its name is cut to 15 characters in comm; a full command line
 # (`/usr/bin/amazon-guardduty-agent`) starts with the same prefix.

@@ -10,18 +10,18 @@ import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
-from ..facts.agent import AGENT_UNIT, AgentUnit
+from ..facts.agent import AGENT_UNIT, UNIT, AgentUnit
 from ..host import CouldNotLook, Unsupported
 from ..numbers import parse_bytes, parse_count
-from ..registry import probe
+from ..probing import probe
 from ..sanitize import clean
-from .agent_common import COMMAND_TIMEOUT_S, UNIT
+from .agent_common import COMMAND_TIMEOUT_S
 from .agent_unit_files import parse_environment, read_unit_files
 from .systemd import runs_commands, systemd_absent
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 SHOW_PROPS = (
     "LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,ExecMainCode,"

@@ -8,11 +8,11 @@ import shlex
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from .. import lazy_re
-from ..facts.agent import Memlock
-from ..host.processes import PROXY_VARIABLES, redact_proxy
+from ..answers import PROXY_VARIABLES, redact_proxy
+from ..facts.agent import UNIT, Memlock
 from ..sanitize import clean
 from ..values import field, value
-from .agent_common import UNIT, UNIT_DIRS, parse_size
+from .agent_common import UNIT_DIRS, parse_size
 
 if TYPE_CHECKING:
     from ..host import Host

@@ -8,16 +8,16 @@ Needs no privilege, only a network path to 169.254.169.254 (or the configured en
 from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
-from ..facts.imds import IMDS_IDENTITY, IdentityResult, ImdsConfig
+from ..facts.imds import IMDS_IDENTITY, IdentityResult, ImdsConfig, ImdsSession
 from ..host import Unsupported
 from ..host.http import HttpFailure
-from ..registry import probe
+from ..probing import probe
 from .imds_document import MalformedDocument, parse_identity_document
-from .imds_session import ImdsSession, parse_imds_config, request
+from .imds_session import parse_imds_config, request, session_get
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 TOKEN_PATH = "latest/api/token"
 IDENTITY_PATH = "latest/dynamic/instance-identity/document"
@@ -108,7 +108,7 @@ def identity(ctx: "ProbeContext") -> IdentityResult:
     if session is None:
         return IdentityResult(config, None, None, kind, detail)
     try:
-        resp = session.get(ctx.host, IDENTITY_PATH, DOCUMENT_LIMIT)
+        resp = session_get(ctx.host, session, IDENTITY_PATH, DOCUMENT_LIMIT)
     except HttpFailure as exc:
         return IdentityResult(
             config, session, None, exc.kind, f"the identity document request failed ({exc.detail})"

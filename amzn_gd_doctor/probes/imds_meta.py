@@ -11,19 +11,20 @@ from ..facts.imds import (
     IMDS_IDENTITY,
     IMDS_NETWORK,
     IMDS_TAGS,
+    TAG_KEY,
     IdentityResult,
+    ImdsSession,
     NetworkInfo,
     TagResult,
 )
 from ..host import CouldNotLook
 from ..host.http import HttpFailure
-from ..registry import probe
-from .imds_session import ImdsSession
+from ..probing import Blocked, probe
+from .imds_session import session_get
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
-TAG_KEY = "GuardDutyManaged"
 TAGS_PATH = "latest/meta-data/tags/instance"
 # Tag values are at most 256 characters; the tag key list of an instance is at most 50 keys.
 TAG_LIMIT = 16 * 1024
@@ -36,8 +37,6 @@ _MAC_RE = lazy_re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 def _session(ctx: "ProbeContext") -> ImdsSession:
     result: IdentityResult = ctx.need(IMDS_IDENTITY)
     if result.session is None:
-        from ..doctor import Blocked
-
         raise Blocked(f"needs imds.identity: {result.detail}", "imds.identity")
     return result.session
 
@@ -47,12 +46,12 @@ def tags(ctx: "ProbeContext") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
     try:
-        resp = session.get(ctx.host, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
+        resp = session_get(ctx.host, session, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
         if resp.status == 200:
             return TagResult(True, resp.body.decode("utf-8", errors="replace").strip())
         if resp.status != 404:
             raise CouldNotLook(f"IMDS answered the tag request with HTTP {resp.status}")
-        listing = session.get(ctx.host, TAGS_PATH, TAG_LIMIT)
+        listing = session_get(ctx.host, session, TAGS_PATH, TAG_LIMIT)
     except HttpFailure as exc:
         raise CouldNotLook(f"the tag request to IMDS failed ({exc.detail})") from None
     if listing.status == 404:
@@ -75,7 +74,7 @@ def parse_cidr_blocks(text: str) -> "Tuple[str, ...]":
 
 def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str]":
     try:
-        resp = session.get(ctx.host, path, META_LIMIT)
+        resp = session_get(ctx.host, session, path, META_LIMIT)
     except HttpFailure:
         return None
     if resp.status != 200 or resp.truncated:

@@ -3,11 +3,10 @@ token, or the IMDSv1 fallback) and one request with botocore's retry count. Ever
 through the host, never through a proxy; no privilege is needed.
 """
 
-from typing import TYPE_CHECKING, Mapping, Optional, Tuple
+from typing import TYPE_CHECKING, Mapping, Optional
 
-from ..facts.imds import ImdsConfig
+from ..facts.imds import ImdsConfig, ImdsSession
 from ..host.http import HttpFailure, HttpResponse
-from ..values import value
 
 if TYPE_CHECKING:
     from ..host import Host
@@ -54,23 +53,10 @@ def parse_imds_config(env: "Mapping[str, str]", endpoint: "Optional[str]" = None
     )
 
 
-@value
-class ImdsSession:
-    """How this run talks to IMDS: with a token (v2) or without (v1 fallback)."""
-
-    config: ImdsConfig
-    token: "Optional[str]"
-    notes: "Tuple[str, ...]" = ()
-    # The token PUT got no answer while a plain GET did (what a hop limit of 1 looks like).
-    put_unanswered: bool = False
-
-    @property
-    def version(self) -> str:
-        return "IMDSv2" if self.token else "IMDSv1"
-
-    def get(self, host: "Host", path: str, limit: int) -> HttpResponse:
-        headers = {"X-aws-ec2-metadata-token": self.token} if self.token else {}
-        return request(host, self.config, "GET", path, headers, limit)
+def session_get(host: "Host", session: ImdsSession, path: str, limit: int) -> HttpResponse:
+    """A GET in ``session``: with its token when it has one."""
+    headers = {"X-aws-ec2-metadata-token": session.token} if session.token else {}
+    return request(host, session.config, "GET", path, headers, limit)
 
 
 def request(

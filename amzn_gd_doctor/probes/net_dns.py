@@ -6,13 +6,13 @@ resolvers from ``net.resolvers``; needs no privilege.
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..answers import DnsAnswer
 from ..facts.network import NET_DNS, NET_ENDPOINTS, NET_RESOLVERS, DnsResults, Endpoints, Resolvers
-from ..host.network import DnsAnswer
-from ..registry import probe
+from ..probing import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # The VPC resolver answers in milliseconds; glibc waits 5 s per try by default, which would
 # spend half the run on one black-holed server. 2 s tells "slow" from "silent".

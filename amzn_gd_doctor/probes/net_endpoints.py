@@ -7,21 +7,17 @@ from typing import TYPE_CHECKING, Optional, Tuple
 
 from .. import lazy_re
 from ..facts.imds import IMDS_IDENTITY
-from ..facts.network import NET_ENDPOINTS, STANDARD, Endpoint, Endpoints
+from ..facts.network import FIPS, LINK_LOCAL, NET_ENDPOINTS, STANDARD, Endpoint, Endpoints
 from ..host import CouldNotLook
-from ..registry import probe
+from ..probing import Blocked, probe
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
 # The file holds "0\n" or "1\n".
 FIPS_LIMIT = 16
 
-LINK_LOCAL = "link_local"
-FIPS = "fips"
-# Agent v1.17.1 and later try this name first; it does not use private DNS.
-LINK_LOCAL_SINCE = (1, 17, 1)
 _REGION_RE = lazy_re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
 
 
@@ -58,8 +54,6 @@ def endpoint_names(region: str, fips: "Optional[bool]") -> "Tuple[Endpoint, ...]
 @probe(NET_ENDPOINTS, needs=(IMDS_IDENTITY,))
 def endpoints(ctx: "ProbeContext") -> Endpoints:
     """Names only: nothing is contacted here."""
-    from ..doctor import Blocked
-
     region, source = ctx.options.region, "--region"
     if not region:
         identity = ctx.need(IMDS_IDENTITY)

@@ -4,11 +4,12 @@ resolvers (``net.resolvers``), their DNS answers (``net.dns``) and the VPC CIDR 
 (``imds.network``). Reads nothing itself; the DNS rules take this one value.
 """
 
-import ipaddress
 from typing import TYPE_CHECKING, Optional, Sequence
 
 from ..facts.imds import IMDS_NETWORK, NetworkInfo
 from ..facts.network import (
+    DEFINITE,
+    FIPS,
     NET_DNS,
     NET_ENDPOINTS,
     NET_NAME_STATE,
@@ -18,48 +19,13 @@ from ..facts.network import (
     NameState,
     NameStates,
     Resolvers,
+    classify_address,
+    describe_answer,
 )
-from ..host.network import DnsAnswer
-from ..registry import derived
-from .net_endpoints import FIPS
+from ..probing import derived
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
-
-DEFINITE = ("answer", "nxdomain", "nodata")
-PLACES = {
-    "in_vpc": "inside the VPC",
-    "private_outside": "private, outside the VPC",
-    "private_unknown": "private",
-    "public": "public",
-}
-
-
-def classify_address(address: str, cidrs: "Sequence[str]") -> str:
-    """in_vpc, private_outside, private_unknown (no CIDRs to compare with), or public."""
-    ip = ipaddress.ip_address(address)
-    if any(
-        ip in ipaddress.ip_network(c, strict=False)
-        for c in cidrs
-        if ipaddress.ip_network(c, strict=False).version == ip.version
-    ):
-        return "in_vpc"
-    if ip.is_global:
-        return "public"
-    return "private_outside" if cidrs else "private_unknown"
-
-
-def describe_answer(answer: DnsAnswer, cidrs: "Sequence[str]") -> str:
-    """One resolver's answer as evidence shows it: each address with where it lies."""
-    if answer.status == "answer":
-        return ", ".join(f"{a} ({PLACES[classify_address(a, cidrs)]})" for a in answer.addresses)
-    text = {
-        "nxdomain": "NXDOMAIN",
-        "servfail": "SERVFAIL",
-        "nodata": "no address (NOERROR)",
-        "timeout": "no reply",
-    }.get(answer.status, answer.status)
-    return f"{text} ({answer.detail})" if answer.detail else text
+    from ..probing import ProbeContext
 
 
 def judge_name(

@@ -11,11 +11,11 @@ from .. import lazy_re
 from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess, AgentUnit
 from ..facts.network import NET_PROXY, NET_PROXY_VIEW, ProxySettings, ProxySource, ProxyView
 from ..model import Fact
-from ..registry import derived, probe
+from ..probing import derived, probe
 from ..sanitize import clean
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 PROXY_VARS = (
     "https_proxy",

@@ -5,20 +5,19 @@ upstreams when the 127.0.0.53 stub is configured, and the Amazon resolver 169.25
 
 from typing import TYPE_CHECKING, List, Tuple
 
-from ..facts.network import NET_RESOLVERS, Resolver, Resolvers
+from ..facts.network import AMAZON_RESOLVER, NET_RESOLVERS, Resolver, Resolvers
 from ..host import CouldNotLook
 from ..host.network import format_server, parse_server
-from ..registry import probe
+from ..probing import probe
 from ..sanitize import clean
 from ..values import value
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 RESOLV_CONF = "/etc/resolv.conf"
 RESOLVED_UPSTREAMS = "/run/systemd/resolve/resolv.conf"
 RESOLVED_STUB = "127.0.0.53"
-AMAZON_RESOLVER = "169.254.169.253"
 # resolv.conf is a few hundred bytes; 64 KiB is far beyond any real one.
 RESOLV_CONF_LIMIT = 64 * 1024
 # glibc uses at most 3 nameservers (MAXNS); systemd-resolved can list more upstreams. Eight

@@ -7,7 +7,9 @@ import ipaddress
 from functools import partial
 from typing import TYPE_CHECKING, Any, Callable, List, Tuple
 
+from ..answers import TcpResult, TlsResult
 from ..facts.network import (
+    LINK_LOCAL,
     NET_DNS,
     NET_ENDPOINTS,
     NET_TCP,
@@ -18,13 +20,11 @@ from ..facts.network import (
     TcpResults,
     TlsResults,
 )
-from ..host.network import TcpResult, TlsResult
-from ..registry import probe
+from ..probing import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel
-from .net_endpoints import LINK_LOCAL
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # An interface endpoint has one address per AZ (at most six); eight per name covers that
 # without turning an odd answer into a scan.

@@ -18,10 +18,10 @@ from ..facts.platform import (
     OsInfo,
 )
 from ..host import CouldNotLook
-from ..registry import probe
+from ..probing import probe
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 # A kernel release string is under 65 bytes (utsname field); 256 leaves room for junk we
 # still want to show in a finding.

@@ -7,11 +7,11 @@ root; without it that one sign is unknown). Under --root only the tree's copies 
 from typing import TYPE_CHECKING, Optional
 
 from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
-from ..registry import probe
+from ..probing import probe
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 # DMI and hypervisor files hold one short line each.
 DMI_LIMIT = 256

@@ -11,14 +11,14 @@ from typing import TYPE_CHECKING, Dict, Optional, Tuple
 from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..host import Unsupported
 from ..numbers import ascii_digits
-from ..registry import probe
+from ..probing import probe
 from ..sanitize import clean
 from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
 from .systemd import live_without_systemd
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 UNIT = "amazon-ssm-agent.service"
 SNAP_DIR = "/snap/amazon-ssm-agent/current"

@@ -7,14 +7,14 @@ directories, files and bytes. Honours --root.
 
 from typing import TYPE_CHECKING, Any, List, Optional
 
-from ..facts.ssm import SSM_ASSOCIATION, DocumentRun, SsmAssociations
-from ..registry import probe
+from ..facts.ssm import GD_DOCUMENT, SSM_ASSOCIATION, DocumentRun, SsmAssociations
+from ..probing import probe
 from ..sanitize import clean
-from .ssm_common import GD_DOCUMENT, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
+from .ssm_common import SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
     from ..host import Host
+    from ..probing import ProbeContext
 
 STATE_FOLDERS = ("pending", "current", "corrupt")
 # A host keeps state for one instance id, two after a re-registration; more is clutter.

@@ -16,8 +16,6 @@ if TYPE_CHECKING:
 
 SSM_DATA_DIR = "/var/lib/amazon/ssm"
 SSM_LOG_DIR = "/var/log/amazon/ssm"
-GD_DOCUMENT = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
-GD_PACKAGE = "AmazonGuardDuty-RuntimeMonitoringSsmPlugin"
 # The agent's own JSON state files are a few hundred bytes to a few KiB (document states hold
 # at most 2400 characters of output per plugin); 1 MiB is far beyond any real one.
 STATE_FILE_LIMIT = 1024 * 1024

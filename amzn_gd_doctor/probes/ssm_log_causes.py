@@ -7,9 +7,8 @@ Pure: reads nothing, registers no probe.
 from typing import Dict, FrozenSet, List, Sequence, Set, Tuple
 
 from .. import lazy_re
-from ..facts.ssm import LogCause
+from ..facts.ssm import GD_DOCUMENT, GD_PACKAGE, LogCause
 from ..sanitize import clean
-from .ssm_common import GD_DOCUMENT, GD_PACKAGE
 from .ssm_log_lines import Entry
 from .ssm_log_patterns import CAUSES, CausePattern
 

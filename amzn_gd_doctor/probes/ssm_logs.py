@@ -9,16 +9,16 @@ import re
 from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
-from ..facts.ssm import SSM_LOGS, LogCause, SsmLogs
-from ..registry import probe
+from ..facts.ssm import GD_DOCUMENT, GD_PACKAGE, SSM_LOGS, LogCause, SsmLogs
+from ..probing import probe
 from ..sanitize import clean
 from ..values import value
-from .ssm_common import GD_DOCUMENT, GD_PACKAGE, SSM_LOG_DIR, denied
+from .ssm_common import SSM_LOG_DIR, denied
 from .ssm_log_causes import find_causes
 from .ssm_log_lines import parse_entries
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 LOG_FILES = (f"{SSM_LOG_DIR}/amazon-ssm-agent.log", f"{SSM_LOG_DIR}/errors.log")
 # The agent logs a few lines a minute when idle; 256 KiB covers roughly the last day, and

@@ -7,14 +7,20 @@ what to run by hand. Honours --root.
 
 from typing import TYPE_CHECKING, Any, Optional, Tuple
 
-from ..facts.ssm import SSM_GUARDDUTY_PLUGIN, SSM_REGISTRATION, PluginInstallState, SsmRegistration
-from ..registry import probe
+from ..facts.ssm import (
+    GD_PACKAGE,
+    SSM_GUARDDUTY_PLUGIN,
+    SSM_REGISTRATION,
+    PluginInstallState,
+    SsmRegistration,
+)
+from ..probing import probe
 from ..sanitize import clean
 from ..values import replace
-from .ssm_common import GD_PACKAGE, SSM_DATA_DIR, denied, is_instance_dir, read_state_file
+from .ssm_common import SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
-    from ..doctor import ProbeContext
+    from ..probing import ProbeContext
 
 REGISTRATION = f"{SSM_DATA_DIR}/registration"
 INSTALLSTATE = f"{SSM_DATA_DIR}/packages/{GD_PACKAGE}/installstate"

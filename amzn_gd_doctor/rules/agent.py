@@ -14,6 +14,10 @@ from ..facts.agent import (
     AGENT_PACKAGE,
     AGENT_PROCESS,
     AGENT_UNIT,
+    LOG_DIR,
+    PACKAGE,
+    SIGKILL_EXIT,
+    UNIT,
     AgentEvidence,
     AgentJournal,
     AgentPackage,
@@ -25,9 +29,7 @@ from ..facts.network import NET_PROXY_VIEW, ProxyView
 from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
 from ..facts.ssm import SSM_AGENT, SsmAgent
 from ..model import Confidence, Outcome, Verdict, failed, inconclusive, not_applicable, passed
-from ..numbers import SIZE_ABSURD
-from ..probes.agent_common import LOG_DIR, PACKAGE, UNIT, fmt_bytes
-from ..probes.agent_journal_events import SIGKILL_EXIT
+from ..numbers import SIZE_ABSURD, fmt_bytes
 from ..registry import rule
 
 AGENT = "amazon-guardduty-agent"

@@ -5,11 +5,10 @@ Pure functions of the IMDS and platform facts.
 
 from typing import List, Optional
 
-from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, IdentityResult, TagResult
+from ..facts.imds import IMDS_IDENTITY, IMDS_TAGS, TAG_KEY, IdentityResult, TagResult
 from ..facts.platform import PLATFORM_EC2_SIGNS, Ec2Signs
 from ..facts.ssm import SSM_REGISTRATION, SsmRegistration
 from ..model import Verdict, failed, inconclusive, passed, warned
-from ..probes.imds_meta import TAG_KEY
 from ..registry import rule
 
 HOP_LIMIT_SYMPTOM = (

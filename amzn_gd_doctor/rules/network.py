@@ -8,9 +8,15 @@ Pure functions of the network facts and the VPC CIDR blocks from IMDS.
 import ipaddress
 from typing import List, Optional, Sequence, Tuple, TypeVar
 
+from ..answers import TcpResult, TlsResult
 from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.imds import IMDS_IDENTITY, IMDS_NETWORK, IdentityResult, NetworkInfo
 from ..facts.network import (
+    AMAZON_RESOLVER,
+    DEFINITE,
+    FIPS,
+    LINK_LOCAL,
+    LINK_LOCAL_SINCE,
     NET_ENDPOINTS,
     NET_NAME_STATE,
     NET_PROXY_VIEW,
@@ -24,12 +30,9 @@ from ..facts.network import (
     Resolvers,
     TcpResults,
     TlsResults,
+    describe_answer,
 )
-from ..host.network import TcpResult, TlsResult
 from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.net_endpoints import FIPS, LINK_LOCAL, LINK_LOCAL_SINCE
-from ..probes.net_names import DEFINITE, describe_answer
-from ..probes.net_resolvers import AMAZON_RESOLVER
 from ..registry import rule
 from .platform import parse_agent_version
 

@@ -9,6 +9,8 @@ from typing import Dict, List, Optional, Tuple
 from ..facts.agent import AGENT_PACKAGE, AgentPackage
 from ..facts.platform import PLATFORM_OS, OsInfo
 from ..facts.ssm import (
+    GD_DOCUMENT,
+    GD_PACKAGE,
     SSM_AGENT,
     SSM_ASSOCIATION,
     SSM_GUARDDUTY_PLUGIN,
@@ -22,7 +24,6 @@ from ..facts.ssm import (
     SsmRegistration,
 )
 from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned
-from ..probes.ssm_common import GD_DOCUMENT, GD_PACKAGE
 from ..registry import rule
 
 INSTALL_SSM_DOC = (

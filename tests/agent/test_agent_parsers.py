@@ -11,6 +11,7 @@ from typing import Optional, Tuple
 
 import pytest
 
+from amzn_gd_doctor.answers import redact_proxy
 from amzn_gd_doctor.catalog import phrases
 from amzn_gd_doctor.facts.agent import AgentUnit
 from amzn_gd_doctor.host.journal import JOURNAL_FIELD_LIMIT, JournalEntry, parse_journal_json_line
@@ -18,11 +19,10 @@ from amzn_gd_doctor.host.processes import (
     parse_memlock,
     parse_proxy_environ,
     parse_status_rss,
-    redact_proxy,
 )
-from amzn_gd_doctor.numbers import SIZE_ABSURD, parse_bytes, parse_count
+from amzn_gd_doctor.numbers import SIZE_ABSURD, fmt_bytes, parse_bytes, parse_count
 from amzn_gd_doctor.probes import agent_logs, agent_text
-from amzn_gd_doctor.probes.agent_common import fmt_bytes, parse_size
+from amzn_gd_doctor.probes.agent_common import parse_size
 from amzn_gd_doctor.probes.agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from amzn_gd_doctor.probes.agent_package_parse import (
     MalformedAnswer,

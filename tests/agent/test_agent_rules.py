@@ -8,6 +8,7 @@ from typing import Any, Optional, Tuple
 import pytest
 
 from amzn_gd_doctor import catalog
+from amzn_gd_doctor.answers import ProcessInfo
 from amzn_gd_doctor.catalog.phrases import by_name
 from amzn_gd_doctor.facts.agent import (
     AgentEvidence,
@@ -22,7 +23,6 @@ from amzn_gd_doctor.facts.agent import (
 from amzn_gd_doctor.facts.network import ProxySettings, ProxySource, ProxyView
 from amzn_gd_doctor.facts.platform import BtfInfo
 from amzn_gd_doctor.facts.ssm import SsmAgent
-from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Confidence, Outcome, Verdict
 from amzn_gd_doctor.numbers import SIZE_ABSURD
 from amzn_gd_doctor.probes import agent_evidence

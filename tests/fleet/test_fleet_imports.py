@@ -13,6 +13,7 @@ def test_fleet_summarize_loads_no_probe_and_no_engine(fleet_dir: Path) -> None:
     assert "amzn_gd_doctor.fleet.summary" in found and "amzn_gd_doctor.render.fleet" in found
     engine = {m for m in found if m.startswith("amzn_gd_doctor.probes")}
     engine |= {"amzn_gd_doctor.doctor", "amzn_gd_doctor.registry", "amzn_gd_doctor.host"}
+    engine |= {"amzn_gd_doctor.probing", "amzn_gd_doctor.answers"}
     assert not engine & found, engine & found
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import pytest
 
 from amzn_gd_doctor import doctor, registry
+from amzn_gd_doctor.answers import ProcessInfo
 from amzn_gd_doctor.facts import Key
 from amzn_gd_doctor.facts.agent import (
     AGENT_PACKAGE,
@@ -31,7 +32,6 @@ from amzn_gd_doctor.facts.agent import (
     AgentUnit,
 )
 from amzn_gd_doctor.host import LiveHost, RootedHost
-from amzn_gd_doctor.host.processes import ProcessInfo
 from amzn_gd_doctor.model import Report
 
 REGION = "us-east-1"

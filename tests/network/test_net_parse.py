@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from amzn_gd_doctor.facts.network import classify_address
 from amzn_gd_doctor.host.network import (
     clean,
     format_server,
@@ -13,7 +14,6 @@ from amzn_gd_doctor.host.network import (
     parse_server,
 )
 from amzn_gd_doctor.probes.net_endpoints import endpoint_names, parse_fips_enabled
-from amzn_gd_doctor.probes.net_names import classify_address
 from amzn_gd_doctor.probes.net_proxy import mask_proxy, proxy_only
 from amzn_gd_doctor.probes.net_resolvers import parse_resolv_conf
 from amzn_gd_doctor.rules.network import no_proxy_exempts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, Optional, Tuple
 
+from amzn_gd_doctor.answers import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.facts.agent import AgentPackage
 from amzn_gd_doctor.facts.imds import IdentityDocument, IdentityResult, NetworkInfo
 from amzn_gd_doctor.facts.network import (
@@ -18,7 +19,6 @@ from amzn_gd_doctor.facts.network import (
     TcpResults,
     TlsResults,
 )
-from amzn_gd_doctor.host.network import DnsAnswer, TcpResult, TlsResult
 from amzn_gd_doctor.model import Confidence, Outcome
 from amzn_gd_doctor.probes.imds_session import parse_imds_config
 from amzn_gd_doctor.probes.net_endpoints import endpoint_names
