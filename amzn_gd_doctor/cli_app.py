@@ -85,31 +85,16 @@ def _check_dns_servers(values: Optional[List[str]]) -> List[str]:
 
 
 def _write_output(path: Path, write: "Callable[[Any], None]") -> None:
-    """The only file the doctor writes: the report or the fleet summary, written as it is
-    rendered. A regular file (or a new name) is replaced whole or not at all, through a
-    temporary file beside it. An existing target that is not a regular file (a device such as
-    /dev/null or /dev/stdout, a FIFO) is written into, never replaced."""
-    import stat
-    import tempfile
+    """The only file the doctor writes, by outfile's rules; a failure is one line and exit 2."""
+    import typer
+
+    from .outfile import OutputError, write_output
 
     try:
-        mode = os.stat(str(path)).st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        with open(str(path), "w", encoding="utf-8") as fh:
-            write(fh)
-        return
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=str(directory))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        write_output(str(path), write)
+    except OutputError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _deadline_option() -> Any:
