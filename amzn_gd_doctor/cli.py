@@ -23,11 +23,23 @@ def _fast_path(args: "Sequence[str]") -> "Optional[int]":
 
 
 def _with_default_command(args: "Sequence[str]") -> "List[str]":
-    """`amzn-gd-doctor [OPTIONS]` means `amzn-gd-doctor check [OPTIONS]`."""
+    """`amzn-gd-doctor [OPTIONS]` means `amzn-gd-doctor check [OPTIONS]`. A first word that is
+    not an option names a command, since `check` takes no argument: an unknown one is refused
+    with the nearest command, rather than handed to `check` as a stray argument."""
     if not args:
         return ["check"]
     if args[0] in COMMANDS or args[0] in ("--help", "-h"):
         return list(args)
+    if not args[0].startswith("-"):
+        import difflib
+
+        near = difflib.get_close_matches(args[0], COMMANDS, n=1, cutoff=0.5)
+        hint = f" Did you mean '{near[0]}'?" if near else ""
+        sys.stderr.write(
+            f"Error: no command {args[0]!r}.{hint} Commands: {', '.join(COMMANDS)}; "
+            "`amzn-gd-doctor --help` says more.\n"
+        )
+        _exit(2)
     return ["check", *args]
 
 

@@ -26,6 +26,24 @@ class FleetFormat(str, enum.Enum):
     html = "html"
 
 
+class ColorMode(str, enum.Enum):
+    auto = "auto"
+    always = "always"
+    never = "never"
+
+
+def _use_color(mode: "ColorMode", output: "Optional[Path]") -> bool:
+    """Colour as no-color.org and terminfo say: NO_COLOR set and not empty turns it off, and so
+    does a dumb terminal; `always` forces it (a pager such as `less -R`), even into a file."""
+    if mode is ColorMode.always:
+        return True
+    if mode is ColorMode.never or output is not None:
+        return False
+    return (
+        sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+    )
+
+
 class CheckFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -145,6 +163,7 @@ def _region_option() -> Any:
     return typer.Option(
         None,
         "--region",
+        metavar="REGION",
         callback=_check_region,
         help="Region, when the identity document cannot say.",
     )
@@ -166,7 +185,12 @@ def _port_option() -> Any:
     import typer
 
     return typer.Option(
-        443, "--endpoint-port", min=1, max=65535, help="Port of the GuardDuty endpoint."
+        443,
+        "--endpoint-port",
+        min=1,
+        max=65535,
+        metavar="PORT",
+        help="Port of the GuardDuty endpoint (1 to 65535).",
     )
 
 
@@ -253,6 +277,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
 
     app = typer.Typer(
         add_completion=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
         rich_markup_mode=None,
         pretty_exceptions_enable=False,
         help="Explain, on an EC2 instance, why GuardDuty Runtime Monitoring coverage is "
@@ -279,7 +304,14 @@ def build_app(only: "Optional[str]" = None) -> Any:
             " eventbridge: the Runtime Protection Healthy/Unhealthy event).",
         ),
         verbose: bool = typer.Option(False, "--verbose", "-v", help="Show evidence and facts."),
-        no_color: bool = typer.Option(False, "--no-color", help="No colour, even on a terminal."),
+        color_mode: ColorMode = typer.Option(
+            ColorMode.auto,
+            "--color",
+            metavar="WHEN",
+            help="Colour in the text report: auto (on a terminal, unless NO_COLOR is set and not "
+            "empty, or TERM is dumb), always (e.g. for `less -R`), or never.",
+        ),
+        no_color: bool = typer.Option(False, "--no-color", help="The same as --color never."),
         deadline: float = _deadline_option(),
         root: Optional[Path] = _root_option(),
         imds_endpoint: Optional[str] = _imds_option(),
@@ -338,6 +370,9 @@ def build_app(only: "Optional[str]" = None) -> Any:
             try:
                 if fmt is CheckFormat.coverage:
                     text = guardduty.render_coverage(report, time.time())
+                    reason = guardduty.undecided(report)
+                    if reason:
+                        sys.stderr.write(reason + "\n")
                 else:
                     text = guardduty.render_event(report, time.time())
             except guardduty.NoEvent as error:
@@ -346,12 +381,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
         else:
             from .render import text as render_text
 
-            color = (
-                output is None
-                and not no_color
-                and sys.stdout.isatty()
-                and "NO_COLOR" not in os.environ
-            )
+            color = _use_color(ColorMode.never if no_color else color_mode, output)
             text = render_text.render(report, verbose=verbose, color=color)
         if output is not None:
             _write_output(output, lambda fh: fh.write(text))
@@ -424,21 +454,25 @@ def build_app(only: "Optional[str]" = None) -> Any:
 
         hits = catalog.find(code)
         if not hits:
+            near = catalog.near(code)
+            hint = f" Did you mean: {'; '.join(repr(n) for n in near)}?" if near else ""
             typer.echo(
-                f"Error: no console issue matches {code!r}; `amzn-gd-doctor list` shows them all.",
-                err=True,
-            )
-            raise typer.Exit(2)
-        if len(hits) > 1 and fmt is Format.text:
-            typer.echo(
-                f"Error: {code!r} matches {len(hits)} issues: " + ", ".join(i.code for i in hits),
+                f"Error: no console issue matches {code!r}.{hint} "
+                "`amzn-gd-doctor list` shows them all.",
                 err=True,
             )
             raise typer.Exit(2)
         if fmt is Format.json:
             sys.stdout.write(render_catalog.render_json(hits))
-        else:
-            sys.stdout.write(render_catalog.render_explain(hits[0]))
+        elif len(hits) > 1 and code.strip().lower() != hits[0].issue_type.lower():
+            typer.echo(
+                f"Error: {code!r} matches {len(hits)} issues: " + ", ".join(i.code for i in hits),
+                err=True,
+            )
+            raise typer.Exit(2)
+        else:  # one issue, or every issue of one console type
+            head = f"{hits[0].issue_type}: {len(hits)} console issues\n\n" if len(hits) > 1 else ""
+            sys.stdout.write(head + "\n".join(render_catalog.render_explain(h) for h in hits))
 
     def list_issues(
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),

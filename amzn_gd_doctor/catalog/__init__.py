@@ -49,13 +49,34 @@ def kernel_matrix() -> "Dict[str, Any]":
 
 
 def find(term: str) -> "Tuple[Issue, ...]":
-    """Issues whose code, type, alias or message matches ``term`` (case-insensitive)."""
+    """Issues that ``term`` names (case-insensitive): the one whose code it is; else every issue
+    whose type, message or alias it is (an issue type names several: "No Agent Reporting");
+    else every issue where it appears inside one of those."""
     needle = term.strip().lower()
-    hits = []
-    for item in issues().values():
-        names = (item.code, item.issue_type, item.issue_message, *item.aliases)
-        if any(needle == name.lower() for name in names):
+    if not needle:
+        return ()
+    items = list(issues().values())
+    for item in items:
+        if needle == item.code.lower():
             return (item,)
-        if any(needle in name.lower() for name in names if name):
-            hits.append(item)
-    return tuple(hits)
+
+    def names(item: Issue) -> "Tuple[str, ...]":
+        return tuple(n.lower() for n in (item.issue_type, item.issue_message, *item.aliases) if n)
+
+    exact = tuple(item for item in items if needle in names(item))
+    if exact:
+        return exact
+    return tuple(
+        item for item in items if any(needle in n for n in (item.code.lower(),) + names(item))
+    )
+
+
+def near(term: str, limit: int = 3) -> "Tuple[str, ...]":
+    """Codes, types and messages spelled like ``term``: what a typo probably meant."""
+    import difflib
+
+    items = issues().values()
+    words = sorted({w for i in items for w in (i.code, i.issue_type, i.issue_message) if w})
+    by_lower = {w.lower(): w for w in words}
+    close = difflib.get_close_matches(term.strip().lower(), list(by_lower), n=limit, cutoff=0.6)
+    return tuple(by_lower[w] for w in close)

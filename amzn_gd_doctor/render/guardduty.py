@@ -66,6 +66,16 @@ def _status(report: Report) -> "Any":
     return report.coverage_status.value if known else None
 
 
+def undecided(report: Report) -> str:
+    """Why the coverage resource has no coverageStatus, or "" when it has one."""
+    if _status(report) is not None:
+        return ""
+    from .text import summary_line
+
+    why = summary_line(report).split(" | ")[1]
+    return f"amzn-gd-doctor: no coverageStatus in the coverage resource: {why}"
+
+
 def coverage_resource(report: Report, now: float) -> "Dict[str, Any]":
     """One item of ListCoverage's ``resources``, as of ``now`` (seconds since the epoch).
 
