@@ -1,5 +1,5 @@
 """Shared test helpers: a real IMDSv2-behaving HTTP server for loopback, a hermetic way to run
-the CLI, and golden report files. Fixtures that start these live in conftest.py.
+the CLI, and the golden files of the renderers. Fixtures that start these live in conftest.py.
 
 Network traffic in tests goes to loopback only: every doctor run gets an IMDS endpoint on
 127.0.0.1 (or IMDS disabled) from these helpers.
@@ -11,7 +11,6 @@ import contextlib
 import fcntl
 import json
 import os
-import re
 import secrets
 import shlex
 import subprocess
@@ -317,26 +316,9 @@ def run_cli(
 
 
 # -- golden reports ---------------------------------------------------------------------------
-_PORT_RE = re.compile(r"127\.0\.0\.1:\d+")
-_ELAPSED_RE = re.compile(r"after \d+\.\d\d s")
-
-
-def normalise_json(data: Dict[str, object]) -> Dict[str, object]:
-    """Timings, loopback ports and the checkout's path vary; everything else must match."""
-    text = _PORT_RE.sub("127.0.0.1:PORT", json.dumps(data)).replace(str(REPO), "$REPO")
-    out = json.loads(text)
-    out["elapsed_ms"] = 0
-    out["timing"] = {key: 0 for key in out.get("timing", {})}
-    for item in out.get("checks", []) + out.get("facts", []):
-        item["duration_ms"] = 0
-    return dict(out)
-
-
-def normalise_text(text: str) -> str:
-    text = _PORT_RE.sub("127.0.0.1:PORT", text).replace(str(REPO), "$REPO")
-    return _ELAPSED_RE.sub("after N s", text)
-
-
+# Whole-output goldens are kept only for the renderers and the machine formats
+# (fixtures/golden/render, fleet, guardduty); scenarios declare what they are about instead
+# (tests/scenarios.py).
 def check_golden(request: pytest.FixtureRequest, relpath: str, actual: str) -> None:
     """Compare with fixtures/golden/RELPATH; `pytest --update-golden` rewrites it."""
     path = GOLDEN / relpath
@@ -347,56 +329,6 @@ def check_golden(request: pytest.FixtureRequest, relpath: str, actual: str) -> N
     assert path.exists(), f"no golden file {path}; create it with `pytest --update-golden`"
     expected = path.read_text(encoding="utf-8")
     assert actual == expected, f"report differs from {path} (rerun with --update-golden and review)"
-
-
-def area_json(data: Dict[str, object], area: str) -> Dict[str, object]:
-    """The part of a normalised JSON report that AREA decides: its checks and facts, the
-    diagnoses its rules led to, what it left incomplete, with the verdict and the host line.
-    Another area's new rule changes none of it unless it changes the verdict."""
-
-    def mine(item_id: str) -> bool:
-        return item_id.split(".", 1)[0] == area
-
-    return {
-        "verdict": data["verdict"],
-        "diagnoses": [
-            d
-            for d in data["diagnoses"]
-            if any(mine(f) for f in d["findings"])  # type: ignore[union-attr,index]
-        ],
-        "checks": [c for c in data["checks"] if mine(c["id"])],  # type: ignore[union-attr,index]
-        "facts": [f for f in data["facts"] if mine(f["id"])],  # type: ignore[union-attr,index]
-        "host": data["host"],
-        "incomplete": [i for i in data["incomplete"] if mine(i["id"])],  # type: ignore[union-attr,index]
-    }
-
-
-def area_text(text: str, area: str) -> str:
-    """AREA's block of the text report's checks (its heading and its lines)."""
-    lines = text.splitlines()
-    start = lines.index(f" {area}")
-    end = start + 1
-    while end < len(lines) and lines[end].startswith("  "):
-        end += 1
-    return "\n".join(lines[start:end]) + "\n"
-
-
-def golden_report(
-    request: pytest.FixtureRequest,
-    area: str,
-    name: str,
-    json_result: CliResult,
-    text_result: CliResult,
-) -> None:
-    """Check both renderings of one scenario against fixtures/golden/AREA/NAME.{json,txt}:
-    only AREA's part of the report, so that another area's change leaves the file alone (the
-    renderers' whole output is held by tests/test_render.py, over fixed reports)."""
-    data = area_json(normalise_json(json_result.json()), area)
-    text = area_text(normalise_text(text_result.stdout), area)
-    check_golden(
-        request, f"{area}/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n"
-    )
-    check_golden(request, f"{area}/{name}.txt", text)
 
 
 def null_device(path: Path) -> Path:

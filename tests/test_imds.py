@@ -1,6 +1,8 @@
 """IMDS scenarios end to end: the real CLI against a real IMDSv2-behaving server on loopback.
 
-Every run uses the al2023-6.1 root so the rest of the report is deterministic.
+Every run uses the al2023-6.1 root so the rest of the report is deterministic. A scenario
+declares only the IMDS checks it is about (their outcomes and the words their summaries hold),
+never the other areas' checks.
 """
 
 from __future__ import annotations
@@ -8,7 +10,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from support import ROOTS, ImdsServer, doctor_env, golden_report, run_cli
+from scenarios import assert_declared
+from support import ROOTS, CliResult, ImdsServer, doctor_env, run_cli
 
 ROOT = str(ROOTS / "al2023-6.1")
 FAST = {"AWS_METADATA_SERVICE_TIMEOUT": "0.5"}
@@ -36,9 +39,21 @@ def finding(report: dict, rule_id: str) -> dict:
     return next(c for c in report["checks"] if c["id"] == rule_id)
 
 
-def test_identity_document_healthy_imdsv2(
-    imds_server: ImdsServer, request: pytest.FixtureRequest
-) -> None:
+def fact(report: dict, fact_id: str) -> dict:
+    return next(f for f in report["facts"] if f["id"] == fact_id)
+
+
+def assert_imds(result: CliResult, text: CliResult, declared: dict) -> None:
+    """The JSON report holds what DECLARED says of the IMDS checks, and the text report of the
+    same scenario shows each of them with the same summary."""
+    report = result.json()
+    assert_declared(report, declared)
+    for rule in declared["outcomes"]:
+        assert f"{rule}: {finding(report, rule)['summary']}" in text.stdout
+    assert [i["id"] for i in report["incomplete"] if i["id"].startswith("imds.")] == []
+
+
+def test_identity_document_healthy_imdsv2(imds_server: ImdsServer) -> None:
     result = check(imds_server)
     report = result.json()
     assert not [d for d in report["diagnoses"] if d["code"] in IMDS_CODES]
@@ -47,9 +62,35 @@ def test_identity_document_healthy_imdsv2(
         "123456789012, read with IMDSv2."
     )
     assert report["host"]["vpc_cidrs"] == ["10.0.0.0/16"]
+    host = report["host"]
+    assert (host["instance_id"], host["instance_type"], host["region"], host["account_id"]) == (
+        "i-0123456789abcdef0",
+        "t3.micro",
+        "us-east-1",
+        "123456789012",
+    )
+    assert (host["vpc_id"], host["subnet_id"]) == (
+        "vpc-0a1b2c3d4e5f60718",
+        "subnet-0123456789abcdef0",
+    )
+    assert [fact(report, f)["status"] for f in ("imds.identity", "imds.network", "imds.tags")] == [
+        "ok",
+        "ok",
+        "ok",
+    ]
     gets = [r for r in imds_server.requests if r[0] == "GET"]
     assert gets and all("X-aws-ec2-metadata-token" in headers for _, _, headers in gets)
-    golden_report(request, "imds", "healthy-v2", result, check(imds_server, fmt="text"))
+    assert_imds(
+        result,
+        check(imds_server, fmt="text"),
+        {
+            "outcomes": {"imds.identity_document": "pass", "imds.exclusion_tag": "pass"},
+            "summaries": {
+                "imds.identity_document": ["i-0123456789abcdef0", "read with IMDSv2"],
+                "imds.exclusion_tag": ["tags in instance metadata are off"],
+            },
+        },
+    )
 
 
 def test_vpc_values_are_fetched_at_once(imds_server: ImdsServer) -> None:
@@ -132,15 +173,36 @@ def test_identity_document_blackholed(blackhole_port: int) -> None:
     assert finding(report, "imds.exclusion_tag")["blocked_by"] == "imds.identity_document"
 
 
-def test_identity_document_refused(refused_port: int, request: pytest.FixtureRequest) -> None:
+def test_identity_document_refused(refused_port: int) -> None:
     url = f"http://127.0.0.1:{refused_port}/"
     args = ("check", "--root", ROOT, "--imds-endpoint", url)
     result = run_cli(*args, "-f", "json", env=doctor_env(**FAST))
     assert result.returncode == 1
-    assert result.json()["diagnoses"][0]["summary"] == (
+    report = result.json()
+    assert report["diagnoses"][0]["summary"] == (
         f"IMDS at {url} could not be reached for a token (connection refused)."
     )
-    golden_report(request, "imds", "refused", result, run_cli(*args, env=doctor_env(**FAST)))
+    assert report["verdict"]["code"] == "identity_document_unavailable"
+    assert report["diagnoses"][0]["confidence"] == "confirmed"
+    assert report["host"]["instance_id"] is None and report["host"]["vpc_cidrs"] == []
+    for blocked in ("imds.network", "imds.tags"):
+        assert fact(report, blocked)["status"] == "error"
+        assert fact(report, blocked)["reason"].startswith("needs imds.identity: IMDS at ")
+    assert finding(report, "imds.exclusion_tag")["blocked_by"] == "imds.identity_document"
+    assert_imds(
+        result,
+        run_cli(*args, env=doctor_env(**FAST)),
+        {
+            "outcomes": {"imds.identity_document": "fail", "imds.exclusion_tag": "inconclusive"},
+            "summaries": {
+                "imds.identity_document": [
+                    "could not be reached for a token",
+                    "connection refused",
+                ],
+                "imds.exclusion_tag": ["blocked by imds.identity_document"],
+            },
+        },
+    )
 
 
 @pytest.mark.parametrize(
@@ -183,7 +245,7 @@ def test_identity_document_missing_404(imds_server: ImdsServer) -> None:
     )
 
 
-def test_exclusion_tag_false(imds_server: ImdsServer, request: pytest.FixtureRequest) -> None:
+def test_exclusion_tag_false(imds_server: ImdsServer) -> None:
     imds_server.tags = {"GuardDutyManaged": "false", "Name": "web"}
     result = check(imds_server)
     report = result.json()
@@ -192,7 +254,19 @@ def test_exclusion_tag_false(imds_server: ImdsServer, request: pytest.FixtureReq
     assert report["verdict"]["issue_message"] == (
         "Instances with exclusion tags are excluded from Runtime Monitoring."
     )
-    golden_report(request, "imds", "exclusion-tag", result, check(imds_server, fmt="text"))
+    assert report["verdict"]["code"] == "exclusion_tag"
+    assert report["diagnoses"][0]["confidence"] == "confirmed"
+    assert_imds(
+        result,
+        check(imds_server, fmt="text"),
+        {
+            "outcomes": {"imds.identity_document": "pass", "imds.exclusion_tag": "fail"},
+            "summaries": {
+                "imds.identity_document": ["i-0123456789abcdef0", "read with IMDSv2"],
+                "imds.exclusion_tag": ["GuardDutyManaged=false", "excludes it from Runtime"],
+            },
+        },
+    )
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Dict, Optional
 
 import pytest
+from scenarios import journal_of
 
 from amzn_gd_doctor import doctor, registry
 from amzn_gd_doctor.host import RootedHost
@@ -20,19 +21,6 @@ AGENT_FIXTURES = REPO / "fixtures" / "agent"
 ROOTS = REPO / "fixtures" / "roots"
 # Facts from other areas the agent rules read.
 OTHER_FACTS = ("platform.kernel", "platform.btf", "ssm.agent", "net.proxy_view")
-# The journal each --root scenario holds, made into a real journal file when the tree is copied.
-TREE_JOURNALS: Dict[str, str] = {
-    "agent-healthy": "clean-start",
-    "agent-restart-loop": "restart-loop",
-    "agent-oom": "oom-kills",
-    "agent-btf": "btf-failure",
-    "agent-access-denied": "clean-start",
-    "agent-dns": "connection-errors",
-    "agent-memcap-sigkill": "memcap-sigkill",
-    "agent-bpf-skeleton": "bpf-skeleton",
-    "agent-hostile-numbers": "hostile-numbers",
-    "canary-secrets": "canary-secrets",
-}
 
 
 def _systemd_python_missing() -> bool:
@@ -82,10 +70,11 @@ def findings(report: Report) -> Dict[str, Finding]:
 
 
 def copy_tree(tmp_path: Path, name: str) -> Path:
-    """A writable copy of fixtures/roots/NAME, with its journal made from the export text."""
+    """A writable copy of fixtures/roots/NAME, with its journal made from the export text that
+    the tree's expectation file names under "journal" (tests/scenarios.py)."""
     dest = tmp_path / name
     shutil.copytree(ROOTS / name, dest, symlinks=True)
-    export = TREE_JOURNALS.get(name)
+    export = journal_of(name)
     if export is not None:
         if journal_remote() is None:
             pytest.skip("systemd-journal-remote is needed to make the tree's journal")

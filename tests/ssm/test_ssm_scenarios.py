@@ -1,25 +1,20 @@
-"""SSM --root scenarios end to end (doctor.run over fixtures/roots/ssm-*, golden JSON and text),
-bad input on disk, and root-only files read without the privilege to read them."""
+"""SSM --root scenarios end to end (doctor.run over every fixtures/roots/ssm-* tree with the SSM
+probes and rules, the report rendered as JSON and checked against what the tree's expectation
+file declares), bad input on disk, and root-only files read without the privilege to read
+them."""
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from support import (
-    DROP_READ_CAPS,
-    check_golden,
-    doctor_env,
-    normalise_json,
-    normalise_text,
-    run_cli,
-)
+from scenarios import area_run_expectation, assert_declared, trees_of
+from support import DROP_READ_CAPS, doctor_env, run_cli
 
 from amzn_gd_doctor.model import Outcome
 from amzn_gd_doctor.render import json as render_json
@@ -28,43 +23,23 @@ from amzn_gd_doctor.render import text as render_text
 from .conftest import REPO, SSM_FIXTURES, SSM_ROOTS, run_ssm_area
 
 PLUGIN_STATE = "var/lib/amazon/ssm/packages/AmazonGuardDuty-RuntimeMonitoringSsmPlugin/installstate"
-_MS_RE = re.compile(r"\b\d+ ms\b")
-SCENARIOS = {
-    "ssm-not-installed": ("UNHEALTHY", "waiting_for_ssm_notification"),
-    "ssm-stopped": ("UNHEALTHY", "waiting_for_ssm_notification"),
-    "ssm-snap": ("HEALTHY", None),
-    "ssm-plugin-failed": ("UNHEALTHY", "ssm_association_execution_failed"),
-    "ssm-association-failed": ("UNHEALTHY", "ssm_association_execution_failed"),
-    "ssm-hybrid": ("UNHEALTHY", "identity_document_unavailable"),
-    "ssm-healthy": ("HEALTHY", None),
-    # One tree per cause the SSM agent's log names; only a missing Distributor build of
-    # GuardDuty's package decides the console issue, the others warn.
-    "ssm-log-network": ("HEALTHY", None),
-    "ssm-log-imds-unreachable": ("HEALTHY", None),
-    "ssm-log-no-instance-profile": ("HEALTHY", None),
-    "ssm-log-dhmc-off": ("HEALTHY", None),
-    "ssm-log-iam-action": ("HEALTHY", None),
-    "ssm-log-scp-deny": ("HEALTHY", None),
-    "ssm-log-vpce-suspected": ("HEALTHY", None),
-    "ssm-log-clock-skew": ("HEALTHY", None),
-    "ssm-log-tls-proxy": ("HEALTHY", None),
-    "ssm-log-no-platform-build": ("UNHEALTHY", "ssm_association_execution_failed"),
-}
 
 
-@pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_root_scenario_golden(request: pytest.FixtureRequest, name: str) -> None:
-    report = run_ssm_area(SSM_ROOTS / name)
-    status, code = SCENARIOS[name]
-    assert report.coverage_status.value == status
-    assert (report.primary.issue.code if report.primary else None) == code
-    data = normalise_json(json.loads(render_json.render(report)))
-    check_golden(request, f"ssm/{name}.json", json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-    check_golden(
-        request,
-        f"ssm/{name}.txt",
-        _MS_RE.sub("N ms", normalise_text(render_text.render(report, verbose=True))),
-    )
+@pytest.mark.parametrize("name", trees_of("ssm"))
+def test_root_scenario(name: str) -> None:
+    """What the SSM area alone concludes over the tree (`area_run` in its expectation file),
+    and the outcomes and summary words of the SSM checks it declares; its failing SSM checks are
+    exactly the declared ones."""
+    expected = area_run_expectation(name)
+    root = SSM_ROOTS / name
+    report = run_ssm_area(root)
+    assert all(f.outcome is not Outcome.CRASH for f in report.findings)
+    data = json.loads(render_json.render(report).replace(str(root), "<ROOT>"))
+    assert_declared(data, expected, area="ssm")
+    diagnoses = expected["diagnoses"]
+    assert isinstance(diagnoses, list)
+    primary = diagnoses[0]["code"] if diagnoses else None
+    assert (report.primary.issue.code if report.primary else None) == primary
 
 
 def findings(report) -> dict:
