@@ -1,5 +1,6 @@
 """Write packaging/ssm/AmznGdDoctor-Check.json, the SSM Command document, from
-packaging/ssm/runner.py (its step's program). The document is committed; a test checks it is
+packaging/ssm/runner.py (its step's program) and packaging/ssm/no_python.sh (what the step
+says where there is no python3). The document is committed; a test checks it is
 current.
 
 Usage: python3 scripts/build_ssm_document.py [--check]
@@ -69,6 +70,7 @@ PARAMETERS = {
 
 def document() -> dict:
     runner = (SSM / "runner.py").read_text().rstrip("\n").split("\n")
+    no_python = (SSM / "no_python.sh").read_text().rstrip("\n").split("\n")
     script = [
         "#!/bin/sh",
         "# amzn-gd-doctor: read-only diagnosis of GuardDuty Runtime Monitoring coverage.",
@@ -76,8 +78,7 @@ def document() -> dict:
         "# doctor's status (exitStatus verdict: 0 healthy, 1 unhealthy, 3 undecided); never 194.",
         "PY=$(command -v python3 || echo /usr/libexec/platform-python)",
         'if [ ! -x "$PY" ]; then',
-        '  echo "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)"',
-        "  exit 2",
+        *("  " + line if line else line for line in no_python),
         "fi",
         '"$PY" - ' + " ".join(f"'{{{{ {name} }}}}'" for name in RUNNER_ARGS) + f" <<'{MARK}'",
         *runner,

@@ -468,3 +468,56 @@ def test_document_falls_back_to_platform_python(tree: Path, pyz_server: Dict[str
         "amzn-gd-doctor: no python3 on this instance (nor /usr/libexec/platform-python)\n"
     )
     assert (result["status"], result["exitCode"]) == ("Failed", 2)
+
+
+# What Bottlerocket's control container shows a Run Command script: host-ctr mounts the host's
+# os-release as /etc/bottlerocket-release, and the API client as /usr/local/bin/apiclient.
+# The values are those of a public Bottlerocket os-release (VERSION_ID 1.47.0) moved to the
+# versions the scenarios need.
+BOTTLEROCKET_RELEASE = (
+    "NAME=Bottlerocket\nID=bottlerocket\n"
+    'VERSION="{v} ({variant})"\nPRETTY_NAME="Bottlerocket OS {v} ({variant})"\n'
+    "VARIANT_ID={variant}\nVERSION_ID={v}\nBUILD_ID=6154605b\n"
+)
+# apiclient cannot run here (it talks to Bottlerocket's API server over /run/api.sock): this
+# stand-in prints the JSON shape `apiclient get settings.host-containers.NAME` prints there.
+APICLIENT = """#!/bin/sh
+cat <<'JSON'
+{"settings": {"host-containers": {"amazon-guardduty-agent": {"enabled": %s,
+ "source": "593207742271.dkr.ecr.us-east-1.amazonaws.com/aws-guardduty-agent-ecs-ec2:v1.9.0",
+ "superpowered": true}}}}
+JSON
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "variant", "enabled", "says"),
+    [
+        ("1.62.1", "aws-ecs-2", "true", "GuardDuty supports this variant and release"),
+        ("1.47.0", "aws-ecs-2", "true", "from release 1.62.1: update the AMI"),
+        ("1.64.0", "aws-k8s-1.34", "false", "an EKS variant, whose coverage is EKS Runtime"),
+    ],
+)
+@needs_agent
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_document_in_a_bottlerocket_control_container_says_what_it_sees(
+    tree: Path, version: str, variant: str, enabled: str, says: str
+) -> None:
+    (tree / "usr/bin/python3").unlink()
+    (tree / "etc/bottlerocket-release").write_text(
+        BOTTLEROCKET_RELEASE.format(v=version, variant=variant)
+    )
+    apiclient = tree / "usr/local/bin/apiclient"
+    apiclient.write_text(APICLIENT % enabled)
+    apiclient.chmod(0o755)
+    result = run_document(tree, {"format": "summary"})
+    (line,) = str(result["stdout"]).splitlines()
+    assert line.startswith(
+        f"amzn-gd-doctor: Bottlerocket {version} ({variant}), seen from its control container: "
+    )
+    assert says in line
+    host_container = "enabled" if enabled == "true" else "present but disabled"
+    assert f"agent host container amazon-guardduty-agent: {host_container}." in line
+    assert line.endswith("The doctor itself needs python3, which this container lacks.")
+    assert (result["status"], result["exitCode"]) == ("Failed", 2)
