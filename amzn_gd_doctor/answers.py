@@ -10,16 +10,7 @@ imports no host. Other host answers (command output, HTTP responses, journal ent
 
 from typing import Mapping, Optional, Tuple
 
-from . import lazy_re
 from .values import field, value
-
-PROXY_VARIABLES = ("https_proxy", "http_proxy", "no_proxy", "all_proxy")
-_CREDENTIALS_RE = lazy_re.compile(r"(://)[^/@\s]*@")
-
-
-def redact_proxy(value: str) -> str:
-    """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``."""
-    return _CREDENTIALS_RE.sub(r"\1***@", value)
 
 
 @value
@@ -79,5 +70,5 @@ class ProcessInfo:
     memlock: (
         "Optional[Tuple[Optional[int], Optional[int]]]"  # (soft, hard); None inside = unlimited
     )
-    proxy_env: "Mapping[str, str]" = field(default_factory=dict)
+    proxy_env: "Mapping[str, str]" = field(default_factory=dict)  # redact.proxy_variables
     environ_readable: bool = False

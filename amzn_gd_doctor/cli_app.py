@@ -222,10 +222,16 @@ def _options(
 
 
 def _host(options: Any) -> Any:
-    """The host `--root` asks for: a tree read as if chrooted there, or this machine."""
+    """The host `--root` asks for: a tree read as if chrooted there, or this machine, its
+    parts bounded by the run's deadline from the start."""
+    import time
+
     from .host import LiveHost, RootedHost
 
-    return RootedHost(options.root) if options.root else LiveHost()
+    deadline = options.run_deadline(time.monotonic())
+    if options.root:
+        return RootedHost(options.root, deadline=deadline)
+    return LiveHost(deadline=deadline)
 
 
 def _refuse_observation_options(ctx: Any) -> None:

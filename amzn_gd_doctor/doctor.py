@@ -387,9 +387,9 @@ def run(
     from . import registry
 
     started = time.monotonic()
-    deadline = (options.origin if options.origin is not None else started) + options.deadline
-    if hasattr(host, "deadline"):
-        host.deadline = deadline
+    # The host's parts were given this deadline when it was built (cli_app._host); the engine
+    # keeps it too, for the probes it abandons.
+    deadline = options.run_deadline(started)
     if probes is None or rules is None:
         all_probes, all_rules = registry.load()
         probes = all_probes if probes is None else probes

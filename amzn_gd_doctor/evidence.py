@@ -4,11 +4,14 @@ through the same engine with the capture time as "now"."""
 import os
 import socket
 import time
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from . import __version__, bundle, doctor, redact
-from .host import recorded
+from .host import Budget, recorded
 from .model import DEFAULT_DEADLINE_S, Replay, Report
+
+if TYPE_CHECKING:
+    from .host import Host
 
 
 def _iso(epoch: float) -> str:
@@ -44,7 +47,7 @@ def options_from(manifest: "Dict[str, Any]") -> doctor.Options:
 
 
 def collect(
-    inner: Any,
+    inner: "Host",
     options: doctor.Options,
     render: "Callable[[Report], Tuple[str, str]]",
     pseudonymize: bool = False,
@@ -105,7 +108,11 @@ def replay(path: str) -> Report:
         raise bundle.BundleError("manifest.json has no capture time")
     env = found.manifest.get("env")
     host = recorded.ReplayHost(
-        found.observations, env if isinstance(env, dict) else {}, float(captured)
+        found.observations,
+        env if isinstance(env, dict) else {},
+        float(captured),
+        rooted=bool(options.root),
+        budget=Budget(options.run_deadline(time.monotonic())),
     )
     report = doctor.run(host, options)
     tool = found.manifest.get("tool")

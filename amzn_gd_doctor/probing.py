@@ -1,13 +1,18 @@
-"""What a probe is handed and how it registers: ``ProbeContext`` (the host, the run's
-``Options`` and the facts the probe declared it needs), ``Blocked`` (a needed fact was not
-observed), and the ``@probe`` and ``@derived`` decorators.
+"""What a probe is handed and how it registers: ``ProbeContext`` (the run's ``Options`` and the
+facts the probe declared it needs), the host parts it declared (and only those), ``Blocked`` (a
+needed fact was not observed), and the ``@probe`` and ``@derived`` decorators.
+
+``@probe(KEY, parts=(FILES, CLOCK))`` registers ``fn(ctx, files, clock)``: the probe is called
+with those parts of the run's host, in that order, and mypy holds its parameters to them (an
+overload per number of parts), so a probe cannot reach a part it did not declare.
 
 It sits below the engine (``doctor.py``), which builds the contexts and runs the probes, so a
 probe imports this module and never the engine. Rules register through ``registry.py`` and
 never import this module: it names the host, and no rule reaches the host, not even for a type.
 """
 
-from typing import TYPE_CHECKING, Callable, Optional, Tuple, TypeVar
+import functools
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Sequence, Tuple, TypeVar, overload
 
 from .model import DEFAULT_DEADLINE_S, Fact
 from .registry import DEFAULT_PROBE_TIMEOUT_S, ProbeSpec, add_probe
@@ -16,8 +21,17 @@ from .values import value
 if TYPE_CHECKING:
     from .facts import Key
     from .host import Host
+    from .host.protocols import Part
 
 T = TypeVar("T")
+A = TypeVar("A")
+B = TypeVar("B")
+C = TypeVar("C")
+D = TypeVar("D")
+
+# The host parts each probe declared, by probe id, in the order it takes them (for the
+# conformance tests: the engine hands them over through ``ProbeContext``).
+PARTS: "Dict[str, Tuple[str, ...]]" = {}
 
 
 @value
@@ -35,6 +49,12 @@ class Options:
     # Account ids, instance ids and IP addresses in the report replaced by pseudonyms.
     pseudonymize: bool = False
 
+    def run_deadline(self, started: float) -> float:
+        """The run's deadline, a time.monotonic() value: ``deadline`` seconds from ``origin``,
+        or from ``started`` (when the run starts) without one. The host is built with it and
+        the engine keeps it."""
+        return (self.origin if self.origin is not None else started) + self.deadline
+
 
 class Blocked(Exception):
     """A probe's prerequisite was not observed; ``root`` names the probe that failed first,
@@ -47,16 +67,20 @@ class Blocked(Exception):
 
 
 class ProbeContext:
-    """What a probe gets: the host, the options, and the facts it declared it needs.
-    ``wait`` is the engine's: the fact of a probe id once it has settled."""
+    """What a probe gets besides its parts: the options, and the facts it declared it needs.
+    ``wait`` is the engine's: the fact of a probe id once it has settled. The host stays here,
+    out of the probe's reach: ``@probe`` hands the probe the parts it declared."""
 
     def __init__(
         self, host: "Host", options: Options, spec: ProbeSpec, wait: "Callable[[str], Fact]"
     ) -> None:
-        self.host = host
+        self.__host = host
         self.options = options
         self._spec = spec
         self._wait = wait
+
+    def _parts(self, names: "Sequence[str]") -> "Tuple[object, ...]":
+        return tuple(getattr(self.__host, name) for name in names)
 
     def fact(self, key: "Key[object]") -> Fact:
         if key.id not in self._spec.needs:
@@ -80,17 +104,73 @@ class ProbeContext:
         return fact.value if fact.ok else None
 
 
+@overload
+def probe(
+    key: "Key[T]", *, needs: "Tuple[Key[object], ...]" = (), timeout: float = ...
+) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]": ...
+
+
+@overload
 def probe(
     key: "Key[T]",
     *,
+    parts: "Tuple[Part[A]]",
+    needs: "Tuple[Key[object], ...]" = (),
+    timeout: float = ...,
+) -> "Callable[[Callable[[ProbeContext, A], T]], Callable[[ProbeContext, A], T]]": ...
+
+
+@overload
+def probe(
+    key: "Key[T]",
+    *,
+    parts: "Tuple[Part[A], Part[B]]",
+    needs: "Tuple[Key[object], ...]" = (),
+    timeout: float = ...,
+) -> "Callable[[Callable[[ProbeContext, A, B], T]], Callable[[ProbeContext, A, B], T]]": ...
+
+
+@overload
+def probe(
+    key: "Key[T]",
+    *,
+    parts: "Tuple[Part[A], Part[B], Part[C]]",
+    needs: "Tuple[Key[object], ...]" = (),
+    timeout: float = ...,
+) -> "Callable[[Callable[[ProbeContext, A, B, C], T]], Callable[[ProbeContext, A, B, C], T]]": ...
+
+
+@overload
+def probe(
+    key: "Key[T]",
+    *,
+    parts: "Tuple[Part[A], Part[B], Part[C], Part[D]]",
+    needs: "Tuple[Key[object], ...]" = (),
+    timeout: float = ...,
+) -> (
+    "Callable[[Callable[[ProbeContext, A, B, C, D], T]], Callable[[ProbeContext, A, B, C, D], T]]"
+): ...
+
+
+def probe(
+    key: "Key[T]",
+    *,
+    parts: "Tuple[Part[object], ...]" = (),
     needs: "Tuple[Key[object], ...]" = (),
     timeout: float = DEFAULT_PROBE_TIMEOUT_S,
-) -> "Callable[[Callable[[ProbeContext], T]], Callable[[ProbeContext], T]]":
-    """Register ``fn(ctx) -> value`` as the probe of ``key`` (``area.thing``); mypy holds its
-    return type to the key's class, and the engine checks the value it returns."""
+) -> "Callable[[Callable[..., T]], Callable[..., T]]":
+    """Register ``fn(ctx, *parts) -> value`` as the probe of ``key`` (``area.thing``); mypy holds
+    its parameters to ``parts`` and its return type to the key's class, and the engine checks
+    the value it returns."""
+    names = tuple(part.name for part in parts)
 
-    def register(fn: "Callable[[ProbeContext], T]") -> "Callable[[ProbeContext], T]":
-        add_probe(ProbeSpec(key.id, fn, tuple(k.id for k in needs), timeout, key.type))
+    def register(fn: "Callable[..., T]") -> "Callable[..., T]":
+        def with_parts(ctx: ProbeContext) -> T:
+            return fn(ctx, *ctx._parts(names))
+
+        called = functools.update_wrapper(with_parts, fn) if names else fn
+        PARTS[key.id] = names
+        add_probe(ProbeSpec(key.id, called, tuple(k.id for k in needs), timeout, key.type))
         return fn
 
     return register

@@ -24,7 +24,7 @@ Pure and stdlib only; needs no privilege.
 
 import os
 import re
-from typing import Any, Callable, Dict, Match, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, Mapping, Match, Optional, Tuple, TypeVar, cast
 
 from . import lazy_re
 from .values import FIELDS, replace
@@ -76,14 +76,35 @@ _VENDOR_TOKEN_RE = lazy_re.compile(
     r"(?![A-Za-z0-9_])"
 )
 _NOT_MARKED = r"(?!\[REDACTED:)"
-# scheme://user:password@host: the user is kept, the password masked.
+# scheme://user:password@host: the user is kept, the password masked up to the last @ before
+# the host (Go's URL parser, which both agents use, ends the userinfo there, so a password may
+# hold an @). The rest of the word is taken whole and the @ found in it afterwards (``_upto_at``):
+# a pattern that had to end on an @ would backtrack over every word that holds none.
+_URL_PREFIX = r"[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@\"'<>\[\]]{0,256}:"
 _URL_PASSWORD_RE = lazy_re.compile(
-    r"(?<![A-Za-z0-9+.-])([A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@\"'<>\[\]]{0,256}:)"
-    + _NOT_MARKED
-    + r"[^\s@/\"'<>]"
-    + _UP_TO
-    + "@"
+    r"(?<![A-Za-z0-9+.-])(" + _URL_PREFIX + ")" + _NOT_MARKED + r"([^\s/\"'<>]" + _UP_TO + ")"
 )
+# A proxy variable's URL (HTTPS_PROXY=http://user:pass@proxy:3128): its password may hold a /
+# too, so there the word runs on over slashes to its last @.
+_PROXY_URL_RE = lazy_re.compile(
+    r"((?:[Hh][Tt][Tt][Pp][Ss]?|[Aa][Ll][Ll])_[Pp][Rr][Oo][Xx][Yy][\"']?\s{0,5}[=:]\s{0,5}[\"']?"
+    + _URL_PREFIX
+    + ")"
+    + _NOT_MARKED
+    + r"([^\s\"'<>]"
+    + _UP_TO
+    + ")"
+)
+
+
+def _upto_at(found: "Match[str]") -> str:
+    """The password of a URL's userinfo masked, up to the last @ of the word; a word without
+    an @ (``http://host:8080/``) holds no password and stays."""
+    rest = found.group(2)
+    at = rest.rfind("@")
+    return found.group(0) if at < 0 else found.group(1) + marker("url-password") + rest[at:]
+
+
 _SCHEMES = r"(?:Bearer|Basic|Digest|Token|AWS4-HMAC-SHA256)"
 # Authorization: Bearer/Basic/AWS4-HMAC-SHA256 ..., and any "Bearer <token>".
 _AUTH_HEADER_RE = lazy_re.compile(
@@ -244,7 +265,8 @@ def _pem_lines(block: str) -> str:
 _PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]" = (
     # One marker a line of the block: a masked log has as many lines as the log had.
     (_PEM_RE, lambda m: _pem_lines(m.group(0)), ("PRIVATE KEY",)),
-    (_URL_PASSWORD_RE, lambda m: m.group(1) + marker("url-password") + "@", ("://",)),
+    (_PROXY_URL_RE, _upto_at, ("proxy", "PROXY", "Proxy")),
+    (_URL_PASSWORD_RE, _upto_at, ("://",)),
     (_AUTH_HEADER_RE, lambda m: m.group(1) + marker("authorization"), ("Authorization",)),
     (_BEARER_RE, lambda m: m.group(1) + marker("bearer-token"), ("Bearer",)),
     (_JWT_RE, lambda m: marker("jwt"), ("eyJ",)),
@@ -256,6 +278,43 @@ _PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]
     (_ACCESS_KEY_RE, lambda m: marker("aws-access-key-id"), ("A",)),
     (_VENDOR_TOKEN_RE, lambda m: marker("token"), ("gh", "xox", "AIza", "k_live_")),
 )
+
+
+# -- proxies --------------------------------------------------------------------------------------
+# The proxy variables, the one list of them: both agents are Go programs, whose HTTP client
+# reads HTTPS_PROXY, HTTP_PROXY and NO_PROXY in either case; all_proxy is curl's and other
+# tools', shown too so that a setting meant for the agent is not missed. Exact names only: an
+# environment is case-sensitive, and a mixed-case name is read by no one.
+PROXY_VARIABLES = (
+    "https_proxy",
+    "HTTPS_PROXY",
+    "http_proxy",
+    "HTTP_PROXY",
+    "no_proxy",
+    "NO_PROXY",
+    "all_proxy",
+    "ALL_PROXY",
+)
+PROXY_CREDENTIALS = "***"
+
+
+def mask_proxy_credentials(url: str) -> str:
+    """``http://user:p@ss/w0rd@proxy:3128`` -> ``http://***@proxy:3128``: everything between
+    ``://`` and the last ``@``, since Go's URL parser, which both agents use, takes the last
+    ``@`` before the host, so a password may hold ``@`` or ``/``. The one credential masker of
+    proxy settings, wherever they are read (a process's environment, a unit's Environment=, a
+    recording's environment)."""
+    start = url.find("://")
+    if start < 0:
+        return url
+    start += 3
+    at = url.rfind("@", start)
+    return url if at < 0 else url[:start] + PROXY_CREDENTIALS + url[at:]
+
+
+def proxy_variables(env: "Mapping[str, str]") -> "Dict[str, str]":
+    """The proxy variables of an environment, their credentials masked."""
+    return {k: mask_proxy_credentials(v) for k, v in env.items() if k in PROXY_VARIABLES}
 
 
 def mask(text: str) -> str:

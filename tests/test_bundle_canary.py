@@ -193,15 +193,44 @@ def test_a_refused_call_is_not_recorded_and_is_counted() -> None:
     never reaches any host)."""
 
     class Untouchable:
-        env: Dict[str, str] = {}
-
         def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes:
             raise AssertionError("asked")
 
-    from amzn_gd_doctor.host import CouldNotLook
+    from amzn_gd_doctor.host import CouldNotLook, LiveHost
 
-    host = recorded.RecordingHost(Untouchable())  # type: ignore[arg-type]
+    inner = LiveHost(env={})
+    inner.files = Untouchable()  # type: ignore[assignment]
+    host = recorded.RecordingHost(inner)
     with pytest.raises(CouldNotLook, match="^/etc/shadow is not on the recording's allow-list$"):
         host.read_bytes("/etc/shadow", 100)
     assert host.refused == {"read_bytes": 1}
     assert host.observations == []
+
+
+def test_proxy_passwords_holding_at_or_slash_are_masked_wherever_proxies_are_read() -> None:
+    """One list of proxy variables and one masker (redact.py) for a process's environ, a unit's
+    Environment= and a recording's environment: a password may hold @ or /, and Go's URL
+    parser ends it at the last @."""
+    from amzn_gd_doctor.facts.agent import AgentUnit, Systemd
+    from amzn_gd_doctor.host.processes import parse_proxy_environ
+
+    secret = "c4nary/P@ss"
+    url = f"http://proxyuser:{secret}@10.0.0.5:3128"
+    environ = f"PATH=/bin\0HTTPS_PROXY={url}\0no_proxy=169.254.169.254\0".encode()
+    masked = {"HTTPS_PROXY": "http://***@10.0.0.5:3128", "no_proxy": "169.254.169.254"}
+    assert parse_proxy_environ(environ) == masked
+    unit = AgentUnit(
+        Systemd.RUNNING, environment={"HTTPS_PROXY": url, "no_proxy": masked["no_proxy"]}
+    )
+    assert unit.proxy_env == masked
+    kept = recorded.allowed_env({"HTTPS_PROXY": url, "HOME": "/root", "SSL_CERT_DIR": "/etc/ssl"})
+    assert kept == {"HTTPS_PROXY": masked["HTTPS_PROXY"], "SSL_CERT_DIR": "/etc/ssl"}
+    assert all("P@ss" not in v and "c4nary" not in v for v in kept.values())
+    # A unit file or a log line, recorded as text: masked up to the last @ as well.
+    clean = recorded.cleaner()
+    assert clean(f"Environment=HTTPS_PROXY={url}\n") == (
+        "Environment=HTTPS_PROXY=http://proxyuser:[REDACTED:url-password]@10.0.0.5:3128\n"
+    )
+    assert clean("proxyconnect tcp: http://u:p@ss@h:1: dial") == (
+        "proxyconnect tcp: http://u:[REDACTED:url-password]@h:1: dial"
+    )

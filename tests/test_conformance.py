@@ -17,8 +17,10 @@ from support import REPO
 
 from amzn_gd_doctor import catalog, registry, values
 from amzn_gd_doctor.facts import Key
+from amzn_gd_doctor.host import Budget
+from amzn_gd_doctor.host import protocols as host_protocols
 from amzn_gd_doctor.model import Verdict
-from amzn_gd_doctor.probing import ProbeContext
+from amzn_gd_doctor.probing import PARTS, ProbeContext
 
 PROBES, RULES = registry.load()
 ID_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
@@ -148,9 +150,16 @@ def _mentions_any(tp: object) -> bool:
     return tp is typing.Any or any(_mentions_any(a) for a in typing.get_args(tp))
 
 
+# What probes name for type checking only: their context and the host parts they take.
+PART_TYPES = {
+    "ProbeContext": ProbeContext,
+    "Budget": Budget,
+    **{n: c for n, c in vars(host_protocols).items() if n.endswith("Part")},
+}
+
+
 def _hints(fn: object) -> dict:
-    # Probes name ProbeContext for type checking only.
-    return typing.get_type_hints(fn, localns={"ProbeContext": ProbeContext})
+    return typing.get_type_hints(fn, localns=PART_TYPES)
 
 
 def test_every_rule_takes_exactly_its_facts_types_in_order() -> None:
@@ -194,7 +203,9 @@ def _value_classes() -> list:
         classes += [
             c
             for c in vars(module).values()
-            if isinstance(c, type) and c.__module__ == module.__name__ and values.fields(c)
+            if isinstance(c, type)
+            and c.__module__ == module.__name__
+            and getattr(c, values.FIELDS, ())
         ]
     return classes
 
@@ -229,8 +240,55 @@ def test_every_key_is_registered_once_by_a_probe() -> None:
 def test_derived_facts_read_facts_only_never_the_host() -> None:
     derived = [p for p in PROBES.values() if p.derived]
     assert sorted(p.id for p in derived) == ["agent.evidence", "net.name_state", "net.proxy_view"]
-    assert [p.id for p in derived if "ctx.host" in inspect.getsource(p.fn)] == []
+    assert [p.id for p in derived if PARTS.get(p.id)] == []
     assert [p.id for p in derived if not p.needs] == []
+
+
+def test_every_probe_takes_exactly_its_declared_parts_in_order() -> None:
+    """``@probe(KEY, parts=(FILES, CLOCK))`` is ``fn(ctx, files: FilesPart, clock: ClockPart)``
+    (mypy holds it too; this holds it where a probe's annotations are not checked)."""
+    declared = {
+        getattr(host_protocols, n).name: t
+        for n, t in (
+            ("ENV", typing.Mapping[str, str]),
+            ("BUDGET", Budget),
+            *(
+                (n, getattr(host_protocols, n.title().replace("_", "") + "Part"))
+                for n in (
+                    "CLOCK",
+                    "FILES",
+                    "COMMANDS",
+                    "HTTP",
+                    "JOURNAL",
+                    "PROCESSES",
+                    "NETWORK",
+                    "PACKAGES",
+                    "UNITS",
+                )
+            ),
+        )
+    }
+    wrong = {}
+    for p in PROBES.values():
+        hints = _hints(p.fn)
+        params = [hints.get(n) for n in list(inspect.signature(p.fn).parameters)[1:]]
+        wanted = [declared[name] for name in PARTS.get(p.id, ())]
+        if params != wanted:
+            wrong[p.id] = (params, wanted)
+    assert wrong == {}
+    assert sum(1 for p in PROBES.values() if PARTS.get(p.id)) >= 20
+
+
+def test_no_probe_reaches_past_its_parts_or_reads_a_tree_on_its_own() -> None:
+    """No probe holds the whole host, asks which host it has, or catches Unsupported to read a
+    tree instead: what --root means lives in the rooted host's parts."""
+    sources = {
+        path.name: path.read_text() for path in (REPO / "amzn_gd_doctor" / "probes").glob("*.py")
+    }
+    forbidden = ("ctx.host", "ctx._parts", "__host", "except Unsupported", "RootedHost", "LiveHost")
+    assert {n: [f for f in forbidden if f in text] for n, text in sources.items()} == {
+        n: [] for n in sources
+    }
 
 
 # HOUSE_STYLE: a rule fits on a screen. Counted from the first statement of its body (the

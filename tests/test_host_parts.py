@@ -25,8 +25,11 @@ from amzn_gd_doctor.host.composed import ComposedHost
 from amzn_gd_doctor.host.files import TreeFiles
 from amzn_gd_doctor.host.http import HttpFailure, LiveHttp
 from amzn_gd_doctor.host.journal import JournalReader
+from amzn_gd_doctor.host.live import LiveClock
 from amzn_gd_doctor.host.network import NoNetwork
 from amzn_gd_doctor.host.processes import ProcessTable
+from amzn_gd_doctor.host.rooted import tree_parts
+from amzn_gd_doctor.host.units import NoSystemd, UnitFilesOnly
 
 HOST_PACKAGE = REPO / "amzn_gd_doctor" / "host"
 # Each call below asks for 30 s; the run's deadline is 0.5 s away. A part that ignored the
@@ -48,14 +51,17 @@ def test_a_host_built_from_parts_answers_each_protocol_through_its_part(tmp_path
     host = ComposedHost(
         env={},
         budget=budget,
-        clock=budget,
+        clock=LiveClock(),
         files=files,
         commands=commands,
         http=LiveHttp(budget),
         journal=JournalReader(files, budget, commands.run, tree=True),
         processes=ProcessTable(files, budget, tree=True),
         network=NoNetwork("no network in this composition"),
+        derive=tree_parts,
     )
+    assert host.files.read_bytes("/etc/hostname", 100) == b"from-the-tree\n"
+    # Flat, for tests and scripts: the same part's answer.
     assert host.read_bytes("/etc/hostname", 100) == b"from-the-tree\n"
     assert host.path("/etc/hostname") == f"{tmp_path}/etc/hostname"
     result = host.run(["echo", "from-a-live-command"], 5.0)
@@ -66,16 +72,20 @@ def test_a_host_built_from_parts_answers_each_protocol_through_its_part(tmp_path
         host.find_processes(["init"])
 
 
-def test_the_deadline_set_on_the_host_is_the_one_its_parts_share() -> None:
-    """The engine sets ``host.deadline``; every part sizes its calls from that one budget."""
-    budget = Budget()
+def test_the_deadline_given_at_construction_is_the_one_its_parts_share() -> None:
+    """A host is built with the run's one budget; every part sizes its calls from it, and the
+    engine never changes it afterwards."""
+    assert LiveHost(env={}).budget.budget(ASKED_S) == ASKED_S
+    budget = Budget(time.monotonic() + DEADLINE_S)
     host = LiveHost(env={}, budget=budget)
-    assert host.budget(ASKED_S) == ASKED_S
-    host.deadline = time.monotonic() + DEADLINE_S
-    assert budget.deadline == host.deadline
-    assert host.budget(ASKED_S) <= DEADLINE_S
+    assert host.budget is budget and host.budget.budget(ASKED_S) <= DEADLINE_S
     rooted = RootedHost(str(REPO), env={}, budget=budget)
-    assert rooted.budget(ASKED_S) <= DEADLINE_S
+    assert rooted.budget is budget
+    deadline = time.monotonic() + DEADLINE_S
+    assert LiveHost(env={}, deadline=deadline).budget.deadline == deadline
+    unbounded = Budget()
+    doctor.run(LiveHost(env={}, budget=unbounded), doctor.Options(deadline=5.0), {}, {})
+    assert unbounded.deadline is None
 
 
 # -- the shared budget, honoured by every part --------------------------------------------------
@@ -208,9 +218,9 @@ def test_rooted_host_never_runs_a_command(tmp_path: Path) -> None:
     with pytest.raises(Unsupported):
         host.machine()
     with pytest.raises(Unsupported):
-        host.now()
-    with pytest.raises(Unsupported):
         host.dns_query("127.0.0.1:53", "x.test", 1.0)
+    assert host.clock.now() is None  # no present moment: times come from the tree's files
+    assert isinstance(host.units.show("x.service", ("LoadState",)), UnitFilesOnly)
 
 
 @pytest.mark.skipif(
@@ -218,8 +228,8 @@ def test_rooted_host_never_runs_a_command(tmp_path: Path) -> None:
 )
 def test_no_systemctl_is_started_where_systemd_is_not_pid_1(tmp_path: Path) -> None:
     """A live host without systemd (a container): agent.unit and ssm.agent say so without
-    starting systemctl (the package tools they ask are trapped too, and may run), and the host
-    says it runs commands, asked without one."""
+    starting systemctl (the package tools they ask are trapped too, and may run): the units
+    part answers that systemd is not PID 1, asked without a command."""
     from amzn_gd_doctor import registry
 
     marker = tmp_path / "ran"
@@ -234,8 +244,7 @@ def test_no_systemctl_is_started_where_systemd_is_not_pid_1(tmp_path: Path) -> N
     }
     ran = marker.read_text().split() if marker.exists() else []
     assert "systemctl" not in ran, ran
-    assert host.runs_commands() is True
-    assert RootedHost(str(REPO / "fixtures/roots/agent-healthy")).runs_commands() is False
+    assert isinstance(host.units.show("x.service", ("LoadState",)), NoSystemd)
 
 
 # -- no import cycles in the package ------------------------------------------------------------

@@ -16,7 +16,7 @@ from scenarios import TREES
 from support import ROOTS, ImdsServer, doctor_env, run_cli
 from test_corpus import Reports
 
-from amzn_gd_doctor.host import CouldNotLook
+from amzn_gd_doctor.host import CouldNotLook, LiveHost
 from amzn_gd_doctor.host import recorded as recording
 from amzn_gd_doctor.redact import mask
 
@@ -142,13 +142,12 @@ def test_recording_host_refuses_forbidden_imds_paths() -> None:
     here is a stand-in that fails the test if it is asked anything)."""
 
     class Untouchable:
-        root = None
-        env: Dict[str, str] = {}
-
         def http(self, *args: object) -> None:
             raise AssertionError("the request reached the host")
 
-    host = recording.RecordingHost(Untouchable())  # type: ignore[arg-type]
+    inner = LiveHost(env={})
+    inner.web = Untouchable()  # type: ignore[assignment]
+    host = recording.RecordingHost(inner)
     base = "http://169.254.169.254/latest/"
     for path in (
         "dynamic/instance-identity/signature",
@@ -233,3 +232,107 @@ def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
     with pytest.raises(CouldNotLook, match="^not in the recording$"):
         host.read_bytes("/b", 11)
     assert host.now() == 1234.5
+
+
+# -- the recording is made from the host's declaration ---------------------------------------------
+def test_every_question_of_every_recorded_part_is_recorded_and_replayed() -> None:
+    """The recording and the replay are generated from the part protocols: each protocol
+    question has one, under a name unique across the parts, with its answer type read."""
+    from amzn_gd_doctor.host import protocols
+    from amzn_gd_doctor.host.protocols import method_names
+
+    declared = recording.declared()
+    asked = [name for _, protocol in protocols.RECORDED for name in method_names(protocol)]
+    assert len(asked) == len(set(asked)) == len(declared) >= 15
+    replay = recording.ReplayHost([], {}, 0.0)
+    inner = LiveHost(env={})
+    recorder = recording.RecordingHost(inner)
+    for part, protocol in protocols.RECORDED:
+        for name in method_names(protocol):
+            assert declared[name].part == part
+            assert callable(getattr(getattr(replay, part), name))
+            assert callable(getattr(getattr(recorder, part), name))
+
+
+def test_a_malformed_recorded_answer_is_could_not_look_never_a_crash() -> None:
+    """Every answer is read back as its declared type: one that is not reaches the probe as
+    could-not-look, and its check is inconclusive."""
+    from amzn_gd_doctor import doctor, registry
+
+    entries = [
+        {"seq": 0, "method": "exists", "args": {"path": "/etc/os-release"}, "result": "yes"},
+        {
+            "seq": 1,
+            "method": "read_bytes",
+            "args": {"path": "/b", "limit": 1, "tail": False},
+            "result": {"bytes": 7},
+        },
+        {
+            "seq": 2,
+            "method": "find_processes",
+            "args": {"names": {"tuple": ["x"]}, "pids": {"tuple": []}},
+            "result": {"tuple": [{"value": "ProcessInfo", "fields": {}}]},
+        },
+        {"seq": 3, "method": "list_dir", "args": {"path": "/proc"}, "error": "not an error"},
+    ]
+    host = recording.ReplayHost(entries, {}, 0.0)
+    with pytest.raises(CouldNotLook, match="the recorded answer to exists is malformed"):
+        host.files.exists("/etc/os-release")
+    with pytest.raises(CouldNotLook, match="malformed"):
+        host.files.read_bytes("/b", 1)
+    with pytest.raises(CouldNotLook, match="ProcessInfo that is incomplete"):
+        host.processes.find_processes(["x"])
+    with pytest.raises(CouldNotLook, match="a recorded error that is not one"):
+        host.files.list_dir("/proc")
+    probes, _ = registry.load()
+    report = doctor.run(
+        recording.ReplayHost(entries, {}, 0.0),
+        doctor.Options(root="/tree"),
+        {"platform.os": probes["platform.os"]},
+        {},
+    )
+    (fact,) = report.facts
+    assert (fact.status.value, fact.crashed) == ("error", False)
+    assert fact.reason is not None and fact.reason.startswith("the recorded answer to exists")
+
+
+def test_recordings_of_earlier_versions_replay() -> None:
+    """What earlier doctors recorded: a tree's clock said Unsupported where it now says None,
+    and the SSM agent's package was asked in another spelling."""
+    older_ssm_query = ("dpkg-query", "-W", "-f", "${Status}\t${Version}", "amazon-ssm-agent")
+    entries = [
+        {"seq": 0, "method": "now", "args": {}, "error": {"type": "Unsupported", "message": "x"}},
+        {"seq": 1, "method": "exists", "args": {"path": "/var/lib/dpkg/status"}, "result": True},
+        {
+            "seq": 2,
+            "method": "run",
+            "args": {"argv": {"tuple": list(older_ssm_query)}, "timeout": 3.0, "limit": None},
+            "result": {
+                "value": "CommandResult",
+                "fields": {
+                    "argv": {"tuple": list(older_ssm_query)},
+                    "returncode": 0,
+                    "stdout": {"bytes": "install ok installed\t3.3.1142.0-1"},
+                    "stderr": {"bytes": ""},
+                },
+            },
+        },
+    ]
+    for path in ("Packages", "rpmdb.sqlite", "Packages.db"):
+        for directory in ("/var/lib/rpm", "/usr/lib/sysimage/rpm"):
+            entries.append(
+                {
+                    "seq": 9,
+                    "method": "exists",
+                    "args": {"path": f"{directory}/{path}"},
+                    "result": False,
+                }
+            )
+    rooted = recording.ReplayHost(entries, {}, 1234.5, rooted=True)
+    assert rooted.clock.now() is None
+    live = recording.ReplayHost(entries, {}, 1234.5)
+    (query,) = live.packages.records("amazon-ssm-agent")
+    assert query.result.stdout == b"install ok installed\t3.3.1142.0-1"
+    from amzn_gd_doctor.probes.ssm_packages import package_record
+
+    assert package_record(live.packages) == (True, "deb", "3.3.1142.0-1")

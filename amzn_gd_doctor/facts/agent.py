@@ -1,5 +1,6 @@
 """Facts about the GuardDuty agent: its package, unit, process, journal and log files."""
 
+from enum import Enum
 from typing import TYPE_CHECKING, Dict, Mapping, Optional, Tuple
 
 from ..values import field, value
@@ -39,7 +40,7 @@ class AgentJournal:
     source: str
     window_s: int
     window_end: float  # epoch seconds
-    anchored_on: str  # "now" (live) or "the newest entry" (a tree)
+    anchored_on: str  # "now", or "the newest entry" where the system has no present moment
     entries: int  # unit and PID 1 entries in the window
     kernel_entries: int
     truncated: bool = False
@@ -114,7 +115,9 @@ BROKEN_STATES = ("half-installed", "unpacked", "half-configured")
 
 @value
 class AgentPackage:
-    manager: str  # "dpkg", "rpm", or "files" (a tree whose package database is not read)
+    # The database that recorded it, "dpkg" or "rpm"; None when no package database was read
+    # and the agent's unit file is the only evidence (``notes`` say why none was read).
+    manager: "Optional[str]"
     state: str  # dpkg's status word ("installed", "half-configured", ...) or "not-installed"
     version: "Optional[str]" = None
     status: str = ""  # dpkg's Status line or rpm's answer, as read
@@ -125,6 +128,11 @@ class AgentPackage:
     @property
     def installed(self) -> bool:
         return self.state in INSTALLED_STATES
+
+    @property
+    def from_database(self) -> bool:
+        """Whether a package database said so, rather than the files the package installs."""
+        return self.manager is not None
 
     @property
     def broken(self) -> bool:
@@ -172,14 +180,23 @@ class AgentProcess:
 Memlock = Tuple[Optional[int], Optional[int]]
 
 
+class Systemd(str, Enum):
+    """Where a unit's state comes from: systemd asked, no systemd to ask, or the unit's files."""
+
+    RUNNING = "running"  # systemd is PID 1 and answered `systemctl show`
+    NOT_RUNNING = "not-running"  # systemd is not PID 1 here (a container): nothing to ask
+    UNIT_FILES = "unit-files"  # systemd was not asked: the unit's files were read, its runtime
+    # state (active, restarts, main pid) is unknown
+
+
 @value
 class AgentUnit:
-    systemd: str  # "running", "not-running" (not PID 1 here) or "tree" (read from --root files)
+    systemd: Systemd
     load_state: "Optional[str]" = None  # loaded, not-found, masked, bad-setting, error
-    active_state: "Optional[str]" = None  # None when unknown (a tree)
+    active_state: "Optional[str]" = None  # None when unknown (read from unit files)
     sub_state: "Optional[str]" = None
     result: "Optional[str]" = None
-    n_restarts: "Optional[int]" = None  # None before systemd 235 or in a tree
+    n_restarts: "Optional[int]" = None  # None before systemd 235 or from unit files
     exec_main_code: "Optional[str]" = None  # exited, killed, dumped
     exec_main_status: "Optional[int]" = None
     main_pid: "Optional[int]" = None
@@ -197,13 +214,11 @@ class AgentUnit:
 
     @property
     def proxy_env(self) -> "Dict[str, str]":
-        """The proxy variables (any case) of its Environment=, credentials redacted."""
+        """The proxy variables of its Environment=, credentials masked."""
         # Imported here: the redaction is needed only when a rule reads the proxies.
-        from ..answers import PROXY_VARIABLES, redact_proxy
+        from ..redact import proxy_variables
 
-        return {
-            k: redact_proxy(v) for k, v in self.environment.items() if k.lower() in PROXY_VARIABLES
-        }
+        return proxy_variables(self.environment)
 
     @property
     def memory_cap(self) -> "Optional[int]":

@@ -1,7 +1,8 @@
 """The run's one deadline budget, handed to a host at construction and shared by its parts.
 
 Every part sizes its calls with ``budget()``, so no call runs past the run's deadline whichever
-part makes it. The engine sets ``deadline`` once when the run starts; until then there is none.
+part makes it. The deadline is fixed when the budget is made (cli_app builds the host with the
+run's deadline, ``Options.run_deadline``); nothing changes it afterwards.
 """
 
 import time
@@ -13,17 +14,17 @@ MIN_CALL_BUDGET_S = 0.05
 
 
 class Budget:
-    """A deadline (a ``time.monotonic()`` value, or None for none) and the clock of the run."""
+    """A deadline (a ``time.monotonic()`` value, or None for none)."""
 
     def __init__(self, deadline: "Optional[float]" = None) -> None:
-        self.deadline = deadline
+        self._deadline = deadline
+
+    @property
+    def deadline(self) -> "Optional[float]":
+        return self._deadline
 
     def budget(self, timeout: float) -> float:
         """The timeout a call may use: its own, but never past the run's deadline."""
         if self.deadline is None:
             return timeout
         return max(MIN_CALL_BUDGET_S, min(timeout, self.deadline - time.monotonic()))
-
-    def now(self) -> float:
-        """The wall-clock time of the machine the doctor runs on."""
-        return time.time()

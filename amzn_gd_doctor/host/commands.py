@@ -3,7 +3,8 @@ a timeout that never runs past the run's deadline.
 
 ``LiveCommands`` runs them on this machine; ``NoCommands`` is the part of a host that runs
 nothing (a foreign root: the tree's programs are not this machine's, and this machine's know
-nothing of the tree), so every question raises Unsupported and the probe reads files instead.
+nothing of the tree), so every question raises Unsupported. Probes ask no command directly:
+the package database and units parts (packages.py, units.py) run them on a live host.
 """
 
 import contextlib
@@ -11,7 +12,7 @@ import os
 import subprocess
 import threading
 import time
-from typing import IO, List, Mapping, Optional, Sequence
+from typing import IO, List, Mapping, Optional, Sequence, Tuple
 
 from ..values import value
 from .budget import Budget
@@ -25,7 +26,7 @@ COMMAND_STDERR_LIMIT = 64 * 1024
 
 @value
 class CommandResult:
-    argv: "tuple[str, ...]"
+    argv: "Tuple[str, ...]"
     returncode: int
     stdout: bytes
     stderr: bytes
@@ -41,19 +42,13 @@ class LiveCommands:
         self._env = env
 
     def run(
-        self, argv: "Sequence[str]", timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
+        self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None
     ) -> CommandResult:
-        return run_bounded(argv, self._budget.budget(timeout), limit, self._env.get("PATH"))
-
-    def runs_commands(self) -> bool:
-        """Whether run() starts programs (else it raises Unsupported), asked without one."""
-        return True
+        bound = COMMAND_OUTPUT_LIMIT if limit is None else limit
+        return run_bounded(argv, self._budget.budget(timeout), bound, self._env.get("PATH"))
 
     def machine(self) -> str:
         return os.uname().machine
-
-    def is_root(self) -> bool:
-        return os.geteuid() == 0
 
 
 class NoCommands:
@@ -64,18 +59,12 @@ class NoCommands:
         self._machine_unknown = machine_unknown
 
     def run(
-        self, argv: "Sequence[str]", timeout: float, limit: int = COMMAND_OUTPUT_LIMIT
+        self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None
     ) -> CommandResult:
         raise Unsupported(f"`{argv[0]}` is not run against {self._against}")
 
-    def runs_commands(self) -> bool:
-        return False
-
     def machine(self) -> str:
         raise Unsupported(self._machine_unknown)
-
-    def is_root(self) -> bool:
-        return os.geteuid() == 0
 
 
 def run_bounded(

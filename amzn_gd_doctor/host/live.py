@@ -1,7 +1,9 @@
-"""The machine the doctor runs on: its files, commands, IMDS, journal, processes and network."""
+"""The machine the doctor runs on: its files, commands, IMDS, journal, processes and network,
+its package managers and its systemd."""
 
 import os
-from typing import Mapping, Optional
+import time
+from typing import Mapping, Optional, Tuple
 
 from .budget import Budget
 from .commands import LiveCommands
@@ -10,7 +12,22 @@ from .files import LiveFiles
 from .http import LiveHttp
 from .journal import JournalReader
 from .network import LiveNetwork
+from .packages import LivePackages
 from .processes import ProcessTable
+from .protocols import CommandsPart, FilesPart, PackagesPart, UnitsPart
+from .units import LiveUnits
+
+
+class LiveClock:
+    """The present moment of the machine the doctor runs on."""
+
+    def now(self) -> "Optional[float]":
+        return time.time()
+
+
+def live_parts(files: FilesPart, commands: CommandsPart) -> "Tuple[PackagesPart, UnitsPart]":
+    """The package managers and systemd of a live machine, asked through its commands."""
+    return LivePackages(files, commands), LiveUnits(files, commands)
 
 
 class LiveHost(ComposedHost):
@@ -30,11 +47,12 @@ class LiveHost(ComposedHost):
         super().__init__(
             env=environ,
             budget=shared,
-            clock=shared,
+            clock=LiveClock(),
             files=files,
             commands=commands,
             http=LiveHttp(shared),
             journal=JournalReader(files, shared, commands.run),
             processes=ProcessTable(files, shared),
             network=LiveNetwork(shared, environ),
+            derive=live_parts,
         )

@@ -15,8 +15,9 @@ import os
 import time
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from ..answers import PROXY_VARIABLES, ProcessInfo, redact_proxy
+from ..answers import ProcessInfo
 from ..numbers import ascii_digits, parse_count, parse_limit_value
+from ..redact import PROXY_VARIABLES, mask_proxy_credentials
 from .budget import Budget
 from .errors import Unsupported
 from .protocols import FilesPart
@@ -54,13 +55,15 @@ def parse_memlock(data: bytes) -> "Optional[Tuple[Optional[int], Optional[int]]]
 
 
 def parse_proxy_environ(data: bytes) -> "Dict[str, str]":
-    """Proxy variables (any case) from NUL-separated /proc/<pid>/environ, credentials redacted:
+    """Proxy variables from NUL-separated /proc/<pid>/environ, credentials masked (before the
+    value is cut, so no part of a long password survives):
     ``PATH=/usr/bin\\0HTTPS_PROXY=http://10.0.0.5:3128\\0`` -> {"HTTPS_PROXY": "http://10.0.0.5:3128"}."""
     found: Dict[str, str] = {}
     for item in data.split(b"\0"):
         key, sep, value = item.decode("utf-8", "replace").partition("=")
-        if sep and key.lower() in PROXY_VARIABLES:
-            found[key] = redact_proxy("".join(ch for ch in value if ch.isprintable())[:300])
+        if sep and key in PROXY_VARIABLES:
+            masked = mask_proxy_credentials(value)
+            found[key] = "".join(ch for ch in masked if ch.isprintable())[:300]
     return found
 
 

@@ -1,13 +1,33 @@
-"""What probes may ask of a host, as small protocols: a probe or a test needs only the part it
-uses. ``Host`` is their union, flat on one object (``ctx.host.read_bytes(...)``), so that a host
-that wraps another (recording, replaying) forwards the same names.
+"""The host, declared once: the small protocols its parts answer, the ``Part`` keys by which a
+probe declares the parts it reads, and the ``Host`` that holds one of each.
+
+A probe declares its parts, ``@probe(KEY, parts=(FILES, CLOCK))``, and is called with exactly
+those, ``def probe(ctx, files: FilesPart, clock: ClockPart)``: mypy holds the signature to the
+declaration, so a probe cannot call a part it did not declare. These protocols are also what a
+recording keeps and a replay serves: ``RECORDED`` names the parts whose every call is an
+observation, and host/recorded.py builds both ends from their methods' signatures and answer
+types (host/codec.py reads the annotations), so no signature is written out a second time.
+``packages`` and ``units`` are parts of a higher level, built by each host over its files and
+commands (``Host.derive``): recording and replaying those two parts gives them for free.
 
 Imports only the value classes of the answers, never a part, so any part and any probe may
 import it without a cycle.
 """
 
 import sys
-from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import (
+    TYPE_CHECKING,
+    Callable,
+    Dict,
+    Generic,
+    Iterator,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Tuple,
+    TypeVar,
+)
 
 # vermin does not read the version guard, hence its markers on the two imports.
 if sys.version_info >= (3, 8):
@@ -17,9 +37,14 @@ else:  # Python 3.6 and 3.7: the backport, installed by an environment marker
 
 if TYPE_CHECKING:
     from ..answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
+    from .budget import Budget
     from .commands import CommandResult
     from .http import HttpResponse
     from .journal import JournalRead
+    from .packages import PackageEvidence
+    from .units import UnitEvidence
+
+P_co = TypeVar("P_co", covariant=True)
 
 
 class FilesPart(Protocol):
@@ -37,12 +62,13 @@ class FilesPart(Protocol):
 
 
 class CommandsPart(Protocol):
-    """Programs run with a timeout and bounded output; Unsupported where none is run."""
+    """Programs run with a timeout and bounded output (``limit`` None: the part's own bound);
+    Unsupported where none is run. ``machine`` is `uname -m`."""
 
-    def run(self, argv: "Sequence[str]", timeout: float, limit: int = ...) -> "CommandResult": ...
-    def runs_commands(self) -> bool: ...
+    def run(
+        self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None
+    ) -> "CommandResult": ...
     def machine(self) -> str: ...
-    def is_root(self) -> bool: ...
 
 
 class HttpPart(Protocol):
@@ -83,16 +109,85 @@ class NetworkPart(Protocol):
 
 
 class ClockPart(Protocol):
-    """The run's budget and clock. ``now`` is Unsupported where the observed system has no
-    present moment (a captured tree: its times are read from its files)."""
+    """The observed system's present moment (epoch seconds), or None where it has none: a
+    captured tree, whose times are read from its files."""
 
-    def now(self) -> float: ...
-    def budget(self, timeout: float) -> float: ...
+    def now(self) -> "Optional[float]": ...
 
 
-class Host(
-    FilesPart, CommandsPart, HttpPart, JournalPart, ProcessesPart, NetworkPart, ClockPart, Protocol
-):
-    """What probes may ask: the union of the parts. A recorded host replays a live one."""
+class PackagesPart(Protocol):
+    """The package database: what it holds about a package, as raw as it came (host/packages.py:
+    the package manager's answer, dpkg's status file, or why no database is read)."""
+
+    def records(self, package: str) -> "Iterator[PackageEvidence]": ...
+    def listing(self, evidence: "PackageEvidence", package: str) -> bytes: ...
+
+
+class UnitsPart(Protocol):
+    """systemd's view of a unit (host/units.py): `systemctl show`, or why systemd is not asked."""
+
+    def show(self, unit: str, properties: "Sequence[str]") -> "UnitEvidence": ...
+
+
+class Part(Generic[P_co]):
+    """A part a probe may declare: its attribute on the host, and (for mypy) what it is."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Part({self.name!r})"
+
+
+ENV: "Part[Mapping[str, str]]" = Part("env")
+BUDGET: "Part[Budget]" = Part("budget")
+CLOCK: "Part[ClockPart]" = Part("clock")
+FILES: "Part[FilesPart]" = Part("files")
+COMMANDS: "Part[CommandsPart]" = Part("commands")
+# The HTTP part is held as ``web``: its one question is named ``http`` (as recordings name it).
+HTTP: "Part[HttpPart]" = Part("web")
+JOURNAL: "Part[JournalPart]" = Part("journal")
+PROCESSES: "Part[ProcessesPart]" = Part("processes")
+NETWORK: "Part[NetworkPart]" = Part("network")
+PACKAGES: "Part[PackagesPart]" = Part("packages")
+UNITS: "Part[UnitsPart]" = Part("units")
+
+# The parts whose every call is an observation, by attribute and protocol: what a recording
+# keeps and a replay serves (host/recorded.py). Method names are unique across them.
+RECORDED: "Tuple[Tuple[str, type], ...]" = (
+    ("clock", ClockPart),
+    ("files", FilesPart),
+    ("commands", CommandsPart),
+    ("web", HttpPart),
+    ("journal", JournalPart),
+    ("processes", ProcessesPart),
+    ("network", NetworkPart),
+)
+
+
+def method_names(protocol: type) -> "Tuple[str, ...]":
+    """The questions a part protocol declares, in the order it declares them."""
+    return tuple(n for n, v in vars(protocol).items() if callable(v) and not n.startswith("_"))
+
+
+# How a host builds its higher-level parts over its (possibly recorded) files and commands.
+Derive = Callable[[FilesPart, CommandsPart], "Tuple[PackagesPart, UnitsPart]"]
+
+
+class Host(Protocol):
+    """One of each part, with the run's environment and its one deadline budget."""
 
     env: "Mapping[str, str]"
+    budget: "Budget"
+    clock: ClockPart
+    files: FilesPart
+    commands: CommandsPart
+    web: HttpPart
+    journal: JournalPart
+    processes: ProcessesPart
+    network: NetworkPart
+    packages: PackagesPart
+    units: UnitsPart
+    derive: Derive

@@ -1,10 +1,15 @@
 """A host that can be recorded, and one that serves a recording: the two ends of an evidence
 bundle (bundle.py).
 
-``RecordingHost`` wraps another host, answers every question through it and keeps each call,
-its arguments and its answer or exception as an observation. ``ReplayHost`` answers the same
-questions from those observations, so the engine gives a recorded run's report again. Both
-depend only on the host protocol's method names and its value classes.
+Both are made from the declaration of the host (protocols.py): for each recorded part, each
+method's parameters and answer type are read from its protocol, and ``RecordingHost`` and
+``ReplayHost`` build that part's questions from them, so no signature is written out here. The
+recording wraps another host's parts, answers every question through them and keeps each call,
+its arguments and its answer or exception as an observation; the replay answers the same
+questions from those observations, each read back as its declared type (host/codec.py), so the
+engine gives a recorded run's report again. A recorded answer that is not of its type reaches
+the probe as could-not-look, never as a crash. Both hosts build their package database and units
+parts over their recorded files and commands, as the host they stand for does (``derive``).
 
 What is kept is bounded and cleaned: every text and byte string passes through ``cleaner``,
 that is redact.mask, the same masking as the report's, then (``--pseudonymize``) the run's one
@@ -18,7 +23,6 @@ the engine derives from a replayed answer (an address from a pseudonymized resol
 looked up under the very key it was recorded with.
 """
 
-import base64
 import builtins
 import errno as errno_module
 import json
@@ -27,7 +31,6 @@ import time
 from collections import deque
 from typing import (
     TYPE_CHECKING,
-    Any,
     Callable,
     Deque,
     Dict,
@@ -36,17 +39,36 @@ from typing import (
     Optional,
     Sequence,
     Tuple,
-    TypeVar,
+    cast,
 )
 
 from .. import lazy_re
-from ..values import fields
-
-T = TypeVar("T")
+from ..values import replace, value
+from .budget import Budget
+from .codec import Malformed, Shape, decode_any, encode, shape
+from .codec import decode as decode_as
+from .composed import ComposedHost
+from .errors import CouldNotLook, HostTimeout, Unsupported
+from .http import HttpFailure, HttpResponse
+from .packages import DPKG_QUERY_FORMAT, RPM_QUERY_FORMAT
+from .protocols import RECORDED, method_names
 
 if TYPE_CHECKING:
     from ..redact import Pseudonymizer
-    from .protocols import Host
+    from .codec import Json
+    from .protocols import (
+        ClockPart,
+        CommandsPart,
+        FilesPart,
+        Host,
+        HttpPart,
+        JournalPart,
+        NetworkPart,
+        ProcessesPart,
+    )
+
+# The untyped reading of a recording's JSON, by its own tags (tests, the allow-list check).
+decode = decode_any
 
 
 # -- cleaning -----------------------------------------------------------------------------------
@@ -71,20 +93,7 @@ def cleaner(pseudonymizer: "Optional[Pseudonymizer]" = None) -> "Callable[[str],
 # The environment a probe reads: IMDS configuration as botocore reads it, the trust store, and
 # proxies (their credentials masked). Nothing else of the environment is kept.
 ENV_PREFIXES = ("AWS_EC2_METADATA_", "AWS_METADATA_SERVICE_")
-ENV_NAMES = frozenset(
-    (
-        "SSL_CERT_FILE",
-        "SSL_CERT_DIR",
-        "https_proxy",
-        "HTTPS_PROXY",
-        "http_proxy",
-        "HTTP_PROXY",
-        "no_proxy",
-        "NO_PROXY",
-        "all_proxy",
-        "ALL_PROXY",
-    )
-)
+ENV_NAMES = frozenset(("SSL_CERT_FILE", "SSL_CERT_DIR"))
 # IMDS paths that are never requested through a recording host: the identity document's
 # signatures, credentials of the role and the instance identity, and user data.
 _FORBIDDEN_IMDS_RE = lazy_re.compile(
@@ -103,12 +112,13 @@ NOT_RECORDED = "not in the recording"
 
 
 def allowed_env(env: "Mapping[str, str]") -> "Dict[str, str]":
-    from ..redact import mask
+    """The variables a recording keeps, masked; proxy URLs with their credentials masked."""
+    from ..redact import PROXY_VARIABLES, mask, mask_proxy_credentials
 
     return {
-        name: mask(value)
+        name: mask(mask_proxy_credentials(value) if name in PROXY_VARIABLES else value)
         for name, value in sorted(env.items())
-        if name in ENV_NAMES or name.startswith(ENV_PREFIXES)
+        if name in ENV_NAMES or name in PROXY_VARIABLES or name.startswith(ENV_PREFIXES)
     }
 
 
@@ -129,9 +139,7 @@ FILE_METHODS = frozenset(
 FREE_METHODS = frozenset(
     (
         "os_release",
-        "runs_commands",
         "machine",
-        "is_root",
         "now",
         "find_processes",
         "journal_entries",
@@ -179,7 +187,7 @@ ALLOWED_IMDS = lazy_re.compile(
 )
 
 
-def refusal(method: str, args: "Mapping[str, Any]") -> "Optional[str]":
+def refusal(method: str, args: "Mapping[str, object]") -> "Optional[str]":
     """Why a call may not be passed on and recorded; None when it may."""
     if method in FREE_METHODS:
         return None
@@ -189,10 +197,11 @@ def refusal(method: str, args: "Mapping[str, Any]") -> "Optional[str]":
             return None
         return f"{path} is not on the recording's allow-list"
     if method == "run":
-        argv = tuple(str(a) for a in args.get("argv", ()))
-        if argv[:2] in ALLOWED_COMMANDS:
+        argv = args.get("argv", ())
+        words = tuple(str(a) for a in argv) if isinstance(argv, (tuple, list)) else ()
+        if words[:2] in ALLOWED_COMMANDS:
             return None
-        return f"`{' '.join(argv[:2])}` is not on the recording's allow-list"
+        return f"`{' '.join(words[:2])}` is not on the recording's allow-list"
     if method == "http":
         url = str(args.get("url", ""))
         if forbidden_url(url):
@@ -203,128 +212,139 @@ def refusal(method: str, args: "Mapping[str, Any]") -> "Optional[str]":
     return f"{method} is not on the recording's allow-list"
 
 
-def _is_token_request(method: str, url: str) -> bool:
+def _is_token_request(args: "Mapping[str, object]") -> bool:
+    method, url = str(args.get("method", "")), str(args.get("url", ""))
     return method.upper() == "PUT" and url.split("?", 1)[0].rstrip("/").endswith(TOKEN_PATH)
 
 
-def _http_headers(headers: "Mapping[str, str]") -> "Dict[str, str]":
+def _withheld(headers: "Mapping[str, str]") -> "Dict[str, str]":
     return {k: (WITHHELD if k.lower() == TOKEN_HEADER else v) for k, v in sorted(headers.items())}
 
 
-# -- values to JSON and back --------------------------------------------------------------------
-def _value_classes() -> "Dict[str, type]":
-    from . import (
-        CommandResult,
-        DnsAnswer,
-        HttpResponse,
-        JournalEntry,
-        JournalRead,
-        ProcessInfo,
-        TcpResult,
-        TlsResult,
-    )
+# -- the declaration, read from the protocols ------------------------------------------------------
+@value
+class Method:
+    """One question of a recorded part: its parameters (their shapes and defaults, in order)
+    and the shape of its answer, as its protocol declares them."""
 
-    classes = (
-        CommandResult,
-        DnsAnswer,
-        HttpResponse,
-        JournalEntry,
-        JournalRead,
-        ProcessInfo,
-        TcpResult,
-        TlsResult,
-    )
-    return {cls.__name__: cls for cls in classes}
+    part: str
+    name: str
+    params: "Tuple[str, ...]"
+    shapes: "Tuple[Shape, ...]"
+    defaults: "Tuple[object, ...]"  # for the last len(defaults) parameters
+    answer: Shape
 
+    def bind(self, args: "Sequence[object]", kwargs: "Mapping[str, object]") -> "Dict[str, object]":
+        """The call's arguments by name, defaults filled in, as Python would bind them."""
+        if len(args) > len(self.params) or set(kwargs) - set(self.params[len(args) :]):
+            raise TypeError(f"{self.name}() got unexpected arguments")
+        bound = dict(zip(self.params, args))
+        bound.update(kwargs)
+        first_default = len(self.params) - len(self.defaults)
+        for index, name in enumerate(self.params):
+            if name not in bound:
+                if index < first_default:
+                    raise TypeError(f"{self.name}() missing the argument {name!r}")
+                bound[name] = self.defaults[index - first_default]
+        return bound
 
-def encode(obj: Any, clean: "Callable[[str], str]") -> Any:
-    """JSON for a host's answer: value classes by their fields, tuples, bytes and maps tagged so
-    that ``decode`` gives back an equal object. Every text goes through ``clean``."""
-    if obj is None or isinstance(obj, (bool, int, float)):
-        return obj
-    if isinstance(obj, str):
-        return clean(obj)
-    if isinstance(obj, bytes):
-        text = obj.decode("utf-8", "surrogateescape")
-        cleaned = clean(text)
-        try:
-            return {"bytes": cleaned.encode("utf-8", "surrogateescape").decode("utf-8")}
-        except UnicodeDecodeError:
-            raw = cleaned.encode("utf-8", "surrogateescape")
-            return {"base64": base64.b64encode(raw).decode("ascii")}
-    if isinstance(obj, tuple):
-        return {"tuple": [encode(item, clean) for item in obj]}
-    if isinstance(obj, list):
-        return [encode(item, clean) for item in obj]
-    if isinstance(obj, Mapping):
-        return {"map": [[encode(k, clean), encode(v, clean)] for k, v in obj.items()]}
-    names = getattr(obj, "__value_fields__", None)
-    if names is not None:
-        return {
-            "value": type(obj).__name__,
-            "fields": {name: encode(getattr(obj, name), clean) for name in fields(obj)},
-        }
-    raise TypeError(f"cannot record a {type(obj).__name__}")
+    def shown(self, bound: "Mapping[str, object]") -> "Dict[str, object]":
+        """The arguments as a recording keeps them: sequences as tuples, maps sorted, and the
+        IMDS token withheld."""
+        kept = {name: _normal(s, bound[name]) for name, s in zip(self.params, self.shapes)}
+        headers = kept.get("headers")
+        if self.name == "http" and isinstance(headers, dict):
+            kept["headers"] = _withheld(headers)
+        return kept
 
 
-def decode(data: Any, classes: "Optional[Mapping[str, type]]" = None) -> Any:
-    if data is None or isinstance(data, (bool, int, float, str)):
-        return data
-    if isinstance(data, list):
-        return [decode(item, classes) for item in data]
-    if not isinstance(data, dict):
-        raise ValueError(f"unexpected {type(data).__name__} in a recording")
-    if "bytes" in data:
-        return str(data["bytes"]).encode("utf-8", "surrogateescape")
-    if "base64" in data:
-        return base64.b64decode(str(data["base64"]))
-    if "tuple" in data:
-        return tuple(decode(item, classes) for item in data["tuple"])
-    if "map" in data:
-        return {decode(k, classes): decode(v, classes) for k, v in data["map"]}
-    if "value" in data:
-        known = classes if classes is not None else _value_classes()
-        cls = known.get(str(data["value"]))
-        if cls is None:
-            raise ValueError(f"unknown value class {data['value']!r} in a recording")
-        return cls(**{k: decode(v, known) for k, v in dict(data["fields"]).items()})
-    raise ValueError("an unknown object in a recording")
+def _normal(expected: Shape, given: object) -> object:
+    if expected.kind == "optional":
+        return None if given is None else _normal(expected.args[0], given)
+    if expected.kind == "tuple" and isinstance(given, (list, tuple)):
+        return tuple(_normal(expected.args[0], item) for item in given)
+    if expected.kind == "map" and isinstance(given, Mapping):
+        return {k: given[k] for k in sorted(given)}
+    return given
 
 
-def encode_error(exc: BaseException, clean: "Callable[[str], str]") -> "Dict[str, Any]":
-    out: Dict[str, Any] = {"type": type(exc).__name__, "message": clean(str(exc))}
+_DECLARED: "Dict[str, Method]" = {}
+
+
+def declared() -> "Dict[str, Method]":
+    """Every recorded question by its method name, read once from the part protocols."""
+    if not _DECLARED:
+        for part, protocol in RECORDED:
+            for name in method_names(protocol):
+                fn = vars(protocol)[name]
+                code = fn.__code__
+                params = code.co_varnames[1 : code.co_argcount]  # after self
+                notes = fn.__annotations__
+                _DECLARED[name] = Method(
+                    part,
+                    name,
+                    tuple(params),
+                    tuple(shape(notes[p]) for p in params),
+                    tuple(fn.__defaults__ or ()),
+                    shape(notes["return"]),
+                )
+    return _DECLARED
+
+
+class _Part:
+    """A part made from its protocol's declaration: one function per question."""
+
+    def __init__(self, calls: "Mapping[str, Callable[..., object]]") -> None:
+        self.__dict__.update(calls)
+
+
+def _parts(make: "Callable[[Method], Callable[..., object]]") -> "Dict[str, _Part]":
+    """One generated part per recorded protocol, its questions made by ``make``."""
+    by_part: Dict[str, Dict[str, Callable[..., object]]] = {part: {} for part, _ in RECORDED}
+    for method in declared().values():
+        by_part[method.part][method.name] = make(method)
+    return {part: _Part(calls) for part, calls in by_part.items()}
+
+
+# -- errors to JSON and back ----------------------------------------------------------------------
+def encode_error(exc: BaseException, clean: "Callable[[str], str]") -> "Dict[str, Json]":
+    out: Dict[str, Json] = {"type": type(exc).__name__, "message": clean(str(exc))}
     if isinstance(exc, OSError):
         out.update(
             errno=exc.errno,
             strerror=clean(exc.strerror) if exc.strerror else exc.strerror,
             filename=clean(str(exc.filename)) if exc.filename is not None else None,
         )
-    kind = getattr(exc, "kind", None)
-    if isinstance(kind, str):
-        out.update(kind=kind, detail=clean(str(getattr(exc, "detail", ""))))
+    if isinstance(exc, HttpFailure):
+        out.update(kind=exc.kind, detail=clean(exc.detail))
     return out
 
 
-def decode_error(data: "Mapping[str, Any]") -> Exception:
-    """The exception a recorded call raised, of the same type (OSErrors by their errno)."""
-    from . import CouldNotLook, HostTimeout, HttpFailure, Unsupported
-
-    name = str(data.get("type", ""))
-    message = str(data.get("message", ""))
-    if data.get("errno") is not None:
-        code = int(data["errno"])
-        strerror = data.get("strerror") or errno_module.errorcode.get(code, "")
-        if data.get("filename") is not None:
-            return OSError(code, strerror, data["filename"])
-        return OSError(code, strerror)
+def decode_error(data: object) -> Exception:
+    """The exception a recorded call raised, of the same type (OSErrors by their errno); a
+    record that is not one is Malformed."""
+    if not isinstance(data, dict):
+        return Malformed("a recorded error that is not one")
+    name, message = str(data.get("type", "")), str(data.get("message", ""))
+    code = data.get("errno")
+    if code is not None:
+        if not isinstance(code, int) or isinstance(code, bool):
+            return Malformed("a recorded error whose errno is not a number")
+        strerror = str(data.get("strerror") or errno_module.errorcode.get(code, ""))
+        filename = data.get("filename")
+        return (
+            OSError(code, strerror, str(filename))
+            if filename is not None
+            else OSError(code, strerror)
+        )
     if name == "HttpFailure":
         return HttpFailure(str(data.get("kind", "connection")), str(data.get("detail", "")))
     ours = {"Unsupported": Unsupported, "CouldNotLook": CouldNotLook, "HostTimeout": HostTimeout}
     if name in ours:
         return ours[name](message)
-    cls = getattr(builtins, name, None)
-    if isinstance(cls, type) and issubclass(cls, Exception):
-        for candidate in cls.__mro__:  # UnicodeDecodeError takes five arguments: a ValueError
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, Exception):
+        for candidate in found.__mro__:  # UnicodeDecodeError takes five arguments: a ValueError
             try:
                 made = candidate(message)
             except TypeError:
@@ -334,78 +354,85 @@ def decode_error(data: "Mapping[str, Any]") -> Exception:
     return RuntimeError(f"{name}: {message}")
 
 
-def call_key(method: str, args: "Mapping[str, Any]") -> str:
+def call_key(method: str, args: "Mapping[str, Json]") -> str:
     """How a call is looked up in a recording: its method and arguments, without the timeout
     (a budget that depends on the clock) and without the IMDS token."""
     kept = {k: v for k, v in args.items() if k != "timeout"}
     return method + " " + json.dumps(kept, sort_keys=True, separators=(",", ":"))
 
 
-def _journal_args(
-    matches: "Sequence[Sequence[str]]", since_s: "Optional[float]", max_entries: int, max_bytes: int
-) -> "Dict[str, Any]":
-    return {
-        "matches": tuple(tuple(m) for m in matches),
-        "since_s": since_s,
-        "max_entries": max_entries,
-        "max_bytes": max_bytes,
-    }
-
-
 # -- the two hosts ------------------------------------------------------------------------------
-class RecordingHost:
-    """Answers through ``inner`` and keeps every observation, thread-safely."""
+class RecordingHost(ComposedHost):
+    """Answers through ``inner``'s parts and keeps every observation, thread-safely."""
 
     def __init__(self, inner: "Host", pseudonymizer: "Optional[Pseudonymizer]" = None) -> None:
-        self.inner = inner
         self.clean = cleaner(pseudonymizer)
-        self.env: Mapping[str, str] = {k: self.clean(v) for k, v in allowed_env(inner.env).items()}
         self._lock = threading.Lock()
         self._size = 0
         self.dropped = 0
         # Calls refused because they are not on the allow-list, by method.
         self.refused: Dict[str, int] = {}
-        self.observations: List[Dict[str, Any]] = []
+        self.observations: List[Dict[str, Json]] = []
 
-    @property
-    def deadline(self) -> "Optional[float]":
-        return getattr(self.inner, "deadline", None)
+        def make(method: Method) -> "Callable[..., object]":
+            def call(*args: object, **kwargs: object) -> object:
+                bound = method.bind(args, kwargs)
 
-    @deadline.setter
-    def deadline(self, value: "Optional[float]") -> None:
-        if hasattr(self.inner, "deadline"):
-            self.inner.deadline = value
+                def ask() -> object:
+                    answer = getattr(getattr(inner, method.part), method.name)
+                    return answer(*[bound[p] for p in method.params])
+
+                return self._call(method, bound, ask)
+
+            return call
+
+        parts = _parts(make)
+        env = {k: self.clean(v) for k, v in allowed_env(inner.env).items()}
+        super().__init__(
+            env,
+            inner.budget,
+            # Each generated part is the protocol it was made from (``declared``);
+            # tests/test_replay.py holds every protocol question to a generated one.
+            cast("ClockPart", parts["clock"]),
+            cast("FilesPart", parts["files"]),
+            cast("CommandsPart", parts["commands"]),
+            cast("HttpPart", parts["web"]),
+            cast("JournalPart", parts["journal"]),
+            cast("ProcessesPart", parts["processes"]),
+            cast("NetworkPart", parts["network"]),
+            inner.derive,
+        )
 
     def _call(
-        self,
-        method: str,
-        args: "Dict[str, Any]",
-        fn: "Callable[[], T]",
-        shown: "Optional[Callable[[Any], Any]]" = None,
-    ) -> T:
-        reason = refusal(method, args)
+        self, method: Method, bound: "Mapping[str, object]", ask: "Callable[[], object]"
+    ) -> object:
+        args = method.shown(bound)
+        reason = refusal(method.name, args)
         if reason is not None:
-            from . import CouldNotLook
-
             with self._lock:
-                self.refused[method] = self.refused.get(method, 0) + 1
+                self.refused[method.name] = self.refused.get(method.name, 0) + 1
             raise CouldNotLook(reason)
         began = time.monotonic()
         try:
-            result = fn()
+            result = ask()
         except Exception as exc:
-            self._keep(method, args, began, error=encode_error(exc, self.clean))
+            self._keep(method.name, args, began, "error", encode_error(exc, self.clean))
             raise
-        self._keep(
-            method, args, began, result=encode(shown(result) if shown else result, self.clean)
-        )
+        shown = result
+        if isinstance(result, HttpResponse) and result.status == 200 and _is_token_request(args):
+            shown = replace(result, body=TOKEN_PLACEHOLDER)
+        self._keep(method.name, args, began, "result", encode(shown, self.clean))
         return result
 
-    def _keep(self, method: str, args: "Dict[str, Any]", began: float, **outcome: Any) -> None:
-        encoded = {k: encode(v, self.clean) for k, v in args.items()}
-        entry: Dict[str, Any] = {"method": method, "args": encoded}
-        entry.update(outcome)
-        entry["ms"] = round((time.monotonic() - began) * 1000, 1)
+    def _keep(
+        self, method: str, args: "Mapping[str, object]", began: float, kind: str, outcome: "Json"
+    ) -> None:
+        entry: Dict[str, Json] = {
+            "method": method,
+            "args": {k: encode(v, self.clean) for k, v in args.items()},
+            kind: outcome,
+            "ms": round((time.monotonic() - began) * 1000, 1),
+        }
         size = len(json.dumps(entry))
         with self._lock:
             if self._size + size > OBSERVATIONS_LIMIT:
@@ -415,246 +442,116 @@ class RecordingHost:
             entry["seq"] = len(self.observations)
             self.observations.append(entry)
 
-    # -- files ------------------------------------------------------------------------------
-    def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes:
-        args = {"path": path, "limit": limit, "tail": tail}
-        return self._call("read_bytes", args, lambda: self.inner.read_bytes(path, limit, tail))
 
-    def exists(self, path: str) -> bool:
-        return self._call("exists", {"path": path}, lambda: self.inner.exists(path))
-
-    def is_dir(self, path: str) -> bool:
-        return self._call("is_dir", {"path": path}, lambda: self.inner.is_dir(path))
-
-    def list_dir(self, path: str) -> "List[str]":
-        return self._call("list_dir", {"path": path}, lambda: self.inner.list_dir(path))
-
-    def file_size(self, path: str) -> int:
-        return self._call("file_size", {"path": path}, lambda: self.inner.file_size(path))
-
-    def mtime(self, path: str) -> float:
-        return self._call("mtime", {"path": path}, lambda: self.inner.mtime(path))
-
-    def readlink(self, path: str) -> str:
-        return self._call("readlink", {"path": path}, lambda: self.inner.readlink(path))
-
-    def path(self, path: str) -> str:
-        return self._call("path", {"path": path}, lambda: self.inner.path(path))
-
-    def os_release(self) -> "Dict[str, str]":
-        return self._call("os_release", {}, self.inner.os_release)
-
-    # -- commands and the machine -----------------------------------------------------------
-    def run(self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None) -> Any:
-        args = {"argv": tuple(argv), "timeout": timeout, "limit": limit}
-        if limit is None:
-            return self._call("run", args, lambda: self.inner.run(argv, timeout))
-        return self._call("run", args, lambda: self.inner.run(argv, timeout, limit))
-
-    def runs_commands(self) -> bool:
-        return self._call("runs_commands", {}, self.inner.runs_commands)
-
-    def machine(self) -> str:
-        return self._call("machine", {}, self.inner.machine)
-
-    def is_root(self) -> bool:
-        return self._call("is_root", {}, self.inner.is_root)
-
-    def now(self) -> float:
-        return self._call("now", {}, self.inner.now)
-
-    def budget(self, timeout: float) -> float:
-        return self.inner.budget(timeout)
-
-    # -- HTTP (IMDS) --------------------------------------------------------------------------
-    def http(
-        self, method: str, url: str, headers: "Mapping[str, str]", timeout: float, limit: int
-    ) -> Any:
-        args = {
-            "method": method,
-            "url": url,
-            "headers": _http_headers(headers),
-            "timeout": timeout,
-            "limit": limit,
-        }
-        token = _is_token_request(method, url)
-
-        def shown(resp: Any) -> Any:
-            if token and resp.status == 200:
-                from ..values import replace
-
-                return replace(resp, body=TOKEN_PLACEHOLDER)
-            return resp
-
-        return self._call(
-            "http", args, lambda: self.inner.http(method, url, headers, timeout, limit), shown
-        )
-
-    # -- system -------------------------------------------------------------------------------
-    def journal_entries(
-        self,
-        matches: "Sequence[Sequence[str]]",
-        since_s: "Optional[float]",
-        max_entries: int,
-        max_bytes: int,
-        timeout: float,
-    ) -> Any:
-        args = _journal_args(matches, since_s, max_entries, max_bytes)
-        return self._call(
-            "journal_entries",
-            {**args, "timeout": timeout},
-            lambda: self.inner.journal_entries(matches, since_s, max_entries, max_bytes, timeout),
-        )
-
-    def find_processes(self, names: "Sequence[str]", pids: "Sequence[int]" = ()) -> Any:
-        args = {"names": tuple(names), "pids": tuple(pids)}
-        return self._call("find_processes", args, lambda: self.inner.find_processes(names, pids))
-
-    # -- network ------------------------------------------------------------------------------
-    def dns_query(self, server: str, name: str, timeout: float) -> Any:
-        args = {"server": server, "name": name, "timeout": timeout}
-        return self._call("dns_query", args, lambda: self.inner.dns_query(server, name, timeout))
-
-    def system_resolve(self, name: str, timeout: float) -> Any:
-        args = {"name": name, "timeout": timeout}
-        return self._call("system_resolve", args, lambda: self.inner.system_resolve(name, timeout))
-
-    def tcp_connect(self, address: str, port: int, timeout: float) -> Any:
-        args = {"address": address, "port": port, "timeout": timeout}
-        return self._call(
-            "tcp_connect", args, lambda: self.inner.tcp_connect(address, port, timeout)
-        )
-
-    def tls_handshake(self, address: str, port: int, server_name: str, timeout: float) -> Any:
-        args = {"address": address, "port": port, "server_name": server_name, "timeout": timeout}
-        return self._call(
-            "tls_handshake",
-            args,
-            lambda: self.inner.tls_handshake(address, port, server_name, timeout),
-        )
+# A tree's clock once said Unsupported where it now says None (no present moment): a recording
+# of such a run answers None.
+UNSUPPORTED_MEANS_NONE = frozenset(("now",))
 
 
-class ReplayHost:
+class ReplayHost(ComposedHost):
     """Serves recorded observations. A call is looked up by its method and arguments; repeated
     calls get their answers in recorded order (the last one again once they run out); a call
-    that was not recorded is answered with CouldNotLook, so its check is inconclusive."""
+    that was not recorded is answered with CouldNotLook, so its check is inconclusive.
+    ``rooted``: the recording is of a foreign root (--root), whose package database and units
+    are read from files."""
 
     def __init__(
         self,
-        observations: "Sequence[Mapping[str, Any]]",
+        observations: "Sequence[Mapping[str, object]]",
         env: "Mapping[str, str]",
         captured_at: float,
+        rooted: bool = False,
+        budget: "Optional[Budget]" = None,
     ) -> None:
-        self.env: Mapping[str, str] = dict(env)
-        self.deadline: Optional[float] = None
         self.captured_at = captured_at
-        self._classes = _value_classes()
         self._lock = threading.Lock()
-        self._answers: Dict[str, Deque[Mapping[str, Any]]] = {}
-        for entry in sorted(observations, key=lambda e: int(e.get("seq", 0))):
-            key = call_key(str(entry["method"]), entry.get("args", {}))
-            self._answers.setdefault(key, deque()).append(entry)
+        self._answers: Dict[str, Deque[Mapping[str, object]]] = {}
+        for entry in sorted(observations, key=_seq):
+            args = entry.get("args", {})
+            if isinstance(args, dict):
+                key = call_key(str(entry.get("method")), args)
+                self._answers.setdefault(key, deque()).append(entry)
 
-    def _answer(self, method: str, args: "Mapping[str, Any]") -> Any:
+        def make(method: Method) -> "Callable[..., object]":
+            def call(*args: object, **kwargs: object) -> object:
+                return self._answer(method, method.bind(args, kwargs))
+
+            return call
+
+        from .live import live_parts
+        from .rooted import tree_parts
+
+        parts = _parts(make)
+        super().__init__(
+            dict(env),
+            budget if budget is not None else Budget(),
+            # Each generated part is the protocol it was made from (``declared``);
+            # tests/test_replay.py holds every protocol question to a generated one.
+            cast("ClockPart", parts["clock"]),
+            cast("FilesPart", parts["files"]),
+            cast("CommandsPart", parts["commands"]),
+            cast("HttpPart", parts["web"]),
+            cast("JournalPart", parts["journal"]),
+            cast("ProcessesPart", parts["processes"]),
+            cast("NetworkPart", parts["network"]),
+            tree_parts if rooted else live_parts,
+        )
+
+    def _answer(self, method: Method, bound: "Mapping[str, object]") -> object:
         from ..redact import mask
-        from . import CouldNotLook
 
-        key = call_key(method, {k: encode(v, mask) for k, v in args.items()})
+        shown = {k: encode(v, mask) for k, v in method.shown(bound).items()}
         with self._lock:
-            queue = self._answers.get(key)
+            queue = self._answers.get(call_key(method.name, shown))
+            older = _older_spelling(method.name, bound)
+            if not queue and older is not None:
+                shown["argv"] = encode(older, mask)
+                queue = self._answers.get(call_key(method.name, shown))
             if not queue:
-                if method == "now":
+                if method.name == "now":
                     return self.captured_at
                 raise CouldNotLook(NOT_RECORDED)
             entry = queue.popleft() if len(queue) > 1 else queue[0]
         if "error" in entry:
-            raise decode_error(entry["error"])
-        return decode(entry.get("result"), self._classes)
-
-    def budget(self, timeout: float) -> float:
-        if self.deadline is None:
-            return timeout
-        return max(0.05, min(timeout, self.deadline - time.monotonic()))
-
-    def now(self) -> float:
-        return float(self._answer("now", {}))
-
-    def read_bytes(self, path: str, limit: int, tail: bool = False) -> bytes:
-        return bytes(self._answer("read_bytes", {"path": path, "limit": limit, "tail": tail}))
-
-    def exists(self, path: str) -> bool:
-        return bool(self._answer("exists", {"path": path}))
-
-    def is_dir(self, path: str) -> bool:
-        return bool(self._answer("is_dir", {"path": path}))
-
-    def list_dir(self, path: str) -> "List[str]":
-        return list(self._answer("list_dir", {"path": path}))
-
-    def file_size(self, path: str) -> int:
-        return int(self._answer("file_size", {"path": path}))
-
-    def mtime(self, path: str) -> float:
-        return float(self._answer("mtime", {"path": path}))
-
-    def readlink(self, path: str) -> str:
-        return str(self._answer("readlink", {"path": path}))
-
-    def path(self, path: str) -> str:
-        return str(self._answer("path", {"path": path}))
-
-    def os_release(self) -> "Dict[str, str]":
-        return dict(self._answer("os_release", {}))
-
-    def run(self, argv: "Sequence[str]", timeout: float, limit: "Optional[int]" = None) -> Any:
-        return self._answer("run", {"argv": tuple(argv), "timeout": timeout, "limit": limit})
-
-    def runs_commands(self) -> bool:
-        """CouldNotLook for a bundle recorded before the question was asked."""
-        return bool(self._answer("runs_commands", {}))
-
-    def machine(self) -> str:
-        return str(self._answer("machine", {}))
-
-    def is_root(self) -> bool:
-        return bool(self._answer("is_root", {}))
-
-    def http(
-        self, method: str, url: str, headers: "Mapping[str, str]", timeout: float, limit: int
-    ) -> Any:
-        args = {"method": method, "url": url, "headers": _http_headers(headers), "limit": limit}
-        return self._answer("http", args)
-
-    def journal_entries(
-        self,
-        matches: "Sequence[Sequence[str]]",
-        since_s: "Optional[float]",
-        max_entries: int,
-        max_bytes: int,
-        timeout: float,
-    ) -> Any:
-        return self._answer(
-            "journal_entries", _journal_args(matches, since_s, max_entries, max_bytes)
-        )
-
-    def find_processes(self, names: "Sequence[str]", pids: "Sequence[int]" = ()) -> Any:
-        return self._answer("find_processes", {"names": tuple(names), "pids": tuple(pids)})
-
-    def dns_query(self, server: str, name: str, timeout: float) -> Any:
-        return self._answer("dns_query", {"server": server, "name": name})
-
-    def system_resolve(self, name: str, timeout: float) -> Any:
-        return self._answer("system_resolve", {"name": name})
-
-    def tcp_connect(self, address: str, port: int, timeout: float) -> Any:
-        return self._answer("tcp_connect", {"address": address, "port": port})
-
-    def tls_handshake(self, address: str, port: int, server_name: str, timeout: float) -> Any:
-        args = {"address": address, "port": port, "server_name": server_name}
-        return self._answer("tls_handshake", args)
+            error = decode_error(entry["error"])
+            if isinstance(error, Unsupported) and method.name in UNSUPPORTED_MEANS_NONE:
+                return None
+            raise error
+        try:
+            return decode_as(method.answer, entry.get("result"))
+        except Malformed as exc:
+            raise Malformed(f"the recorded answer to {method.name} is malformed: {exc}") from None
 
 
-def answered(observations: "Sequence[Mapping[str, Any]]") -> "Tuple[int, int]":
+# Questions a doctor before the package database part asked in another spelling: the SSM
+# agent's package record, asked since as the GuardDuty agent's is. A recording of such a run
+# answers it under its older spelling, in a shape the SSM probe reads too.
+OLDER_SPELLINGS = (
+    (
+        ("dpkg-query", "-W", "-f", DPKG_QUERY_FORMAT),
+        ("dpkg-query", "-W", "-f", "${Status}\t${Version}"),
+    ),
+    (("rpm", "-q", "--qf", RPM_QUERY_FORMAT), ("rpm", "-q")),
+)
+
+
+def _older_spelling(method: str, bound: "Mapping[str, object]") -> "Optional[Tuple[str, ...]]":
+    argv = bound.get("argv")
+    if method != "run" or not isinstance(argv, (list, tuple)):
+        return None
+    words = tuple(str(a) for a in argv)
+    for now, before in OLDER_SPELLINGS:
+        if words[:-1] == now:
+            return before + words[-1:]
+    return None
+
+
+def _seq(entry: "Mapping[str, object]") -> int:
+    seq = entry.get("seq", 0)
+    return seq if isinstance(seq, int) else 0
+
+
+def answered(observations: "Sequence[Mapping[str, object]]") -> "Tuple[int, int]":
     """(calls answered, calls that raised) in a recording."""
     errors = sum(1 for e in observations if "error" in e)
     return len(observations) - errors, errors

@@ -1,20 +1,22 @@
 """A foreign root (``--root DIR``, like sos ``--sysroot`` and distro's ``root_dir``): everything
-that mode means, in this one class.
+that mode means, in this one class and the parts it is built of.
 
 - files: every path resolved inside the tree as if chrooted there (files.TreeFiles, tree.py);
 - os-release: the tree's, read through that resolver;
-- commands: none is run (the tree's programs are not this machine's): Unsupported, and the
-  probe reads the tree's files instead; the only program ever started is journalctl, on the
-  tree's own journal files;
+- commands: none is run (the tree's programs are not this machine's): Unsupported; the only
+  program ever started is journalctl, on the tree's own journal files;
+- packages: dpkg's database read from its status file; an rpm database is not read
+  (packages.TreePackages);
+- units: systemd is not asked, only the unit's files can be read (units.TreeUnits);
 - journal: the tree's persistent journal, no time window of "now";
 - processes: the tree's captured ``/proc``, Unsupported when none was captured;
 - network: not reachable from here: Unsupported;
-- clock: the tree has no present moment, so ``now`` is Unsupported and time is read from files;
+- clock: the tree has no present moment (``now`` is None) and time is read from files;
 - HTTP (IMDS): as on the live machine; the IMDS probes decide from the run's options.
 """
 
 import os
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Sequence, Tuple
 
 from .budget import Budget
 from .commands import CommandResult, NoCommands, run_bounded
@@ -24,20 +26,22 @@ from .files import TreeFiles
 from .http import LiveHttp
 from .journal import JournalReader
 from .network import NoNetwork
+from .packages import TreePackages
 from .processes import ProcessTable
+from .protocols import CommandsPart, FilesPart, PackagesPart, UnitsPart
+from .units import TreeUnits
 
 
 class TreeClock:
-    """The run's budget; no present moment for the tree."""
+    """A tree has no present moment: its times come from its files."""
 
-    def __init__(self, budget: Budget) -> None:
-        self._budget = budget
+    def now(self) -> "Optional[float]":
+        return None
 
-    def budget(self, timeout: float) -> float:
-        return self._budget.budget(timeout)
 
-    def now(self) -> float:
-        raise Unsupported("a foreign root has no present moment: its times come from its files")
+def tree_parts(files: FilesPart, commands: CommandsPart) -> "Tuple[PackagesPart, UnitsPart]":
+    """A tree's package database and units, read from its files alone."""
+    return TreePackages(files), TreeUnits()
 
 
 def _journalctl_on_files(argv: "Sequence[str]", timeout: float, limit: int) -> CommandResult:
@@ -64,7 +68,7 @@ class RootedHost(ComposedHost):
         super().__init__(
             env=environ,
             budget=shared,
-            clock=TreeClock(shared),
+            clock=TreeClock(),
             files=files,
             commands=NoCommands(
                 "a foreign root (--root)",
@@ -74,4 +78,5 @@ class RootedHost(ComposedHost):
             journal=JournalReader(files, shared, _journalctl_on_files, tree=True),
             processes=ProcessTable(files, shared, tree=True),
             network=NoNetwork("the network path is only tested live, not against a foreign root"),
+            derive=tree_parts,
         )

@@ -12,9 +12,6 @@ from ..numbers import MAX_DIGITS, SIZE_ABSURD
 # The kernel keeps 15 characters of a process name (comm): the agent shows as amazon-guarddut
 # in /proc and in OOM-killer lines, whatever its binary is called.
 PROCESS_PREFIX = "amazon-guarddut"
-# dpkg-query, rpm and systemctl answer in tens of milliseconds; 3 s allows for a loaded host
-# without eating the run's deadline.
-COMMAND_TIMEOUT_S = 3.0
 UNIT_DIRS = (
     "/etc/systemd/system",
     "/run/systemd/system",

@@ -2,21 +2,23 @@
 logged about its unit (starts, exits, restarts, results), and kernel OOM-killer lines that
 name it, summarised as counts.
 
-Live: the window ends now. A host with no present moment (``now`` Unsupported: a tree under
---root, its var/log/journal) ends the window at the newest entry read (the moment the disk was
-captured). Reading the system journal needs
-root or the systemd-journal group; without, the files left out are reported.
+Live: the window ends now. A system with no present moment (the host's clock says None: a
+tree under --root, its var/log/journal) ends the window at the newest entry read (the moment
+the disk was captured). Reading the system journal needs root or the systemd-journal group;
+without, the files left out are reported.
 """
 
 import time
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from ..facts.agent import AGENT_JOURNAL, UNIT, AgentJournal
-from ..host import CouldNotLook, Unsupported
+from ..host import CouldNotLook
+from ..host.protocols import CLOCK, JOURNAL
 from ..probing import probe
 from .agent_journal_summary import WINDOW_S, summarise
 
 if TYPE_CHECKING:
+    from ..host.protocols import ClockPart, JournalPart
     from ..probing import ProbeContext
 
 # A crash-looping agent logs about 10 entries a cycle every few seconds: 5000 entries cover
@@ -30,20 +32,15 @@ UNIT_MATCHES = ((f"_SYSTEMD_UNIT={UNIT}",), (f"UNIT={UNIT}", "_PID=1"))
 KERNEL_MATCHES = (("_TRANSPORT=kernel",),)
 
 
-@probe(AGENT_JOURNAL, timeout=2 * QUERY_TIMEOUT_S + 1.0)
-def journal(ctx: "ProbeContext") -> AgentJournal:
+@probe(AGENT_JOURNAL, parts=(CLOCK, JOURNAL), timeout=2 * QUERY_TIMEOUT_S + 1.0)
+def journal(ctx: "ProbeContext", clock: "ClockPart", reader: "JournalPart") -> AgentJournal:
     """Restarts, exits, OOM kills and failure phrases of the agent in the recent journal."""
-    host = ctx.host
-    try:
-        now: Optional[float] = host.now()
-    except Unsupported:  # a captured system has no present moment: anchor on its newest entry
-        now = None
-    live = now is not None
+    now = clock.now()  # None: a captured system, anchored on its newest entry
     since = now - WINDOW_S if now is not None else None
-    units = host.journal_entries(
+    units = reader.journal_entries(
         UNIT_MATCHES, since, MAX_UNIT_ENTRIES, MAX_QUERY_BYTES, QUERY_TIMEOUT_S
     )
-    kernel = host.journal_entries(
+    kernel = reader.journal_entries(
         KERNEL_MATCHES, since, MAX_KERNEL_ENTRIES, MAX_QUERY_BYTES, QUERY_TIMEOUT_S
     )
     problems = tuple(dict.fromkeys(units.problems + kernel.problems))
@@ -51,7 +48,8 @@ def journal(ctx: "ProbeContext") -> AgentJournal:
         raise CouldNotLook("no journal file could be read: " + "; ".join(problems))
     newest = max([e.realtime_us for e in units.entries + kernel.entries], default=0)
     if now is not None:
-        end_us = int(host.now() * 1_000_000)
+        later = clock.now()  # the window ends after the reads
+        end_us = int((now if later is None else later) * 1_000_000)
     elif newest:
         end_us = newest
     else:  # nothing read from a captured system: the window ends at the time of this run
@@ -64,7 +62,7 @@ def journal(ctx: "ProbeContext") -> AgentJournal:
         source=units.source,
         window_s=WINDOW_S,
         window_end=end_us / 1e6,
-        anchored_on="now" if live else "the newest entry",
+        anchored_on="now" if now is not None else "the newest entry",
         entries=len(unit_entries),
         kernel_entries=len(kernel_entries),
         truncated=units.truncated or kernel.truncated,

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from ..facts.agent import AGENT_LOGS, LOG_DIR, AgentLogs, LogFile
 from ..host import CouldNotLook
+from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from .agent_text import (
@@ -23,7 +24,7 @@ from .agent_text import (
 )
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 # The current file and up to three rotations: enough to see a cause that keeps repeating.
@@ -101,10 +102,12 @@ def analyse(chunks: "List[Tuple[LogFile, List[str]]]", directory: str) -> AgentL
     )
 
 
-def _read_file(host: "Host", path: str, name: str, budget: int) -> "Tuple[LogFile, List[str]]":
-    size = host.file_size(path)
+def _read_file(
+    files: "FilesPart", path: str, name: str, budget: int
+) -> "Tuple[LogFile, List[str]]":
+    size = files.file_size(path)
     if name.endswith(".gz"):
-        data = host.read_bytes(path, GZ_INPUT_LIMIT)
+        data = files.read_bytes(path, GZ_INPUT_LIMIT)
         try:
             tail, whole = gunzip_tail(data, budget)
         except zlib.error:
@@ -113,20 +116,20 @@ def _read_file(host: "Host", path: str, name: str, budget: int) -> "Tuple[LogFil
         return LogFile(name, size, True, len(tail), len(lines)), lines
     if name.endswith((".xz", ".bz2", ".zst", ".lz4")):
         return LogFile(name, size, True, 0, 0, "compressed in a format that is not read"), []
-    data = host.read_bytes(path, budget, tail=True)
+    data = files.read_bytes(path, budget, tail=True)
     lines = split_lines(data, from_start=size <= budget)
     return LogFile(name, size, False, len(data), len(lines)), lines
 
 
-def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
-    if not host.is_dir(directory):
-        return AgentLogs(directory, host.exists(directory))
+def read_logs(files: "FilesPart", directory: str = LOG_DIR) -> AgentLogs:
+    if not files.is_dir(directory):
+        return AgentLogs(directory, files.exists(directory))
     entries = []
-    for name in host.list_dir(directory):
+    for name in files.list_dir(directory):
         path = f"{directory}/{name}"
         try:
-            if not host.is_dir(path):
-                entries.append((host.mtime(path), name))
+            if not files.is_dir(path):
+                entries.append((files.mtime(path), name))
         except OSError:
             continue  # removed while we looked
     entries.sort(reverse=True)
@@ -137,7 +140,7 @@ def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
         if remaining <= 0:
             break
         try:
-            chunk = _read_file(host, f"{directory}/{name}", name, min(TAIL_BYTES, remaining))
+            chunk = _read_file(files, f"{directory}/{name}", name, min(TAIL_BYTES, remaining))
         except PermissionError:
             denied.append(name)
             chunks.append((LogFile(name, 0, False, 0, 0, "permission denied"), []))
@@ -155,7 +158,7 @@ def read_logs(host: "Host", directory: str = LOG_DIR) -> AgentLogs:
     return analyse(chunks, directory)
 
 
-@probe(AGENT_LOGS)
-def logs(ctx: "ProbeContext") -> AgentLogs:
+@probe(AGENT_LOGS, parts=(FILES,))
+def logs(ctx: "ProbeContext", files: "FilesPart") -> AgentLogs:
     """What the agent's own recent log lines say, classified; no raw log leaves the probe."""
-    return read_logs(ctx.host)
+    return read_logs(files)

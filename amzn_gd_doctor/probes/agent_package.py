@@ -1,19 +1,20 @@
 """The GuardDuty agent package: installed or not, which version, in which dpkg/rpm state, and
 which files it put on the host (binary, unit).
 
-Live: `dpkg-query -W` / `dpkg -L` or `rpm -q` / `rpm -ql`. Under --root: the tree's
-/var/lib/dpkg/status and info/*.list; an rpm database is not read from files, so an rpm tree
-(or one without any package database but with systemd unit directories) is judged by the
-agent's unit file. Needs no privilege.
+Asks the host's package database (host/packages.py): on a live host `dpkg-query -W` / `dpkg -L`
+or `rpm -q` / `rpm -ql`, under --root the tree's /var/lib/dpkg/status and info/*.list. Where no
+package database is read (an rpm tree, or one without any but with systemd unit directories)
+the agent's unit file is the evidence. Needs no privilege.
 """
 
-from typing import TYPE_CHECKING, List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Tuple
 
 from ..facts.agent import AGENT_PACKAGE, PACKAGE, UNIT, AgentPackage
 from ..host import CouldNotLook, Unsupported
+from ..host.packages import DpkgStatusFile, NoPackageDatabase, PackageEvidence, PackageQuery
+from ..host.protocols import FILES, PACKAGES
 from ..probing import probe
-from . import pkgdb
-from .agent_common import COMMAND_TIMEOUT_S, UNIT_DIRS
+from .agent_common import UNIT_DIRS
 from .agent_package_parse import (
     MalformedAnswer,
     notable_files,
@@ -23,40 +24,24 @@ from .agent_package_parse import (
 )
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart, PackagesPart
     from ..probing import ProbeContext
 
-# A large dpkg status file is about 5 MiB (thousands of packages); 32 MiB bounds a broken one.
-DPKG_STATUS_LIMIT = 32 * 1024 * 1024
-# The agent package holds a few dozen files; its list is a few KiB.
-FILE_LIST_LIMIT = 256 * 1024
-RPM_QUERY_FORMAT = "%{NAME}\\t%{VERSION}-%{RELEASE}\\t%{ARCH}\\n"
 
-
-def _query_live(host: "Host") -> "Optional[AgentPackage]":
-    """The package managers' answer; None when neither dpkg-query nor rpm is there to ask."""
-    answers: List[AgentPackage] = []
-    for manager in pkgdb.managers(host):
-        if manager == "dpkg":
-            argv = ["dpkg-query", "-W", "-f", "${Status}\t${Version}\n", PACKAGE]
-            res = host.run(argv, COMMAND_TIMEOUT_S)
-            parse = parse_dpkg_query
-        else:
-            res = host.run(["rpm", "-q", "--qf", RPM_QUERY_FORMAT, PACKAGE], COMMAND_TIMEOUT_S)
-            parse = parse_rpm_query
-        if res.not_found:
-            continue
-        try:
-            answer = parse(res.returncode, res.stdout, res.stderr)
-        except MalformedAnswer as exc:
-            raise CouldNotLook(str(exc)) from None
-        if answer.state != "not-installed":
-            list_argv = ["dpkg", "-L", PACKAGE] if manager == "dpkg" else ["rpm", "-ql", PACKAGE]
-            listing = host.run(list_argv, COMMAND_TIMEOUT_S, FILE_LIST_LIMIT)
-            files, count = notable_files(listing.stdout if listing.returncode == 0 else b"")
-            return _with_files(answer, files, count)
-        answers.append(answer)
-    return answers[0] if answers else None
+def _parse(evidence: "PackageEvidence") -> "AgentPackage":
+    """The package as one database records it; CouldNotLook for an answer in no known shape."""
+    try:
+        if isinstance(evidence, DpkgStatusFile):
+            try:
+                return parse_dpkg_status_file(evidence.data)
+            except MalformedAnswer as exc:
+                raise CouldNotLook(f"{evidence.path}: {exc}") from None
+        assert isinstance(evidence, PackageQuery)
+        res = evidence.result
+        parse = parse_dpkg_query if evidence.manager == "dpkg" else parse_rpm_query
+        return parse(res.returncode, res.stdout, res.stderr)
+    except MalformedAnswer as exc:
+        raise CouldNotLook(str(exc)) from None
 
 
 def _with_files(
@@ -65,48 +50,33 @@ def _with_files(
     return AgentPackage(pkg.manager, pkg.state, pkg.version, pkg.status, files, count, notes)
 
 
-def _read_tree(host: "Host") -> AgentPackage:
-    try:
-        status = host.read_bytes("/var/lib/dpkg/status", DPKG_STATUS_LIMIT)
-    except FileNotFoundError:
-        status = None
-    if status is not None:
-        try:
-            pkg = parse_dpkg_status_file(status)
-        except MalformedAnswer as exc:
-            raise CouldNotLook(f"/var/lib/dpkg/status: {exc}") from None
-        if pkg.state == "not-installed":
-            return pkg
-        info = "/var/lib/dpkg/info"
-        for name in host.list_dir(info) if host.is_dir(info) else []:
-            if name.startswith(PACKAGE) and name.endswith(".list") and name[len(PACKAGE)] in ".:":
-                files, count = notable_files(host.read_bytes(f"{info}/{name}", FILE_LIST_LIMIT))
-                return _with_files(pkg, files, count)
-        return pkg
-    unit = next((f"{d}/{UNIT}" for d in UNIT_DIRS if host.exists(f"{d}/{UNIT}")), None)
-    has_rpm = pkgdb.has_rpm_database(host)
-    if unit is None and not has_rpm and not any(host.is_dir(d) for d in UNIT_DIRS):
+def _by_unit_file(files: "FilesPart", none: NoPackageDatabase) -> AgentPackage:
+    """No package database is read: the agent's unit file says whether it is there."""
+    unit = next((f"{d}/{UNIT}" for d in UNIT_DIRS if files.exists(f"{d}/{UNIT}")), None)
+    if unit is None and not none.database_present and not any(files.is_dir(d) for d in UNIT_DIRS):
         raise Unsupported(
-            "the tree has neither a package database nor systemd unit "
+            f"{none.place} has neither a package database nor systemd unit "
             "directories: whether the agent is installed is unknown"
         )
-    note = (
-        "the rpm database is not read under --root"
-        if has_rpm
-        else "the tree has no package database",
-    )
     if unit is None:
-        return AgentPackage("files", "not-installed", notes=note)
-    return AgentPackage("files", "installed", files=(unit,), file_count=1, notes=note)
+        return AgentPackage(None, "not-installed", notes=(none.note,))
+    return AgentPackage(None, "installed", files=(unit,), file_count=1, notes=(none.note,))
 
 
-@probe(AGENT_PACKAGE, timeout=8.0)
-def package(ctx: "ProbeContext") -> AgentPackage:
+@probe(AGENT_PACKAGE, parts=(PACKAGES, FILES), timeout=8.0)
+def package(ctx: "ProbeContext", packages: "PackagesPart", files: "FilesPart") -> AgentPackage:
     """Whether the agent package is installed, as the package manager records it."""
-    try:
-        answer = _query_live(ctx.host)
-    except Unsupported:  # a host that runs no command (--root): its files answer
-        return _read_tree(ctx.host)
-    if answer is None:
+    absent: List[AgentPackage] = []
+    for evidence in packages.records(PACKAGE):
+        if isinstance(evidence, NoPackageDatabase):
+            return _by_unit_file(files, evidence)
+        if isinstance(evidence, PackageQuery) and evidence.result.not_found:
+            continue  # this package manager's program is not installed
+        pkg = _parse(evidence)
+        if pkg.state != "not-installed":
+            listed, count = notable_files(packages.listing(evidence, PACKAGE))
+            return _with_files(pkg, listed, count)
+        absent.append(pkg)
+    if not absent:
         raise Unsupported("neither dpkg-query nor rpm is available to ask about packages")
-    return answer
+    return absent[0]

@@ -8,10 +8,12 @@ captured. limits is world-readable; environ needs root (without it the proxies a
 from typing import TYPE_CHECKING
 
 from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess
+from ..host.protocols import PROCESSES
 from ..probing import probe
 from .agent_common import PROCESS_PREFIX
 
 if TYPE_CHECKING:
+    from ..host.protocols import ProcessesPart
     from ..probing import ProbeContext
 
 # The agent's own processes: its name is cut to 15 characters in comm; a full command line
@@ -19,11 +21,11 @@ if TYPE_CHECKING:
 NAMES = (PROCESS_PREFIX,)
 
 
-@probe(AGENT_PROCESS, needs=(AGENT_UNIT,))
-def process(ctx: "ProbeContext") -> AgentProcess:
+@probe(AGENT_PROCESS, parts=(PROCESSES,), needs=(AGENT_UNIT,))
+def process(ctx: "ProbeContext", processes: "ProcessesPart") -> AgentProcess:
     """Which agent processes run now, with their limits and proxy environment."""
     unit = ctx.observed(AGENT_UNIT)
     main_pid = unit.main_pid if unit is not None else None
     pids = (main_pid,) if main_pid else ()
-    found = ctx.host.find_processes(NAMES, pids)
+    found = processes.find_processes(NAMES, pids)
     return AgentProcess(found, main_pid)

@@ -1,32 +1,48 @@
 """The agent's systemd unit: loaded, active, restarts, last exit, memory and CPU caps,
 enablement, environment, locked-memory limit.
 
-Live: `systemctl show`; when systemd is not PID 1 (a container, a chroot) that is the value,
-never "inactive". Under --root: what the tree's unit files say (agent_unit_files); the runtime
-state is then unknown. Needs no privilege.
+Asks the host's units part (host/units.py): `systemctl show` on a live host; when systemd is not
+PID 1 (a container, a chroot) that is the value, never "inactive". Where systemd is not asked
+(under --root) the unit's files say what they can (agent_unit_files): its runtime state is then
+unknown. Needs no privilege.
 """
 
 import re
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
 from .. import lazy_re
-from ..facts.agent import AGENT_UNIT, UNIT, AgentUnit
-from ..host import CouldNotLook, Unsupported
+from ..facts.agent import AGENT_UNIT, UNIT, AgentUnit, Systemd
+from ..host import CouldNotLook
+from ..host.protocols import FILES, UNITS
+from ..host.units import NoSystemd, UnitFilesOnly
 from ..numbers import parse_bytes, parse_count
 from ..probing import probe
 from ..sanitize import clean
-from .agent_common import COMMAND_TIMEOUT_S
 from .agent_unit_files import parse_environment, read_unit_files
-from .systemd import runs_commands, systemd_absent
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart, UnitsPart
     from ..probing import ProbeContext
 
 SHOW_PROPS = (
-    "LoadState,ActiveState,SubState,Result,NRestarts,ExecMainStatus,ExecMainCode,"
-    "ExecMainStartTimestamp,MainPID,MemoryCurrent,MemoryMax,MemoryLimit,CPUQuotaPerSecUSec,"
-    "UnitFileState,FragmentPath,Environment,LimitMEMLOCK,LimitMEMLOCKSoft"
+    "LoadState",
+    "ActiveState",
+    "SubState",
+    "Result",
+    "NRestarts",
+    "ExecMainStatus",
+    "ExecMainCode",
+    "ExecMainStartTimestamp",
+    "MainPID",
+    "MemoryCurrent",
+    "MemoryMax",
+    "MemoryLimit",
+    "CPUQuotaPerSecUSec",
+    "UnitFileState",
+    "FragmentPath",
+    "Environment",
+    "LimitMEMLOCK",
+    "LimitMEMLOCKSoft",
 )
 NOT_BOOTED = "System has not been booted with systemd"
 
@@ -91,7 +107,7 @@ def unit_from_show(props: "Mapping[str, str]") -> AgentUnit:
         memlock = (_bytes(soft if soft is not None else hard), _bytes(hard))
     pid = _int(props.get("MainPID"))
     return AgentUnit(
-        systemd="running",
+        systemd=Systemd.RUNNING,
         load_state=text("LoadState"),
         active_state=text("ActiveState"),
         sub_state=text("SubState"),
@@ -121,45 +137,41 @@ def _code_name(value: "Optional[str]") -> "Optional[str]":
     return names.get(value.strip(), clean(value.strip(), 20))
 
 
-def unit_from_tree(host: "Host") -> AgentUnit:
-    """What the files of a tree say about the unit; its runtime state is unknown."""
-    files = read_unit_files(host)
-    if files.masked:
-        return AgentUnit("tree", "masked", unit_file_state="masked")
-    if files.fragment is None:
-        return AgentUnit("tree", "not-found")
+def unit_from_files(files: "FilesPart") -> AgentUnit:
+    """What the unit's files say (systemd not asked); its runtime state is unknown."""
+    found = read_unit_files(files)
+    if found.masked:
+        return AgentUnit(Systemd.UNIT_FILES, "masked", unit_file_state="masked")
+    if found.fragment is None:
+        return AgentUnit(Systemd.UNIT_FILES, "not-found")
     return AgentUnit(
-        systemd="tree",
+        systemd=Systemd.UNIT_FILES,
         load_state="loaded",
-        memory_max=files.memory_max,
-        memory_limit=files.memory_limit,
-        cpu_quota_per_sec_us=files.cpu_quota_per_sec_us,
-        unit_file_state="enabled" if files.enabled else "disabled",
-        fragment_path=files.fragment,
-        environment=files.environment,
-        memlock=files.memlock,
-        memlock_source=files.memlock_source,
+        memory_max=found.memory_max,
+        memory_limit=found.memory_limit,
+        cpu_quota_per_sec_us=found.cpu_quota_per_sec_us,
+        unit_file_state="enabled" if found.enabled else "disabled",
+        fragment_path=found.fragment,
+        environment=found.environment,
+        memlock=found.memlock,
+        memlock_source=found.memlock_source,
     )
 
 
-@probe(AGENT_UNIT)
-def unit(ctx: "ProbeContext") -> AgentUnit:
-    """The unit as systemd sees it, or as the tree's files describe it."""
-    host = ctx.host
-    absent = systemd_absent(host)
-    if absent and runs_commands(host):  # a live host without systemd: nothing to ask it
-        return AgentUnit("not-running", detail=absent)
-    try:
-        res = host.run(["systemctl", "show", UNIT, "-p", SHOW_PROPS], COMMAND_TIMEOUT_S)
-    except Unsupported:  # a host that runs no command (--root): the unit's files describe it
-        return unit_from_tree(host)
-    if absent:  # a recording that did not say whether commands run
-        return AgentUnit("not-running", detail=absent)
+@probe(AGENT_UNIT, parts=(UNITS, FILES))
+def unit(ctx: "ProbeContext", units: "UnitsPart", files: "FilesPart") -> AgentUnit:
+    """The unit as systemd sees it, or as its files describe it where systemd is not asked."""
+    shown = units.show(UNIT, SHOW_PROPS)
+    if isinstance(shown, NoSystemd):  # nothing to ask
+        return AgentUnit(Systemd.NOT_RUNNING, detail=shown.reason)
+    if isinstance(shown, UnitFilesOnly):
+        return unit_from_files(files)
+    res = shown.result
     if res.not_found:
-        return AgentUnit("not-running", detail="systemctl is not installed")
+        return AgentUnit(Systemd.NOT_RUNNING, detail="systemctl is not installed")
     stderr = clean(" ".join(res.stderr.decode("utf-8", "replace").split()), 200)
     if NOT_BOOTED in stderr:
-        return AgentUnit("not-running", detail=stderr)
+        return AgentUnit(Systemd.NOT_RUNNING, detail=stderr)
     props = parse_show(res.stdout)
     if res.returncode != 0 or "LoadState" not in props:
         raise CouldNotLook(

@@ -1,6 +1,6 @@
 """The agent's unit as files describe it: the unit file, its drop-ins, the enablement and
-masking links, and system.conf's DefaultLimitMEMLOCK. Read under --root, where systemd cannot
-be asked. Registers no probe; needs no privilege.
+masking links, and system.conf's DefaultLimitMEMLOCK. Read where systemd is not asked (the
+units part says so, under --root). Registers no probe; needs no privilege.
 """
 
 import re
@@ -8,14 +8,13 @@ import shlex
 from typing import TYPE_CHECKING, Dict, List, Mapping, Optional, Tuple
 
 from .. import lazy_re
-from ..answers import PROXY_VARIABLES, redact_proxy
 from ..facts.agent import UNIT, Memlock
 from ..sanitize import clean
 from ..values import field, value
 from .agent_common import UNIT_DIRS, parse_size
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart
 
 # Unit files and drop-ins are under 4 KiB; system.conf about 2 KiB.
 UNIT_FILE_LIMIT = 64 * 1024
@@ -58,11 +57,6 @@ def parse_environment(assignments: "List[str]") -> "Dict[str, str]":
             if sep and key and len(found) < MAX_VARIABLES:
                 found[clean(key, 100)] = clean(value, VALUE_CHARS)
     return found
-
-
-def proxy_variables(environment: "Mapping[str, str]") -> "Dict[str, str]":
-    """The proxy variables (any case) of an environment, credentials redacted."""
-    return {k: redact_proxy(v) for k, v in environment.items() if k.lower() in PROXY_VARIABLES}
 
 
 def parse_unit_settings(texts: "List[bytes]") -> "Dict[str, List[str]]":
@@ -115,34 +109,36 @@ def parse_cpu_quota(text: str) -> "Optional[int]":
     return hundredths * 100
 
 
-def _read_optional(host: "Host", path: str) -> "Optional[bytes]":
+def _read_optional(files: "FilesPart", path: str) -> "Optional[bytes]":
     try:
-        return host.read_bytes(path, UNIT_FILE_LIMIT)
+        return files.read_bytes(path, UNIT_FILE_LIMIT)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
 
 
-def _conf_dir(host: "Host", directory: str) -> "List[bytes]":
-    if not host.is_dir(directory):
+def _conf_dir(files: "FilesPart", directory: str) -> "List[bytes]":
+    if not files.is_dir(directory):
         return []
-    names = sorted(n for n in host.list_dir(directory) if n.endswith(".conf"))[:MAX_DROP_INS]
-    return [d for d in (_read_optional(host, f"{directory}/{n}") for n in names) if d is not None]
+    names = sorted(n for n in files.list_dir(directory) if n.endswith(".conf"))[:MAX_DROP_INS]
+    return [d for d in (_read_optional(files, f"{directory}/{n}") for n in names) if d is not None]
 
 
-def _wants_dirs(host: "Host") -> "List[str]":
-    if not host.is_dir("/etc/systemd/system"):
+def _wants_dirs(files: "FilesPart") -> "List[str]":
+    if not files.is_dir("/etc/systemd/system"):
         return []
-    return [n for n in host.list_dir("/etc/systemd/system") if n.endswith((".wants", ".requires"))]
+    return [n for n in files.list_dir("/etc/systemd/system") if n.endswith((".wants", ".requires"))]
 
 
-def _tree_memlock(host: "Host", unit_value: "Optional[str]") -> "Tuple[Optional[Memlock], str]":
+def _files_memlock(
+    files: "FilesPart", unit_value: "Optional[str]"
+) -> "Tuple[Optional[Memlock], str]":
     """The unit's LimitMEMLOCK, else DefaultLimitMEMLOCK from system.conf (and its drop-ins),
-    else systemd's built-in default as the tree's systemd would apply it."""
+    else systemd's built-in default as that systemd would apply it."""
     if unit_value:
         return parse_memlock_setting(unit_value), "LimitMEMLOCK in the unit"
-    texts = [_read_optional(host, "/etc/systemd/system.conf") or b""]
+    texts = [_read_optional(files, "/etc/systemd/system.conf") or b""]
     for directory in ("/usr/lib/systemd/system.conf.d", "/etc/systemd/system.conf.d"):
-        texts += _conf_dir(host, directory)
+        texts += _conf_dir(files, directory)
     values = parse_unit_settings(texts).get("DefaultLimitMEMLOCK")
     if values:
         return parse_memlock_setting(values[-1]), "DefaultLimitMEMLOCK in system.conf"
@@ -152,31 +148,31 @@ def _tree_memlock(host: "Host", unit_value: "Optional[str]") -> "Tuple[Optional[
     )
 
 
-def read_unit_files(host: "Host") -> UnitFiles:
-    """The unit as a tree's files describe it (files under /etc win over /usr/lib and /lib)."""
+def read_unit_files(files: "FilesPart") -> UnitFiles:
+    """The unit as its files describe it (files under /etc win over /usr/lib and /lib)."""
     try:
-        if host.readlink(f"/etc/systemd/system/{UNIT}") == "/dev/null":
+        if files.readlink(f"/etc/systemd/system/{UNIT}") == "/dev/null":
             return UnitFiles(True, None)
     except OSError:
         pass  # not a symlink, or absent
-    fragment = next((f"{d}/{UNIT}" for d in UNIT_DIRS if host.exists(f"{d}/{UNIT}")), None)
+    fragment = next((f"{d}/{UNIT}" for d in UNIT_DIRS if files.exists(f"{d}/{UNIT}")), None)
     if fragment is None:
         return UnitFiles(False, None)
-    texts = [_read_optional(host, fragment) or b""]
+    texts = [_read_optional(files, fragment) or b""]
     for directory in reversed(UNIT_DIRS):  # /etc drop-ins come last and win
-        texts += _conf_dir(host, f"{directory}/{UNIT}.d")
+        texts += _conf_dir(files, f"{directory}/{UNIT}.d")
     settings = parse_unit_settings(texts)
 
     def last(key: str) -> "Optional[str]":
         values = settings.get(key)
         return values[-1] if values else None
 
-    memlock, source = _tree_memlock(host, last("LimitMEMLOCK"))
+    memlock, source = _files_memlock(files, last("LimitMEMLOCK"))
     quota = last("CPUQuota")
     return UnitFiles(
         masked=False,
         fragment=fragment,
-        enabled=any(host.exists(f"/etc/systemd/system/{d}/{UNIT}") for d in _wants_dirs(host)),
+        enabled=any(files.exists(f"/etc/systemd/system/{d}/{UNIT}") for d in _wants_dirs(files)),
         memory_max=parse_size(last("MemoryMax") or ""),
         memory_limit=parse_size(last("MemoryLimit") or ""),
         cpu_quota_per_sec_us=parse_cpu_quota(quota or ""),

@@ -5,18 +5,19 @@ uses a proxy (the host's HTTP session ignores proxy variables) and never request
 Needs no privilege, only a network path to 169.254.169.254 (or the configured endpoint).
 """
 
-from typing import TYPE_CHECKING, Optional, Tuple
+from typing import TYPE_CHECKING, Mapping, Optional, Tuple
 
 from .. import lazy_re
 from ..facts.imds import IMDS_IDENTITY, IdentityResult, ImdsConfig, ImdsSession
 from ..host import Unsupported
 from ..host.http import HttpFailure
+from ..host.protocols import ENV, HTTP
 from ..probing import probe
 from .imds_document import MalformedDocument, parse_identity_document
 from .imds_session import parse_imds_config, request, session_get
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import HttpPart
     from ..probing import ProbeContext
 
 TOKEN_PATH = "latest/api/token"
@@ -33,17 +34,17 @@ _TOKEN_RE = lazy_re.compile(rb"^[A-Za-z0-9_=+/.-]{1,1024}$")
 
 
 def open_session(
-    host: "Host", config: ImdsConfig
+    http: "HttpPart", config: ImdsConfig
 ) -> "Tuple[Optional[ImdsSession], Optional[str], Optional[str]]":
     """IMDSv2 token, or the v1 fallback botocore would take, or (None, kind, sentence)."""
     base = config.base_url
     headers = {"X-aws-ec2-metadata-token-ttl-seconds": str(TOKEN_TTL_S)}
     try:
-        resp = request(host, config, "PUT", TOKEN_PATH, headers, TOKEN_LIMIT)
+        resp = request(http, config, "PUT", TOKEN_PATH, headers, TOKEN_LIMIT)
     except HttpFailure as exc:
         if exc.kind != "read_timeout":
             return None, exc.kind, f"IMDS at {base} could not be reached for a token ({exc.detail})"
-        return _after_token_timeout(host, config)
+        return _after_token_timeout(http, config)
     if resp.status == 200 and resp.body.strip() and not resp.truncated:
         token = resp.body.strip()
         if not _TOKEN_RE.match(token):
@@ -73,12 +74,12 @@ def open_session(
 
 
 def _after_token_timeout(
-    host: "Host", config: ImdsConfig
+    http: "HttpPart", config: ImdsConfig
 ) -> "Tuple[Optional[ImdsSession], Optional[str], Optional[str]]":
     """A PUT that times out while plain GETs answer is the hop-limit symptom."""
     base = config.base_url
     try:
-        probe_get = request(host, config, "GET", "latest/meta-data/", {}, DOCUMENT_LIMIT)
+        probe_get = request(http, config, "GET", "latest/meta-data/", {}, DOCUMENT_LIMIT)
     except HttpFailure as exc:
         return (
             None,
@@ -98,17 +99,17 @@ def _after_token_timeout(
     return None, "hop_limit", observed
 
 
-@probe(IMDS_IDENTITY)
-def identity(ctx: "ProbeContext") -> IdentityResult:
+@probe(IMDS_IDENTITY, parts=(ENV, HTTP))
+def identity(ctx: "ProbeContext", env: "Mapping[str, str]", http: "HttpPart") -> IdentityResult:
     """The identity document, through a session that later IMDS probes reuse."""
-    config = parse_imds_config(ctx.host.env, ctx.options.imds_endpoint)
+    config = parse_imds_config(env, ctx.options.imds_endpoint)
     if config.disabled:
         raise Unsupported("IMDS access is disabled for this run by AWS_EC2_METADATA_DISABLED=true")
-    session, kind, detail = open_session(ctx.host, config)
+    session, kind, detail = open_session(http, config)
     if session is None:
         return IdentityResult(config, None, None, kind, detail)
     try:
-        resp = session_get(ctx.host, session, IDENTITY_PATH, DOCUMENT_LIMIT)
+        resp = session_get(http, session, IDENTITY_PATH, DOCUMENT_LIMIT)
     except HttpFailure as exc:
         return IdentityResult(
             config, session, None, exc.kind, f"the identity document request failed ({exc.detail})"

@@ -19,10 +19,12 @@ from ..facts.imds import (
 )
 from ..host import CouldNotLook
 from ..host.http import HttpFailure
+from ..host.protocols import HTTP
 from ..probing import Blocked, probe
 from .imds_session import session_get
 
 if TYPE_CHECKING:
+    from ..host.protocols import HttpPart
     from ..probing import ProbeContext
 
 TAGS_PATH = "latest/meta-data/tags/instance"
@@ -41,17 +43,17 @@ def _session(ctx: "ProbeContext") -> ImdsSession:
     return result.session
 
 
-@probe(IMDS_TAGS, needs=(IMDS_IDENTITY,))
-def tags(ctx: "ProbeContext") -> TagResult:
+@probe(IMDS_TAGS, parts=(HTTP,), needs=(IMDS_IDENTITY,))
+def tags(ctx: "ProbeContext", http: "HttpPart") -> TagResult:
     """GuardDuty reads the exclusion tag through IMDS, so this sees what GuardDuty sees."""
     session = _session(ctx)
     try:
-        resp = session_get(ctx.host, session, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
+        resp = session_get(http, session, f"{TAGS_PATH}/{TAG_KEY}", TAG_LIMIT)
         if resp.status == 200:
             return TagResult(True, resp.body.decode("utf-8", errors="replace").strip())
         if resp.status != 404:
             raise CouldNotLook(f"IMDS answered the tag request with HTTP {resp.status}")
-        listing = session_get(ctx.host, session, TAGS_PATH, TAG_LIMIT)
+        listing = session_get(http, session, TAGS_PATH, TAG_LIMIT)
     except HttpFailure as exc:
         raise CouldNotLook(f"the tag request to IMDS failed ({exc.detail})") from None
     if listing.status == 404:
@@ -72,9 +74,9 @@ def parse_cidr_blocks(text: str) -> "Tuple[str, ...]":
     return tuple(blocks)
 
 
-def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str]":
+def _text(session: ImdsSession, http: "HttpPart", path: str) -> "Optional[str]":
     try:
-        resp = session_get(ctx.host, session, path, META_LIMIT)
+        resp = session_get(http, session, path, META_LIMIT)
     except HttpFailure:
         return None
     if resp.status != 200 or resp.truncated:
@@ -83,21 +85,21 @@ def _text(session: ImdsSession, ctx: "ProbeContext", path: str) -> "Optional[str
     return "".join(ch for ch in text if ch.isprintable() or ch == "\n")
 
 
-@probe(IMDS_NETWORK, needs=(IMDS_IDENTITY,))
-def network(ctx: "ProbeContext") -> NetworkInfo:
+@probe(IMDS_NETWORK, parts=(HTTP,), needs=(IMDS_IDENTITY,))
+def network(ctx: "ProbeContext", http: "HttpPart") -> NetworkInfo:
     """VPC id, subnet and CIDR blocks of the primary interface, for the endpoint checks."""
     session = _session(ctx)
-    mac = (_text(session, ctx, "latest/meta-data/mac") or "").lower()
+    mac = (_text(session, http, "latest/meta-data/mac") or "").lower()
     if not _MAC_RE.match(mac):
         return NetworkInfo(None, None, None, ())
     base = f"latest/meta-data/network/interfaces/macs/{mac}/"
     vpc_id, subnet_id, cidrs = _texts(
-        session, ctx, [base + "vpc-id", base + "subnet-id", base + "vpc-ipv4-cidr-blocks"]
+        session, http, [base + "vpc-id", base + "subnet-id", base + "vpc-ipv4-cidr-blocks"]
     )
     return NetworkInfo(mac, vpc_id, subnet_id, parse_cidr_blocks(cidrs or ""))
 
 
-def _texts(session: ImdsSession, ctx: "ProbeContext", paths: "List[str]") -> "List[Optional[str]]":
+def _texts(session: ImdsSession, http: "HttpPart", paths: "List[str]") -> "List[Optional[str]]":
     """Fetched at once, each on its own connection: one after another, every answer would
     wait on the one before it (and, from an IMDS that writes headers and body apart, on the
     client's delayed ACK). Each request keeps its own timeout within the run's deadline."""
@@ -106,7 +108,7 @@ def _texts(session: ImdsSession, ctx: "ProbeContext", paths: "List[str]") -> "Li
 
     def fetch(index: int, path: str) -> None:
         try:
-            answers[index] = _text(session, ctx, path)
+            answers[index] = _text(session, http, path)
         except BaseException as exc:  # re-raised below, in the probe's own thread
             errors.append(exc)
 

@@ -9,7 +9,7 @@ from ..facts.imds import ImdsConfig, ImdsSession
 from ..host.http import HttpFailure, HttpResponse
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import HttpPart
 
 DEFAULT_BASE_IPV4 = "http://169.254.169.254/"
 DEFAULT_BASE_IPV6 = "http://[fd00:ec2::254]/"
@@ -53,14 +53,14 @@ def parse_imds_config(env: "Mapping[str, str]", endpoint: "Optional[str]" = None
     )
 
 
-def session_get(host: "Host", session: ImdsSession, path: str, limit: int) -> HttpResponse:
+def session_get(http: "HttpPart", session: ImdsSession, path: str, limit: int) -> HttpResponse:
     """A GET in ``session``: with its token when it has one."""
     headers = {"X-aws-ec2-metadata-token": session.token} if session.token else {}
-    return request(host, session.config, "GET", path, headers, limit)
+    return request(http, session.config, "GET", path, headers, limit)
 
 
 def request(
-    host: "Host",
+    http: "HttpPart",
     config: ImdsConfig,
     method: str,
     path: str,
@@ -71,7 +71,7 @@ def request(
     failure: Optional[HttpFailure] = None
     for _ in range(config.attempts):
         try:
-            return host.http(method, config.base_url + path, headers, config.timeout, limit)
+            return http.http(method, config.base_url + path, headers, config.timeout, limit)
         except HttpFailure as exc:
             failure = exc
             if exc.kind == "invalid_url":

@@ -2,7 +2,10 @@
 
 import threading
 import time
-from typing import Any, Callable, List, Optional, Sequence, TypeVar
+from typing import TYPE_CHECKING, Callable, List, Optional, Sequence, TypeVar
+
+if TYPE_CHECKING:
+    from ..host import Budget
 
 T = TypeVar("T")
 
@@ -16,10 +19,10 @@ BACKSTOP_S = 0.1
 MIN_CALL_TIMEOUT_S = 0.1
 
 
-def call_timeout(host: Any, wanted: float) -> float:
+def call_timeout(budget: "Budget", wanted: float) -> float:
     """``wanted``, shortened so the call ends ``DEADLINE_RESERVE_S`` before the deadline."""
-    budget: float = host.budget(wanted + DEADLINE_RESERVE_S)
-    return max(MIN_CALL_TIMEOUT_S, budget - DEADLINE_RESERVE_S)
+    left = budget.budget(wanted + DEADLINE_RESERVE_S)
+    return max(MIN_CALL_TIMEOUT_S, left - DEADLINE_RESERVE_S)
 
 
 def parallel(

@@ -4,14 +4,17 @@ resolvers from ``net.resolvers``; needs no privilege.
 """
 
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, List, Tuple
+from typing import TYPE_CHECKING, Callable, List, Tuple
 
 from ..answers import DnsAnswer
 from ..facts.network import NET_DNS, NET_ENDPOINTS, NET_RESOLVERS, DnsResults, Endpoints, Resolvers
+from ..host.protocols import BUDGET, NETWORK
 from ..probing import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel
 
 if TYPE_CHECKING:
+    from ..host import Budget
+    from ..host.protocols import NetworkPart
     from ..probing import ProbeContext
 
 # The VPC resolver answers in milliseconds; glibc waits 5 s per try by default, which would
@@ -22,21 +25,25 @@ PROBE_TIMEOUT_S = DNS_TIMEOUT_S + 1.0
 SYSTEM = "system resolver"
 
 
-@probe(NET_DNS, needs=(NET_ENDPOINTS, NET_RESOLVERS), timeout=PROBE_TIMEOUT_S)
-def dns(ctx: "ProbeContext") -> DnsResults:
+@probe(
+    NET_DNS,
+    parts=(NETWORK, BUDGET),
+    needs=(NET_ENDPOINTS, NET_RESOLVERS),
+    timeout=PROBE_TIMEOUT_S,
+)
+def dns(ctx: "ProbeContext", network: "NetworkPart", budget: "Budget") -> DnsResults:
     """The system resolver is skipped with --dns-server, so only the given servers are asked."""
     endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
     resolvers: Resolvers = ctx.need(NET_RESOLVERS)
-    host: Any = ctx.host  # its network part answers, or says Unsupported (--root)
-    timeout = call_timeout(host, DNS_TIMEOUT_S)
+    timeout = call_timeout(budget, DNS_TIMEOUT_S)
     calls: List[Callable[[], DnsAnswer]] = []
     labels: List[Tuple[str, str]] = []
     for endpoint in endpoints.endpoints:
         for resolver in resolvers.resolvers:
-            calls.append(partial(host.dns_query, resolver.server, endpoint.name, timeout))
+            calls.append(partial(network.dns_query, resolver.server, endpoint.name, timeout))
             labels.append((resolver.server, endpoint.name))
         if not resolvers.overridden:
-            calls.append(partial(host.system_resolve, endpoint.name, timeout))
+            calls.append(partial(network.system_resolve, endpoint.name, timeout))
             labels.append((SYSTEM, endpoint.name))
     answers = parallel(
         calls,

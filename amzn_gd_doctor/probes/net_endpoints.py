@@ -9,9 +9,11 @@ from .. import lazy_re
 from ..facts.imds import IMDS_IDENTITY
 from ..facts.network import FIPS, LINK_LOCAL, NET_ENDPOINTS, STANDARD, Endpoint, Endpoints
 from ..host import CouldNotLook
+from ..host.protocols import FILES
 from ..probing import Blocked, probe
 
 if TYPE_CHECKING:
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 FIPS_PATH = "/proc/sys/crypto/fips_enabled"
@@ -51,8 +53,8 @@ def endpoint_names(region: str, fips: "Optional[bool]") -> "Tuple[Endpoint, ...]
     return tuple(names)
 
 
-@probe(NET_ENDPOINTS, needs=(IMDS_IDENTITY,))
-def endpoints(ctx: "ProbeContext") -> Endpoints:
+@probe(NET_ENDPOINTS, parts=(FILES,), needs=(IMDS_IDENTITY,))
+def endpoints(ctx: "ProbeContext", files: "FilesPart") -> Endpoints:
     """Names only: nothing is contacted here."""
     region, source = ctx.options.region, "--region"
     if not region:
@@ -68,7 +70,7 @@ def endpoints(ctx: "ProbeContext") -> Endpoints:
     if not _REGION_RE.match(region):
         raise CouldNotLook(f"{region[:40]!r} is not an AWS region name (such as us-east-1)")
     try:
-        fips: Optional[bool] = parse_fips_enabled(ctx.host.read_bytes(FIPS_PATH, FIPS_LIMIT))
+        fips: Optional[bool] = parse_fips_enabled(files.read_bytes(FIPS_PATH, FIPS_LIMIT))
     except FileNotFoundError:
         fips = False  # a kernel built without FIPS support has no such file
     except OSError:

@@ -1,47 +1,38 @@
 """Network probe: the proxy settings the GuardDuty agent runs with, taken from the agent's
 process environment (``agent.process``) and its unit's Environment= (``agent.unit``). Reads
-nothing itself; credentials in proxy URLs are masked here, before anything is shown.
+nothing itself; credentials in proxy URLs are masked before anything is shown (redact.py: the
+one list of proxy variables and the one masker of their credentials).
 
 Derived fact ``net.proxy_view``: the same sources merged once into the proxy the agent sees.
 """
 
 from typing import TYPE_CHECKING, Dict, Mapping, Optional
 
-from .. import lazy_re
 from ..facts.agent import AGENT_PROCESS, AGENT_UNIT, AgentProcess, AgentUnit
 from ..facts.network import NET_PROXY, NET_PROXY_VIEW, ProxySettings, ProxySource, ProxyView
 from ..model import Fact
 from ..probing import derived, probe
+from ..redact import PROXY_VARIABLES, mask_proxy_credentials, proxy_variables
 from ..sanitize import clean
 
 if TYPE_CHECKING:
     from ..probing import ProbeContext
 
-PROXY_VARS = (
-    "https_proxy",
-    "HTTPS_PROXY",
-    "http_proxy",
-    "HTTP_PROXY",
-    "no_proxy",
-    "NO_PROXY",
-    "all_proxy",
-    "ALL_PROXY",
-)
 # The variables that send HTTPS through a proxy, in the order the agent's HTTP client reads them.
-HTTPS_VARS = ("https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY")
+HTTPS_VARS = tuple(v for v in PROXY_VARIABLES if v.lower() in ("https_proxy", "all_proxy"))
 # A no_proxy list can be long in corporate images; 2 KiB per value keeps every entry that
 # matters while bounding what a finding shows.
 VALUE_LIMIT = 2048
-_CREDENTIALS = lazy_re.compile(r"(?<=://)[^/@\s]+@")
 
 
 def mask_proxy(value: str) -> str:
-    """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``."""
-    return clean(_CREDENTIALS.sub("***@", value), VALUE_LIMIT)
+    """``http://user:secret@proxy:3128`` -> ``http://***@proxy:3128``, made printable and cut."""
+    return clean(mask_proxy_credentials(value), VALUE_LIMIT)
 
 
 def proxy_only(env: "Mapping[str, str]") -> "Dict[str, str]":
-    return {k: mask_proxy(str(v)) for k, v in env.items() if k in PROXY_VARS}
+    """The proxy variables of an environment (redact.PROXY_VARIABLES), masked and printable."""
+    return {k: clean(v, VALUE_LIMIT) for k, v in proxy_variables(env).items()}
 
 
 def _unobserved(fact: Fact, label: str) -> ProxySource:

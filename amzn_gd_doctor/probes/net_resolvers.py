@@ -8,11 +8,13 @@ from typing import TYPE_CHECKING, List, Tuple
 from ..facts.network import AMAZON_RESOLVER, NET_RESOLVERS, Resolver, Resolvers
 from ..host import CouldNotLook
 from ..host.network import format_server, parse_server
+from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from ..values import value
 
 if TYPE_CHECKING:
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -59,9 +61,9 @@ def parse_resolv_conf(text: str) -> ResolvConf:
     return ResolvConf(tuple(dict.fromkeys(servers)), search, tuple(options))
 
 
-def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf:
+def _read_conf(files: "FilesPart", path: str, notes: "List[str]") -> ResolvConf:
     try:
-        data = ctx.host.read_bytes(path, RESOLV_CONF_LIMIT)
+        data = files.read_bytes(path, RESOLV_CONF_LIMIT)
     except FileNotFoundError:
         notes.append(f"{path} does not exist")
         return ResolvConf((), (), ())
@@ -72,8 +74,8 @@ def _read_conf(ctx: "ProbeContext", path: str, notes: "List[str]") -> ResolvConf
     return parse_resolv_conf(data.decode("utf-8", errors="replace"))
 
 
-@probe(NET_RESOLVERS)
-def resolvers(ctx: "ProbeContext") -> Resolvers:
+@probe(NET_RESOLVERS, parts=(FILES,))
+def resolvers(ctx: "ProbeContext", files: "FilesPart") -> Resolvers:
     """Who the doctor will ask, and why each one is on the list."""
     if ctx.options.dns_servers:
         chosen = []
@@ -84,10 +86,10 @@ def resolvers(ctx: "ProbeContext") -> Resolvers:
                 raise CouldNotLook(f"--dns-server {text[:60]!r} is not HOST[:PORT]") from None
         return Resolvers(tuple(chosen[:MAX_RESOLVERS]), True, ())
     notes: List[str] = []
-    conf = _read_conf(ctx, RESOLV_CONF, notes)
+    conf = _read_conf(files, RESOLV_CONF, notes)
     found = [Resolver(s, RESOLV_CONF) for s in conf.nameservers]
     if RESOLVED_STUB in conf.nameservers:
-        upstream = _read_conf(ctx, RESOLVED_UPSTREAMS, notes)
+        upstream = _read_conf(files, RESOLVED_UPSTREAMS, notes)
         found += [
             Resolver(s, f"systemd-resolved upstream ({RESOLVED_UPSTREAMS})")
             for s in upstream.nameservers

@@ -5,7 +5,7 @@ endpoint names' own answers, on --endpoint-port (443); needs no privilege.
 
 import ipaddress
 from functools import partial
-from typing import TYPE_CHECKING, Any, Callable, List, Tuple
+from typing import TYPE_CHECKING, Callable, List, Tuple
 
 from ..answers import TcpResult, TlsResult
 from ..facts.network import (
@@ -20,10 +20,13 @@ from ..facts.network import (
     TcpResults,
     TlsResults,
 )
+from ..host.protocols import BUDGET, NETWORK
 from ..probing import probe
 from .net_common import BACKSTOP_S, call_timeout, parallel
 
 if TYPE_CHECKING:
+    from ..host import Budget
+    from ..host.protocols import NetworkPart
     from ..probing import ProbeContext
 
 # An interface endpoint has one address per AZ (at most six); eight per name covers that
@@ -55,16 +58,17 @@ def addresses_to_try(
     return chosen, skipped
 
 
-@probe(NET_TCP, needs=(NET_ENDPOINTS, NET_DNS), timeout=TCP_TIMEOUT_S + 1.0)
-def tcp(ctx: "ProbeContext") -> TcpResults:
+@probe(
+    NET_TCP, parts=(NETWORK, BUDGET), needs=(NET_ENDPOINTS, NET_DNS), timeout=TCP_TIMEOUT_S + 1.0
+)
+def tcp(ctx: "ProbeContext", network: "NetworkPart", budget: "Budget") -> TcpResults:
     endpoints: Endpoints = ctx.need(NET_ENDPOINTS)
     dns: DnsResults = ctx.need(NET_DNS)
     port = ctx.options.endpoint_port
     pairs, skipped = addresses_to_try(endpoints, dns)
-    host: Any = ctx.host  # its network part answers, or says Unsupported (--root)
-    timeout = call_timeout(host, TCP_TIMEOUT_S)
+    timeout = call_timeout(budget, TCP_TIMEOUT_S)
     calls: List[Callable[[], TcpResult]] = [
-        partial(host.tcp_connect, address, port, timeout) for _, address in pairs
+        partial(network.tcp_connect, address, port, timeout) for _, address in pairs
     ]
     results = parallel(
         calls,
@@ -76,18 +80,17 @@ def tcp(ctx: "ProbeContext") -> TcpResults:
     )
 
 
-@probe(NET_TLS, needs=(NET_TCP,), timeout=TLS_TIMEOUT_S + 1.0)
-def tls(ctx: "ProbeContext") -> TlsResults:
+@probe(NET_TLS, parts=(NETWORK, BUDGET), needs=(NET_TCP,), timeout=TLS_TIMEOUT_S + 1.0)
+def tls(ctx: "ProbeContext", network: "NetworkPart", budget: "Budget") -> TlsResults:
     """One handshake per address that accepted a connection, with the name as SNI."""
     tcp_results: TcpResults = ctx.need(NET_TCP)
     targets = [
         (r.name, r.result.address) for r in tcp_results.results if r.result.status == "connected"
     ]
     port = tcp_results.port
-    host: Any = ctx.host
-    timeout = call_timeout(host, TLS_TIMEOUT_S)
+    timeout = call_timeout(budget, TLS_TIMEOUT_S)
     calls: List[Callable[[], TlsResult]] = [
-        partial(host.tls_handshake, address, port, name, timeout) for name, address in targets
+        partial(network.tls_handshake, address, port, name, timeout) for name, address in targets
     ]
     results = parallel(
         calls,

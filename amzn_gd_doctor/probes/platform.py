@@ -18,9 +18,11 @@ from ..facts.platform import (
     OsInfo,
 )
 from ..host import CouldNotLook
+from ..host.protocols import COMMANDS, FILES
 from ..probing import probe
 
 if TYPE_CHECKING:
+    from ..host.protocols import CommandsPart, FilesPart
     from ..probing import ProbeContext
 
 # A kernel release string is under 65 bytes (utsname field); 256 leaves room for junk we
@@ -41,10 +43,10 @@ def parse_kernel_release(data: bytes) -> KernelRelease:
     return KernelRelease(raw, (int(match[1]), int(match[2]), int(match[3] or 0)))
 
 
-@probe(PLATFORM_KERNEL)
-def kernel(ctx: "ProbeContext") -> KernelRelease:
+@probe(PLATFORM_KERNEL, parts=(FILES,))
+def kernel(ctx: "ProbeContext", files: "FilesPart") -> KernelRelease:
     """The running kernel as the agent's installer sees it (equals `uname -r` on a live host)."""
-    data = ctx.host.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
+    data = files.read_bytes("/proc/sys/kernel/osrelease", KERNEL_RELEASE_LIMIT)
     return parse_kernel_release(data)
 
 
@@ -57,13 +59,12 @@ def parse_os_info(found: bool, release: "Dict[str, str]") -> OsInfo:
     return OsInfo(found, clean("id").lower(), clean("version_id"), clean("name"), clean("like"))
 
 
-@probe(PLATFORM_OS)
-def os_info(ctx: "ProbeContext") -> OsInfo:
+@probe(PLATFORM_OS, parts=(FILES,))
+def os_info(ctx: "ProbeContext", files: "FilesPart") -> OsInfo:
     """The distribution from /etc/os-release (or /usr/lib/os-release), read by distro."""
-    host = ctx.host
-    found = host.exists("/etc/os-release") or host.exists("/usr/lib/os-release")
+    found = files.exists("/etc/os-release") or files.exists("/usr/lib/os-release")
     try:
-        release = host.os_release() if found else {}
+        release = files.os_release() if found else {}
     except ValueError as exc:  # not UTF-8, or quoting shlex cannot read ("No closing quotation")
         detail = str(exc)
         named = detail if "os-release" in detail else f"os-release is malformed: {detail}"
@@ -71,13 +72,13 @@ def os_info(ctx: "ProbeContext") -> OsInfo:
     return parse_os_info(found, release)
 
 
-@probe(PLATFORM_ARCH)
-def arch(ctx: "ProbeContext") -> str:
+@probe(PLATFORM_ARCH, parts=(COMMANDS,))
+def arch(ctx: "ProbeContext", commands: "CommandsPart") -> str:
     """The machine architecture of the running kernel (`uname -m`)."""
-    return str(ctx.host.machine())
+    return commands.machine()
 
 
-@probe(PLATFORM_BTF)
-def btf(ctx: "ProbeContext") -> BtfInfo:
+@probe(PLATFORM_BTF, parts=(FILES,))
+def btf(ctx: "ProbeContext", files: "FilesPart") -> BtfInfo:
     """CONFIG_DEBUG_INFO_BTF=y shows as /sys/kernel/btf/vmlinux; the agent's eBPF needs it."""
-    return BtfInfo(ctx.host.exists("/sys/kernel/btf/vmlinux"))
+    return BtfInfo(files.exists("/sys/kernel/btf/vmlinux"))

@@ -1,23 +1,24 @@
 """The SSM agent on this host: how it is installed (deb, rpm or snap), its systemd unit, and
 whether its process runs.
 
-Live: the package manager (see ssm_packages), `systemctl show`, and /proc/*/comm. Under --root:
-the tree's dpkg status, snap directory, unit files and enablement symlinks, and its /proc if one
-was captured; the unit's runtime state is then unknown. Needs no privilege.
+The package database (see ssm_packages), the units part, the snap directory and /proc/*/comm.
+Where systemd is not asked (under --root) the unit files and enablement symlinks say what they
+can, and the unit's runtime state is then unknown; /proc is read if one was captured. Needs no
+privilege.
 """
 
 from typing import TYPE_CHECKING, Dict, Optional, Tuple
 
 from ..facts.ssm import SSM_AGENT, SsmAgent
-from ..host import Unsupported
+from ..host.protocols import FILES, PACKAGES, UNITS
+from ..host.units import UnitFilesOnly, UnitShow
 from ..numbers import ascii_digits
 from ..probing import probe
 from ..sanitize import clean
-from .ssm_packages import COMMAND_TIMEOUT_S, package_record, parse_snap_version
-from .systemd import live_without_systemd
+from .ssm_packages import package_record, parse_snap_version
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart, PackagesPart, UnitsPart
     from ..probing import ProbeContext
 
 UNIT = "amazon-ssm-agent.service"
@@ -45,73 +46,71 @@ def parse_systemctl_show(stdout: bytes) -> "Dict[str, str]":
     return props
 
 
-def scan_processes(host: "Host") -> "Optional[Tuple[int, ...]]":
+def scan_processes(files: "FilesPart") -> "Optional[Tuple[int, ...]]":
     """Pids whose comm is the agent's; None when there is no process table to read."""
     try:
-        pids = [int(n) for n in host.list_dir("/proc") if ascii_digits(n)][:MAX_PIDS]
+        pids = [int(n) for n in files.list_dir("/proc") if ascii_digits(n)][:MAX_PIDS]
     except OSError:
         return None
     found = []
     for pid in pids:
         try:
-            if host.read_bytes(f"/proc/{pid}/comm", COMM_LIMIT).strip() == AGENT_COMM:
+            if files.read_bytes(f"/proc/{pid}/comm", COMM_LIMIT).strip() == AGENT_COMM:
                 found.append(pid)
         except OSError:
             continue  # the process exited while we looked
     return tuple(found) if pids else None
 
 
-def unit_file_state(host: "Host", unit: str) -> "Dict[str, str]":
-    """UnitFileState read from a tree: a link to /dev/null masks, a wants/ link enables."""
+def unit_file_state(files: "FilesPart", unit: str) -> "Dict[str, str]":
+    """UnitFileState read from the unit's files: a link to /dev/null masks, a wants/ link
+    enables."""
     try:
-        if host.readlink(f"/etc/systemd/system/{unit}") == "/dev/null":
+        if files.readlink(f"/etc/systemd/system/{unit}") == "/dev/null":
             return {"UnitFileState": "masked"}
     except OSError:
         pass  # not a symlink, or absent
-    if host.exists(f"/etc/systemd/system/multi-user.target.wants/{unit}"):
+    if files.exists(f"/etc/systemd/system/multi-user.target.wants/{unit}"):
         return {"UnitFileState": "enabled"}
-    if any(host.exists(f"{d}/{unit}") for d in UNIT_DIRS):
+    if any(files.exists(f"{d}/{unit}") for d in UNIT_DIRS):
         return {"UnitFileState": "disabled"}
     return {}
 
 
-@probe(SSM_AGENT, timeout=8.0)
-def agent(ctx: "ProbeContext") -> SsmAgent:
+@probe(SSM_AGENT, parts=(PACKAGES, UNITS, FILES), timeout=8.0)
+def agent(
+    ctx: "ProbeContext", packages: "PackagesPart", units: "UnitsPart", files: "FilesPart"
+) -> SsmAgent:
     """Installed, how, which version, and running: what makes the host an SSM managed node."""
-    host = ctx.host
     notes = []
-    installed, how, version = package_record(host)
+    installed, how, version = package_record(packages)
     unit = UNIT
-    if host.is_dir(SNAP_DIR):
+    if files.is_dir(SNAP_DIR):
         unit, installed = SNAP_UNIT, True
         if not how:
             how = "snap"
             try:
                 version = parse_snap_version(
-                    host.read_bytes(f"{SNAP_DIR}/meta/snap.yaml", SNAP_META_LIMIT)
+                    files.read_bytes(f"{SNAP_DIR}/meta/snap.yaml", SNAP_META_LIMIT)
                 )
             except OSError:
                 version = None
     runtime = True  # whether systemd was asked for the unit's runtime state
-    try:
-        if live_without_systemd(host):  # systemctl would only say it cannot operate
-            state: Dict[str, str] = {}
-        else:
-            res = host.run(
-                ["systemctl", "show", unit, "-p", ",".join(SHOW_PROPS)], COMMAND_TIMEOUT_S
-            )
-            state = parse_systemctl_show(res.stdout)
-            if res.not_found:
-                notes.append("systemctl not found: unit state unknown")
-    except Unsupported:  # a host that runs no command (--root): the unit's files say what they can
+    shown = units.show(unit, SHOW_PROPS)
+    state: Dict[str, str] = {}
+    if isinstance(shown, UnitFilesOnly):  # the unit's files say what they can
         runtime = False
-        state = unit_file_state(host, unit)
-        notes.append("under --root the unit's runtime state is unknown")
+        state = unit_file_state(files, unit)
+        notes.append(shown.note)
+    elif isinstance(shown, UnitShow):  # (without systemd, systemctl would say nothing)
+        state = parse_systemctl_show(shown.result.stdout)
+        if shown.result.not_found:
+            notes.append("systemctl not found: unit state unknown")
     if not installed and (
-        state.get("LoadState") == "loaded" or state.get("UnitFileState") or host.exists(BINARY)
+        state.get("LoadState") == "loaded" or state.get("UnitFileState") or files.exists(BINARY)
     ):
         installed, how = True, "files"
-    pids = scan_processes(host)
+    pids = scan_processes(files)
     running = bool(pids) or state.get("ActiveState") == "active"
     known = running or pids is not None or (runtime and "ActiveState" in state)
     if not known:

@@ -8,12 +8,13 @@ directories, files and bytes. Honours --root.
 from typing import TYPE_CHECKING, Any, List, Optional
 
 from ..facts.ssm import GD_DOCUMENT, SSM_ASSOCIATION, DocumentRun, SsmAssociations
+from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from .ssm_common import SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 STATE_FOLDERS = ("pending", "current", "corrupt")
@@ -70,39 +71,38 @@ def parse_instance_document(doc: Any) -> "Optional[str]":
     return None
 
 
-def _last_association(host: "Host", base: str) -> "Optional[str]":
+def _last_association(files: "FilesPart", base: str) -> "Optional[str]":
     try:
-        doc, _ = read_state_file(host, f"{base}/association/InstanceDocument.json")
+        doc, _ = read_state_file(files, f"{base}/association/InstanceDocument.json")
     except FileNotFoundError:
         return None
     return parse_instance_document(doc)
 
 
-@probe(SSM_ASSOCIATION)
-def association(ctx: "ProbeContext") -> SsmAssociations:
+@probe(SSM_ASSOCIATION, parts=(FILES,))
+def association(ctx: "ProbeContext", files: "FilesPart") -> SsmAssociations:
     """The agent's record of association runs: GuardDuty's failed run names what went wrong."""
-    host = ctx.host
-    if not host.is_dir(SSM_DATA_DIR):
+    if not files.is_dir(SSM_DATA_DIR):
         return SsmAssociations((), 0, ())
     try:
-        dirs = [n for n in host.list_dir(SSM_DATA_DIR) if is_instance_dir(n)][:MAX_INSTANCE_DIRS]
+        dirs = [n for n in files.list_dir(SSM_DATA_DIR) if is_instance_dir(n)][:MAX_INSTANCE_DIRS]
         runs: List[DocumentRun] = []
         skipped: List[str] = []
         seen, last = 0, None
         for inst in dirs:
             base = f"{SSM_DATA_DIR}/{inst}/document"
-            last = _last_association(host, base) or last
+            last = _last_association(files, base) or last
             for folder in STATE_FOLDERS:
                 path = f"{base}/state/{folder}"
                 names = [
                     n
-                    for n in (host.list_dir(path) if host.is_dir(path) else [])
+                    for n in (files.list_dir(path) if files.is_dir(path) else [])
                     if not n.startswith(".")
                 ]
                 for name in names[: max(0, MAX_DOCUMENTS - seen)]:
                     seen += 1
                     try:
-                        doc, problem = read_state_file(host, f"{path}/{name}")
+                        doc, problem = read_state_file(files, f"{path}/{name}")
                     except (FileNotFoundError, IsADirectoryError):
                         continue  # finished and removed while we looked, or not a file
                     run = parse_document_state(doc, folder, clean(name, 120))

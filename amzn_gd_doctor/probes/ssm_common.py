@@ -12,7 +12,7 @@ from ..host import CouldNotLook
 from ..sanitize import clean
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import FilesPart
 
 SSM_DATA_DIR = "/var/lib/amazon/ssm"
 SSM_LOG_DIR = "/var/log/amazon/ssm"
@@ -36,10 +36,10 @@ def denied(path: str, by_hand: str) -> CouldNotLook:
     )
 
 
-def read_state_file(host: "Host", path: str) -> "Tuple[Optional[Any], Optional[str]]":
+def read_state_file(files: "FilesPart", path: str) -> "Tuple[Optional[Any], Optional[str]]":
     """(parsed JSON, None) or (None, what is wrong with it); missing files raise
     FileNotFoundError, unreadable ones PermissionError."""
-    data = host.read_bytes(path, STATE_FILE_LIMIT + 1)
+    data = files.read_bytes(path, STATE_FILE_LIMIT + 1)
     return parse_state_json(data)
 
 

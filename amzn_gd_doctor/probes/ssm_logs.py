@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
 from ..facts.ssm import GD_DOCUMENT, GD_PACKAGE, SSM_LOGS, LogCause, SsmLogs
+from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from ..values import value
@@ -18,6 +19,7 @@ from .ssm_log_causes import find_causes
 from .ssm_log_lines import parse_entries
 
 if TYPE_CHECKING:
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 LOG_FILES = (f"{SSM_LOG_DIR}/amazon-ssm-agent.log", f"{SSM_LOG_DIR}/errors.log")
@@ -100,30 +102,29 @@ def parse_logs(tails: "Sequence[Tuple[bytes, bool]]") -> LogTally:
     return LogTally(counts, {k: tuple(v) for k, v in kept.items()}, causes)
 
 
-@probe(SSM_LOGS)
-def logs(ctx: "ProbeContext") -> SsmLogs:
+@probe(SSM_LOGS, parts=(FILES,))
+def logs(ctx: "ProbeContext", files: "FilesPart") -> SsmLogs:
     """Why associations fail shows in these logs first (credentials, network, registration,
     documents)."""
-    host = ctx.host
-    files: List[str] = []
+    read: List[str] = []
     unreadable: List[str] = []
     tails: List[Tuple[bytes, bool]] = []
     for path in LOG_FILES:
         try:
-            size = host.file_size(path)
-            data = host.read_bytes(path, LOG_TAIL_BYTES, tail=True)
+            size = files.file_size(path)
+            data = files.read_bytes(path, LOG_TAIL_BYTES, tail=True)
         except FileNotFoundError:
             continue
         except PermissionError:
             unreadable.append(path)
             continue
-        files.append(path)
+        read.append(path)
         tails.append((data, size > LOG_TAIL_BYTES))
-    if unreadable and not files:
+    if unreadable and not read:
         raise denied(unreadable[0], f"sudo tail -n 200 {' '.join(LOG_FILES)}")
     tally = parse_logs(tails)
     return SsmLogs(
-        tuple(files),
+        tuple(read),
         tally.counts,
         tally.lines,
         any(cut for _, cut in tails),

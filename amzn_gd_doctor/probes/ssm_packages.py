@@ -1,23 +1,19 @@
 """How the SSM agent is installed: the deb or rpm package record, or the snap.
 
-Live: `dpkg-query -W` then `rpm -q`. Under --root: the tree's /var/lib/dpkg/status (an rpm
-database is not read from files). Needs no privilege. Registers no probe; ``ssm.agent`` uses it.
+Asks the host's package database (host/packages.py): `dpkg-query -W` then `rpm -q` on a live
+host, the tree's /var/lib/dpkg/status under --root (an rpm database is not read from files).
+Needs no privilege. Registers no probe; ``ssm.agent`` uses it.
 """
 
 from typing import TYPE_CHECKING, Optional, Tuple
 
-from ..host import Unsupported
+from ..host.packages import DpkgStatusFile, PackageQuery
 from ..sanitize import clean
-from . import pkgdb
 
 if TYPE_CHECKING:
-    from ..host import Host
+    from ..host.protocols import PackagesPart
 
 PACKAGE = "amazon-ssm-agent"
-# Commands are quick; 3 s allows for a loaded host without eating the run's deadline.
-COMMAND_TIMEOUT_S = 3.0
-# A large dpkg status file is about 5 MiB (thousands of packages); 32 MiB bounds a broken one.
-DPKG_STATUS_LIMIT = 32 * 1024 * 1024
 
 
 def parse_dpkg_query(stdout: bytes) -> "Tuple[bool, Optional[str]]":
@@ -29,10 +25,16 @@ def parse_dpkg_query(stdout: bytes) -> "Tuple[bool, Optional[str]]":
 
 
 def parse_rpm_q(returncode: int, stdout: bytes) -> "Tuple[bool, Optional[str]]":
-    """``amazon-ssm-agent-3.3.1142.0-1.x86_64`` -> (True, "3.3.1142.0-1"); rc 1 with
-    ``package amazon-ssm-agent is not installed`` -> (False, None)."""
+    """``amazon-ssm-agent\\t3.3.1142.0-1\\tx86_64`` (``rpm -q --qf NAME\\tVR\\tARCH``) or plain
+    ``rpm -q`` NVRA, ``amazon-ssm-agent-3.3.1142.0-1.x86_64`` -> (True, "3.3.1142.0-1"); rc 1
+    with ``package amazon-ssm-agent is not installed`` -> (False, None)."""
     line = stdout.decode("utf-8", "replace").strip().splitlines()[:1]
-    if returncode != 0 or not line or not line[0].startswith(PACKAGE + "-"):
+    if returncode != 0 or not line:
+        return False, None
+    fields = line[0].split("\t")
+    if len(fields) == 3 and fields[0] == PACKAGE:
+        return True, clean(fields[1], 80)
+    if not line[0].startswith(PACKAGE + "-"):
         return False, None
     nvra = line[0][len(PACKAGE) + 1 :]
     version, _, arch = nvra.rpartition(".")
@@ -59,32 +61,21 @@ def parse_snap_version(meta: bytes) -> "Optional[str]":
     return None
 
 
-def package_record(host: "Host") -> "Tuple[bool, str, Optional[str]]":
+def package_record(packages: "PackagesPart") -> "Tuple[bool, str, Optional[str]]":
     """(installed, "deb"|"rpm"|"", version): the package manager is the authority on versions."""
-    try:
-        return _ask_package_manager(host)
-    except Unsupported:  # a host that runs no command (--root): dpkg's status file answers
-        pass
-    try:
-        data = host.read_bytes("/var/lib/dpkg/status", DPKG_STATUS_LIMIT)
-    except FileNotFoundError:
-        return False, "", None
-    installed, version = parse_dpkg_status(data)
-    return installed, "deb" if installed else "", version
-
-
-def _ask_package_manager(host: "Host") -> "Tuple[bool, str, Optional[str]]":
-    managers = pkgdb.managers(host)
-    if "dpkg" in managers:
-        argv = ["dpkg-query", "-W", "-f", "${Status}\t${Version}", PACKAGE]
-        res = host.run(argv, COMMAND_TIMEOUT_S)
-        if not res.not_found and res.returncode == 0:
-            installed, version = parse_dpkg_query(res.stdout)
-            if installed:
-                return True, "deb", version
-    if "rpm" in managers:
-        res = host.run(["rpm", "-q", PACKAGE], COMMAND_TIMEOUT_S)
-        if not res.not_found:
+    for evidence in packages.records(PACKAGE):
+        if isinstance(evidence, DpkgStatusFile):
+            installed, version = parse_dpkg_status(evidence.data)
+            return installed, "deb" if installed else "", version
+        if not isinstance(evidence, PackageQuery) or evidence.result.not_found:
+            continue
+        res = evidence.result
+        if evidence.manager == "dpkg":
+            if res.returncode == 0:
+                installed, version = parse_dpkg_query(res.stdout)
+                if installed:
+                    return True, "deb", version
+        else:
             installed, version = parse_rpm_q(res.returncode, res.stdout)
             if installed:
                 return True, "rpm", version

@@ -14,12 +14,14 @@ from ..facts.ssm import (
     PluginInstallState,
     SsmRegistration,
 )
+from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from ..values import replace
 from .ssm_common import SSM_DATA_DIR, denied, is_instance_dir, read_state_file
 
 if TYPE_CHECKING:
+    from ..host.protocols import FilesPart
     from ..probing import ProbeContext
 
 REGISTRATION = f"{SSM_DATA_DIR}/registration"
@@ -55,15 +57,14 @@ def parse_registration(doc: Any) -> "Tuple[Optional[str], Optional[str]]":
     )
 
 
-@probe(SSM_REGISTRATION)
-def registration(ctx: "ProbeContext") -> SsmRegistration:
+@probe(SSM_REGISTRATION, parts=(FILES,))
+def registration(ctx: "ProbeContext", files: "FilesPart") -> SsmRegistration:
     """A hybrid activation leaves a registration file with an mi- id; EC2 ones do not."""
-    host = ctx.host
-    if not host.is_dir(SSM_DATA_DIR):
+    if not files.is_dir(SSM_DATA_DIR):
         return SsmRegistration(None, None, (), False)
     try:
-        dirs = tuple(n for n in host.list_dir(SSM_DATA_DIR) if is_instance_dir(n))
-        doc, problem = read_state_file(host, REGISTRATION)
+        dirs = tuple(n for n in files.list_dir(SSM_DATA_DIR) if is_instance_dir(n))
+        doc, problem = read_state_file(files, REGISTRATION)
     except FileNotFoundError:
         doc, problem = None, None
     except PermissionError as exc:
@@ -105,13 +106,12 @@ def parse_installstate(doc: Any) -> PluginInstallState:
     )
 
 
-@probe(SSM_GUARDDUTY_PLUGIN)
-def guardduty_plugin(ctx: "ProbeContext") -> PluginInstallState:
+@probe(SSM_GUARDDUTY_PLUGIN, parts=(FILES,))
+def guardduty_plugin(ctx: "ProbeContext", files: "FilesPart") -> PluginInstallState:
     """What Distributor recorded when it installed GuardDuty's package (or failed to)."""
-    host = ctx.host
     package_dir = INSTALLSTATE.rsplit("/", 1)[0]
     try:
-        versions = tuple(n for n in host.list_dir(package_dir) if n != "installstate")[
+        versions = tuple(n for n in files.list_dir(package_dir) if n != "installstate")[
             :MAX_VERSION_DIRS
         ]
     except FileNotFoundError:
@@ -119,7 +119,7 @@ def guardduty_plugin(ctx: "ProbeContext") -> PluginInstallState:
     except PermissionError as exc:
         raise denied(exc.filename or package_dir, f"sudo cat {INSTALLSTATE}") from exc
     try:
-        doc, problem = read_state_file(host, INSTALLSTATE)
+        doc, problem = read_state_file(files, INSTALLSTATE)
     except FileNotFoundError:
         return PluginInstallState(False, versions=versions)
     except PermissionError as exc:

@@ -24,6 +24,7 @@ from ..facts.agent import (
     AgentProcess,
     AgentUnit,
     PhraseHits,
+    Systemd,
 )
 from ..facts.network import NET_PROXY_VIEW, ProxyView
 from ..facts.platform import PLATFORM_BTF, PLATFORM_KERNEL, BtfInfo, KernelRelease
@@ -150,7 +151,7 @@ def _absent_summary(pkg: AgentPackage) -> str:
     issues=("waiting_for_ssm_notification", "no_agent_reporting"),
 )
 def installed(pkg: AgentPackage, ssm: "Optional[SsmAgent]") -> Verdict:
-    if pkg.installed and pkg.manager == "files":
+    if pkg.installed and not pkg.from_database:
         return passed(
             f"{PACKAGE} is installed: its unit file {pkg.files[0]} is in the tree "
             f"({pkg.notes[0] if pkg.notes else 'package database not read'})."
@@ -228,7 +229,7 @@ def _not_installed(base: str, ssm: "Optional[SsmAgent]") -> Verdict:
 def unit_running(
     unit: AgentUnit, journal: "Optional[AgentJournal]", proc: "Optional[AgentProcess]"
 ) -> Verdict:
-    if unit.systemd == "not-running":
+    if unit.systemd == Systemd.NOT_RUNNING:
         seen = f"; an agent process runs (pid {proc.main.pid})" if proc and proc.main else ""
         return inconclusive(
             f"{unit.detail}, so the agent's unit cannot be asked{seen}. On the "
@@ -236,7 +237,7 @@ def unit_running(
         )
     if unit.load_state in ("not-found", "masked"):
         return _not_loaded(unit)
-    if unit.systemd == "tree":
+    if unit.systemd == Systemd.UNIT_FILES:
         return _state_from_journal(unit, _usable(journal))
     state = f"{unit.active_state} ({unit.sub_state})"
     flap = _flapping(_usable(journal))

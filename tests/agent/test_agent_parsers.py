@@ -11,7 +11,6 @@ from typing import Optional, Tuple
 
 import pytest
 
-from amzn_gd_doctor.answers import redact_proxy
 from amzn_gd_doctor.catalog import phrases
 from amzn_gd_doctor.facts.agent import AgentUnit
 from amzn_gd_doctor.host.journal import JOURNAL_FIELD_LIMIT, JournalEntry, parse_journal_json_line
@@ -38,6 +37,7 @@ from amzn_gd_doctor.probes.agent_unit_files import (
     parse_memlock_setting,
     parse_unit_settings,
 )
+from amzn_gd_doctor.redact import mask_proxy_credentials
 
 from .conftest import AGENT_FIXTURES, ROOTS
 
@@ -306,9 +306,14 @@ def test_parse_memlock_variants(data: bytes, expected: object) -> None:
     assert parse_memlock(data) == expected
 
 
-def test_redact_proxy_keeps_host() -> None:
-    assert redact_proxy("http://user:pa:ss@proxy.corp:3128/") == "http://***@proxy.corp:3128/"
-    assert redact_proxy("http://proxy:3128") == "http://proxy:3128"
+def test_proxy_credentials_are_masked_up_to_the_last_at() -> None:
+    """Go's URL parser ends the userinfo at the last @: a password may hold @ or /."""
+    mask = mask_proxy_credentials
+    assert mask("http://user:pa:ss@proxy.corp:3128/") == "http://***@proxy.corp:3128/"
+    assert mask("http://proxy:3128") == "http://proxy:3128"
+    assert mask("http://user:p@ss/w0rd@proxy.corp:3128") == "http://***@proxy.corp:3128"
+    assert mask("http://us@er:p/@@ss@10.0.0.5:3128/") == "http://***@10.0.0.5:3128/"
+    assert mask("proxy.corp:3128") == "proxy.corp:3128"
 
 
 # -- journalctl -o json -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from amzn_gd_doctor.facts.agent import (
     AgentUnit,
     LogFile,
     PhraseHits,
+    Systemd,
 )
 from amzn_gd_doctor.facts.network import ProxySettings, ProxySource, ProxyView
 from amzn_gd_doctor.facts.platform import BtfInfo
@@ -148,7 +149,7 @@ def test_installed_passes_with_version() -> None:
 
 def test_installed_passes_from_unit_file_in_an_rpm_tree() -> None:
     files = AgentPackage(
-        "files",
+        None,  # no package database was read: the unit file is the evidence
         "installed",
         files=("/usr/lib/systemd/system/x.service",),
         notes=("the rpm database is not read under --root",),
@@ -240,7 +241,9 @@ def test_unit_running_inconclusive_without_systemd_names_the_process() -> None:
 
 
 def test_unit_running_in_a_tree_reads_the_journal() -> None:
-    tree = AgentUnit("tree", "loaded", unit_file_state="enabled", fragment_path="/lib/x.service")
+    tree = AgentUnit(
+        Systemd.UNIT_FILES, "loaded", unit_file_state="enabled", fragment_path="/lib/x.service"
+    )
     started = journal(last_state="started", last_state_age_s=600.0)
     assert rules.unit_running(tree, started, None).outcome is Outcome.PASS
     looping = journal(last_state="started", last_state_age_s=6.0, restarts_recent=9)
@@ -347,7 +350,7 @@ def test_memlock_fails_on_the_running_agent() -> None:
 
 def test_memlock_from_configuration_is_suspected() -> None:
     configured = AgentUnit(
-        "tree", "loaded", memlock=(65536, 65536), memlock_source="systemd's default"
+        Systemd.UNIT_FILES, "loaded", memlock=(65536, 65536), memlock_source="systemd's default"
     )
     v = rules.memlock(KERNEL_510, evidence(None, None), None, configured)
     assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
@@ -492,7 +495,9 @@ def test_unit_running_failed_unit_is_said_as_failed_not_flapping() -> None:
 
 
 def test_unit_running_in_a_tree_fails_while_flapping() -> None:
-    tree = AgentUnit("tree", "loaded", unit_file_state="enabled", fragment_path="/lib/x.service")
+    tree = AgentUnit(
+        Systemd.UNIT_FILES, "loaded", unit_file_state="enabled", fragment_path="/lib/x.service"
+    )
     v = rules.unit_running(
         tree, journal(last_state="started", last_state_age_s=3.0, **FLAPPING), None
     )

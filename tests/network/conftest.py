@@ -14,6 +14,7 @@ import select
 import socket
 import ssl
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
@@ -344,7 +345,6 @@ def run_network(
         env["AWS_EC2_METADATA_DISABLED"] = "true"
     if pki is not None:
         env.update(SSL_CERT_FILE=str(pki.ca_file), SSL_CERT_DIR=str(pki.ca_dir))
-    host = RootedHost(root, env=env) if root else LiveHost(env=env)
     options = doctor.Options(
         deadline=deadline,
         imds_endpoint=imds_url,
@@ -353,6 +353,9 @@ def run_network(
         dns_servers=tuple(dns_servers),
         endpoint_port=port,
     )
+    # The host is given the run's deadline when it is built, as the command line builds it.
+    until = options.run_deadline(time.monotonic())
+    host = RootedHost(root, env=env, deadline=until) if root else LiveHost(env=env, deadline=until)
     return doctor.run(host, options, probes, rules)
 
 
