@@ -5,8 +5,8 @@ value classes, as the engine makes them, against fixtures/golden/render/ (regene
 The reports are written out in this file rather than produced by running the rules, so that no
 rule, probe or catalogue change rewrites these goldens: they change only when a renderer or the
 report's model does. The scenario trees declare what they are about in expectation files
-instead of goldens (tests/test_corpus.py and the area tests), and the JSON Schema is checked on real reports in tests/test_cli.py as well as
-on these."""
+instead of goldens (tests/test_corpus.py and the area tests), and the JSON Schema is checked
+on real reports in tests/test_cli.py as well as on these."""
 
 from __future__ import annotations
 
