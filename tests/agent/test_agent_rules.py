@@ -29,7 +29,7 @@ from amzn_gd_doctor.numbers import SIZE_ABSURD
 from amzn_gd_doctor.probes import agent_evidence
 from amzn_gd_doctor.probes.net_proxy import proxy_view
 from amzn_gd_doctor.probes.platform import parse_kernel_release
-from amzn_gd_doctor.rules import agent as rules
+from amzn_gd_doctor.rules import agent_install, agent_journal, agent_logs, agent_memory, agent_unit
 
 M = 1024 * 1024
 
@@ -143,7 +143,7 @@ KERNEL_61 = parse_kernel_release(b"6.1.115-126.197.amzn2023.x86_64\n")
 
 # -- agent.installed ----------------------------------------------------------------------------
 def test_installed_passes_with_version() -> None:
-    v = rules.installed(pkg(), None)
+    v = agent_install.installed(pkg(), None)
     assert v.outcome is Outcome.PASS and "1.9.2" in v.summary
 
 
@@ -154,24 +154,24 @@ def test_installed_passes_from_unit_file_in_an_rpm_tree() -> None:
         files=("/usr/lib/systemd/system/x.service",),
         notes=("the rpm database is not read under --root",),
     )
-    v = rules.installed(files, None)
+    v = agent_install.installed(files, None)
     assert v.outcome is Outcome.PASS and "rpm database is not read" in v.summary
 
 
 def test_installed_fails_waiting_for_ssm_without_ssm_agent() -> None:
-    v = rules.installed(pkg("not-installed", version=None, status=""), ssm(False, False))
+    v = agent_install.installed(pkg("not-installed", version=None, status=""), ssm(False, False))
     assert (v.outcome, v.issue) == (Outcome.FAIL, "waiting_for_ssm_notification")
     assert "no SSM agent" in v.summary
     assert_catalogued(v)
 
 
 def test_installed_fails_waiting_for_ssm_with_stopped_ssm_agent() -> None:
-    v = rules.installed(pkg("not-installed"), ssm(True, False))
+    v = agent_install.installed(pkg("not-installed"), ssm(True, False))
     assert v.issue == "waiting_for_ssm_notification" and "not running" in v.summary
 
 
 def test_installed_fails_no_agent_reporting_when_ssm_runs() -> None:
-    v = rules.installed(pkg("not-installed"), ssm(True, True))
+    v = agent_install.installed(pkg("not-installed"), ssm(True, True))
     assert v.issue == "no_agent_reporting"
     assert "automated agent configuration is off" in v.summary
     assert any("installing-gdu-security-agent-ec2-manually" in f for f in v.fix)
@@ -179,7 +179,7 @@ def test_installed_fails_no_agent_reporting_when_ssm_runs() -> None:
 
 @pytest.mark.parametrize("ssm_value", [None, ssm(True, False, known=False)])
 def test_installed_fails_no_agent_reporting_when_ssm_cannot_tell(ssm_value: Any) -> None:
-    v = rules.installed(
+    v = agent_install.installed(
         pkg("config-files", version="1.8.0", status="deinstall ok config-files"), ssm_value
     )
     assert v.issue == "no_agent_reporting"
@@ -187,7 +187,7 @@ def test_installed_fails_no_agent_reporting_when_ssm_cannot_tell(ssm_value: Any)
 
 
 def test_installed_fails_half_configured() -> None:
-    v = rules.installed(
+    v = agent_install.installed(
         pkg("half-configured", status="install ok half-configured"), ssm(True, True)
     )
     assert v.issue == "no_agent_reporting" and "iF (half-configured)" in v.summary
@@ -196,7 +196,7 @@ def test_installed_fails_half_configured() -> None:
 
 # -- agent.unit_running -------------------------------------------------------------------------
 def test_unit_running_passes_when_active() -> None:
-    v = rules.unit_running(unit(), None, None)
+    v = agent_unit.unit_running(unit(), None, None)
     assert v.outcome is Outcome.PASS
     assert "active (running)" in v.summary and "memory 22M of cap 128M" in v.summary
 
@@ -226,13 +226,13 @@ def test_unit_running_passes_when_active() -> None:
     ],
 )
 def test_unit_running_fails(kw: Any, words: str) -> None:
-    v = rules.unit_running(unit(**kw), None, None)
+    v = agent_unit.unit_running(unit(**kw), None, None)
     assert (v.outcome, v.issue) == (Outcome.FAIL, "agent_disconnected")
     assert words in v.summary
 
 
 def test_unit_running_inconclusive_without_systemd_names_the_process() -> None:
-    v = rules.unit_running(
+    v = agent_unit.unit_running(
         AgentUnit("not-running", detail="systemd is not running as PID 1 here"), None, process()
     )
     assert v.outcome is Outcome.INCONCLUSIVE
@@ -245,25 +245,27 @@ def test_unit_running_in_a_tree_reads_the_journal() -> None:
         Systemd.UNIT_FILES, "loaded", unit_file_state="enabled", fragment_path="/lib/x.service"
     )
     started = journal(last_state="started", last_state_age_s=600.0)
-    assert rules.unit_running(tree, started, None).outcome is Outcome.PASS
+    assert agent_unit.unit_running(tree, started, None).outcome is Outcome.PASS
     looping = journal(last_state="started", last_state_age_s=6.0, restarts_recent=9)
-    assert rules.unit_running(tree, looping, None).outcome is Outcome.WARN
-    stopped = rules.unit_running(tree, journal(last_state="failed", last_state_age_s=6.0), None)
+    assert agent_unit.unit_running(tree, looping, None).outcome is Outcome.WARN
+    stopped = agent_unit.unit_running(
+        tree, journal(last_state="failed", last_state_age_s=6.0), None
+    )
     assert stopped.issue == "agent_disconnected" and "last failed" in stopped.summary
-    unknown = rules.unit_running(tree, None, None)
+    unknown = agent_unit.unit_running(tree, None, None)
     assert unknown.outcome is Outcome.INCONCLUSIVE and "enabled" in unknown.summary
 
 
 # -- agent.not_crash_looping --------------------------------------------------------------------
 def test_not_crash_looping_passes() -> None:
-    v = rules.not_crash_looping(
+    v = agent_journal.not_crash_looping(
         evidence(None, journal(restarts_recent=1, restarts=1)), unit(n_restarts=1)
     )
     assert v.outcome is Outcome.PASS and "NRestarts=1" in v.summary
 
 
 def test_not_crash_looping_fails_with_counts_and_cause() -> None:
-    v = rules.not_crash_looping(
+    v = agent_journal.not_crash_looping(
         evidence(
             logs(hit("connection_timeout", 24)),
             journal(restarts=30, restarts_recent=12, exits={"exited, status=1/FAILURE": 12}),
@@ -276,31 +278,33 @@ def test_not_crash_looping_fails_with_counts_and_cause() -> None:
 
 
 def test_not_crash_looping_fails_when_systemd_gave_up() -> None:
-    v = rules.not_crash_looping(
+    v = agent_journal.not_crash_looping(
         evidence(None, journal(restarts=2, restarts_recent=2, start_limit_hits=1)), None
     )
     assert v.outcome is Outcome.FAIL and "start-limit-hit" in v.summary
 
 
 def test_not_crash_looping_names_oom_as_the_cause() -> None:
-    v = rules.not_crash_looping(evidence(None, journal(oom_kills=5)), unit(n_restarts=5))
+    v = agent_journal.not_crash_looping(evidence(None, journal(oom_kills=5)), unit(n_restarts=5))
     assert "OOM killer killed it 5 times" in v.summary
 
 
 def test_not_crash_looping_inconclusive_without_unit_or_journal() -> None:
     unreadable = journal(entries=0, problems=("3 journal files: permission denied",))
-    v = rules.not_crash_looping(evidence(None, unreadable), AgentUnit("not-running"))
+    v = agent_journal.not_crash_looping(evidence(None, unreadable), AgentUnit("not-running"))
     assert v.outcome is Outcome.INCONCLUSIVE and "systemctl show -p NRestarts" in v.summary
 
 
 # -- agent.not_oom_killed -----------------------------------------------------------------------
 def test_not_oom_killed_passes() -> None:
-    v = rules.not_oom_killed(journal(), unit())
+    v = agent_memory.not_oom_killed(journal(), unit())
     assert v.outcome is Outcome.PASS and "120 kernel lines" in v.summary
 
 
 def test_not_oom_killed_fails_at_the_memory_cap() -> None:
-    v = rules.not_oom_killed(journal(oom_kills=5, oom_kills_recent=4, oom_cap_kills=5), unit())
+    v = agent_memory.not_oom_killed(
+        journal(oom_kills=5, oom_kills_recent=4, oom_cap_kills=5), unit()
+    )
     assert v.issue == "agent_disconnected"
     assert v.summary == (
         "the agent was killed by the kernel OOM killer 4 times in the last hour "
@@ -310,36 +314,38 @@ def test_not_oom_killed_fails_at_the_memory_cap() -> None:
 
 
 def test_not_oom_killed_fails_from_the_unit_result_alone() -> None:
-    v = rules.not_oom_killed(None, unit(result="oom-kill", memory_max=None, memory_limit=None))
+    v = agent_memory.not_oom_killed(
+        None, unit(result="oom-kill", memory_max=None, memory_limit=None)
+    )
     assert v.outcome is Outcome.FAIL and "no memory cap is set" in v.summary
 
 
 def test_not_oom_killed_warns_about_older_kills() -> None:
-    v = rules.not_oom_killed(journal(oom_kills=2, oom_kills_recent=0), unit())
+    v = agent_memory.not_oom_killed(journal(oom_kills=2, oom_kills_recent=0), unit())
     assert v.outcome is Outcome.WARN
 
 
 def test_not_oom_killed_without_journal() -> None:
-    assert rules.not_oom_killed(None, unit()).outcome is Outcome.PASS
-    v = rules.not_oom_killed(None, unit(n_restarts=3))
+    assert agent_memory.not_oom_killed(None, unit()).outcome is Outcome.PASS
+    v = agent_memory.not_oom_killed(None, unit(n_restarts=3))
     assert v.outcome is Outcome.INCONCLUSIVE and "journalctl -k" in v.summary
 
 
 # -- agent.memlock ------------------------------------------------------------------------------
 def test_memlock_passes_with_enough_locked_memory() -> None:
-    v = rules.memlock(KERNEL_510, evidence(None, None), process((64 * M, 64 * M)), None)
+    v = agent_memory.memlock(KERNEL_510, evidence(None, None), process((64 * M, 64 * M)), None)
     assert v.outcome is Outcome.PASS and "soft 64M, hard 64M" in v.summary
 
 
 def test_memlock_not_applicable_on_newer_kernels() -> None:
     assert (
-        rules.memlock(KERNEL_61, evidence(None, None), process((65536, 65536)), None).outcome
+        agent_memory.memlock(KERNEL_61, evidence(None, None), process((65536, 65536)), None).outcome
         is Outcome.NOT_APPLICABLE
     )
 
 
 def test_memlock_fails_on_the_running_agent() -> None:
-    v = rules.memlock(
+    v = agent_memory.memlock(
         KERNEL_510, evidence(logs(hit("memlock_limit", 2)), None), process((65536, 65536)), None
     )
     assert (v.issue, v.confidence) == ("agent_disconnected", Confidence.CONFIRMED)
@@ -352,12 +358,12 @@ def test_memlock_from_configuration_is_suspected() -> None:
     configured = AgentUnit(
         Systemd.UNIT_FILES, "loaded", memlock=(65536, 65536), memlock_source="systemd's default"
     )
-    v = rules.memlock(KERNEL_510, evidence(None, None), None, configured)
+    v = agent_memory.memlock(KERNEL_510, evidence(None, None), None, configured)
     assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
 
 
 def test_memlock_inconclusive_when_unknown() -> None:
-    v = rules.memlock(
+    v = agent_memory.memlock(
         KERNEL_510, evidence(None, None), AgentProcess((), None), AgentUnit("not-running")
     )
     assert v.outcome is Outcome.INCONCLUSIVE and "/limits" in v.summary
@@ -365,12 +371,14 @@ def test_memlock_inconclusive_when_unknown() -> None:
 
 # -- agent.btf_errors ---------------------------------------------------------------------------
 def test_btf_errors_passes() -> None:
-    v = rules.btf_errors(evidence(logs(hit("connection_timeout")), journal()), BtfInfo(True), pkg())
+    v = agent_logs.btf_errors(
+        evidence(logs(hit("connection_timeout")), journal()), BtfInfo(True), pkg()
+    )
     assert v.outcome is Outcome.PASS
 
 
 def test_btf_errors_fails_and_names_missing_btf() -> None:
-    v = rules.btf_errors(
+    v = agent_logs.btf_errors(
         evidence(logs(hit("bpf_load_failed", 4)), journal(phrases=(hit("btf_missing", 8),))),
         BtfInfo(False),
         pkg(),
@@ -381,14 +389,14 @@ def test_btf_errors_fails_and_names_missing_btf() -> None:
 
 
 def test_btf_errors_leaves_memlock_failures_to_memlock() -> None:
-    v = rules.btf_errors(
+    v = agent_logs.btf_errors(
         evidence(logs(hit("memlock_limit"), hit("bpf_load_failed")), None), None, None
     )
     assert v.outcome is Outcome.NOT_APPLICABLE
 
 
 def test_btf_errors_inconclusive_without_logs_or_journal() -> None:
-    v = rules.btf_errors(evidence(None, None), None, None)
+    v = agent_logs.btf_errors(evidence(None, None), None, None)
     assert v.outcome is Outcome.INCONCLUSIVE and "grep -h libbpf" in v.summary
 
 
@@ -401,7 +409,7 @@ def seen(unit: Optional[AgentUnit], proc: Optional[AgentProcess] = None) -> Prox
 
 
 def test_logs_clean_passes() -> None:
-    v = rules.logs_clean(evidence(logs(), journal()), seen(unit(), process()))
+    v = agent_logs.logs_clean(evidence(logs(), journal()), seen(unit(), process()))
     assert v.outcome is Outcome.PASS
     assert v.summary == (
         "no connectivity or authentication failure in 200 recent log lines and "
@@ -410,7 +418,7 @@ def test_logs_clean_passes() -> None:
 
 
 def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
-    v = rules.logs_clean(
+    v = agent_logs.logs_clean(
         evidence(logs(hit("telemetry_access_denied", 2), hit("dns_failure", 1)), None),
         seen(unit(environment={"HTTPS_PROXY": "http://user:pw@10.0.0.5:3128", "LANG": "C"})),
     )
@@ -431,13 +439,13 @@ def test_logs_clean_fails_on_access_denied_with_scp_hint() -> None:
     ],
 )
 def test_logs_clean_fails_on_connectivity(name: str, fix_words: str) -> None:
-    v = rules.logs_clean(evidence(None, journal(phrases=(hit(name, 5),))), None)
+    v = agent_logs.logs_clean(evidence(None, journal(phrases=(hit(name, 5),))), None)
     assert v.issue == "agent_disconnected" and "cannot reach GuardDuty" in v.summary
     assert fix_words in v.fix[0]
 
 
 def test_logs_clean_warns_on_old_or_minor_errors() -> None:
-    v = rules.logs_clean(
+    v = agent_logs.logs_clean(
         evidence(logs(hit("connection_timeout", 3, recent=0), hit("throttled", 2)), None),
         None,
     )
@@ -447,7 +455,7 @@ def test_logs_clean_warns_on_old_or_minor_errors() -> None:
 def test_logs_clean_inconclusive_without_any_source() -> None:
     unreadable = journal(entries=0, problems=("system.journal: permission denied",))
     empty_dir = AgentLogs("/var/log/amzn-guardduty-agent", False)
-    v = rules.logs_clean(evidence(empty_dir, unreadable), None)
+    v = agent_logs.logs_clean(evidence(empty_dir, unreadable), None)
     assert v.outcome is Outcome.INCONCLUSIVE and "sudo tail -n 200" in v.summary
 
 
@@ -467,7 +475,7 @@ FLAPPING = dict(restarts_flap=2, restarts_recent=2, restarts=2)
     ids=["up-now", "between-restarts"],
 )
 def test_unit_running_fails_while_flapping_whatever_the_instant(kw: Any, now: str) -> None:
-    v = rules.unit_running(unit(n_restarts=2, **kw), journal(**FLAPPING), None)
+    v = agent_unit.unit_running(unit(n_restarts=2, **kw), journal(**FLAPPING), None)
     assert (v.outcome, v.issue, v.summary) == (
         Outcome.FAIL,
         "agent_disconnected",
@@ -478,12 +486,14 @@ def test_unit_running_fails_while_flapping_whatever_the_instant(kw: Any, now: st
 
 
 def test_unit_running_one_restart_in_the_window_is_not_flapping() -> None:
-    v = rules.unit_running(unit(n_restarts=1), journal(restarts_flap=1, restarts_recent=1), None)
+    v = agent_unit.unit_running(
+        unit(n_restarts=1), journal(restarts_flap=1, restarts_recent=1), None
+    )
     assert v.outcome is Outcome.PASS
 
 
 def test_unit_running_failed_unit_is_said_as_failed_not_flapping() -> None:
-    v = rules.unit_running(
+    v = agent_unit.unit_running(
         unit(active_state="failed", sub_state="failed", result="start-limit-hit", n_restarts=4),
         journal(restarts_flap=4, restarts_recent=4, start_limit_hits=1),
         None,
@@ -498,7 +508,7 @@ def test_unit_running_in_a_tree_fails_while_flapping() -> None:
     tree = AgentUnit(
         Systemd.UNIT_FILES, "loaded", unit_file_state="enabled", fragment_path="/lib/x.service"
     )
-    v = rules.unit_running(
+    v = agent_unit.unit_running(
         tree, journal(last_state="started", last_state_age_s=3.0, **FLAPPING), None
     )
     assert (v.issue, v.summary) == (
@@ -511,7 +521,7 @@ def test_unit_running_in_a_tree_fails_while_flapping() -> None:
 
 
 def test_not_crash_looping_fails_on_two_restarts_in_ten_minutes() -> None:
-    v = rules.not_crash_looping(
+    v = agent_journal.not_crash_looping(
         evidence(None, journal(exits={"killed, status=9/KILL": 2}, **FLAPPING)),
         unit(n_restarts=2),
     )
@@ -524,7 +534,7 @@ def test_not_crash_looping_fails_on_two_restarts_in_ten_minutes() -> None:
 
 
 def test_not_crash_looping_two_restarts_spread_over_the_hour_pass() -> None:
-    v = rules.not_crash_looping(
+    v = agent_journal.not_crash_looping(
         evidence(None, journal(restarts_flap=0, restarts_recent=2, restarts=2)), unit(n_restarts=2)
     )
     assert (v.outcome, v.summary) == (
@@ -534,7 +544,7 @@ def test_not_crash_looping_two_restarts_spread_over_the_hour_pass() -> None:
 
 
 def test_not_oom_killed_repeated_sigkill_under_a_cap_is_suspected() -> None:
-    v = rules.not_oom_killed(
+    v = agent_memory.not_oom_killed(
         journal(sigkills=3, sigkills_recent=2), unit(memory_max=32 * M, memory_limit=None)
     )
     assert (v.outcome, v.issue, v.confidence) == (
@@ -552,7 +562,7 @@ def test_not_oom_killed_repeated_sigkill_under_a_cap_is_suspected() -> None:
 
 
 def test_not_oom_killed_sigkill_with_the_kernel_line_is_confirmed() -> None:
-    v = rules.not_oom_killed(
+    v = agent_memory.not_oom_killed(
         journal(sigkills=2, sigkills_recent=2, oom_kills=2, oom_kills_recent=2, oom_cap_kills=2),
         unit(memory_max=32 * M, memory_limit=None),
     )
@@ -576,7 +586,9 @@ def test_not_oom_killed_sigkill_with_the_kernel_line_is_confirmed() -> None:
 def test_not_oom_killed_sigkills_that_are_not_a_cap_kill(
     kw: Any, sigkills: int, outcome: Outcome
 ) -> None:
-    v = rules.not_oom_killed(journal(sigkills=sigkills, sigkills_recent=sigkills), unit(**kw))
+    v = agent_memory.not_oom_killed(
+        journal(sigkills=sigkills, sigkills_recent=sigkills), unit(**kw)
+    )
     assert v.outcome is outcome
 
 
@@ -591,7 +603,7 @@ def test_not_oom_killed_without_journal_reads_the_last_exit() -> None:
         memory_max=32 * M,
         memory_limit=None,
     )
-    v = rules.not_oom_killed(None, killed)
+    v = agent_memory.not_oom_killed(None, killed)
     assert (v.outcome, v.confidence) == (Outcome.FAIL, Confidence.SUSPECTED)
     assert v.summary.startswith(
         "the agent's main process died of SIGKILL (killed, status=9/KILL) at its last exit, "
@@ -601,7 +613,9 @@ def test_not_oom_killed_without_journal_reads_the_last_exit() -> None:
 
 
 def test_memlock_absurd_limits_are_said_so() -> None:
-    v = rules.memlock(KERNEL_510, evidence(None, None), process((SIZE_ABSURD, SIZE_ABSURD)), None)
+    v = agent_memory.memlock(
+        KERNEL_510, evidence(None, None), process((SIZE_ABSURD, SIZE_ABSURD)), None
+    )
     assert (v.outcome, v.summary) == (
         Outcome.PASS,
         "Max locked memory is soft unlimited or absurd (2^63 bytes or more), hard unlimited "
@@ -610,7 +624,7 @@ def test_memlock_absurd_limits_are_said_so() -> None:
 
 
 def test_unit_running_absurd_memory_cap_is_said_so() -> None:
-    v = rules.unit_running(unit(memory_max=SIZE_ABSURD, memory_limit=None), None, None)
+    v = agent_unit.unit_running(unit(memory_max=SIZE_ABSURD, memory_limit=None), None, None)
     assert v.summary.endswith(
         "main pid 2540, memory 22M of cap unlimited or absurd (2^63 bytes or more)."
     )
@@ -626,7 +640,7 @@ def skeleton_hit(count: int = 3) -> PhraseHits:
 
 
 def test_btf_errors_skeleton_failure_with_btf_is_the_agents() -> None:
-    v = rules.btf_errors(
+    v = agent_logs.btf_errors(
         evidence(None, journal(phrases=(skeleton_hit(), hit("bpf_load_failed", 3)))),
         BtfInfo(True),
         pkg(),
@@ -658,7 +672,7 @@ def test_btf_errors_skeleton_failure_with_btf_is_the_agents() -> None:
 def test_btf_errors_skeleton_failure_without_usable_btf_stays_the_kernels(
     hits: Tuple[PhraseHits, ...], btf: Optional[BtfInfo]
 ) -> None:
-    v = rules.btf_errors(evidence(None, journal(phrases=hits)), btf, pkg())
+    v = agent_logs.btf_errors(evidence(None, journal(phrases=hits)), btf, pkg())
     assert v.issue == "agent_disconnected"
     assert v.summary.startswith("the agent cannot load its eBPF programs (libbpf failed")
     assert "CONFIG_DEBUG_INFO_BTF=y" in v.fix[0]
