@@ -82,6 +82,9 @@ T=.venv-test/bin
 $T/ruff check amzn_gd_doctor tests bench scripts packaging
 $T/ruff format --check amzn_gd_doctor tests bench scripts packaging
 $T/mypy amzn_gd_doctor
+# The tests' builders, fakes and fixtures: every module under tests/ but the test files.
+(cd tests && MYPYPATH=.. "../$T/mypy" --config-file ../pyproject.toml \
+  $(find . -name '*.py' ! -name 'test_*' ! -name '__init__.py' | sort))
 $T/lint-imports
 # vermin.ini holds the floor (3.6).
 $T/vermin --no-tips --violations amzn_gd_doctor packaging/pyz >/dev/null \

@@ -347,7 +347,7 @@ def read_fifo_in_background(path: Path) -> Callable[[], bytes]:
     """A FIFO at ``path`` with a reader thread; the returned call waits for the writer to close
     it and gives what was written."""
     os.mkfifo(str(path))
-    got: list = []
+    got: List[bytes] = []
     thread = threading.Thread(target=lambda: got.append(path.read_bytes()), daemon=True)
     thread.start()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Optional, Tuple
 
 import pytest
 from scenarios import journal_of
@@ -49,7 +49,7 @@ needs_journal_remote = pytest.mark.skipif(
 
 
 def run_agent_area(
-    root: Path, env: Optional[Dict[str, str]] = None, backends: Optional[tuple] = None
+    root: Path, env: Optional[Dict[str, str]] = None, backends: Optional[Tuple[str, ...]] = None
 ) -> Report:
     """doctor.run over a tree with the agent probes and rules (plus the facts they read)."""
     probes, rules = registry.load()

@@ -131,7 +131,7 @@ def nspawn_unavailable(tree: str = TREE) -> Optional[str]:
 def _bind_paths() -> List[str]:
     """The repository and the Python running the tests, at the same paths inside."""
     paths = {str(REPO), os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
-    keep = []
+    keep: List[str] = []
     for p in sorted(paths):
         if TREE == "/" and (p == "/usr" or p.startswith("/usr/")):
             continue  # the volatile boot of the host tree has the host's /usr already

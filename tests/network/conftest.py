@@ -31,6 +31,7 @@ from amzn_gd_doctor.facts.agent import (
     AgentPackage,
     AgentProcess,
     AgentUnit,
+    Systemd,
 )
 from amzn_gd_doctor.host import LiveHost, RootedHost
 from amzn_gd_doctor.model import Report
@@ -377,7 +378,7 @@ def _agent_stand_ins(agent: Dict[str, Any]) -> Dict[str, registry.ProbeSpec]:
             "rpm", "installed" if version is not None else "not-installed", version
         ),
         AGENT_PROCESS: AgentProcess((main,), 4242) if running else AgentProcess((), None),
-        AGENT_UNIT: AgentUnit("running", environment=dict(agent.get("unit_env", {}))),
+        AGENT_UNIT: AgentUnit(Systemd.RUNNING, environment=dict(agent.get("unit_env", {}))),
     }
     return {
         key.id: registry.ProbeSpec(key.id, (lambda ctx, v=value: v), (), 1.0, key.type)
