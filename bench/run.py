@@ -4,11 +4,15 @@
     python bench/run.py [--runs N] [--python PY ...] [--save-baseline]
 
 Every command runs as a new process with this checkout first on PYTHONPATH, started the way the
-installed `amzn-gd-doctor` console script starts it. --python names an
-interpreter with the doctor's dependencies (repeatable); the default is this interpreter and,
-when ./scripts/test.sh has made it, .venv-pkg-3.6/bin/python (the floor). Each line shows the
-time, its ratio to a same-run yardstick (that interpreter's `python -c pass`), the change of
-that ratio against bench/baseline.json, and the target.
+installed `amzn-gd-doctor` console script starts it, and then as users who take the one file
+start it: `python3 dist/amzn-gd-doctor.pyz` (build it first: ./scripts/build.sh; the packages'
+/usr/bin/amzn-gd-doctor is that file), on the same interpreter through a venv with nothing
+installed (build/bench/bare-<minor>), so that both start alike. --python names an interpreter
+with the doctor's dependencies (repeatable); the default is this interpreter and, when
+./scripts/test.sh has made it, .venv-pkg-3.6/bin/python (the floor). Each line shows the time,
+its ratio to a same-run yardstick (that interpreter's `python -c pass`), the change of that
+ratio against bench/baseline.json, and the target: for the one file, 1.2 times the same command
+started as the console script, in the same run.
 """
 
 from __future__ import annotations
@@ -36,8 +40,19 @@ DEADLINE_S = 3.0
 VERSION_S = 0.05
 HELP_S = 0.10
 CHECK_S = 0.25
-PYZ_VERSION_S = 0.30
 DEADLINE_MARGIN_S = 0.2
+# The one file takes at most this many times as long as the console script, command by command.
+PYZ_RATIO = 1.2
+PYZ = REPO / "dist" / "amzn-gd-doctor.pyz"
+# `check` of a fixture tree, no network: IMDS off, the resolver a refused loopback port.
+FIXTURE_CHECK = ["check", "--root", str(ROOT), "-f", "json", "--dns-server", "127.0.0.1:9"]
+COMMANDS = [
+    ("--version", ["--version"], VERSION_S),
+    ("--help", ["--help"], HELP_S),
+    ("list", ["list"], HELP_S),
+    ("explain no_agent_reporting", ["explain", "no_agent_reporting"], HELP_S),
+    ("check --root (a fixture tree)", FIXTURE_CHECK, None),
+]
 
 # What pip's console script for `amzn-gd-doctor` runs; `python -m` adds runpy's imports.
 ENTRY = "import re, sys\nfrom amzn_gd_doctor.cli import main\nsys.exit(main())"
@@ -110,24 +125,49 @@ def black_holed(python: str) -> float:
         dns.close()
 
 
+def bare(python: str) -> str:
+    """The interpreter of PYTHON (a venv's, maybe) through a venv with nothing installed:
+    build/bench/bare-<minor>, made once. The one file sees no site-packages of PYTHON's (the
+    doctor's dependencies, psutil among them) and starts as PYTHON does."""
+    out = subprocess.run(
+        [python, "-c", "import sys; print(sys.base_prefix, '%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    prefix, minor = out.stdout.split()
+    venv = REPO / "build" / "bench" / f"bare-{minor}"
+    if not (venv / "bin" / "python").exists():
+        base = os.path.join(prefix, "bin", f"python{minor}")
+        subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+    return str(venv / "bin" / "python")
+
+
+def paired(a: list, b: Optional[list], runs: int) -> Tuple[float, Optional[float]]:
+    """Medians of A and B, each run in turn (A B A B ...) so that the machine's drift falls on
+    both; B is None when it cannot run (no pyz built). A gets this checkout on PYTHONPATH; B,
+    the one file, runs what it carries."""
+    offline = {"AWS_EC2_METADATA_DISABLED": "true"}
+    a_env, b_env = env(**offline), env(PYTHONPATH="", **offline)
+    if b is None:
+        return median(a, a_env, runs), None
+    timed(a, a_env)
+    timed(b, b_env)
+    taken = [(timed(a, a_env), timed(b, b_env)) for _ in range(runs)]
+    return statistics.median(t[0] for t in taken), statistics.median(t[1] for t in taken)
+
+
 def measure(python: str, runs: int, live: Optional[float]) -> Tuple[float, List[Row]]:
     doctor = [python, "-c", ENTRY]
     yardstick = median([python, "-c", "pass"], env(), runs)
-    rows: List[Row] = [
-        ("--version", median(doctor + ["--version"], env(), runs), VERSION_S),
-        ("--help", median(doctor + ["--help"], env(), runs), HELP_S),
-        ("list", median(doctor + ["list"], env(), runs), HELP_S),
-        (
-            "explain no_agent_reporting",
-            median(doctor + ["explain", "no_agent_reporting"], env(), runs),
-            HELP_S,
-        ),
-    ]
-    pyz = REPO / "dist" / "amzn-gd-doctor.pyz"
-    pyz_seconds = (
-        median([python, str(pyz), "--version"], env(PYTHONPATH=""), runs) if pyz.exists() else None
-    )
-    rows.append(("pyz --version (after ./scripts/build.sh)", pyz_seconds, PYZ_VERSION_S))
+    one_file = [bare(python), str(PYZ)] if PYZ.exists() else None
+    rows: List[Row] = []
+    ones: List[Row] = []
+    for name, args, target in COMMANDS:
+        console, pyz = paired(doctor + args, one_file + args if one_file else None, runs)
+        rows.append((name, console, target))
+        ones.append((f"pyz {name}", pyz, PYZ_RATIO * console))
+    rows.extend(ones)
     rows.append(("check, live host in a namespace (root only)", live, CHECK_S))
     rows.append(
         (
@@ -177,7 +217,7 @@ def main() -> int:
             verdict = (
                 ""
                 if target is None
-                else f"target <= {target:.2f} s: " + ("ok" if seconds <= target else "MISSED")
+                else f"target <= {target:.3f} s: " + ("ok" if seconds <= target else "MISSED")
             )
             print(f"  {name:<62} {seconds:7.3f} s {ratios[name]:6.1f}x  {change:<24} {verdict}")
         if opts.save_baseline:

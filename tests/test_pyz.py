@@ -1,13 +1,16 @@
-"""The one-file build: two builds give the same bytes, it carries no compiled code, and a run
-leaves no file behind (watched in a private mount namespace and with strace, tests/watch.py).
-The corpus replays through it on every interpreter in scripts/test.sh; here it runs on the floor
-(3.6) when pyenv has it, else on this interpreter."""
+"""The one-file build: two builds give the same bytes, it carries no machine code and no
+bytecode but its one member per interpreter (`__pycache__/<cache tag>.bytecode`, see
+tests/test_pyz_bytecode.py), and a run leaves no file behind (watched in a private mount
+namespace and with strace, tests/watch.py). The corpus replays through it on every interpreter
+in scripts/test.sh; here it runs on the floor (3.6) when pyenv has it, else on this interpreter,
+and on the newest interpreter here."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +20,9 @@ from pathlib import Path
 import pytest
 from support import REPO, ROOTS, exclusive, floor_python
 from watch import PrivateRun, run_private, strace_writes
+
+sys.path.insert(0, str(REPO / "scripts"))
+from build_pyz import find_interpreters  # noqa: E402
 
 BUILD = [sys.executable, str(REPO / "scripts" / "build_pyz.py")]
 WHEELS = REPO / "build" / "pyz-wheels"
@@ -30,19 +36,42 @@ def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_two_builds_give_the_same_bytes(pyz: Path, tmp_path: Path) -> None:
-    again = tmp_path / "again.pyz"
-    with exclusive("build"):
-        subprocess.run([*BUILD, "--out", str(again), "--wheels", str(WHEELS)], check=True)
-    assert hashlib.sha256(again.read_bytes()).digest() == hashlib.sha256(pyz.read_bytes()).digest()
-    assert os.stat(again).st_mode & 0o777 == 0o755
+def frozen_inputs(dest: Path) -> Path:
+    """A copy of what build_pyz.py reads (it finds them beside itself), so that two builds read
+    one state of the sources, as two builds of one commit do, while the working tree may change
+    between them: a build compiles with every interpreter here and takes some seconds."""
+    (dest / "scripts").mkdir(parents=True)
+    shutil.copy(str(REPO / "scripts" / "build_pyz.py"), str(dest / "scripts"))
+    skip = shutil.ignore_patterns("__pycache__")
+    shutil.copytree(str(REPO / "packaging" / "pyz"), str(dest / "packaging" / "pyz"), ignore=skip)
+    shutil.copytree(str(REPO / "amzn_gd_doctor"), str(dest / "amzn_gd_doctor"), ignore=skip)
+    return dest / "scripts" / "build_pyz.py"
+
+
+def test_two_builds_give_the_same_bytes(tmp_path: Path) -> None:
+    build = [sys.executable, str(frozen_inputs(tmp_path / "inputs"))]
+    built = []
+    for name in ("first.pyz", "again.pyz"):
+        with exclusive("build"):
+            out = tmp_path / name
+            subprocess.run([*build, "--out", str(out), "--wheels", str(WHEELS)], check=True)
+        built.append(hashlib.sha256(out.read_bytes()).digest())
+        assert os.stat(out).st_mode & 0o777 == 0o755
+    assert built[0] == built[1]
 
 
 def test_contents_are_pure_python_with_the_backport_apart(pyz: Path) -> None:
     assert pyz.read_bytes().startswith(b"#!/usr/bin/env python3\n")
-    names = zipfile.ZipFile(str(pyz)).namelist()
-    compiled = [n for n in names if n.endswith((".so", ".pyc", ".pyd", ".dll", ".exe"))]
+    archive = zipfile.ZipFile(str(pyz))
+    names = archive.namelist()
+    compiled = [n for n in names if n.endswith((".so", ".pyc", ".pyo", ".pyd", ".dll", ".exe"))]
     assert compiled == []
+    # Bytecode only as one stored member per interpreter, read in place by the importer.
+    cached = [n for n in names if "__pycache__" in n]
+    assert cached and all(re.fullmatch(r"__pycache__/cpython-3\d+\.bytecode", n) for n in cached)
+    for name in cached:
+        assert archive.getinfo(name).compress_type == zipfile.ZIP_STORED
+        assert archive.read(name).startswith(b"amzn-gd-doctor bytecode 1\n")
     assert "__main__.py" in names and "amzn_gd_doctor/catalog/issues.json" in names
     assert not any(n.startswith(("_py36/", "dataclasses")) for n in names)
     tops = {n.split("/", 1)[0] for n in names}
@@ -62,11 +91,25 @@ needs_strace = pytest.mark.skipif(
 )
 
 
-def private_runs(pyz: Path, stage: Path, *check_args: str) -> PrivateRun:
-    """`--version`, then `check` over the tree (with CHECK_ARGS), on the floor interpreter, in a
-    mount namespace of their own: the pyz alone in its folder and the tree, both copied into the
+def newest_python() -> str:
+    """pyenv's newest CPython (or python3.X on PATH), else this interpreter."""
+    found = find_interpreters()
+    return (
+        found[max(found, key=lambda m: tuple(map(int, m.split("."))))] if found else sys.executable
+    )
+
+
+# The floor and the newest interpreter: the importer of each reads its own bytecode member.
+PYTHONS = pytest.mark.parametrize(
+    "python", [floor_python(), newest_python()], ids=["floor", "newest"]
+)
+
+
+def private_runs(pyz: Path, stage: Path, python: str, *check_args: str) -> PrivateRun:
+    """`--version`, then `check` over the tree (with CHECK_ARGS), on PYTHON, in a mount
+    namespace of their own: the pyz alone in its folder and the tree, both copied into the
     private /tmp."""
-    python, private_pyz = floor_python(), "/tmp/pyz/" + pyz.name
+    private_pyz = "/tmp/pyz/" + pyz.name
     check = ["check", "--root", "/tmp/root", "-f", "json", *OFFLINE, *check_args]
     return run_private(
         stage,
@@ -77,7 +120,8 @@ def private_runs(pyz: Path, stage: Path, *check_args: str) -> PrivateRun:
 
 
 @needs_unshare
-def test_a_run_leaves_nothing_behind(pyz: Path, tmp_path: Path) -> None:
+@PYTHONS
+def test_a_run_leaves_nothing_behind(pyz: Path, tmp_path: Path, python: str) -> None:
     """The run gets its own empty /tmp, /var/tmp, /var/cache and /dev/shm (tmpfs in a private
     mount namespace; see tests/watch.py), with the pyz in a folder of its own, HOME, TMPDIR
     and the working folder all inside them. Every name there is listed before and after, in
@@ -90,7 +134,7 @@ def test_a_run_leaves_nothing_behind(pyz: Path, tmp_path: Path) -> None:
     left, whichever way it was written; and it needs only util-linux and root, which the suite
     has. Places outside these folders are for the strace test below, which needs strace.
     test_the_watch_sees_a_file_written holds the watch itself to account."""
-    run = private_runs(pyz, tmp_path / "stage")
+    run = private_runs(pyz, tmp_path / "stage", python)
     for ran in run.ran:
         assert ran.returncode in (0, 1, 3), ran.stderr
         assert ran.stderr == ""
@@ -110,14 +154,15 @@ def test_a_run_leaves_nothing_behind(pyz: Path, tmp_path: Path) -> None:
 def test_the_watch_sees_a_file_written(pyz: Path, tmp_path: Path) -> None:
     """The same watch over a run told to write its report (`-o`) into TMPDIR: the new file and
     its folder's changed mtime show, so an empty difference above means nothing was written."""
-    run = private_runs(pyz, tmp_path / "stage", "-o", "/tmp/tmp/report.json")
+    run = private_runs(pyz, tmp_path / "stage", floor_python(), "-o", "/tmp/tmp/report.json")
     assert run.ran[1].stderr == "" and run.ran[1].stdout == ""
     changed = {p for p, d in run.after.items() if run.before.get(p) != d}
     assert changed == {"/tmp/tmp", "/tmp/tmp/report.json"}
 
 
 @needs_strace
-def test_a_run_asks_to_write_no_file_anywhere(pyz: Path, tmp_path: Path) -> None:
+@PYTHONS
+def test_a_run_asks_to_write_no_file_anywhere(pyz: Path, tmp_path: Path, python: str) -> None:
     """The mount namespace above sees the places programs leave files; strace of the run's own
     processes (children included) sees the rest: no open for writing, creat, mkdir, rename,
     unlink, link, chmod or utime on any path at all (the interpreter's __pycache__, the
@@ -133,12 +178,15 @@ def test_a_run_asks_to_write_no_file_anywhere(pyz: Path, tmp_path: Path) -> None
     cases = [("version", ["--version"]), ("check", check), ("written", [*check, "-o", str(report)])]
     for name, args in cases:
         proc, writes = strace_writes(
-            [floor_python(), str(pyz), *args], tmp_path / f"trace-{name}", env=env, cwd=str(work)
+            [python, str(pyz), *args], tmp_path / f"trace-{name}", env=env, cwd=str(work)
         )
         assert proc.returncode in (0, 1, 3), proc.stderr
         assert proc.stderr == b""
         if name == "written":
-            assert writes and all(str(tmp_path) in line for line in writes), writes
+            # The report is written through a handle on its folder (openat and renameat
+            # relative to it), to a temporary name beside it that is then renamed.
+            ours = re.compile(r'at\(\d+, "(report\.json|\.amzn-gd-doctor\.[0-9a-f]+)"')
+            assert writes and all(str(tmp_path) in w or ours.search(w) for w in writes), writes
             assert report.exists()
         else:
             assert writes == []

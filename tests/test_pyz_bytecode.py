@@ -1,0 +1,207 @@
+"""The one file's bytecode (packaging/pyz/main.py, scripts/build_pyz.py): every interpreter from
+3.6 to 3.13 that is here loads the doctor from the bytecode the build compiled for it, and no
+bytecode that is stale (its source member changed) or foreign (another interpreter's) is ever
+loaded: the source is compiled instead, and the run gives the same report.
+
+Which module came from where is read from the importer's own account under `python -v` (a line
+`# amzn-gd-doctor: <module> from bytecode` or `... compiled from source: <why>` each), and from
+the report's `timing` (`import_ms`, `compile_ms`)."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Dict, Mapping, Tuple
+
+import pytest
+from support import REPO, ROOTS, exclusive
+
+sys.path.insert(0, str(REPO / "scripts"))
+from build_pyz import MINORS, find_interpreters  # noqa: E402
+
+BUILD = [sys.executable, str(REPO / "scripts" / "build_pyz.py")]
+WHEELS = REPO / "build" / "pyz-wheels"
+PYTHONS = find_interpreters()
+FLOOR, NEWEST = MINORS[0], MINORS[-1]
+# A check of a fixture tree with no network: IMDS off, the resolver a refused loopback port.
+CHECK = ["check", "--root", str(ROOTS / "agent-healthy"), "-f", "json"]
+CHECK += ["--dns-server", "127.0.0.1:9"]
+ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
+ACCOUNT = re.compile(r"^# amzn-gd-doctor: (\S+) (from bytecode|compiled from source: (.*))$")
+# A check loads about a hundred of the file's modules; fewer would mean the run went elsewhere.
+AT_LEAST = 50
+
+
+def python(minor: str) -> str:
+    if minor not in PYTHONS:
+        pytest.skip(f"no Python {minor} here (pyenv or python{minor} on PATH)")
+    return PYTHONS[minor]
+
+
+def tag(minor: str) -> str:
+    return "cpython-" + minor.replace(".", "")
+
+
+@pytest.fixture(scope="module")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("pyz") / "amzn-gd-doctor.pyz"
+    with exclusive("build"):
+        subprocess.run([*BUILD, "--out", str(out), "--wheels", str(WHEELS)], check=True)
+    return out
+
+
+def run(
+    interpreter: str, pyz: Path, *args: str, flags: Tuple[str, ...] = ("-v",)
+) -> Tuple[subprocess.CompletedProcess, Dict[str, str]]:
+    """The run, and {module: "bytecode" or why it was compiled} from the importer's account."""
+    proc = subprocess.run(
+        [interpreter, *flags, str(pyz), *args], env=ENV, capture_output=True, text=True, cwd="/"
+    )
+    assert proc.returncode in (0, 1, 3), proc.stderr[-3000:]
+    loaded = {}
+    for line in proc.stderr.splitlines():
+        found = ACCOUNT.match(line)
+        if found:
+            loaded[found.group(1)] = found.group(3) or "bytecode"
+    return proc, loaded
+
+
+def report(proc: subprocess.CompletedProcess) -> dict:
+    """The JSON report, less what differs from run to run (timings)."""
+    out = json.loads(proc.stdout)
+    out["timing"] = {key: 0 for key in out["timing"]}
+    out["elapsed_ms"] = 0
+    out["checks"] = [{k: v for k, v in c.items() if k != "duration_ms"} for c in out["checks"]]
+    out["facts"] = [{k: v for k, v in f.items() if k != "duration_ms"} for f in out["facts"]]
+    return out
+
+
+def rewritten(pyz: Path, dest: Path, members: Mapping[str, bytes]) -> Path:
+    """A copy of PYZ with MEMBERS' contents replaced (each keeps its name and compression;
+    zipfile writes its new CRC-32 and size, as any tool that changes a member does)."""
+    with zipfile.ZipFile(str(pyz)) as zin, open(dest, "wb") as fh:
+        fh.write(b"#!/usr/bin/env python3\n")
+        with zipfile.ZipFile(fh, "w") as zout:
+            for info in zin.infolist():
+                zout.writestr(info, members.get(info.filename, zin.read(info)))
+    return dest
+
+
+@pytest.mark.parametrize("minor", MINORS)
+def test_each_interpreter_loads_the_doctor_from_its_bytecode(pyz: Path, minor: str) -> None:
+    proc, loaded = run(python(minor), pyz, *CHECK)
+    compiled = {module: why for module, why in loaded.items() if why != "bytecode"}
+    assert compiled == {}
+    assert len(loaded) >= AT_LEAST and "amzn_gd_doctor.cli" in loaded
+    timing = json.loads(proc.stdout)["timing"]
+    assert timing["compile_ms"] == 0 and timing["import_ms"] > 0
+
+
+def test_the_file_holds_bytecode_for_every_interpreter_here(pyz: Path) -> None:
+    names = set(zipfile.ZipFile(str(pyz)).namelist())
+    for minor in PYTHONS:
+        assert f"__pycache__/{tag(minor)}.bytecode" in names
+
+
+@pytest.mark.parametrize("minor,other", [(NEWEST, FLOOR), (FLOOR, NEWEST)])
+def test_another_interpreters_bytecode_is_never_loaded(
+    pyz: Path, tmp_path: Path, minor: str, other: str
+) -> None:
+    """The running interpreter's bytecode member replaced by another interpreter's, under the
+    running one's name: every module is compiled from source, and the report is the same."""
+    interpreter = python(minor)
+    python(other)
+    with zipfile.ZipFile(str(pyz)) as zf:
+        foreign = zf.read(f"__pycache__/{tag(other)}.bytecode")
+    swapped = rewritten(
+        pyz, tmp_path / "swapped.pyz", {f"__pycache__/{tag(minor)}.bytecode": foreign}
+    )
+    proc, loaded = run(interpreter, swapped, *CHECK)
+    assert len(loaded) >= AT_LEAST
+    assert set(loaded.values()) == {"bytecode of another interpreter or kind"}
+    assert json.loads(proc.stdout)["timing"]["compile_ms"] > 0
+    expected, _ = run(interpreter, pyz, *CHECK)
+    assert report(proc) == report(expected)
+
+
+@pytest.mark.parametrize("minor", [FLOOR, NEWEST])
+def test_stale_bytecode_is_never_loaded(pyz: Path, tmp_path: Path, minor: str) -> None:
+    """A source member changed after the build (to a text of the same size: only its content
+    tells) and its bytecode not: that module is compiled from the new source, the others still
+    come from bytecode."""
+    interpreter = python(minor)
+    with zipfile.ZipFile(str(pyz)) as zf:
+        source = zf.read("amzn_gd_doctor/__init__.py")
+    version = re.search(rb'__version__ = "([^"]+)"', source).group(1)
+    other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
+    changed = source.replace(b'"' + version + b'"', b'"' + other + b'"')
+    assert len(changed) == len(source) and changed != source
+    stale = rewritten(pyz, tmp_path / "stale.pyz", {"amzn_gd_doctor/__init__.py": changed})
+    proc, loaded = run(interpreter, stale, "--version")
+    assert proc.stdout == f"amzn-gd-doctor {other.decode()}\n"
+    assert loaded["amzn_gd_doctor"] == "bytecode of another source"
+    assert loaded["amzn_gd_doctor.cli"] == "bytecode"
+
+
+@pytest.mark.parametrize("minor", [FLOOR, NEWEST])
+def test_an_optimised_run_compiles_the_sources(pyz: Path, minor: str) -> None:
+    """-O wants bytecode without asserts, which the file does not hold."""
+    proc, loaded = run(python(minor), pyz, "--version", flags=("-O", "-v"))
+    assert proc.stdout.startswith("amzn-gd-doctor ")
+    assert set(loaded.values()) == {"an optimised run, or an interpreter without a cache tag"}
+
+
+def test_a_file_without_bytecode_runs_from_the_sources(tmp_path: Path) -> None:
+    bare = tmp_path / "bare.pyz"
+    with exclusive("build"):
+        subprocess.run(
+            [*BUILD, "--no-bytecode", "--out", str(bare), "--wheels", str(WHEELS)], check=True
+        )
+    assert not [n for n in zipfile.ZipFile(str(bare)).namelist() if "__pycache__" in n]
+    proc, loaded = run(python(NEWEST), bare, *CHECK)
+    assert set(loaded.values()) == {f"no bytecode for {tag(NEWEST)}"}
+    assert json.loads(proc.stdout)["timing"]["compile_ms"] > 0
+
+
+# Run in place of the doctor once the importer is in: what a module loaded by it looks like.
+# A traceback's lines come from linecache, which asks the module's loader for its source.
+PROBE = """
+import inspect, json, linecache, pkgutil
+import amzn_gd_doctor, amzn_gd_doctor.catalog, amzn_gd_doctor.cli, amzn_gd_doctor.probes
+cli = amzn_gd_doctor.cli
+code = cli.main.__code__
+print(json.dumps({
+    "file": cli.__file__,
+    "code": code.co_filename,
+    "source": inspect.getsource(cli.main).splitlines()[0],
+    "traceback": linecache.getline(code.co_filename, code.co_firstlineno, cli.__dict__),
+    "path": list(amzn_gd_doctor.__path__),
+    "probes": len(list(pkgutil.iter_modules(amzn_gd_doctor.probes.__path__))),
+    "issues": len(amzn_gd_doctor.catalog.issues()),
+}))
+"""
+
+
+@pytest.mark.parametrize("minor", [FLOOR, NEWEST])
+def test_modules_from_bytecode_are_as_zipimport_makes_them(
+    pyz: Path, tmp_path: Path, minor: str
+) -> None:
+    """__file__, __path__, code and traceback file names all name the file in the archive, as
+    zipimport names them; the source is there for inspect and tracebacks; pkgutil lists a
+    package's modules, and the doctor reads its data beside its modules."""
+    main = (REPO / "packaging" / "pyz" / "main.py").read_text()
+    boot = main[: main.index("\n_install()\n")] + "\n_install()\n" + PROBE
+    probed = rewritten(pyz, tmp_path / "probe.pyz", {"__main__.py": boot.encode()})
+    proc, loaded = run(python(minor), probed)
+    assert loaded["amzn_gd_doctor.cli"] == "bytecode"
+    seen = json.loads(proc.stdout)
+    archive = str(probed)
+    assert seen["file"] == seen["code"] == f"{archive}/amzn_gd_doctor/cli.py"
+    assert seen["source"].startswith("def main(")
+    assert seen["traceback"].startswith("def main(")
+    assert seen["path"] == [f"{archive}/amzn_gd_doctor"]
+    assert seen["probes"] > 10 and seen["issues"] > 5
