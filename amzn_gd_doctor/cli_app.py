@@ -506,39 +506,45 @@ def build_app(only: "Optional[str]" = None) -> Any:
             dir_okay=False,
             help="Write the summary to FILE instead of standard output.",
         ),
+        command_ids: List[str] = typer.Option(
+            [],
+            "--command-id",
+            metavar="ID",
+            help="Count only the outputs of this run (Run Command's command id); repeatable.",
+        ),
+        follow_links: bool = typer.Option(
+            False,
+            "--follow-links",
+            help="Read a stdout that is a link to a file outside SOURCE (by default it is "
+            "counted UNREADABLE, not read).",
+        ),
     ) -> None:
-        """Count the doctor's outputs over a fleet by status and console issue."""
+        """Count the doctor's outputs over a fleet by instance, status and console issue."""
+        from .fleet import reading as fleet_reading
         from .fleet import summary as fleet_summary
-        from .render import fleet as render_fleet
+        from .render.fleet_progress import Progress
 
         if output is not None and not output.resolve().parent.is_dir():
             raise typer.BadParameter(f"directory of {output} does not exist", param_hint="--output")
         # Only the CSV and HTML views list every instance's row.
         keep_rows = fmt in (FleetFormat.csv, FleetFormat.html)
+        progress = Progress(sys.stderr, live=sys.stderr.isatty())
+        progress.start(source)
         try:
-            if source.startswith("s3://"):
-                summary = _s3_summary(source, keep_rows)
-            else:
-                progress = _progress if sys.stderr.isatty() else None
-                summary = fleet_summary.read_folder(source, progress=progress, keep_rows=keep_rows)
-        except fleet_summary.SourceError as err:
+            with fleet_reading.terminate_cleanly():
+                summary = fleet_reading.read_source(
+                    source,
+                    keep_rows=keep_rows,
+                    progress=progress.reading if progress.live else None,
+                    follow_links=follow_links,
+                    command_ids=tuple(command_ids),
+                )
+                with summary.listing:
+                    _fleet_write(summary, fmt, output, progress)
+        except (fleet_summary.SourceError, fleet_summary.SpoolError) as err:
+            progress.clear()
             typer.echo(f"Error: {err}", err=True)
             raise typer.Exit(2) from None
-        with summary.listing:
-            if fmt is FleetFormat.json:
-                write = render_fleet.write_json
-            elif fmt is FleetFormat.csv:
-                write = render_fleet.write_csv
-            elif fmt is FleetFormat.html:
-                from .render import fleet_html
-
-                write = fleet_html.write_html
-            else:
-                write = render_fleet.write_text
-            if output is not None:
-                _write_output(output, lambda fh: write(summary, fh))
-            else:
-                write(summary, sys.stdout)
 
     commands: Dict[str, Callable[..., None]] = {
         "check": check,
@@ -560,23 +566,27 @@ def build_app(only: "Optional[str]" = None) -> Any:
     return app
 
 
-def _progress(done: int, total: int, outputs: int) -> None:
-    sys.stderr.write(f"\r{outputs} outputs read, {done}/{total} parts done")
-    if done == total:
-        sys.stderr.write("\n")
-    sys.stderr.flush()
+def _fleet_write(summary: Any, fmt: FleetFormat, output: Optional[Path], progress: Any) -> None:
+    """The fleet summary's view, to stdout or to FILE (then ``wrote FILE`` on stderr)."""
+    from .render import fleet as render_fleet
 
+    if fmt is FleetFormat.json:
+        write = render_fleet.write_json
+    elif fmt is FleetFormat.csv:
+        write = render_fleet.write_csv
+    elif fmt is FleetFormat.html:
+        from .render import fleet_html
 
-def _s3_summary(url: str, keep_rows: bool) -> Any:
-    """An s3:// source, read in this process: the boto3 client is not shared with workers.
-    Every failure, boto3 missing included, is an S3Error whose text is for the operator."""
-    import typer
-
-    from .fleet import s3
-    from .fleet import summary as fleet_summary
-
-    try:
-        return fleet_summary.read_outputs(s3.iter_s3(url), url, keep_rows)
-    except s3.S3Error as err:
-        typer.echo(f"Error: {err}", err=True)
-        raise typer.Exit(2) from None
+        write = fleet_html.write_html
+    else:
+        write = render_fleet.write_text
+    note = render_fleet.repeats_note(summary)
+    if note and fmt is not FleetFormat.text:  # the text view says it itself
+        progress.note(note)
+    if output is None:
+        progress.clear()
+        write(summary, sys.stdout)
+        return
+    progress.writing(str(output), summary.instances)
+    _write_output(output, lambda fh: write(summary, fh))
+    progress.wrote(str(output))

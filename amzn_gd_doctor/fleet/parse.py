@@ -1,14 +1,17 @@
 """One output read back as a row: what the doctor said on that instance, from its JSON report
 or from the first lines of its text report, or why the output is not a report (UNREADABLE).
 
-Pure: bytes in, a row out. Never raises on any input.
+Pure: bytes in, a row out. Never raises on any input. The row's strings are the output's own,
+as they are (control and bidi characters, and bytes that are not UTF-8 as lone surrogates,
+``surrogateescape``): each view escapes them in its own way (render/fleet_safe.py), so that a
+JSON consumer gets them back exactly and a terminal or a spreadsheet never runs them.
 """
 
 import functools
 import json
 from typing import Any, Dict, List, Optional, Tuple
 
-from .. import lazy_re, sanitize
+from .. import lazy_re
 from ..values import fields, value
 from .bounded import Bounded
 from .source import Output
@@ -35,8 +38,13 @@ _INCOMPLETES: "Bounded[str, Tuple[str, ...]]" = Bounded(BLOCKS_KNOWN)
 FAIL_MARK = "\n  [FAIL] "
 CHECK_ID_MAX = 80  # longer than any check id, so a cut line is not taken for one
 _CHECK_ID_RE = lazy_re.compile(r"[a-z0-9_]+\.[a-z0-9_]+$")
-# The lines of that list, one after another: "  - <check id>: <reason>".
-_INCOMPLETE_BLOCK_RE = lazy_re.compile(r"(?:  - [a-z0-9_]+\.[a-z0-9_]+: [^\n]*(?:\n|\Z))+")
+# The lines of that list, one after another: "  - <check id>: <reason>", each perhaps
+# continued on lines indented further (a report wrapped to a width: render/text.wrap hangs a
+# continuation under the item's text).
+_INCOMPLETE_BLOCK_RE = lazy_re.compile(
+    r"(?:  - [a-z0-9_]+\.[a-z0-9_]+: [^\n]*(?:\n|\Z)(?: {4,}\S[^\n]*(?:\n|\Z))*)+"
+)
+_ITEM_START = "\n  - "
 INCOMPLETE_TITLE = "\nCould not observe or decide:\n"
 _FAMILY_RE = lazy_re.compile(r"^(\d+\.\d+)")
 # Top-level keys of the report as render/json.py writes it (indent 2): a newline and exactly
@@ -56,6 +64,7 @@ _SUMMARY_BYTES = SUMMARY_PREFIX.encode()
 # A check's outcome, as render/json.py writes it (six spaces: a member of a check, which is an
 # element of the top-level "checks" list); no other member of a report is named "outcome".
 _UNDECIDED_OUTCOMES = ('\n      "outcome": "inconclusive",', '\n      "outcome": "crash",')
+DECODE_ERRORS = "surrogateescape"
 
 
 @value
@@ -78,6 +87,7 @@ class Row:
     reason: str = ""  # why UNKNOWN or UNREADABLE, in one line
     truncated: bool = False
     location: str = ""
+    mtime: float = 0.0  # when the output was written: of an instance's outputs, the newest counts
 
 
 _DEFAULTS = {name: getattr(Row, name) for name in fields(Row)[3:]}
@@ -92,13 +102,6 @@ def _row(**values: Any) -> Row:
     return row
 
 
-def printable(text: object) -> str:
-    """sanitize.printable, with the common case (already printable) decided in C: a fleet has
-    hundreds of thousands of these strings."""
-    item = str(text)
-    return item if item.isprintable() else sanitize.printable(item)
-
-
 def kernel_family(kernel: str) -> str:
     """``6.1.115-126.197.amzn2023.x86_64`` -> ``6.1``; the support matrix is by family."""
     match = _FAMILY_RE.match(kernel)
@@ -108,8 +111,8 @@ def kernel_family(kernel: str) -> str:
 def first_line(data: bytes) -> str:
     if not data.strip():
         return "empty output"
-    line = data.lstrip().split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-    text = printable(line)
+    # Bytes that are not UTF-8 are kept (as lone surrogates) for the views to show as \xNN.
+    text = data.lstrip().split(b"\n", 1)[0].decode("utf-8", DECODE_ERRORS).strip()
     return text if len(text) <= FIRST_LINE_MAX else text[: FIRST_LINE_MAX - 3] + "..."
 
 
@@ -119,6 +122,7 @@ def parse(output: Output) -> Row:
         "command_id": output.command_id,
         "truncated": output.truncated,
         "location": output.location,
+        "mtime": output.mtime,
     }
     data = output.data
     try:
@@ -126,7 +130,7 @@ def parse(output: Output) -> Row:
         if head.startswith(b"{"):
             return _from_json(data, base)
         if head.startswith(_SUMMARY_BYTES):
-            return _from_text(data.decode("utf-8", "replace"), base)
+            return _from_text(data.decode("utf-8", DECODE_ERRORS), base)
     except Exception as err:  # noqa: BLE001 - a bad output is a row, never a crash
         return _row(status=UNREADABLE, reason=f"unreadable report ({type(err).__name__})", **base)
     return _row(status=UNREADABLE, reason=first_line(data), **base)
@@ -167,7 +171,7 @@ def _undecided_count(text: str, checks: "Optional[List[Any]]") -> int:
 
 
 def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
-    text = data.decode("utf-8", "replace")
+    text = data.decode("utf-8", DECODE_ERRORS)
     try:
         doc = _top_level(text, _FIRST_KEYS)
         if doc is None:
@@ -178,21 +182,23 @@ def _from_json(data: bytes, base: "Dict[str, Any]") -> Row:
         if major != SCHEMA_MAJOR:
             return _row(
                 status=UNREADABLE,
-                reason=f"report schema {printable(doc.get('schema_version'))} is newer than "
+                reason=f"report schema {doc.get('schema_version')} is newer than "
                 f"this reader (major {SCHEMA_MAJOR}): upgrade amzn-gd-doctor",
                 **base,
             )
         verdict = _dict(doc.get("verdict"))
         status = str(verdict.get("coverage_status"))
         if status not in STATUSES:
-            return _unreadable(base, f"unknown coverage status {printable(status)!r}", data)
+            return _unreadable(base, f"unknown coverage status {status!r}", data)
         causes = _findings(text, doc)
         undecided: Tuple[str, ...] = ()
         if status == "UNKNOWN":
             undecided = _incomplete(text, doc)
         reason = ""
         if verdict.get("not_ec2"):
-            reason = "not an EC2 instance: " + printable(verdict["not_ec2"])
+            reason = f"not an EC2 instance: {verdict['not_ec2']}"
+        elif verdict.get("covered_elsewhere"):  # as the text report's summary line says it
+            reason = _text(verdict.get("covered_elsewhere"))
         elif status == "UNKNOWN":
             # The text report's words (render/text.summary_line): both formats count alike.
             checks = doc.get("checks")
@@ -230,7 +236,7 @@ def _incomplete(text: str, doc: "Dict[str, Any]") -> "Tuple[str, ...]":
     found = _INCOMPLETES.get(key) if key is not None else None
     if found is None:
         found = tuple(
-            f"{printable(item.get('id'))}: {printable(item.get('reason'))}"
+            f"{item.get('id')}: {item.get('reason')}"
             for item in (_dict(i) for i in _member(text, doc, "incomplete") or [])
         )
         if key is not None:
@@ -269,7 +275,7 @@ def _dict(item: Any) -> "Dict[str, Any]":
 
 
 def _text(item: Any) -> str:
-    return printable(item) if item is not None else ""
+    return str(item) if item is not None else ""
 
 
 def _from_text(text: str, base: "Dict[str, Any]") -> Row:
@@ -300,7 +306,7 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
         values["issue_message"] = message
         values["code"] = _codes().get((issue_type, message), "")
     elif status == "UNKNOWN":
-        values["reason"] = printable(fields[1])
+        values["reason"] = fields[1]
         values["undecided"] = _undecided_lines(text)
     if end1 >= 0:
         header = text[end1 + 1 : end2] if end2 >= 0 else text[end1 + 1 :]
@@ -308,7 +314,7 @@ def _from_text(text: str, base: "Dict[str, Any]") -> Row:
             cut = header.find(_HEADER_END, len(_HEADER_START))
             version = header[len(_HEADER_START) : cut]
             if cut > len(_HEADER_START) and not _has_space(version):
-                values["doctor_version"] = printable(version)
+                values["doctor_version"] = version
     if end2 >= 0 and text.startswith("Host: ", end2 + 1):
         values.update(_host_line(text[end2 + 7 : end3] if end3 >= 0 else text[end2 + 7 :]))
     values["root_causes"] = _failed_checks(text)
@@ -337,9 +343,17 @@ def _undecided_lines(text: str) -> "Tuple[str, ...]":
     found = _BLOCKS.get(block)
     if found is None:
         match = _INCOMPLETE_BLOCK_RE.match(block)
-        lines = match.group(0).split("\n") if match else ()
-        found = _BLOCKS.keep(block, tuple(line[4:] for line in lines if line))
+        items = ("\n" + match.group(0)).split(_ITEM_START)[1:] if match else ()
+        found = _BLOCKS.keep(block, tuple(_joined(item) for item in items))
     return found
+
+
+def _joined(item: str) -> str:
+    """An item of the list, its continuation lines (if the report was wrapped) joined to its
+    first line again at the spaces the wrapping broke."""
+    first, _, rest = item.partition("\n")
+    more = [line.strip() for line in rest.split("\n") if line.strip()]
+    return " ".join([first, *more]) if more else first
 
 
 def _failed_checks(text: str) -> "Tuple[str, ...]":
@@ -361,7 +375,7 @@ def _host_line(line: str) -> "Dict[str, str]":
     Remembered (bounded): a fleet's hosts share a few of these lines."""
     found = _HOST_LINES.get(line)
     if found is None:
-        found = _HOST_LINES.keep(line, _read_host_line(printable(line)))
+        found = _HOST_LINES.keep(line, _read_host_line(line))
     return found
 
 

@@ -7,7 +7,7 @@ chain: environment, shared files, SSO, the instance profile, and ``AWS_ENDPOINT_
 """
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Callable, FrozenSet, Iterator, List, Optional, Tuple
 
 from .source import OUTPUT_LIMIT, PLUGIN_DIR, Output, layout_parts
 
@@ -113,8 +113,11 @@ def bucket_region(client: Any, bucket: str) -> "Optional[str]":
     return str(location) if location else DEFAULT_REGION
 
 
-def _list(client: Any, bucket: str, prefix: str) -> "List[Tuple[str, int]]":
-    """(key, size) of every ``stdout`` object in Run Command's layout, in key order."""
+def _list(
+    client: Any, bucket: str, prefix: str, command_ids: "FrozenSet[str]" = frozenset()
+) -> "List[Tuple[str, int, float]]":
+    """(key, size, LastModified as seconds since the epoch) of every ``stdout`` object in Run
+    Command's layout, in key order; only the runs in ``command_ids`` when there are any."""
     from botocore.exceptions import ClientError
 
     found = []
@@ -122,14 +125,18 @@ def _list(client: Any, bucket: str, prefix: str) -> "List[Tuple[str, int]]":
         for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             for item in page.get("Contents", ()):
                 key = item["Key"]
-                if layout_parts(tuple(key.split("/"))) is not None:
-                    found.append((key, int(item.get("Size", 0))))
+                parts = layout_parts(tuple(key.split("/")))
+                if parts is None or (command_ids and parts[0] not in command_ids):
+                    continue
+                modified = item.get("LastModified")
+                mtime = modified.timestamp() if hasattr(modified, "timestamp") else 0.0
+                found.append((key, int(item.get("Size", 0)), mtime))
     except ClientError as error:
         raise _client_error(error, bucket, "s3:ListBucket (ListObjectsV2)") from None
     return sorted(found)
 
 
-def _get(client: Any, bucket: str, key: str, size: int) -> Output:
+def _get(client: Any, bucket: str, key: str, size: int, mtime: float = 0.0) -> Output:
     from botocore.exceptions import ClientError
 
     # A range keeps a large object from crossing the network whole; an empty object cannot
@@ -153,11 +160,18 @@ def _get(client: Any, bucket: str, key: str, size: int) -> Output:
         data=bytes(data[:OUTPUT_LIMIT]),
         truncated=len(data) > OUTPUT_LIMIT or size > OUTPUT_LIMIT,
         location=f"s3://{bucket}/{key}",
+        mtime=mtime,
     )
 
 
-def iter_s3(url: str) -> "Iterator[Output]":
-    """Every Run Command ``stdout`` under ``url``, in key order, each read up to OUTPUT_LIMIT.
+def iter_s3(
+    url: str,
+    command_ids: "Tuple[str, ...]" = (),
+    found: "Optional[Callable[[int], None]]" = None,
+) -> "Iterator[Output]":
+    """Every Run Command ``stdout`` under ``url`` (of the runs in ``command_ids`` when there
+    are any), in key order, each read up to OUTPUT_LIMIT. ``found`` is told how many there are
+    once they are listed (for progress).
 
     Raises S3Error, with a message for the operator, for anything that stops the reading."""
     bucket, prefix = parse_url(url)
@@ -181,15 +195,18 @@ def iter_s3(url: str) -> "Iterator[Output]":
         client = first
         if region and region != first.meta.region_name:
             client = session.client("s3", config=_config(region))
-        keys = _list(client, bucket, prefix)
+        keys = _list(client, bucket, prefix, frozenset(command_ids))
         if not keys:
+            runs = f" of command id {', '.join(command_ids)}" if command_ids else ""
             raise S3Error(
-                f"no Run Command output under {url}: expected objects named {LAYOUT} "
+                f"no Run Command output{runs} under {url}: expected objects named {LAYOUT} "
                 f"(the S3 output of an aws:runShellScript step)"
             )
+        if found is not None:
+            found(len(keys))
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             # map() yields in the order of keys, whichever GET finishes first.
-            yield from pool.map(lambda item: _get(client, bucket, item[0], item[1]), keys)
+            yield from pool.map(lambda item: _get(client, bucket, *item), keys)
     except NoCredentialsError:
         raise S3Error(
             f"no AWS credentials found to read {url}: set AWS_PROFILE or AWS_ACCESS_KEY_ID / "

@@ -25,6 +25,9 @@ class Output:
     data: bytes
     truncated: bool = False
     location: str = ""  # the file path or s3:// URL, for messages
+    # When it was written (seconds since the epoch): S3's LastModified, or the file's mtime. Of
+    # an instance's several outputs (several runs under one source), the newest counts.
+    mtime: float = 0.0
 
 
 def layout_parts(parts: "Tuple[str, ...]") -> "Optional[Tuple[str, str, str]]":

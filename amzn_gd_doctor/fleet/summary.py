@@ -1,60 +1,50 @@
-"""The fleet's outputs rolled up: how many instances have each status and each console issue,
-which ones, by OS, kernel family, agent and doctor version, and what could not be decided.
+"""The fleet's outputs rolled up by instance: how many instances have each status and each
+console issue, which ones, by OS, kernel family, agent and doctor version, run, and what could
+not be decided (grouped by reason).
 
-A folder is read by worker processes over its sub-folders (parsing is CPU-bound and the
-per-file cost is small); any other iterable of Output (S3) is parsed in this process. Each
-worker counts what it read and sends back only its counts; what must be listed per instance
-(the instances of each issue, the undecided, the unreadable, every row for CSV and HTML) is
-written to sorted runs in a temporary folder, merged when a view is written. Memory therefore
-does not grow with the fleet (bench/README.md).
+An instance counts once, from its newest output (S3's LastModified, or the file's mtime): a
+source that holds several runs (a whole bucket prefix) has several outputs of one instance.
+
+Each reader (a worker of reading.py, or the process reading S3) counts what it read in a
+Tally and sends back only its counts; what must be listed per instance (the instances of each
+issue, the undecided, the unreadable, every row for CSV and HTML, and an index of every
+output: instance, run, location, time and what it counted) is written to sorted runs in a
+temporary folder (runs.py), merged when a view is written. When an instance may have more
+than one output (more than one run's folder was read, or an instance folder held several
+steps), the index is merged once: each superseded output's counts are taken back, and its
+records are left out of every section. Memory therefore does not grow with the fleet
+(bench/README.md).
 """
 
-import contextlib
-import heapq
 import json
-import marshal
+import operator
 import os
-import shutil
-import tempfile
-from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Set, Tuple
 
 from ..values import fields, value
 from .bounded import Bounded
-from .parse import STATUSES, UNREADABLE, Row, kernel_family, parse
-from .source import Output
+from .counts import NAMES_HELD, Combination, Counts, other_count, sorted_counts
+from .parse import UNREADABLE, Row
+from .runs import Listing, RunWriter, SpoolError, new_run
 
-# One worker per core: parsing is CPU-bound, and the page cache serves the files (measured:
-# four workers on two cores were no faster, and used more memory).
-WORKERS = os.cpu_count() or 2
-# Instance ids listed under each issue in the text view; the JSON, CSV and HTML list them all.
+__all__ = ["Listing", "SourceError", "SpoolError", "Summary", "Tally", "Totals", "make_summary"]
+
+# Instance ids listed under each issue and each reason in the text view; the JSON, CSV and
+# HTML list them all.
 TEXT_IDS = 5
-UNKNOWN_NAME = "unknown"
-# Pieces of work per worker: enough that a worker left with a slow piece is not alone at the
-# end, few enough that handing them out costs nothing.
-PIECES_PER_WORKER = 4
-# Listed records a worker holds before it writes them, sorted, to a run file: the bound on a
+# Listed records a reader holds before it writes them, sorted, to a run file: the bound on a
 # worker's memory (about 1 KiB a record), and 100,000 outputs make a few tens of runs.
 RUN_RECORDS = 5000
-# Records per marshal chunk of a run: a merge holds one chunk of each run it reads. Runs are
-# written with marshal (lists of strings, numbers and lists) rather than JSON: five to ten times
-# cheaper both ways, and only this process's interpreter reads them back, from its own
-# private folder (mkdtemp, mode 0700).
-RUN_CHUNK = 256
-# Runs a merge reads at once: more are first merged in rounds, so a merge holds at most this
-# many chunks (and open files) whatever the fleet's size.
-MERGE_FAN_IN = 64
 _ROW_FIELDS = fields(Row)
+_INSTANCE = operator.itemgetter(0)
 _CAUSES, _INPUTS = _ROW_FIELDS.index("root_causes"), _ROW_FIELDS.index("undecided")
-# Sections of the listing: every row, the undecided and unreadable rows, and one per issue.
-ROWS, UNDECIDED, UNREADABLE_ROWS = "rows", "undecided", "unreadable"
-_COUNTERS = ("os", "kernel", "agent", "doctor", "fmt", "causes")
-# Outputs read before they are parsed: up to this many, or this many bytes (and one output).
-READ_BATCH = 256
-READ_BATCH_BYTES = 4 * 1024 * 1024
-# Distinct combinations of counted values (status, issue, OS, kernel, versions, causes) a
-# worker holds before adding them to its counters: the bound on its counting memory.
+# Sections of the listing: every row, the undecided and unreadable rows, one per issue, and
+# the index of every output (for instances with more than one).
+ROWS, UNDECIDED, UNREADABLE_ROWS, INDEX = "rows", "undecided", "unreadable", "index"
+# Distinct combinations of counted values (status, issue, OS, kernel, versions, causes, run,
+# reason) a reader holds before adding them to its counters: the bound on its counting memory.
 COMBINATIONS_HELD = 4096
-SHARED_HELD = 4096  # distinct reasons a worker keeps one object of
+SHARED_HELD = 4096  # distinct reasons a reader keeps one object of
 
 
 class SourceError(Exception):
@@ -77,90 +67,22 @@ class IssueCount:
     section: str  # the listing section holding this issue's instance ids
 
 
-class Listing:
-    """The per-instance records of a summary, in sorted runs under a temporary folder, each
-    section read back merged in instance order. Removed by close() (or the with block)."""
+@value
+class Groups:
+    """Instances by reason, most first; ``other``: those counted beyond NAMES_HELD reasons."""
 
-    def __init__(self, keep_rows: bool = True) -> None:
-        self.folder = tempfile.mkdtemp(prefix="amzn-gd-doctor-fleet-")
-        self.keep_rows = keep_rows
-        self.runs: Dict[str, List[str]] = {}
-
-    def add(self, runs: "Dict[str, List[str]]") -> None:
-        for section, paths in runs.items():
-            self.runs.setdefault(section, []).extend(paths)
-
-    def records(self, section: str) -> "Iterator[List[Any]]":
-        """The section's records, merged from its runs: [instance, command, location, ...],
-        compared as they are (those three are unique to an output, so a comparison never
-        reaches the rest)."""
-        paths = sorted(self.runs.get(section, ()))
-        while len(paths) > MERGE_FAN_IN:
-            paths = [
-                self._merged(paths[n : n + MERGE_FAN_IN])
-                for n in range(0, len(paths), MERGE_FAN_IN)
-            ]
-            self.runs[section] = paths
-        yield from _merge_runs(paths)
-
-    def _merged(self, paths: "List[str]") -> str:
-        """Runs merged into one (a fleet large enough to make more runs than a merge reads at
-        once is merged in rounds, so that a merge holds MERGE_FAN_IN chunks at most)."""
-        if len(paths) == 1:
-            return paths[0]
-        fd, merged = tempfile.mkstemp(suffix=".run", dir=self.folder)
-        with os.fdopen(fd, "wb") as fh:
-            chunk: List[List[Any]] = []
-            for record in _merge_runs(paths):
-                chunk.append(record)
-                if len(chunk) >= RUN_CHUNK:
-                    _write_run(fh, chunk)
-                    chunk = []
-            _write_run(fh, chunk)
-        for path in paths:
-            os.unlink(path)
-        return merged
-
-    def rows(self) -> "Iterator[Row]":
-        for r in self.records(ROWS):
-            row = r[3:]
-            row[_CAUSES] = tuple(row[_CAUSES])
-            row[_INPUTS] = tuple(row[_INPUTS])
-            yield Row(*row)
-
-    def close(self) -> None:
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> "Listing":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
+    counts: "Tuple[Count, ...]"
+    other: int = 0
 
 
-def _read_run(fh: "BinaryIO") -> "Iterator[List[Any]]":
-    """A run's records, chunk by chunk: each chunk is its length (4 bytes, big-endian) and
-    then its marshal bytes (marshal.load on a file reads in small pieces, ten times slower)."""
-    while True:
-        head = fh.read(4)
-        if len(head) < 4:
-            return
-        yield from marshal.loads(fh.read(int.from_bytes(head, "big")))
+@value
+class Repeats:
+    """Instances with more than one output: how many, how many of their outputs were not
+    counted (a newer one was), and over how many runs (command ids) their outputs spread."""
 
-
-def _merge_runs(paths: "List[str]") -> "Iterator[List[Any]]":
-    with contextlib.ExitStack() as stack:
-        streams = [_read_run(stack.enter_context(open(path, "rb"))) for path in paths]
-        if len(streams) == 1:
-            yield from streams[0]
-        else:
-            yield from heapq.merge(*streams)
-
-
-def _write_run(fh: "BinaryIO", records: "List[List[Any]]") -> None:
-    for start in range(0, len(records), RUN_CHUNK):
-        data = marshal.dumps(records[start : start + RUN_CHUNK])
-        fh.write(len(data).to_bytes(4, "big") + data)
+    instances: int = 0
+    outputs: int = 0
+    runs: int = 0
 
 
 def _issue_section(issue_type: str, issue_message: str) -> str:
@@ -182,6 +104,11 @@ class Summary:
     unreadable: int  # listed in the UNREADABLE_ROWS section
     truncated: int
     listing: Listing
+    outputs: int = 0  # outputs read: the instances, and the outputs a newer one superseded
+    repeated: Repeats = Repeats()
+    by_command_id: "Groups" = Groups(())
+    undecided_reasons: "Groups" = Groups(())
+    unreadable_reasons: "Groups" = Groups(())
 
     def issue_ids(self, issue: IssueCount) -> "Iterator[str]":
         return (r[0] for r in self.listing.records(issue.section))
@@ -196,7 +123,29 @@ class Summary:
 
     def rows(self) -> "Iterator[Row]":
         """Every instance, sorted by instance id (only when the listing keeps rows)."""
-        return self.listing.rows()
+        for r in self.listing.records(ROWS):
+            row = r[3:]
+            row[_CAUSES] = tuple(row[_CAUSES])
+            row[_INPUTS] = tuple(row[_INPUTS])
+            yield Row(*row)
+
+    def reason_ids(
+        self, section: str, groups: "Iterable[Count]", n: int = TEXT_IDS
+    ) -> "Dict[str, List[str]]":
+        """The first ``n`` instance ids of each of ``groups`` (reasons of the UNDECIDED or the
+        UNREADABLE_ROWS section), in one read of the section that stops once all are found."""
+        wanted = {g.name: min(g.count, n) for g in groups}
+        found: Dict[str, List[str]] = {name: [] for name in wanted}
+        left = len(wanted)
+        for r in self.listing.records(section) if left else ():
+            ids = found.get(r[3])
+            if ids is not None and len(ids) < wanted[r[3]]:
+                ids.append(r[0])
+                if len(ids) == wanted[r[3]]:
+                    left -= 1
+                    if not left:
+                        break
+        return found
 
 
 class Tally:
@@ -206,78 +155,103 @@ class Tally:
         self.folder = folder
         self.run_records = run_records
         self.keep_rows = keep_rows
-        self.status: Dict[str, int] = {}
-        self.issues: Dict[Tuple[str, str], int] = {}
-        self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
-        self.combinations: Dict[Tuple[Any, ...], int] = {}
-        # One object for each distinct reason held: marshal writes an object it meets again
-        # in a chunk as a reference, so a fleet's repeated reasons are written and read once.
+        self.counts = Counts()
+        # Each distinct combination once, with its count and the one tuple that stands for it
+        # in the index (marshal writes an object it meets again in a chunk as a reference).
+        self.combinations: Dict[Combination, List[Any]] = {}
+        # One object for each distinct reason held, for the same reason.
         self.shared: Bounded[str, str] = Bounded(SHARED_HELD)
-        self.truncated = 0
         self.held: Dict[Any, List[Any]] = {}
         self.count = 0
+        self.index: List[List[Any]] = []
         self.runs: Dict[str, List[str]] = {}
+        # Whether an instance may have more than one output here: the same instance twice in a
+        # row (an instance folder's steps are read together), or outputs of more than one
+        # run's folder (``folder``: the first output's location up to its instance id).
+        self.repeats = False
+        self.last = ""
+        self.folder_prefix: Optional[str] = None
 
     def add(self, row: Row) -> None:
         """Counts one row: each distinct combination of what is counted once (a fleet has
-        few), spread over the counters later (_spread); and holds what is listed."""
+        few), spread over the counters later (_spread); and holds what is listed, and the
+        row's entry in the index. Written for speed: it runs once an output."""
         status = row.status
-        key = [row.instance_id, row.command_id, row.location]
+        instance = row.instance_id
+        command = row.command_id
+        location = row.location
+        if instance == self.last:
+            self.repeats = True
+        self.last = instance
+        prefix = self.folder_prefix
+        if prefix is None:
+            self.folder_prefix = _run_folder(location, instance)
+            self.repeats = self.repeats or self.folder_prefix is None  # cannot tell: resolve
+        elif not (location.startswith(prefix) and location.startswith(instance, len(prefix))):
+            self.repeats = True  # another run's folder (or one deeper)
+        reason = row.reason
+        if reason:
+            shared = self.shared
+            if len(shared) >= SHARED_HELD:
+                shared.clear()
+            reason = shared.setdefault(reason, reason)
         if self.keep_rows:
-            self._hold(ROWS, key + [row.__dict__[f] for f in _ROW_FIELDS])
+            self._hold(ROWS, [instance, command, location] + [row.__dict__[f] for f in _ROW_FIELDS])
         if status == UNREADABLE:
-            self._hold(UNREADABLE_ROWS, key + [row.reason])
-            combination: Tuple[Any, ...] = (status, row.truncated)
+            self._hold(UNREADABLE_ROWS, [instance, command, location, reason])
         else:
             if status == "UNKNOWN":
                 shared = self.shared
-                if len(shared) >= shared.limit:
-                    shared.clear()
                 inputs = [shared.setdefault(item, item) for item in row.undecided]
-                self._hold(UNDECIDED, key + [shared.setdefault(row.reason, row.reason), inputs])
+                self._hold(UNDECIDED, [instance, command, location, reason, inputs])
             if row.issue_type:
-                self._hold((row.issue_type, row.issue_message), key)
-            combination = (
-                status,
-                row.truncated,
-                row.issue_type,
-                row.issue_message,
-                row.os,
-                row.kernel,
-                row.agent_version,
-                row.doctor_version,
-                row.fmt,
-                row.root_causes,
-            )
+                self._hold((row.issue_type, row.issue_message), [instance, command, location])
+        combination = (
+            status,
+            row.truncated,
+            command,
+            reason,
+            row.issue_type,
+            row.issue_message,
+            row.os,
+            row.kernel,
+            row.agent_version,
+            row.doctor_version,
+            row.fmt,
+            row.root_causes,
+        )
         combinations = self.combinations
-        combinations[combination] = combinations.get(combination, 0) + 1
-        if len(combinations) >= COMBINATIONS_HELD:
-            self._spread()
+        found = combinations.get(combination)
+        if found is None:
+            found = combinations[combination] = [combination, 0]
+            if len(combinations) >= COMBINATIONS_HELD:
+                self._spread()
+        found[1] += 1
+        index = self.index
+        index.append([instance, command, location, row.mtime, found[0]])
+        if len(index) >= self.run_records:
+            self._write_index()
 
     def _spread(self) -> None:
-        """The combinations counted so far, added to each counter."""
-        for combination, n in self.combinations.items():
-            status, truncated = combination[:2]
-            self.status[status] = self.status.get(status, 0) + n
-            self.truncated += n if truncated else 0
-            if status == UNREADABLE:
-                continue
-            issue_type, message, os_name, kernel, agent, doctor, fmt, causes = combination[2:]
-            if issue_type:
-                self.issues[(issue_type, message)] = self.issues.get((issue_type, message), 0) + n
-            by = self.by
-            for name, item in (
-                ("os", os_name),
-                ("kernel", kernel_family(kernel)),
-                ("agent", agent),
-                ("doctor", doctor),
-                ("fmt", fmt),
-            ):
-                item = item or UNKNOWN_NAME
-                by[name][item] = by[name].get(item, 0) + n
-            for check_id in causes:
-                by["causes"][check_id] = by["causes"].get(check_id, 0) + n
+        """The combinations counted so far, added to each counter (the one being counted, if
+        it is new, is kept: its count follows)."""
+        held = self.combinations
         self.combinations = {}
+        for combination, found in held.items():
+            if found[1]:
+                self.counts.add(combination, found[1])
+            else:
+                self.combinations[combination] = found
+
+    def _write_index(self) -> None:
+        """The index, as a run of its own: one entry an output, and nothing else held, so its
+        runs are as long as the bound allows. Sorted by instance id alone (a string compare,
+        the cheapest sort): a merge of such runs still comes out grouped by instance, which
+        is all the resolution of repeated instances reads it for."""
+        if self.index:
+            path = new_run(self.folder, self.index, key=_INSTANCE)
+            self.runs.setdefault(INDEX, []).append(path)
+        self.index = []
 
     def _hold(self, section: "Any", record: "List[Any]") -> None:
         self.held.setdefault(section, []).append(record)
@@ -288,191 +262,52 @@ class Tally:
     def flush(self) -> None:
         """Each held section, sorted, to a new run file."""
         for section, records in self.held.items():
-            records.sort()  # by instance, command and location: unique, so never further
-            fd, path = tempfile.mkstemp(suffix=".run", dir=self.folder)
-            with os.fdopen(fd, "wb") as fh:
-                _write_run(fh, records)
             name = section if isinstance(section, str) else _issue_section(*section)
-            self.runs.setdefault(name, []).append(path)
+            self.runs.setdefault(name, []).append(new_run(self.folder, records))
         self.held = {}
         self.count = 0
 
     def result(self) -> "Tuple[Any, ...]":
         self._spread()
         self.flush()
-        return self.status, self.issues, self.by, self.truncated, self.runs
+        self._write_index()
+        return self.counts.state(), self.runs, self.repeats, self.folder_prefix
 
 
-def _merge(total: "Dict[Any, int]", part: "Dict[Any, int]") -> None:
-    for name, n in part.items():
-        total[name] = total.get(name, 0) + n
+_SEPARATORS = ("/", os.sep)
 
 
-class _Totals:
+def _run_folder(location: str, instance: str) -> "Optional[str]":
+    """``/x/runs/<command-id>/`` of ``/x/runs/<command-id>/<instance>/awsrunShellScript/...``
+    (or of an s3:// URL), None when the location does not hold the instance id."""
+    for sep in _SEPARATORS:
+        at = location.rfind(sep + instance + sep)
+        if at >= 0:
+            return location[: at + 1]
+    return None
+
+
+class Totals:
     def __init__(self) -> None:
-        self.status: Dict[str, int] = {name: 0 for name in STATUSES + (UNREADABLE,)}
-        self.issues: Dict[Tuple[str, str], int] = {}
-        self.by: Dict[str, Dict[str, int]] = {k: {} for k in _COUNTERS}
-        self.truncated = 0
+        self.counts = Counts()
+        self.repeats = False
+        self.prefixes: Set[str] = set()
 
     def add(self, part: "Tuple[Any, ...]", listing: Listing) -> None:
-        status, issues, by, truncated, runs = part
-        _merge(self.status, status)
-        _merge(self.issues, issues)
-        for name in _COUNTERS:
-            _merge(self.by[name], by[name])
-        self.truncated += truncated
+        counts, runs, repeats, prefix = part
+        self.counts.merge(counts)
         listing.add(runs)
+        self.repeats = self.repeats or repeats
+        if prefix is not None:
+            self.prefixes.add(prefix)
 
     @property
     def instances(self) -> int:
-        return sum(self.status.values())
+        return self.counts.instances
 
-
-def _tally(
-    outputs: "Iterable[Output]", folder: str, keep_rows: bool, run_records: int = RUN_RECORDS
-) -> "Tuple[Any, ...]":
-    tally = Tally(folder, keep_rows, run_records)
-    add = tally.add
-    batch: List[Output] = []
-    size = 0
-    # Read a batch, then parse it: reading (system calls) and parsing, each done many times
-    # in a row, cost a fifth less CPU than done in turns (bench/README.md).
-    for output in outputs:
-        batch.append(output)
-        size += len(output.data)
-        if len(batch) >= READ_BATCH or size >= READ_BATCH_BYTES:
-            for held in batch:
-                add(parse(held))
-            _count_read(len(batch))
-            batch = []
-            size = 0
-    for held in batch:
-        add(parse(held))
-    _count_read(len(batch))
-    return tally.result()
-
-
-def _parse_piece(
-    job: "Tuple[List[List[str]], Tuple[int, int], str, bool, int]",
-) -> "Tuple[Any, ...]":
-    from .walk import walk
-
-    items, share, folder, keep_rows, run_records = job
-    outputs = (o for item in items for o in walk(item[0], item[1:], share=share))
-    return _tally(outputs, folder, keep_rows, run_records)
-
-
-def read_folder(
-    path: str,
-    workers: int = WORKERS,
-    progress: Any = None,
-    keep_rows: bool = True,
-    run_records: int = RUN_RECORDS,
-) -> Summary:
-    """Every output under ``path``, counted; SourceError when there is nothing to summarise.
-    The caller closes the summary's listing (``with summary.listing:``)."""
-    from .walk import split
-
-    if not os.path.exists(path):
-        raise SourceError(f"{path}: no such file or directory")
-    if not os.path.isdir(path):
-        raise SourceError(f"{path}: not a folder (expected Run Command's output layout)")
-    folders = split(path, workers)
-    wanted = workers * PIECES_PER_WORKER
-    listing = Listing(keep_rows)
-    if len(folders) >= wanted:
-        # Interleaved, so that each piece gets a share of every command's instances.
-        jobs = [
-            (folders[n::wanted], (0, 1), listing.folder, keep_rows, run_records)
-            for n in range(wanted)
-        ]
-    else:
-        # Few folders holding many entries: each worker walks every n-th entry of each. One
-        # share per worker, not several: every share reads the whole folder's entries, and
-        # interleaved shares of one folder are alike in size.
-        jobs = [
-            (folders, (n, workers), listing.folder, keep_rows, run_records)
-            for n in range(max(1, workers))
-        ]
-    try:
-        totals = _Totals()
-        if workers <= 1 or len(jobs) == 1:
-            for n, job in enumerate(jobs, 1):
-                totals.add(_parse_piece(job), listing)
-                if progress is not None:
-                    progress(n, len(jobs), totals.instances)
-        else:
-            _read_in_workers(jobs, workers, totals, listing, progress)
-        if not totals.instances:
-            raise SourceError(
-                f"{path}: no outputs found (expected <command-id>/<instance-id>/"
-                "awsrunShellScript/<step>/stdout under it)"
-            )
-        return _summary(totals, listing)
-    except BaseException:
-        listing.close()
-        raise
-
-
-def _read_in_workers(
-    jobs: "List[Any]", workers: int, totals: "_Totals", listing: Listing, progress: Any
-) -> None:
-    """The jobs in a pool of workers. With ``progress``, the workers add the outputs they
-    read to a shared count, reported every PROGRESS_EVERY seconds as well as at each job's
-    end: one job may be a whole fleet's share."""
-    import multiprocessing
-
-    context = multiprocessing.get_context(_start_method())
-    counter = context.Value("q", 0) if progress is not None else None
-    with context.Pool(workers, initializer=_start_worker, initargs=(counter,)) as pool:
-        parts = pool.imap_unordered(_parse_piece, jobs)
-        done = 0
-        while done < len(jobs):
-            try:
-                part = parts.next(PROGRESS_EVERY if counter is not None else None)
-            except multiprocessing.TimeoutError:
-                progress(done, len(jobs), counter.value if counter is not None else 0)
-                continue
-            done += 1
-            totals.add(part, listing)
-            if counter is not None:
-                progress(done, len(jobs), max(counter.value, totals.instances))
-
-
-_READ_COUNT: Any = None  # in a worker: the count of outputs read, shared with the parent
-PROGRESS_EVERY = 0.5  # seconds
-
-
-def _start_worker(counter: Any) -> None:
-    global _READ_COUNT
-    _READ_COUNT = counter
-
-
-def _count_read(outputs: int) -> None:
-    if _READ_COUNT is not None:
-        with _READ_COUNT.get_lock():
-            _READ_COUNT.value += outputs
-
-
-def _start_method() -> str:
-    import multiprocessing
-
-    # fork starts a worker in a millisecond; where it is unavailable the default is used.
-    return "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-
-
-def read_outputs(outputs: "Iterable[Output]", location: str, keep_rows: bool = True) -> Summary:
-    listing = Listing(keep_rows)
-    try:
-        totals = _Totals()
-        totals.add(_tally(outputs, listing.folder, keep_rows), listing)
-        if not totals.instances:
-            raise SourceError(f"{location}: no outputs found")
-        return _summary(totals, listing)
-    except BaseException:
-        listing.close()
-        raise
+    @property
+    def may_repeat(self) -> bool:
+        return self.repeats or len(self.prefixes) > 1
 
 
 def summarize(rows: "Iterable[Row]", keep_rows: bool = True) -> Summary:
@@ -482,25 +317,93 @@ def summarize(rows: "Iterable[Row]", keep_rows: bool = True) -> Summary:
         tally = Tally(listing.folder, keep_rows)
         for row in rows:
             tally.add(row)
-        totals = _Totals()
+        totals = Totals()
         totals.add(tally.result(), listing)
-        return _summary(totals, listing)
+        return make_summary(totals, listing)
     except BaseException:
         listing.close()
         raise
 
 
-def _counts(counter: "Dict[str, int]") -> "Tuple[Count, ...]":
-    """Most first, ties by name: the same input always gives the same order."""
-    return tuple(Count(k, n) for k, n in sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+def _resolve(totals: Totals, listing: Listing) -> Repeats:
+    """Instances with more than one output: the newest (mtime, then command id and location,
+    so that the choice does not depend on the order of reading) counts; the others' counts are
+    taken back, and their keys are written to each section they are listed in, to be left out
+    as the section is read. One merge of the index, in instance order."""
+    taken_back: Dict[Combination, int] = {}
+    writers: Dict[str, RunWriter] = {}
+    repeated = superseded = 0
+    runs: Set[str] = set()
+
+    def drop(section: str, key: "List[Any]") -> None:
+        writer = writers.get(section)
+        if writer is None:
+            writer = writers[section] = RunWriter(listing.folder)
+        writer.add(key)
+
+    def settle(group: "List[List[Any]]") -> None:
+        nonlocal repeated, superseded
+        repeated += 1
+        superseded += len(group) - 1
+        if len(runs) < NAMES_HELD:
+            runs.update(r[1] for r in group)
+        newest = max(group, key=lambda r: (r[3], r[1], r[2]))
+        for r in group:
+            if r is newest:
+                continue
+            combination = r[4]
+            taken_back[combination] = taken_back.get(combination, 0) + 1
+            key = r[:3]
+            if listing.keep_rows:
+                drop(ROWS, key)
+            status, issue_type, message = combination[0], combination[4], combination[5]
+            if status == UNREADABLE:
+                drop(UNREADABLE_ROWS, key)
+                continue
+            if status == "UNKNOWN":
+                drop(UNDECIDED, key)
+            if issue_type:
+                drop(_issue_section(issue_type, message), key)
+
+    group: List[List[Any]] = []
+    for record in listing.records(INDEX):
+        if group and record[0] != group[0][0]:
+            if len(group) > 1:
+                settle(group)
+            group = []
+        group.append(record)
+    if len(group) > 1:
+        settle(group)
+    for combination, n in taken_back.items():
+        totals.counts.add(tuple(combination), -n)
+    for section, writer in writers.items():
+        listing.dropped[section] = writer.close()
+    return Repeats(repeated, superseded, len(runs))
 
 
-def _summary(totals: _Totals, listing: Listing) -> Summary:
+def _groups(counter: "Dict[Any, int]") -> Groups:
+    return Groups(tuple(Count(k, n) for k, n in sorted_counts(counter)), other_count(counter))
+
+
+def _counts(counter: "Dict[Any, int]") -> "Tuple[Count, ...]":
+    return tuple(Count(k, n) for k, n in sorted_counts(counter))
+
+
+def make_summary(totals: Totals, listing: Listing) -> Summary:
     from .. import catalog
 
-    known = {(i.issue_type, i.issue_message): i for i in catalog.issues().values()}
+    outputs = totals.instances
+    repeats = _resolve(totals, listing) if totals.may_repeat else Repeats()
+    counts = totals.counts
+    # Several catalogue issues may show the same console text: the first in precedence order
+    # names it, as parse.py's codes of text reports do.
+    known: Dict[Tuple[str, str], Any] = {}
+    for item in catalog.issues().values():
+        known.setdefault((item.issue_type, item.issue_message), item)
     by_issue = []
-    for (issue_type, message), n in totals.issues.items():
+    for (issue_type, message), n in counts.issues.items():
+        if n <= 0:
+            continue
         issue = known.get((issue_type, message))
         by_issue.append(
             IssueCount(
@@ -513,10 +416,10 @@ def _summary(totals: _Totals, listing: Listing) -> Summary:
             )
         )
     by_issue.sort(key=lambda i: (-i.count, i.issue_type, i.issue_message))
-    by = totals.by
+    by = counts.by
     return Summary(
-        instances=totals.instances,
-        by_status=tuple(Count(k, n) for k, n in totals.status.items()),
+        instances=counts.instances,
+        by_status=tuple(Count(k, n) for k, n in counts.status.items()),
         by_issue=tuple(by_issue),
         by_os=_counts(by["os"]),
         by_kernel_family=_counts(by["kernel"]),
@@ -524,10 +427,15 @@ def _summary(totals: _Totals, listing: Listing) -> Summary:
         by_doctor_version=_counts(by["doctor"]),
         by_format=_counts(by["fmt"]),
         root_causes=_counts(by["causes"]),
-        undecided=totals.status["UNKNOWN"],
-        unreadable=totals.status[UNREADABLE],
-        truncated=totals.truncated,
+        undecided=counts.status["UNKNOWN"],
+        unreadable=counts.status[UNREADABLE],
+        truncated=counts.truncated,
         listing=listing,
+        outputs=outputs,
+        repeated=repeats,
+        by_command_id=_groups(by["command"]),
+        undecided_reasons=_groups(by["undecided"]),
+        unreadable_reasons=_groups(by["unreadable"]),
     )
 
 

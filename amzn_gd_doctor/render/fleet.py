@@ -1,4 +1,8 @@
-"""The fleet summary as JSON, text and CSV. Pure functions of the Summary; they count nothing."""
+"""The fleet summary as JSON, text and CSV. Pure functions of the Summary; they count nothing.
+
+Every string of the outputs (ids, folder names, reports' fields) goes through fleet_safe:
+visible escapes in text and CSV, ``\\u`` escapes in JSON.
+"""
 
 import csv
 import io
@@ -7,9 +11,21 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Text
 
 from ..fleet.bounded import Bounded
 from ..fleet.parse import Row
-from ..fleet.summary import TEXT_IDS, Count, Summary, first, status_count
+from ..fleet.summary import (
+    TEXT_IDS,
+    UNDECIDED,
+    UNREADABLE_ROWS,
+    Count,
+    Groups,
+    Summary,
+    first,
+    status_count,
+)
+from .fleet_safe import csv_cell, json_string, shown
 
-SCHEMA_VERSION = "1.0"
+# 1.1 added outputs, repeated, by_command_id, undecided_reasons, unreadable_reasons, and the
+# command_id of each undecided instance.
+SCHEMA_VERSION = "1.1"
 CSV_COLUMNS = (
     "instance_id",
     "command_id",
@@ -26,8 +42,10 @@ CSV_COLUMNS = (
     "reason",
     "truncated",
 )
-# A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# Groups of undecided and of unreadable instances the text view shows (most first), and rows
+# of each count table: the rest are summed on one line; the JSON and CSV list every one.
+TEXT_GROUPS = 5
+TEXT_ROWS = 8
 
 
 class RawJSON(str):
@@ -39,23 +57,33 @@ def _undecided_entries(s: Summary, indent: "Optional[int]") -> "Iterator[RawJSON
     stream_json would render the dict two levels deep, built in one expression: a fleet has
     tens of thousands of them."""
     inner, sep, end = _layout(indent, 2)
-    names = [inner + _key("instance_id"), sep + _key("reason"), sep + _key("inputs")]
+    first = "{" + inner + _key("instance_id")
+    command = sep + _key("command_id")
+    reason, inputs, close = sep + _key("reason"), sep + _key("inputs"), end + "}"
+    # A fleet has a few runs: each one's ``"command_id": "..."`` piece is made once.
+    runs: Dict[str, str] = {}
     for r in s.undecided_rows():
+        run = runs.get(r[1])
+        if run is None:
+            run = command + _encoded(r[1]) + reason
+            if len(runs) < LISTS_KNOWN:
+                runs[r[1]] = run
         yield RawJSON(
-            "{"
-            + names[0]
-            + _encoded(r[0])
-            + names[1]
-            + _encoded(r[3])
-            + names[2]
-            + _dump(r[4], indent, 3)
-            + end
-            + "}"
+            first + _encoded(r[0]) + run + _encoded(r[3]) + inputs + _dump(r[4], indent, 3) + close
         )
 
 
 def _counts(items: "Tuple[Count, ...]") -> "List[Dict[str, Any]]":
     return [{"name": c.name, "count": c.count} for c in items]
+
+
+def _groups(groups: Groups, name: str) -> "List[Dict[str, Any]]":
+    """Counts by a name the outputs wrote (a run, a reason); those beyond the names counted
+    one by one (NAMES_HELD) sum up under null."""
+    found: List[Dict[str, Any]] = [{name: c.name, "count": c.count} for c in groups.counts]
+    if groups.other:
+        found.append({name: None, "count": groups.other})
+    return found
 
 
 def summary_dict(s: Summary, indent: "Optional[int]" = 2) -> "Dict[str, Any]":
@@ -65,6 +93,13 @@ def summary_dict(s: Summary, indent: "Optional[int]" = 2) -> "Dict[str, Any]":
     return {
         "schema_version": SCHEMA_VERSION,
         "instances": s.instances,
+        "outputs": s.outputs,
+        # Instances with more than one output: each counts once, from its newest output.
+        "repeated": {
+            "instances": s.repeated.instances,
+            "outputs_not_counted": s.repeated.outputs,
+            "runs": s.repeated.runs,
+        },
         "by_status": {c.name: c.count for c in s.by_status},
         # GetCoverageStatistics' own shape, over the instances whose status was decided.
         "coverage_statistics": {
@@ -91,6 +126,9 @@ def summary_dict(s: Summary, indent: "Optional[int]" = 2) -> "Dict[str, Any]":
         "by_doctor_version": _counts(s.by_doctor_version),
         "by_format": _counts(s.by_format),
         "root_causes": [{"check_id": c.name, "count": c.count} for c in s.root_causes],
+        "by_command_id": _groups(s.by_command_id, "command_id"),
+        "undecided_reasons": _groups(s.undecided_reasons, "reason"),
+        "unreadable_reasons": _groups(s.unreadable_reasons, "reason"),
         "undecided": _undecided_entries(s, indent),
         "unreadable": (
             {"instance_id": r[0], "command_id": r[1], "first_line": r[3]}
@@ -113,7 +151,7 @@ ENCODED_KNOWN = 20000
 ENCODED_SHORT = 40  # shorter strings (instance ids, mostly unique) are encoded each time
 LISTS_KNOWN = 4096
 LIST_KNOWN_MAX = 64  # longer lists (a listing's thousands of instance ids) are not remembered
-_encode_basestring = json.encoder.encode_basestring
+_encode_basestring = json.encoder.encode_basestring  # for member names, which are ours
 _ENCODED: "Bounded[str, str]" = Bounded(ENCODED_KNOWN)
 _KEYS: "Bounded[str, str]" = Bounded(ENCODED_KNOWN)
 _LISTS: "Bounded[Tuple[Tuple[str, ...], Optional[int], int], str]" = Bounded(LISTS_KNOWN)
@@ -121,12 +159,13 @@ _LAYOUTS: "Dict[Tuple[Optional[int], int], Tuple[str, str, str]]" = {}
 
 
 def _encoded(item: str) -> str:
-    """``json.dumps(item, ensure_ascii=False)`` for a string, remembered (bounded)."""
+    """``json.dumps(item, ensure_ascii=False)`` for a string, with fleet_safe's escapes,
+    remembered (bounded)."""
     if len(item) < ENCODED_SHORT:
-        return _encode_basestring(item)
+        return _encode_basestring(item) if item.isprintable() else json_string(item)
     found = _ENCODED.get(item)
     if found is None:
-        found = _ENCODED.keep(item, _encode_basestring(item))
+        found = _ENCODED.keep(item, json_string(item))
     return found
 
 
@@ -251,18 +290,75 @@ def _table(rows: "List[Tuple[str, str]]", indent: str = "  ") -> "List[str]":
 
 
 def _message(message: str) -> str:
-    return f'"{message}"'
+    return f'"{shown(message)}"'
+
+
+def _ids(ids: "Iterable[str]", count: int) -> str:
+    return first((shown(i) for i in ids), count, TEXT_IDS) or ""
+
+
+def _count_table(items: "Tuple[Count, ...]") -> "List[str]":
+    lines = _table([(str(c.count).rjust(7), shown(c.name)) for c in items[:TEXT_ROWS]])
+    rest = items[TEXT_ROWS:]
+    if rest:
+        more = sum(c.count for c in rest)
+        lines.append(f"  {more:>7}  in {len(rest)} more (the JSON lists every one)")
+    return lines or ["  (none)"]
+
+
+def repeats_note(s: Summary) -> "Optional[str]":
+    """One sentence when some instances had more than one output, else None."""
+    r = s.repeated
+    if not r.instances:
+        return None
+    runs = f" in {r.runs} runs" if r.runs > 1 else ""
+    return (
+        f"{_plural(r.instances, 'instance')} had more than one output{runs}: each counts once, "
+        f"from its newest output ({_plural(r.outputs, 'older output')} not counted; "
+        "--command-id ID keeps to one run)"
+    )
+
+
+def _plural(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _reason_groups(s: Summary, section: str, groups: Groups, title: str, total: int) -> "List[str]":
+    """Instances by reason, like the issues: a count, the reason, a few ids; the most
+    frequent TEXT_GROUPS reasons, then the rest on one line."""
+    lines = ["", f"{title} ({total})" + (", by reason" if total else "")]
+    if not total:
+        return lines + ["  (none)"]
+    shown_groups = groups.counts[:TEXT_GROUPS]
+    ids = s.reason_ids(section, shown_groups, TEXT_IDS)
+    for group in shown_groups:
+        lines.append(f"  {group.count:>7}  {shown(group.name)}")
+        lines.append(f"           {_ids(ids[group.name], group.count)}")
+    rest = groups.counts[TEXT_GROUPS:]
+    more = sum(c.count for c in rest) + groups.other
+    if more:
+        reasons = len(rest) + (1 if groups.other else 0)
+        lines.append(
+            f"  {more:>7}  in {reasons}{'+' if groups.other else ''} more reasons "
+            "(-f csv or -f json lists every instance)"
+        )
+    return lines
 
 
 def write_text(s: Summary, out: "TextIO") -> None:
-    lines = [f"amzn-gd-doctor fleet summary: {s.instances} outputs", "", "Coverage status"]
+    outputs = f" ({s.outputs} outputs)" if s.outputs != s.instances else ""
+    lines = [f"amzn-gd-doctor fleet summary: {s.instances} instances{outputs}"]
+    note = repeats_note(s)
+    if note:
+        lines.append(f"Note: {note}.")
+    lines += ["", "Coverage status"]
     lines += _table([(c.name, str(c.count).rjust(7)) for c in s.by_status])
     lines += ["", "Console issues"]
     if not s.by_issue:
         lines.append("  (none predicted)")
     for i in s.by_issue:
-        lines.append(f"  {i.count:>7}  {i.issue_type} / {_message(i.issue_message)}")
-        lines.append(f"           {first(s.issue_ids(i), i.count, TEXT_IDS)}")
+        lines.append(f"  {i.count:>7}  {shown(i.issue_type)} / {_message(i.issue_message)}")
+        lines.append(f"           {_ids(s.issue_ids(i), i.count)}")
         if i.doc_url:
             lines.append(f"           fix: {i.doc_url}")
     for title, items in (
@@ -274,19 +370,18 @@ def write_text(s: Summary, out: "TextIO") -> None:
         ("Output format", s.by_format),
     ):
         lines += ["", title]
-        lines += _table([(str(c.count).rjust(7), c.name) for c in items]) or ["  (none)"]
-    lines += ["", f"Undecided ({s.undecided})"]
-    out.write("\n".join(lines) + "\n")
-    out.writelines(f"  {r[0]}: {r[3]}\n" for r in s.undecided_rows())
-    lines = ["  (none)"] if not s.undecided else []
-    lines += ["", f"Unreadable ({s.unreadable})"]
-    out.write("\n".join(lines) + "\n")
-    out.writelines(f"  {r[0]}: {r[3]}\n" for r in s.unreadable_rows())
-    lines = ["  (none)"] if not s.unreadable else []
+        lines += _count_table(items)
+    runs = s.by_command_id
+    if len(runs.counts) > 1 or runs.other:
+        lines += ["", "Runs (command ids)"]
+        lines += _count_table(
+            runs.counts + ((Count("(others)", runs.other),) if runs.other else ())
+        )
+    lines += _reason_groups(s, UNDECIDED, s.undecided_reasons, "Undecided", s.undecided)
+    lines += _reason_groups(s, UNREADABLE_ROWS, s.unreadable_reasons, "Unreadable", s.unreadable)
     if s.truncated:
         lines += ["", f"{s.truncated} outputs were larger than the read limit and were cut."]
-    if lines:
-        out.write("\n".join(lines) + "\n")
+    out.write("\n".join(lines) + "\n")
 
 
 def render_text(s: Summary) -> str:
@@ -295,13 +390,9 @@ def render_text(s: Summary) -> str:
     return buf.getvalue()
 
 
-def _cell(item: str) -> str:
-    return "'" + item if item.startswith(FORMULA_STARTS) else item
-
-
 def csv_row(r: Row) -> "List[str]":
     return [
-        _cell(v)
+        csv_cell(v)
         for v in (
             r.instance_id,
             r.command_id,

@@ -108,7 +108,7 @@ def junk(top: Path, oom_json: bytes, oom_text: bytes) -> None:
 @pytest.fixture(scope="session")
 def fleet_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     top = tmp_path_factory.mktemp("fleet") / "outputs"
-    made = {}
+    made: dict[tuple[str, str], bytes] = {}
     for instance, tree, fmt in REAL:
         data = made.setdefault((tree, fmt), report(tree, fmt))
         place(top, instance, data)

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from amzn_gd_doctor.fleet import parse as fleet_parse
+from amzn_gd_doctor.fleet import runs as fleet_runs
 from amzn_gd_doctor.fleet import summary as fleet_summary
 from amzn_gd_doctor.fleet.source import OUTPUT_LIMIT, Output
-from amzn_gd_doctor.fleet.walk import read_limited, walk
+from amzn_gd_doctor.fleet.walk import read_limited, scope_of, walk
 from amzn_gd_doctor.render.fleet import stream_json
 
 from .conftest import report
@@ -75,16 +76,32 @@ def test_walk_finds_outputs_at_any_depth_and_nothing_else(tmp_path: Path) -> Non
     assert _outputs(top / "cmd-c" / "i-3") == _outputs(top)[2:]
 
 
-def test_walk_follows_a_plugin_folder_that_is_a_link(tmp_path: Path) -> None:
-    """As a ``stdout`` that is a link is read, a linked plugin folder is listed (a link to a
-    folder is never walked further: no cycle can form)."""
+def test_walk_follows_a_plugin_folder_link_only_inside_the_source(tmp_path: Path) -> None:
+    """A linked plugin folder is listed where it points when that is inside the source (a link
+    to a folder is never walked further: no cycle can form); one that points outside is
+    reported, not read, unless links are to be followed."""
     real = tmp_path / "elsewhere" / "diagnose"
     real.mkdir(parents=True)
     (real / "stdout").write_bytes(b"linked")
     instance = tmp_path / "top" / "cmd" / "i-1"
     instance.mkdir(parents=True)
     os.symlink(real.parent, instance / "awsrunShellScript")
-    assert _outputs(tmp_path / "top") == [("cmd", "i-1", "diagnose", b"linked")]
+    top = tmp_path / "top"
+    parts = os.path.abspath(top).split(os.sep)[-2:]
+    (refused,) = walk(str(top), parts)
+    assert (refused.instance_id, refused.command_id) == ("i-1", "cmd")
+    assert refused.data == (
+        b"cannot read awsrunShellScript: a link outside SOURCE, not followed "
+        b"(--follow-links reads it)"
+    )
+    followed = walk(str(top), parts, scope=scope_of(str(top), follow_links=True))
+    assert [(o.instance_id, o.data) for o in followed] == [("i-1", b"linked")]
+    inside = top / "kept" / "diagnose"
+    inside.mkdir(parents=True)
+    (inside / "stdout").write_bytes(b"inside")
+    (instance / "awsrunShellScript").unlink()
+    os.symlink(inside.parent, instance / "awsrunShellScript")
+    assert _outputs(top) == [("cmd", "i-1", "diagnose", b"inside")]
 
 
 def test_walk_shares_split_a_folder_without_overlap(tmp_path: Path) -> None:
@@ -98,7 +115,7 @@ def test_walk_shares_split_a_folder_without_overlap(tmp_path: Path) -> None:
     assert set.union(*shares) == {f"i-{n:03}" for n in range(50)}
 
 
-@pytest.mark.parametrize("run_records", [fleet_summary.RUN_CHUNK * 3 + 7, 5])
+@pytest.mark.parametrize("run_records", [fleet_runs.RUN_CHUNK * 3 + 7, 5])
 def test_spooled_runs_give_back_every_record_in_order(tmp_path: Path, run_records: int) -> None:
     """Records written in chunks of RUN_CHUNK, in several runs, come back merged and whole."""
     records = [
@@ -108,7 +125,7 @@ def test_spooled_runs_give_back_every_record_in_order(tmp_path: Path, run_record
     tally = fleet_summary.Tally(str(tmp_path), keep_rows=False, run_records=run_records)
     for record in records:
         tally._hold(fleet_summary.UNDECIDED, record)
-    runs = tally.result()[-1]
+    runs = tally.result()[1]
     listing = fleet_summary.Listing(keep_rows=False)
     try:
         listing.add(runs)
@@ -140,7 +157,9 @@ VALUES = [
 @pytest.mark.parametrize("indent", [2, None])
 @pytest.mark.parametrize("value", VALUES, ids=range(len(VALUES)))
 def test_stream_json_writes_what_json_dumps_writes(value: object, indent: int | None) -> None:
-    expected = json.dumps(value, indent=indent, ensure_ascii=False)
+    """What json.dumps writes, but for characters that are not printable and that json.dumps
+    keeps raw (here U+2028): fleet_safe escapes them."""
+    expected = json.dumps(value, indent=indent, ensure_ascii=False).replace("\u2028", "\\u2028")
     assert "".join(stream_json(value, indent=indent)) == expected
 
 
@@ -195,15 +214,38 @@ def test_text_undecided_list_ends_at_the_first_other_line(unknown_reports: dict[
     listed = fleet_parse._undecided_lines(text)
     assert listed and all(": " in item and not item.startswith(" ") for item in listed)
     at = text.rindex(fleet_parse.INCOMPLETE_TITLE) + len(fleet_parse.INCOMPLETE_TITLE)
-    lines = text[at:].split("\n")
-    assert tuple(line[len("  - ") :] for line in lines[: len(listed)]) == listed
-    assert not lines[len(listed)].startswith("  - ")
+    items: list[str] = []
+    for line in text[at:].split("\n"):  # an item, and its continuations if the report wraps
+        if line.startswith("  - "):
+            items.append(line[len("  - ") :])
+        elif line.startswith("    ") and items:
+            items[-1] += " " + line.strip()
+        else:
+            break
+    assert tuple(items) == listed
     cut = text[:at] + "  - a.b: first\n  - not an id: x\n  - c.d: after\n"
     assert fleet_parse._undecided_lines(cut) == ("a.b: first",)
     assert fleet_parse._undecided_lines(text[:at] + "  - a.b: last, no newline") == (
         "a.b: last, no newline",
     )
     assert fleet_parse._undecided_lines("amzn-gd-doctor: UNKNOWN | x\n") == ()
+
+
+def test_text_undecided_list_of_a_wrapped_report_is_joined_again() -> None:
+    """A report wrapped to a width continues an item on lines indented under its text."""
+    text = (
+        "amzn-gd-doctor: UNKNOWN | could not decide: 2 checks inconclusive | i-1\n"
+        + fleet_parse.INCOMPLETE_TITLE
+        + "  - agent.journal: error: no journal files under\n"
+        + "    /var/log/journal: the tree has no persistent journal\n"
+        + "  - imds.identity: unsupported: IMDS is off  (two spaces kept)\n"
+        + "\nNext section\n"
+    )
+    assert fleet_parse._undecided_lines(text) == (
+        "agent.journal: error: no journal files under /var/log/journal: the tree has no "
+        "persistent journal",
+        "imds.identity: unsupported: IMDS is off  (two spaces kept)",
+    )
 
 
 HEADERS = [
@@ -225,7 +267,7 @@ def test_text_header_version_is_read_as_the_pattern_says(header: str) -> None:
     import re
 
     match = re.match(r"amzn-gd-doctor (\S+): GuardDuty Runtime Monitoring on ", header)
-    expected = fleet_parse.printable(match.group(1)) if match else ""
+    expected = match.group(1) if match else ""  # as it is: each view escapes it
     text = f"amzn-gd-doctor: HEALTHY | no issue predicted | i-1\n{header}\nHost: Debian 12\n"
     row = fleet_parse.parse(Output("i-1", "cmd", "s", text.encode()))
     assert (row.status, row.doctor_version, row.os) == ("HEALTHY", expected, "Debian 12")
@@ -236,8 +278,10 @@ def test_walked_outputs_are_whole_values(tmp_path: Path) -> None:
     step.mkdir(parents=True)
     (step / "stdout").write_bytes(b"x")
     (found,) = walk(str(tmp_path / "cmd"), ["x", "cmd"])
-    assert found == Output("i-1", "cmd", "s", b"x", False, str(step / "stdout"))
-    assert hash(found) == hash(Output("i-1", "cmd", "s", b"x", False, str(step / "stdout")))
+    mtime = os.stat(step / "stdout").st_mtime
+    expected = Output("i-1", "cmd", "s", b"x", False, str(step / "stdout"), mtime)
+    assert found == expected
+    assert hash(found) == hash(expected)
 
 
 def test_remembered_lists_follow_each_report(unknown_reports: dict[str, str]) -> None:

@@ -367,3 +367,44 @@ def test_summarize_missing_bucket_is_a_usage_error(endpoint: str, tmp_path: Path
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.startswith("Error: "), result.stderr
     assert "no-such-bucket" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_summarize_s3_counts_an_instance_once_from_its_newest_object(
+    endpoint: str, tmp_path: Path
+) -> None:
+    """Two runs under one prefix: an instance in both counts once, from the object S3 says was
+    written last (LastModified), whatever the order of the keys; --command-id keeps to one."""
+    from datetime import datetime
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.s3.models import s3_backends
+
+    bucket = "fleet-repeats"
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    store = s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    for command, instance, data, day in (
+        ("cmd-a", "i-1", b"amzn-gd-doctor: UNKNOWN | could not decide: 2 checks | i-1\n", 2),
+        ("cmd-b", "i-1", b"amzn-gd-doctor: HEALTHY | no issue predicted | i-1\n", 1),
+        ("cmd-b", "i-2", b"amzn-gd-doctor: HEALTHY | no issue predicted | i-2\n", 1),
+    ):
+        key = f"runs/{command}/{instance}/awsrunShellScript/0.awsrunShellScript/stdout"
+        store.put_object(bucket, key, data).last_modified = datetime(2026, 12, day, 10, 0, 0)
+    env = _cli_env(endpoint, tmp_path)
+    result = run_cli("fleet", "summarize", f"s3://{bucket}/runs", "-f", "json", env=env)
+    assert result.returncode == 0, result.stderr
+    data = result.json()
+    assert (data["instances"], data["outputs"]) == (2, 3)
+    assert data["repeated"] == {"instances": 1, "outputs_not_counted": 1, "runs": 2}
+    assert [(u["instance_id"], u["command_id"]) for u in data["undecided"]] == [("i-1", "cmd-a")]
+    assert data["by_status"]["HEALTHY"] == 1
+    one = run_cli(
+        "fleet", "summarize", f"s3://{bucket}/runs", "-f", "json", "--command-id", "cmd-b", env=env
+    ).json()
+    assert (one["instances"], one["outputs"], one["by_status"]["HEALTHY"]) == (2, 2, 2)
