@@ -43,12 +43,31 @@ def _with_default_command(args: "Sequence[str]") -> "List[str]":
     return ["check", *args]
 
 
+class Terminated(SystemExit):
+    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt: the ``finally``
+    blocks on the way out run (a bundle's or a report's temporary file is removed), then the
+    process exits 128 + 15, as a process the signal ended."""
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated(128 + signum)
+
+
+def _on_sigterm_exit() -> None:
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():  # only it may install one
+        signal.signal(signal.SIGTERM, _terminate)
+
+
 def main(argv: "Optional[Sequence[str]]" = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         fast = _fast_path(args)
         if fast is not None:
             _exit(fast)
+        _on_sigterm_exit()
         from .cli_app import build_app
 
         full = _with_default_command(args)

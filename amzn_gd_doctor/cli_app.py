@@ -442,13 +442,22 @@ def build_app(only: "Optional[str]" = None) -> Any:
                 pseudonymize=pseudonymize,
                 output=str(output) if output is not None else None,
             )
-        except FileExistsError as exc:
-            _refuse_existing(str(exc.filename or output))
-        except OSError as exc:
-            typer.echo(f"Error: could not write the bundle: {exc}", err=True)
+        except FileExistsError as exc:  # os.link names the new name second
+            _refuse_existing(str(exc.filename2 or output))
+        except (OSError, bundle.BundleError) as exc:
+            folder = os.path.dirname(os.path.abspath(str(output or "bundle")))
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or str(exc)
+            typer.echo(f"Error: could not write the bundle in {folder}: {reason}", err=True)
             raise typer.Exit(2) from None
-        typer.echo(f"wrote {path} ({count} observations, {size} bytes)", err=True)
-        raise typer.Exit(int(report.exit_code))
+        # The bundle is written: exit 0, so `collect && upload` sends it whatever the verdict,
+        # which the one-line summary gives here and the bundle holds.
+        line = render_text.summary_line(report)
+        prefix = "amzn-gd-doctor: "
+        verdict = line[len(prefix) :] if line.startswith(prefix) else line
+        typer.echo(
+            f"wrote {path} ({count} observations, {size} bytes); the host: {verdict}", err=True
+        )
+        raise typer.Exit(0)
 
     def explain(
         code: str = typer.Argument(..., help="Issue code, issue type or message (see `list`)."),

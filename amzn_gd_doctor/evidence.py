@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable, Dict, Optional, Tuple
 
 from . import __version__, bundle, doctor, redact
 from .host import Budget, recorded
-from .model import DEFAULT_DEADLINE_S, Replay, Report
+from .model import DEFAULT_DEADLINE_S, MAX_DEADLINE_S, Replay, Report
 
 if TYPE_CHECKING:
     from .host import Host
@@ -29,21 +29,59 @@ def options_dict(options: doctor.Options) -> "Dict[str, Any]":
     }
 
 
+# A capture time a replay accepts as "now": from 2000 to the end of year 9999, which every
+# platform's gmtime formats (the doctor did not exist before; a later time is not a capture).
+CAPTURED_MIN = 946684800.0
+CAPTURED_MAX = 253402300799.0
+
+
+def _text(raw: "Dict[str, Any]", name: str) -> "Optional[str]":
+    found = raw.get(name)
+    if found is None or found == "":
+        return None
+    if not isinstance(found, str):
+        raise bundle.BundleError(f"manifest.json: options.{name} is not text")
+    return found
+
+
+def _number(found: object, what: str, low: float, high: float, meaning: str) -> float:
+    """A finite number in [low, high]; BundleError otherwise (no bool, no NaN, no Infinity)."""
+    if isinstance(found, bool) or not isinstance(found, (int, float)) or not low <= found <= high:
+        shown = repr(found)[:40]
+        raise bundle.BundleError(f"manifest.json: {what} is {shown}, not {meaning}")
+    return float(found)
+
+
 def options_from(manifest: "Dict[str, Any]") -> doctor.Options:
+    """The options a bundle was collected with, each checked for its type and range: one that
+    is not is a BundleError naming it."""
     raw = manifest.get("options")
     if not isinstance(raw, dict):
         raise bundle.BundleError("manifest.json names no options")
-    try:
-        return doctor.Options(
-            deadline=float(raw.get("deadline", DEFAULT_DEADLINE_S)),
-            root=str(raw["root"]) if raw.get("root") else None,
-            imds_endpoint=str(raw["imds_endpoint"]) if raw.get("imds_endpoint") else None,
-            region=str(raw["region"]) if raw.get("region") else None,
-            dns_servers=tuple(str(s) for s in raw.get("dns_servers") or ()),
-            endpoint_port=int(raw.get("endpoint_port", 443)),
-        )
-    except (TypeError, ValueError) as exc:
-        raise bundle.BundleError(f"manifest.json has unusable options ({exc})") from None
+    servers = raw.get("dns_servers") or []
+    if not isinstance(servers, list) or not all(isinstance(s, str) for s in servers):
+        raise bundle.BundleError("manifest.json: options.dns_servers is not a list of text")
+    port = raw.get("endpoint_port", 443)
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536:
+        raise bundle.BundleError("manifest.json: options.endpoint_port is not a TCP port")
+    deadline = raw.get("deadline", DEFAULT_DEADLINE_S)
+    return doctor.Options(
+        deadline=_number(
+            deadline, "options.deadline", 0.0, MAX_DEADLINE_S, f"seconds up to {MAX_DEADLINE_S:g}"
+        ),
+        root=_text(raw, "root"),
+        imds_endpoint=_text(raw, "imds_endpoint"),
+        region=_text(raw, "region"),
+        dns_servers=tuple(servers),
+        endpoint_port=port,
+    )
+
+
+def env_from(manifest: "Dict[str, Any]") -> "Dict[str, str]":
+    env = manifest.get("env", {})
+    if not isinstance(env, dict) or not all(isinstance(v, str) for v in env.values()):
+        raise bundle.BundleError("manifest.json: env is not a map of text to text")
+    return env
 
 
 def collect(
@@ -92,7 +130,8 @@ def collect(
     if output is None:
         output = bundle.default_name(
             report.host.instance_id,
-            clean(socket.gethostname()),
+            # A host name identifies the host: pseudonymized, the name falls back to "host".
+            "" if pseudonymize else clean(socket.gethostname()),
             captured_at,
         )
     size = bundle.write(output, members, int(captured_at))
@@ -102,22 +141,35 @@ def collect(
 def replay(path: str) -> Report:
     """The report a bundle's observations give, through the same engine."""
     found = bundle.read(path)
+    try:
+        return _replay(path, found)
+    except bundle.BundleError as exc:
+        raise bundle.BundleError(f"{path}: {exc}") from None
+
+
+def _replay(path: str, found: bundle.Bundle) -> Report:
     options = options_from(found.manifest)
-    captured = found.manifest.get("captured_at_epoch")
-    if not isinstance(captured, (int, float)):
+    if "captured_at_epoch" not in found.manifest:
         raise bundle.BundleError("manifest.json has no capture time")
-    env = found.manifest.get("env")
+    captured = _number(
+        found.manifest["captured_at_epoch"],
+        "captured_at_epoch",
+        CAPTURED_MIN,
+        CAPTURED_MAX,
+        "a time from 2000 to 9999",
+    )
     host = recorded.ReplayHost(
         found.observations,
-        env if isinstance(env, dict) else {},
-        float(captured),
+        env_from(found.manifest),
+        captured,
         rooted=bool(options.root),
         budget=Budget(options.run_deadline(time.monotonic())),
     )
     report = doctor.run(host, options)
     tool = found.manifest.get("tool")
-    version = str(tool.get("version", "unknown")) if isinstance(tool, dict) else "unknown"
-    stamp = str(found.manifest.get("captured_at") or _iso(float(captured)))
+    version = str(tool.get("version", "unknown"))[:64] if isinstance(tool, dict) else "unknown"
+    stamp = found.manifest.get("captured_at")
+    stamp = stamp if isinstance(stamp, str) and 0 < len(stamp) <= 64 else _iso(captured)
     from .values import replace
 
     return replace(report, replay=Replay(os.path.basename(path), stamp, version))

@@ -2,11 +2,12 @@
 names that identify a host.
 
 ``mask`` replaces each secret it recognises with a marker naming its kind
-(``[REDACTED:aws-secret-key]``): AWS access key ids, secret keys and session tokens, passwords
-in URLs and in ``key=value`` / ``key: value`` / JSON / ``export`` forms, PEM private key blocks
-(a truncated one too), bearer and basic credentials, JWTs, GitHub and Slack tokens and the IMDS
-token header. It is idempotent, and linear in its input: every repetition in the patterns is
-bounded or cannot overlap itself, so hostile text costs no backtracking.
+(``[REDACTED:aws-secret-key]``). What it recognises is the catalogue in ``redact_kinds``: pattern
+kinds (private key blocks, URL passwords, Authorization headers of every scheme, cookies, AWS
+key ids, session tokens and signatures, vendor tokens, command-line and .netrc passwords, ...),
+every one run on every text, and key kinds, the values of keys whose name holds a keyword, found
+by ``_key_values`` here. It is idempotent, and linear in its input: every repetition in the
+patterns is bounded or cannot overlap itself, so hostile text costs no backtracking.
 
 The engine passes the whole report through ``report`` once, as it assembles it
 (``doctor.run``), so every renderer shows masked text whatever its format.
@@ -24,114 +25,32 @@ Pure and stdlib only; needs no privilege.
 
 import os
 import re
-from typing import Any, Callable, Dict, Mapping, Match, Optional, Tuple, TypeVar, cast
+from typing import Any, Callable, Dict, List, Mapping, Match, Optional, Tuple, TypeVar, cast
 
 from . import lazy_re
+from .redact_kinds import KINDS, MAX_VALUE, NOT_MARKED, lower, marker
 from .values import FIELDS, replace
 
 T = TypeVar("T")
 
-# Longest secret value a key=value pattern takes: a session token is about 1,000 characters;
-# bounded so that a hostile line of one long word costs no more than this per match.
-MAX_VALUE = 4096
-
-
-def marker(kind: str) -> str:
-    return f"[REDACTED:{kind}]"
-
-
-# A PEM private key (RSA, EC, DSA, OPENSSH, PKCS#8, ENCRYPTED, PGP) up to its END line, or as
-# far as base64, headers and (JSON-escaped) line breaks go when it was cut.
-_PEM_RE = lazy_re.compile(
-    r"-----BEGIN[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----"
-    r"(?:(?!-----END)[A-Za-z0-9+/=\s,:\\.-])*"
-    r"(?:-----END[A-Z0-9 ]{0,40}PRIVATE KEY(?: BLOCK)?-----)?"
-)
-_ACCESS_KEY_RE = lazy_re.compile(
-    # The look-behind comes after the leading "A", so the search can skip to each "A".
-    r"A(?:KIA|SIA|BIA|CCA|GPA|IDA|IPA|NPA|NVA|PKA|ROA)(?<![A-Za-z0-9]....)[A-Z0-9]{16}"
-    r"(?![A-Za-z0-9])"
-)
-# Repetition bounds of a secret value, longest first (see MAX_VALUE).
-# (%-format: an f-string or str.format would need every brace of the regex doubled.)
-_UP_TO = "{1,%d}" % MAX_VALUE  # noqa: UP031
-_FROM_5 = "{5,%d}" % MAX_VALUE  # noqa: UP031
-_FROM_8 = "{8,%d}" % MAX_VALUE  # noqa: UP031
-# STS session tokens start with the base64 of their own header, whatever key they sit under.
-_SESSION_TOKEN_RE = lazy_re.compile(
-    r"(?<![A-Za-z0-9+/])(?:IQoJb3JpZ2lu|FwoGZXIvYXdz|FQoGZXIvYXdz)[A-Za-z0-9+/=%]" + _FROM_8
-)
-_JWT_RE = lazy_re.compile(
-    r"eyJ(?<![A-Za-z0-9_-]...)[A-Za-z0-9_-]"
-    + _FROM_5
-    + r"\.eyJ[A-Za-z0-9_-]"
-    + _FROM_5
-    + r"\.(?:[A-Za-z0-9_-]"
-    + _UP_TO
-    + ")?"
-)
-_VENDOR_TOKEN_RE = lazy_re.compile(
-    r"(?<![A-Za-z0-9_])(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}"
-    r"|xox[abposr]-[A-Za-z0-9-]{10,250}|AIza[0-9A-Za-z_-]{35}|[sr]k_live_[0-9A-Za-z]{24,99})"
-    r"(?![A-Za-z0-9_])"
-)
-_NOT_MARKED = r"(?!\[REDACTED:)"
-# scheme://user:password@host: the user is kept, the password masked up to the last @ before
-# the host (Go's URL parser, which both agents use, ends the userinfo there, so a password may
-# hold an @). The rest of the word is taken whole and the @ found in it afterwards (``_upto_at``):
-# a pattern that had to end on an @ would backtrack over every word that holds none.
-_URL_PREFIX = r"[A-Za-z][A-Za-z0-9+.-]{0,20}://[^\s:/@\"'<>\[\]]{0,256}:"
-_URL_PASSWORD_RE = lazy_re.compile(
-    r"(?<![A-Za-z0-9+.-])(" + _URL_PREFIX + ")" + _NOT_MARKED + r"([^\s/\"'<>]" + _UP_TO + ")"
-)
-# A proxy variable's URL (HTTPS_PROXY=http://user:pass@proxy:3128): its password may hold a /
-# too, so there the word runs on over slashes to its last @.
-_PROXY_URL_RE = lazy_re.compile(
-    r"((?:[Hh][Tt][Tt][Pp][Ss]?|[Aa][Ll][Ll])_[Pp][Rr][Oo][Xx][Yy][\"']?\s{0,5}[=:]\s{0,5}[\"']?"
-    + _URL_PREFIX
-    + ")"
-    + _NOT_MARKED
-    + r"([^\s\"'<>]"
-    + _UP_TO
-    + ")"
-)
-
-
-def _upto_at(found: "Match[str]") -> str:
-    """The password of a URL's userinfo masked, up to the last @ of the word; a word without
-    an @ (``http://host:8080/``) holds no password and stays."""
-    rest = found.group(2)
-    at = rest.rfind("@")
-    return found.group(0) if at < 0 else found.group(1) + marker("url-password") + rest[at:]
-
-
-_SCHEMES = r"(?:Bearer|Basic|Digest|Token|AWS4-HMAC-SHA256)"
-# Authorization: Bearer/Basic/AWS4-HMAC-SHA256 ..., and any "Bearer <token>".
-_AUTH_HEADER_RE = lazy_re.compile(
-    r"((?:Proxy-)?Authorization[\"']?\s{0,5}[:=]\s{0,5}[\"']?(?:"
-    + _SCHEMES
-    + r"\s{1,5})?)"
-    + _NOT_MARKED
-    + r"(?!"
-    + _SCHEMES
-    + r"\s)"
-    + r"[^\s\"',;]"
-    + _UP_TO
-)
-_BEARER_RE = lazy_re.compile(
-    r"(?<![A-Za-z0-9_-])(Bearer\s{1,5})" + _NOT_MARKED + r"[A-Za-z0-9._~+/-]" + _FROM_8 + "=*"
-)
+_UP_TO = "{1,%d}" % MAX_VALUE  # noqa: UP031  (an f-string would need every brace doubled)
 
 # Key names whose value is a secret: the keyword with at most 40 name characters either side
 # (DB_PASSWORD, client_secret, X-aws-ec2-metadata-token).
 _KEYWORDS = (
     r"password|passwd|passphrase|secret|token|api[_-]?key|apikey|access[_-]?key|private[_-]?key"
-    r"|credentials?|activation[_-]?code|auth[_-]?key|session[_-]?key"
+    r"|credentials?|activation[_-]?code|auth[_-]?key|session[_-]?key|key[_-]?data|pwd"
 )
-# PASSWORD, Password and password alike, spelt as [Pp][Aa]...: re.IGNORECASE would make every
-# search sixty times slower, since the search could no longer skip to a first letter.
-_KEYWORD_RE = lazy_re.compile(
-    "".join(f"[{c.upper()}{c}]" if c.isalpha() else c for c in _KEYWORDS.lower())
+# Each keyword spelt out, found with str.find in the text lowered: PASSWORD, Password and
+# password alike, at a fraction of the cost of any regular expression.
+_KEYWORD_WORDS = tuple(
+    sorted(
+        {
+            w
+            for part in _KEYWORDS.split("|")
+            for w in (part.replace("[_-]?", sep).replace("s?", "") for sep in ("_", "-", ""))
+        }
+    )
 )
 _KEY_RUN_RE = lazy_re.compile(r"[A-Za-z0-9_.-]*")
 _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-")
@@ -139,12 +58,12 @@ _KEY_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123
 MAX_KEY_AFFIX = 40
 # What follows a key name: the separator, then a quoted or bare value.
 _AFTER_KEY_RE = lazy_re.compile(
-    r"(?P<sep>(?:\\?[\"'])?\s{0,5}(?:=>|=|:)\s{0,5})"
-    # JSON inside a JSON string (an SSM document's parameters): \"key\": \"value\"
-    r"(?:\\\"(?P<eq>" + _NOT_MARKED + r"[^\"\\\n]" + _UP_TO + r")\\\""
-    r"|\"(?P<dq>" + _NOT_MARKED + r"[^\"\n]" + _UP_TO + r")\""
-    r"|'(?P<sq>" + _NOT_MARKED + r"[^'\n]" + _UP_TO + r")'"
-    r"|(?P<bare>" + _NOT_MARKED + r"(?!\\\"\[REDACTED:)[^\s\"',;&<>]" + _UP_TO + "))"
+    r"(?P<sep>(?:\\{0,7}[\"'])?\s{0,5}(?:=>|=|:)\s{0,5}|[ \t]{1,5})"
+    # JSON inside a JSON string (an SSM document's parameters), once or more: \"key\": \"value\"
+    r"(?:(?P<esc>\\{1,7})\"(?P<eq>" + NOT_MARKED + r"[^\"\\\n]" + _UP_TO + r")(?P=esc)\""
+    r"|\"(?P<dq>" + NOT_MARKED + r"[^\"\n]" + _UP_TO + r")\""
+    r"|'(?P<sq>" + NOT_MARKED + r"[^'\n]" + _UP_TO + r")'"
+    r"|(?P<bare>" + NOT_MARKED + r"(?!\\{1,7}\"\[REDACTED:)[^\s\"',;&<>]" + _UP_TO + "))"
 )
 # Key names that contain a keyword but hold no secret: where a secret is, how long it lives.
 _HARMLESS_KEY_SUFFIXES = (
@@ -158,13 +77,21 @@ _HARMLESS_KEY_SUFFIXES = (
     "ttl-seconds",
     "_ttl_seconds",
     "_type",
-    "_name",
+    "name",
+    "keyid",
     "_id",
     "_arn",
     "_expiration",
     "_expiry",
     "expiration",
+    "-id",
+    "-path",
+    "-dir",
+    "-stdin",
+    "-type",
 )
+# Keys that hold a keyword by chance: the shell's working folders.
+_HARMLESS_KEYS = frozenset(("pwd", "oldpwd"))
 _CAMEL_RE = lazy_re.compile(r"[a-z][A-Z]")
 _HARMLESS_VALUES = frozenset(
     ("", "true", "false", "none", "null", "yes", "no", "required", "optional", "disabled")
@@ -195,15 +122,13 @@ def _key_values(text: str) -> str:
     long word once per character."""
     out = []
     done = pos = 0
-    while True:
-        hit = _KEYWORD_RE.search(text, pos)
-        if hit is None:
-            break
-        start = hit.start()
-        run = _KEY_RUN_RE.match(text, hit.end())  # always matches, maybe empty
-        end = run.end() if run else hit.end()
+    for start, hit_end in _keyword_hits(text):
+        if start < pos:
+            continue
+        run = _KEY_RUN_RE.match(text, hit_end)  # always matches, maybe empty
+        end = run.end() if run else hit_end
         pos = end  # the rest of this word holds no other key
-        if end - hit.end() > MAX_KEY_AFFIX:
+        if end - hit_end > MAX_KEY_AFFIX:
             continue  # a longer word than any key name
         floor = max(done, start - MAX_KEY_AFFIX)
         while start > floor and text[start - 1] in _KEY_CHARS:
@@ -220,10 +145,28 @@ def _key_values(text: str) -> str:
     return "".join(out) + text[done:] if out else text
 
 
+def _keyword_hits(text: str) -> "List[Tuple[int, int]]":
+    """Where each keyword is, in order."""
+    low = lower(text)
+    hits = []
+    for word in _KEYWORD_WORDS:
+        at = low.find(word)
+        while at >= 0:
+            hits.append((at, at + len(word)))
+            at = low.find(word, at + 1)
+    hits.sort()
+    return hits
+
+
 def _key_value(text: str, start: int, key: str, after: "Match[str]") -> "Optional[str]":
     lowered = key.lower()
     value = after.group("eq") or after.group("dq") or after.group("sq") or after.group("bare") or ""
     if lowered.endswith(_HARMLESS_KEY_SUFFIXES) or value.lower() in _HARMLESS_VALUES:
+        return None
+    if lowered.lstrip("-") in _HARMLESS_KEYS or "pwd" in lowered and "_pwd" not in lowered:
+        return None  # PWD, OLDPWD; only X_PWD (MYSQL_PWD) names a password
+    # Only a command-line flag takes its value after white space (--password VALUE).
+    if not after.group("sep").strip() and (not key.startswith("-") or value.startswith("-")):
         return None
     if value.startswith("$"):  # a shell reference ($TOKEN, $(curl ...)), not the secret
         return None
@@ -234,7 +177,7 @@ def _key_value(text: str, start: int, key: str, after: "Match[str]") -> "Optiona
         return None
     kind = marker(_key_kind(key))
     if after.group("eq") is not None:
-        kind = f'\\"{kind}\\"'
+        kind = f'{after.group("esc")}"{kind}{after.group("esc")}"'
     elif after.group("dq") is not None:
         kind = f'"{kind}"'
     elif after.group("sq") is not None:
@@ -249,35 +192,18 @@ def _colon_pair(text: str, start: int, key: str, value: str, quoted: bool) -> bo
     before = text[start - 1] if start else "\n"
     if before in "\"'" or quoted:
         return True  # JSON or a quoted YAML value
-    return not (before == "/" or value.endswith(":") or _CAMEL_RE.search(key))
+    if before == "/" or value.endswith(":"):
+        return False
+    # camelCase: a YAML or JSON key (dbPassword:) where it starts lower-case or begins its
+    # line; a Go error chain names PascalCase calls mid-line (CallToken: Exception: ...).
+    return not _CAMEL_RE.search(key) or key[0].islower() or _starts_line(text, start)
 
 
-def _pem_lines(block: str) -> str:
-    """One marker a line of a private key block, the white space after it kept (a cut block
-    runs on over the line breaks that follow it)."""
-    body = block.rstrip()
-    return "\n".join([marker("private-key")] * (body.count("\n") + 1)) + block[len(body) :]
-
-
-# In order: whole blocks first, then the shapes of well-known tokens; what a key names last.
-# Each pattern runs only on a text holding one of its needles: a substring search is ten times
-# faster than a pattern that must be tried at every position.
-_PATTERNS: "Tuple[Tuple[Any, Callable[[Match[str]], str], Tuple[str, ...]], ...]" = (
-    # One marker a line of the block: a masked log has as many lines as the log had.
-    (_PEM_RE, lambda m: _pem_lines(m.group(0)), ("PRIVATE KEY",)),
-    (_PROXY_URL_RE, _upto_at, ("proxy", "PROXY", "Proxy")),
-    (_URL_PASSWORD_RE, _upto_at, ("://",)),
-    (_AUTH_HEADER_RE, lambda m: m.group(1) + marker("authorization"), ("Authorization",)),
-    (_BEARER_RE, lambda m: m.group(1) + marker("bearer-token"), ("Bearer",)),
-    (_JWT_RE, lambda m: marker("jwt"), ("eyJ",)),
-    (
-        _SESSION_TOKEN_RE,
-        lambda m: marker("aws-session-token"),
-        ("IQoJb3JpZ2lu", "FwoGZXIvYXdz", "FQoGZXIvYXdz"),
-    ),
-    (_ACCESS_KEY_RE, lambda m: marker("aws-access-key-id"), ("A",)),
-    (_VENDOR_TOKEN_RE, lambda m: marker("token"), ("gh", "xox", "AIza", "k_live_")),
-)
+def _starts_line(text: str, start: int) -> bool:
+    """Whether a key begins its line (indented, or a YAML list item), as a camelCase YAML key
+    does (``dbPassword: ...``) and an error chain's ``CallToken: Exception`` does not."""
+    line = text.rfind("\n", 0, start) + 1
+    return text[line:start].strip(" \t-#/") == "" or text[line:start].rstrip().endswith("{")
 
 
 # -- proxies --------------------------------------------------------------------------------------
@@ -317,15 +243,32 @@ def proxy_variables(env: "Mapping[str, str]") -> "Dict[str, str]":
     return {k: mask_proxy_credentials(v) for k, v in env.items() if k in PROXY_VARIABLES}
 
 
+# All the kinds' patterns in one, to tell at once that a short text holds none of them (most of
+# the strings of a report): exactly the union of the kinds, so it can never skip one.
+_ANY_KIND = lazy_re.compile(
+    "|".join(
+        ("(?i:%s)" if kind.lowered else "(?:%s)") % kind.source.replace("(?P<s>", "(?:")
+        for kind in KINDS
+        if kind.source is not None
+    )
+)
+# Longer texts go through each kind straight away: there the union, tried at every position,
+# costs more than the kinds' own searches, which skip to their first characters.
+UNION_MAX = 4096
+
+
 def mask(text: str) -> str:
     """``text`` with every secret replaced by a marker of its kind:
     ``"AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"`` ->
     ``"AWS_SECRET_ACCESS_KEY=[REDACTED:aws-secret-key]"``."""
-    for pattern, replacement, needles in _PATTERNS:
-        for needle in needles:
-            if needle in text:
-                text = pattern.sub(replacement, text)
-                break
+    if len(text) > UNION_MAX or _ANY_KIND.search(text) is not None:
+        lowered = None
+        for kind in KINDS:  # every kind on every text: no needle decides which run
+            if kind.lowered and lowered is None:
+                lowered = lower(text)
+            masked = kind.apply(text, lowered)
+            if masked is not text:
+                text, lowered = masked, None
     return _key_values(text)
 
 
@@ -339,9 +282,11 @@ def mask_bytes(data: bytes) -> bytes:
 _ARN_ACCOUNT_RE = lazy_re.compile(
     r"(arn:aws[a-z-]{0,10}:[a-z0-9-]{0,40}:[a-z0-9-]{0,30}:)(\d{12})(?!\d)"
 )
+# After an account key, quoted or not, and in JSON held in a JSON string (an SSM state file
+# keeps a plugin's output so: \"accountId\": \"123456789012\").
 _KEYED_ACCOUNT_RE = lazy_re.compile(
-    r"((?<![A-Za-z])(?:account|account[_ -]?id|accountId|owner[_-]?id|OwnerId)[\"']?\s{0,3}[:= ]"
-    r"\s{0,3}[\"']?)(\d{12})(?!\d)",
+    r"((?<![A-Za-z])(?:account|account[_ -]?id|accountId|owner[_-]?id|OwnerId)(?:\\{0,7}[\"'])?"
+    r"\s{0,3}[:= ]\s{0,3}(?:\\{0,7}[\"'])?)(\d{12})(?!\d)",
     re.IGNORECASE,
 )
 _BARE_ACCOUNT_RE = lazy_re.compile(r"\d{12}")
@@ -355,6 +300,11 @@ _IPV4_RE = lazy_re.compile(
 )
 # A run of hex digits and colons with at least two colons; ipaddress decides if it is IPv6.
 _IPV6_RE = lazy_re.compile(r"(?<![\w:.])((?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4})(?![\w:])")
+# An IPv4 address inside an EC2 host name: ip-10-42-3-17(.ec2.internal),
+# ec2-198-51-100-7.compute-1.amazonaws.com.
+_HOST_IPV4_RE = lazy_re.compile(
+    r"(?<![\w-])((?:ip|ec2)-)(" + _OCTET + r"(?:-" + _OCTET + r"){3})(?![\w-])"
+)
 _KEPT_IPV6 = frozenset(("::", "::1", "fd00:ec2::254", "fd00:ec2::253", "fd00:ec2::123"))
 
 
@@ -408,6 +358,11 @@ class Pseudonymizer:
             "ipv4", original, lambda n: "198.{}.{}.{}".format(18 + n % 2, *_bytes(n >> 1, 2))
         )
 
+    def _host_ipv4(self, dashed: str) -> str:
+        """The pseudonym of the address a host name spells with dashes, spelt the same way:
+        the same pseudonym as the dotted address gets."""
+        return self.ipv4(dashed.replace("-", ".")).replace(".", "-")
+
     def ipv6(self, original: str) -> str:
         import ipaddress
 
@@ -431,6 +386,7 @@ class Pseudonymizer:
         text = _ECR_ACCOUNT_RE.sub(lambda m: self.account(m.group(1)) + m.group(2), text)
         text = _INSTANCE_RE.sub(lambda m: self.instance(m.group(1), m.group(2)), text)
         text = _IPV4_RE.sub(lambda m: self.ipv4(m.group(1)), text)
+        text = _HOST_IPV4_RE.sub(lambda m: m.group(1) + self._host_ipv4(m.group(2)), text)
         if ":" in text:
             text = _IPV6_RE.sub(lambda m: self.ipv6(m.group(1)), text)
         return text

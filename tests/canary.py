@@ -8,6 +8,7 @@ environment, agent log and unit) with the SSM files of ssm-healthy, and secrets 
 
 from __future__ import annotations
 
+import gzip
 import json
 import shutil
 import sys
@@ -57,9 +58,53 @@ SECRETS: Dict[str, str] = {
     "client-secret": "c4naryClientSecret26",
     "json-secret-key": "c4naryJsonSecretKey/000000000000000000027",
     "activation-code": "c4naryActivationC0de28",
+    # The forms and families of redact_kinds.py beyond the first twenty-eight.
+    "authorization-basic-lower": "YzRuYXJ5TG93ZXJCYXNpYzI5",
+    "authorization-negotiate": "YIIc4naryNegotiate30AAAAAA",
+    "authorization-ntlm": "TlRMTVNTUAc4naryNtlm31AAAA",
+    "authorization-aws-signature": "c4naryAwsV2Signature32xyz=",
+    "url-password-slash-at": "c4nary/Url@Pass34",
+    "pgp-private-key": "lQOYBc4naryPgpKeyBody35" + "G" * 60,
+    "commented-private-key": "MIIEc4naryCommentedKey36" + "H" * 60,
+    "yaml-camel-password": "c4naryCamelPassw0rd37",
+    "cli-password-flag": "c4naryCliPassw0rd38",
+    "netrc-password": "c4naryNetrcPassw0rd39",
+    "lowercase-access-key": "akiac4nary0000000040",
+    "split-access-key": "AKIAC4NARYX000000041",
+    "csv-secret-key": "c4naryCsvSecretKey42/0000000000000000000",
+    "configure-set-secret": "c4naryConfigureSet43/000000000000000000",
+    "old-session-token": "FQoDYXdzEC4naryOldSessionToken44AAAAAAAAAA==",
+    "azure-account-key": "c4naryAzureAccountKey45AAAAAAAAAAAAAAAAAAAA==",
+    "azure-sas-sig": "c4naryAzureSasSig46AAAA%3D",
+    "slack-webhook": "T0C4NARY/B0C4NARY/c4narySlackWebhook47xx",
+    "cookie": "c4naryCookieValue48",
+    "set-cookie": "c4narySetCookie49xx",
+    "s3-presigned-signature": "c4a0" + "0" * 58 + "50",
+    "docker-auth": "YzRuYXJ5RG9ja2VyQXV0aDUx",
+    "npm-token": "npm_c4naryNpmToken52" + "A" * 20,
+    "vault-token": "hvs.c4naryVaultToken53AAAAAAAAAA",
+    "sshpass": "c4narySshpass54",
+    "curl-user": "c4naryCurlUser55",
+    "mysql-pwd": "c4naryMysqlPwd56",
+    "github-pat": "github_pat_c4naryGithubPat57_AAAAAAAAAAAAAAAA",
+    "gitlab-token": "glpat-c4naryGitlab58AAAAAA",
+    "stripe-key": "sk_live_c4naryStripeKey59AAAAAAAA",
+    "google-api-key": "AIzac4naryGoogleKey60" + "A" * 18,
+    "openai-key": "sk-proj-c4naryOpenAiKey61" + "A" * 30,
+    "anthropic-key": "sk-ant-api03-c4naryAnthropic62" + "A" * 70,
+    "sendgrid-key": "SG.c4narySendgrid63AAAAAA.c4narySendgridSecret63" + "B" * 21,
+    "huggingface-token": "hf_canaryHuggingFace" + "X" * 17,
+    "password-hash": "c4naryPasswordHash65" + "A" * 66,
+    "putty-private-key": "AAAAc4naryPuttyKey66AAAA",
+    "escaped-json-password": "c4naryEscapedJson67",
+    "mysql-cli-password": "c4naryMysqlCli68",
+    "aws-presigned-token": "IQoJb3JpZ2luX2VjEC4naryPresigned69AAAAAAAAAA",
+    "client-secret-camel": "c4naryClientSecretCamel70",
 }
 # The shortest piece of a secret that counts as a leak.
 PIECE = 12
+# The fewest different characters a piece holds to count (see assert_no_secret).
+DISTINCT = 3
 
 
 def secret_lines() -> List[str]:
@@ -94,6 +139,50 @@ def secret_lines() -> List[str]:
         f'"{s["json-secret-key"]}", "Token": "{s["aws-session-token"]}"}}',
         f"ActivationCode={s['activation-code']}",
         _pem("RSA PRIVATE KEY", s["truncated-private-key"], end=False),
+        f"authorization: basic {s['authorization-basic-lower']}",
+        f"Authorization: Negotiate {s['authorization-negotiate']}",
+        f"Proxy-Authorization: NTLM {s['authorization-ntlm']}",
+        f"Authorization: AWS AKIAC4NARY0000000033:{s['authorization-aws-signature']}",
+        f"fetching https://deploy:{s['url-password-slash-at']}@git.example.com/x.git",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nComment: canary key (test)\n\n"
+        + s["pgp-private-key"][:40]
+        + "\n"
+        + s["pgp-private-key"][40:]
+        + "\n-----END PGP PRIVATE KEY BLOCK-----",
+        "# -----BEGIN RSA PRIVATE KEY-----\n# "
+        + s["commented-private-key"][:42]
+        + "\n# "
+        + s["commented-private-key"][42:]
+        + "\n# -----END RSA PRIVATE KEY-----",
+        f"  dbPassword: {s['yaml-camel-password']}",
+        f"app --password {s['cli-password-flag']} --verbose",
+        f"machine api.example.com login bob password {s['netrc-password']}",
+        f"using key id {s['lowercase-access-key']} here",
+        f"key {s['split-access-key'][:10]}\n{s['split-access-key'][10:]} wrapped",
+        f"alice,,AKIAC4NARY0000000042,{s['csv-secret-key']},https://console",
+        f"aws configure set aws_secret_access_key {s['configure-set-secret']}",
+        f"old token {s['old-session-token']} here",
+        "DefaultEndpointsProtocol=https;AccountName=a;"
+        f"AccountKey={s['azure-account-key']};EndpointSuffix=core.windows.net",
+        f"https://a.blob.core.windows.net/c?sv=2022-11-02&sig={s['azure-sas-sig']}",
+        f"posting to https://hooks.slack.com/services/{s['slack-webhook']}",
+        f"Cookie: session={s['cookie']}; theme=light",
+        f"set-cookie: id={s['set-cookie']}; Secure",
+        f"GET https://b.s3.amazonaws.com/k?X-Amz-Signature={s['s3-presigned-signature']}"
+        f"&X-Amz-Security-Token={s['aws-presigned-token']}",
+        f'{{"auths": {{"r.example": {{"auth": "{s["docker-auth"]}"}}}}}}',
+        f"//registry.npmjs.org/:_authToken={s['npm-token']}",
+        f"vault {s['vault-token']} github {s['github-pat']} gitlab {s['gitlab-token']}",
+        f"sshpass -p {s['sshpass']} ssh host",
+        f"curl -s -u admin:{s['curl-user']} https://example.com",
+        f"MYSQL_PWD={s['mysql-pwd']} mysql -u root -p{s['mysql-cli-password']} db",
+        f"stripe {s['stripe-key']} google {s['google-api-key']}",
+        f"openai {s['openai-key']} anthropic {s['anthropic-key']}",
+        f"sendgrid {s['sendgrid-key']} hf {s['huggingface-token']}",
+        f"root:$6$c4salt${s['password-hash']}:19000:0:99999:7:::",
+        f"Private-Lines: 1\n{s['putty-private-key']}\nPrivate-MAC: 00",
+        '{\\"password\\": \\"' + s["escaped-json-password"] + '\\"}',
+        f'{{"clientSecret": "{s["client-secret-camel"]}"}}',
     ]
 
 
@@ -106,11 +195,16 @@ def _log(prefix: str, lines: Iterable[str]) -> str:
 
 
 def assert_no_secret(data: bytes, where: str = "output") -> None:
-    """No planted secret, nor any PIECE-character piece of one, appears in ``data``."""
+    """No planted secret, nor any PIECE-character piece of one, appears in ``data``. A piece
+    of the padding some values need for their length (``000000000000``, ``AAAAAAAAAAAA``)
+    tells nothing, and a live host's /proc holds such runs: pieces of fewer than
+    DISTINCT characters are not looked for."""
     for kind, value in SECRETS.items():
         raw = value.encode()
         for i in range(len(raw) - PIECE + 1):
             piece = raw[i : i + PIECE]
+            if len(set(piece)) < DISTINCT:
+                continue
             assert piece not in data, f"{where} leaks the {kind} secret ({piece!r})"
 
 
@@ -132,6 +226,13 @@ def _env_lines() -> List[str]:
         f"REPO_URL=https://deploy:{s['url-password']}@git.example.com/repo.git",
         f"AUTH_HEADER=Authorization: Bearer {s['bearer-token']}",
         f"PRIVATE_KEY={_one_line(_pem('PRIVATE KEY', s['pkcs8-private-key']))}",
+        f"MYSQL_PWD={s['mysql-pwd']}",
+        f"VAULT_TOKEN={s['vault-token']}",
+        f"NPM_TOKEN={s['npm-token']}",
+        f"GH_PAT={s['github-pat']}",
+        f"SLACK_WEBHOOK=https://hooks.slack.com/services/{s['slack-webhook']}",
+        f"AZURE_STORAGE_CONNECTION_STRING=AccountName=a;AccountKey={s['azure-account-key']}",
+        f"OPENAI_API_KEY={s['openai-key']}",
     ]
 
 
@@ -153,6 +254,11 @@ def write_tree() -> None:
     # The agent's log, the SSM agent's logs, and a journal with the agent's own messages.
     with (TREE / "var/log/amzn-guardduty-agent/agent.log").open("a") as fh:
         fh.write(_log("2026/11/20 11:02:12 [DEBUG]", lines))
+    # A rotated, compressed log, which the agent log probe reads too (no mtime: reproducible).
+    rotated = _log("2026/11/19 23:59:59 [DEBUG]", lines).encode()
+    (TREE / "var/log/amzn-guardduty-agent/agent.log.1.gz").write_bytes(
+        gzip.compress(rotated, mtime=0)
+    )
     for name in ("amazon-ssm-agent.log", "errors.log"):
         with (TREE / "var/log/amazon/ssm" / name).open("a") as fh:
             fh.write(_log("2025-03-05 14:10:40 ERROR [ssm-agent-worker]", lines))

@@ -1,5 +1,7 @@
-"""redact.mask per kind of secret (what is masked and what is left alone), idempotence, bytes,
-linear time on hostile text, the fixtures left unchanged, and the Pseudonymizer."""
+"""redact.mask per kind of secret (what is masked and what is left alone), the catalogue's own
+examples for every kind (redact_kinds.py), each kind caught alone and through both paths of
+``mask``, idempotence, bytes, linear time on hostile text, the fixtures left unchanged, the docs
+listing every kind, and the Pseudonymizer."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pathlib import Path
 import pytest
 from support import FIXTURES
 
-from amzn_gd_doctor import redact
+from amzn_gd_doctor import redact, redact_kinds
 from amzn_gd_doctor.model import Finding, HostSummary, Outcome, Report
 from amzn_gd_doctor.redact import Pseudonymizer, mask, mask_bytes, scrub
 
@@ -61,8 +63,10 @@ MASKED = [
     ),
     ("sent Bearer abcdefgh12345678 upstream", "sent Bearer [REDACTED:bearer-token] upstream"),
     (f"id_token {JWT} end", "id_token [REDACTED:jwt] end"),
-    ("gh token ghp_" + "a1B2" * 9 + " used", "gh token [REDACTED:token] used"),
-    ("slack xoxb-1234567890-abcdefghij", "slack [REDACTED:token]"),
+    ("gh token ghp_" + "a1B2" * 9 + " used", "gh token [REDACTED:github-token] used"),
+    ("slack xoxb-1234567890-abcdefghij", "slack [REDACTED:slack-token]"),
+    # github_pat_ alone, with no other "gh" in the string (a needle once skipped it).
+    ("github_pat_11ABCDEFG0123456789_abcdefghij", "[REDACTED:github-pat]"),
     # One marker a line of the block: a masked log keeps its line count.
     (RSA + "\nnext line", "[REDACTED:private-key]\n" * 4 + "next line"),
     (
@@ -138,8 +142,70 @@ def test_mask_bytes_keeps_undecodable_bytes_around_a_secret() -> None:
     assert mask_bytes(clean) is clean
 
 
+KINDS = redact_kinds.ALL_KINDS
+POSITIVES = [(k, text, masked) for k in KINDS for text, masked in k.positives]
+NEGATIVES = [(k, text) for k in KINDS for text in k.negatives]
+
+
+def test_the_catalogue_has_fifty_named_kinds_each_with_examples() -> None:
+    names = [k.name for k in KINDS]
+    assert len(names) == len(set(names)) >= 50
+    for kind in KINDS:
+        assert re.fullmatch("[a-z0-9-]+", kind.name) and re.fullmatch("[a-z0-9-]+", kind.label)
+        assert kind.positives, kind.name
+        assert kind.summary
+        for _, masked in kind.positives:
+            assert redact_kinds.marker(kind.label) in masked, (kind.name, masked)
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "masked"), POSITIVES, ids=[f"{k.name}:{t[:30]}" for k, t, _ in POSITIVES]
+)
+def test_every_kind_masks_its_examples(kind: redact_kinds.Kind, text: str, masked: str) -> None:
+    """The secret goes, its label stays, and the marker names the kind; each example is alone
+    in its string, with no other kind to hint at it, and masks the same on the short path (the
+    union of all kinds tried first) as on the long one (each kind run on a long text)."""
+    assert mask(text) == masked
+    assert mask(masked) == masked
+    padding = "clean log line 2024-11-04 09:08:13 INFO nothing here\n" * 100
+    assert len(padding) > redact.UNION_MAX
+    assert mask(padding + text) == padding + masked
+    if kind.regex is not None:
+        assert redact._ANY_KIND.search(text), kind.name  # the union cannot skip a kind
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"), NEGATIVES, ids=[f"{k.name}:{t[:30]}" for k, t in NEGATIVES]
+)
+def test_every_kind_leaves_its_negative_examples(kind: redact_kinds.Kind, text: str) -> None:
+    assert mask(text) == text
+
+
+def test_docs_list_every_kind() -> None:
+    """docs/redaction.md's table of kinds is the catalogue's: ``python tests/test_redact.py``
+    rewrites it."""
+    docs = (Path(redact.__file__).parent.parent / "docs/redaction.md").read_text()
+    assert kinds_table() in docs
+
+
+def kinds_table() -> str:
+    rows = ["| kind | marker | what |", "| --- | --- | --- |"]
+    for kind in KINDS:
+        what = kind.summary.replace("|", "\\|")
+        rows.append(f"| `{kind.name}` | `[REDACTED:{kind.label}]` | {what} |")
+    return "\n".join(rows) + "\n"
+
+
 HOSTILE = [
     "a-" * 1_500_000,
+    "Authorization: Basic " * 150_000,
+    "cookie: " * 300_000,
+    "-----BEGIN RSA PRIVATE KEY-----\n" + "# AAAA\n" * 300_000,
+    "https://u:" + "p@" * 1_000_000,
+    "AKIAIOSFOD\n" * 300_000,
+    "aws configure set " * 150_000,
+    "curl -u a:" * 200_000,
+    "machine h password " * 150_000,
     "password" * 400_000,
     "a://" * 800_000,
     "-----BEGIN RSA PRIVATE KEY-----" * 100_000,
@@ -215,6 +281,25 @@ def test_pseudonymizer_is_consistent_and_keeps_shapes() -> None:
     six = next(w for w in out.split() if w.startswith("2001:db8:"))
     assert ipaddress.ip_address(six) in ipaddress.ip_network("2001:db8::/32")
     assert p.pseudonymize("123456789012") == accounts[0]  # a bare account id, as in the header
+
+
+def test_pseudonymizer_reads_escaped_json_and_ec2_host_names() -> None:
+    """An SSM state file keeps a plugin's output as JSON inside a JSON string; EC2 host names
+    spell the address with dashes: each gets the pseudonym the plain form gets."""
+    p = Pseudonymizer(salt=b"fixed")
+    account = p.account("123456789012")
+    escaped = r'"Output": "{\"accountId\": \"123456789012\"}"'
+    assert p.pseudonymize(escaped) == escaped.replace("123456789012", account)
+    twice = r"{\\\"accountId\\\": \\\"123456789012\\\"}"
+    assert "123456789012" not in p.pseudonymize(twice)
+    dotted = p.pseudonymize("10.42.3.17").replace(".", "-")
+    assert p.pseudonymize("ip-10-42-3-17.ec2.internal") == f"ip-{dotted}.ec2.internal"
+    public = p.pseudonymize("198.51.100.7").replace(".", "-")
+    assert p.pseudonymize("ec2-198-51-100-7.compute-1.amazonaws.com") == (
+        f"ec2-{public}.compute-1.amazonaws.com"
+    )
+    assert p.pseudonymize("ip-169-254-169-254") == "ip-169-254-169-254"  # names no one
+    assert p.pseudonymize("build-10-42-3-17") == "build-10-42-3-17"
 
 
 def test_pseudonymizer_different_inputs_get_different_pseudonyms() -> None:
@@ -342,3 +427,14 @@ def test_scrub_masks_a_bare_secret_in_a_secret_field() -> None:
     scrubbed = scrub(session)
     assert scrubbed.token == "[REDACTED:token]"
     assert scrubbed.version == "IMDSv2"
+
+
+if __name__ == "__main__":
+    import sys
+
+    path = Path(redact.__file__).parent.parent / "docs/redaction.md"
+    text = path.read_text()
+    begin, end = "<!-- kinds: begin -->\n", "<!-- kinds: end -->"
+    head, rest = text.split(begin)
+    path.write_text(head + begin + kinds_table() + end + rest.split(end, 1)[1])
+    sys.stdout.write(f"wrote {path}\n")

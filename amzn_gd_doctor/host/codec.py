@@ -9,13 +9,18 @@ that shape or raises ``Malformed``, a CouldNotLook: a broken bundle gives checks
 inconclusive, never a crash.
 
 The JSON (bundle format 1): text, numbers, booleans and null as themselves; bytes as
-``{"bytes": text}`` (or ``{"base64": ...}`` when not UTF-8 once cleaned); tuples as
+``{"bytes": text}`` (or ``{"base64": ...}`` when not UTF-8 once cleaned), except compressed
+bytes, which masking could not see into: a gzip stream is kept decompressed, bounded and cleaned
+(``{"gzip": {"text": ..., "whole": bool, "cut": bool}}``, bundle format 1.1) and served back
+recompressed, so a probe that gunzips it reads the cleaned text; other compressed forms are
+withheld (``{"withheld": "xz"}``, could-not-look on replay); tuples as
 ``{"tuple": [...]}``; lists as lists; maps as ``{"map": [[key, value], ...]}``; value classes as
 ``{"value": "Name", "fields": {...}}``. Pure; needs no privilege.
 """
 
 import base64
 import binascii
+import zlib
 from typing import TYPE_CHECKING, Callable, Dict, List, Mapping, Optional, Tuple, Union
 
 from .. import lazy_re
@@ -23,6 +28,7 @@ from ..answers import DnsAnswer, ProcessInfo, TcpResult, TlsResult
 from ..values import FIELDS, fields
 from .commands import CommandResult
 from .errors import CouldNotLook
+from .files import StatVfs
 from .http import HttpResponse
 from .journal import JournalEntry, JournalRead
 
@@ -39,6 +45,7 @@ VALUE_CLASSES: "Dict[str, type]" = {
         JournalEntry,
         JournalRead,
         ProcessInfo,
+        StatVfs,
         TcpResult,
         TlsResult,
     )
@@ -56,6 +63,24 @@ CONTAINERS = {
     "dict": "map",
     "Mapping": "map",
 }
+# A gzip answer is decompressed as far as a probe decompresses a rotated log, and of that the
+# last DECODED_KEEP bytes are kept, the most a probe keeps (the agent log probe's
+# GZ_OUTPUT_LIMIT and TAIL_BYTES; tests/test_bundle_hostile.py holds them equal).
+DECODED_LIMIT = 32 * 1024 * 1024
+DECODED_KEEP = 512 * 1024
+_INFLATE_CHUNK = 256 * 1024
+GZIP_MAGIC = b"\x1f\x8b"
+# Compressed forms a recording does not decode (no probe reads them): withheld, never raw.
+WITHHELD_MAGIC = (
+    (b"\xfd7zXZ\x00", "xz"),
+    (b"BZh", "bzip2"),
+    (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x04\x22\x4d\x18", "lz4"),
+    (b"PK\x03\x04", "zip"),
+)
+# Served for a recorded gzip stream that did not decompress: a gzip header, then a deflate
+# block of a type that does not exist, so the reader's zlib fails as it did on the original.
+INVALID_GZIP = b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03\xff\xff\xff"
 _TOKEN_RE = lazy_re.compile(r"\s*(\.\.\.|[A-Za-z_][A-Za-z0-9_.]*|[\[\],])")
 
 
@@ -176,6 +201,11 @@ def _scalar(kind: str, data: object) -> object:
 
 
 def _bytes(data: object) -> bytes:
+    if isinstance(data, dict) and set(data) == {"gzip"}:
+        return _regzipped(data["gzip"])
+    if isinstance(data, dict) and set(data) == {"withheld"}:
+        form = str(data["withheld"])[:20]
+        raise CouldNotLook(f"{form}-compressed bytes are not kept in a recording")
     if isinstance(data, dict) and isinstance(data.get("bytes"), str):
         return str(data["bytes"]).encode("utf-8", "surrogateescape")
     if isinstance(data, dict) and isinstance(data.get("base64"), str):
@@ -184,6 +214,58 @@ def _bytes(data: object) -> bytes:
         except (binascii.Error, ValueError):
             raise Malformed("recorded bytes that are not base64") from None
     raise Malformed(f"a recorded {type(data).__name__} where bytes belong")
+
+
+def _regzipped(data: object) -> bytes:
+    """A gzip stream that decompresses as the recorded one did: its kept text, after a line
+    standing for what was cut off before it (so a reader keeping a tail still drops a partial
+    first line), without gzip's trailer when the recorded stream was not whole."""
+    if isinstance(data, dict) and data.get("invalid") is True and len(data) == 1:
+        return INVALID_GZIP
+    flags = ("whole", "cut")
+    if not (
+        isinstance(data, dict)
+        and set(data) == {"text", *flags}
+        and all(isinstance(data[f], bool) for f in flags)
+    ):
+        raise Malformed("a recorded gzip stream that is not one")
+    text = _bytes({"bytes": data["text"]} if isinstance(data["text"], str) else data["text"])
+    if data["cut"]:
+        text = b" " * DECODED_KEEP + b"\n" + text
+    packer = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    body = packer.compress(text)
+    return body + packer.flush(zlib.Z_FINISH if data["whole"] else zlib.Z_SYNC_FLUSH)
+
+
+def _gunzipped(data: bytes, clean: "Callable[[str], str]") -> "Json":
+    """What a probe reads of a gzip stream (the last DECODED_KEEP bytes of its first
+    DECODED_LIMIT, as the agent log probe's gunzip_tail), cleaned: when the start was cut
+    off, its partial first line goes too (a secret cut in two could not be masked), but for
+    what follows the NULs a truncated log begins with, which is a whole line."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    tail, produced, pending = b"", 0, data
+    try:
+        while pending and produced < DECODED_LIMIT and not inflater.eof:
+            chunk = inflater.decompress(pending, _INFLATE_CHUNK)
+            pending = inflater.unconsumed_tail
+            produced += len(chunk)
+            tail = (tail + chunk)[-DECODED_KEEP:]
+    except zlib.error:
+        return {"gzip": {"invalid": True}}
+    cut = produced > len(tail)
+    if cut:
+        first, newline, rest = tail.partition(b"\n")
+        tail = first.rsplit(b"\x00", 1)[1] + newline + rest if b"\x00" in first else rest
+    return {"gzip": {"text": _text(tail, clean), "whole": inflater.eof, "cut": cut}}
+
+
+def _text(data: bytes, clean: "Callable[[str], str]") -> "Json":
+    """Bytes, cleaned, as text when they are UTF-8 once cleaned, else as base64."""
+    cleaned = clean(data.decode("utf-8", "surrogateescape")).encode("utf-8", "surrogateescape")
+    try:
+        return cleaned.decode("utf-8")
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(cleaned).decode("ascii")}
 
 
 def _items(data: object) -> "List[object]":
@@ -230,13 +312,13 @@ def encode(obj: object, clean: "Callable[[str], str]") -> "Json":
     if isinstance(obj, str):
         return clean(obj)
     if isinstance(obj, bytes):
-        text = obj.decode("utf-8", "surrogateescape")
-        cleaned = clean(text)
-        try:
-            return {"bytes": cleaned.encode("utf-8", "surrogateescape").decode("utf-8")}
-        except UnicodeDecodeError:
-            raw = cleaned.encode("utf-8", "surrogateescape")
-            return {"base64": base64.b64encode(raw).decode("ascii")}
+        if obj.startswith(GZIP_MAGIC):
+            return _gunzipped(obj, clean)
+        for magic, form in WITHHELD_MAGIC:
+            if obj.startswith(magic):
+                return {"withheld": form}
+        text = _text(obj, clean)
+        return {"bytes": text} if isinstance(text, str) else text
     if isinstance(obj, tuple):
         return {"tuple": [encode(item, clean) for item in obj]}
     if isinstance(obj, list):
@@ -260,7 +342,7 @@ def decode_any(data: object) -> object:
         return [decode_any(item) for item in data]
     if not isinstance(data, dict):
         raise Malformed(f"a {type(data).__name__} in a recording")
-    if "bytes" in data or "base64" in data:
+    if any(tag in data for tag in ("bytes", "base64", "gzip", "withheld")):
         return _bytes(data)
     if "tuple" in data:
         return tuple(decode_any(item) for item in _items(data))

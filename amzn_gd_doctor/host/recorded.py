@@ -108,6 +108,9 @@ WITHHELD = "<withheld>"
 # Recorded observations stop past this many bytes of JSON (the rest are replayed as not
 # recorded): generous for a real host, whose observations are a few hundred KiB to a few MiB.
 OBSERVATIONS_LIMIT = 48 * 1024 * 1024
+# And past this many observations: a real host makes a few hundred to a few thousand calls,
+# and a replay refuses a bundle of more lines (bundle.OBSERVATION_LINES).
+OBSERVATIONS_COUNT = 100 * 1000
 NOT_RECORDED = "not in the recording"
 
 
@@ -132,7 +135,17 @@ def forbidden_url(url: str) -> bool:
 # reading something new must extend this list on purpose (tests/test_collect.py holds it to what
 # the probes read today).
 FILE_METHODS = frozenset(
-    ("read_bytes", "exists", "is_dir", "list_dir", "file_size", "mtime", "readlink", "path")
+    (
+        "read_bytes",
+        "exists",
+        "is_dir",
+        "list_dir",
+        "file_size",
+        "mtime",
+        "readlink",
+        "statvfs",
+        "path",
+    )
 )
 # Methods whose arguments name nothing but what the probes ask for (units, process names, the
 # endpoints' names and addresses), passed on as they are.
@@ -170,6 +183,34 @@ ALLOWED_PATHS = lazy_re.compile(
     r"|/var/lib/amazon/ssm/packages(?:/.*)?"
     r"|/var/log/amazon/ssm(?:/.*)?|/var/log/amzn-guardduty-agent(?:/.*)?"
     r"|/var/log/journal(?:/.*)?|/run/log/journal(?:/.*)?"
+    # host causes (probes/host_*.py): mounts, locks and their holders' open files, inotify
+    # limits and use, package managers' pid files, and the directories whose free space counts
+    r"|/proc/self/mountinfo|/proc/locks|/proc/sys/fs/inotify/max_user_(?:watches|instances)"
+    r"|/proc/[0-9]+|/proc/[0-9]+/fd(?:/[0-9]+)?|/proc/[0-9]+/fdinfo/[0-9]+"
+    r"|/(?:var/)?run/yum\.pid|/var/cache/dnf/(?:download|metadata)_lock\.pid"
+    r"|/var/lib/dnf/rpmdb_lock\.pid"
+    # host families (probes/family_*.py): Bottlerocket's release as its host containers see it,
+    # their storage and env files (never host-containers.toml, which holds their user data),
+    # ECS's init, configuration and agent logs, an EKS node's kubeconfig and pod log names
+    # (never nodeadm's cache, which is derived from the user data)
+    r"|/etc/bottlerocket-release|/\.bottlerocket/host-containers(?:/(?:current|control)/ssm)?"
+    r"|/etc/host-containers|/etc/host-containers/[^/]+\.env"
+    r"|/local/host-containers|/local/host-containers/control/ssm"
+    r"|/usr/libexec/amazon-ecs-init|/etc/ecs/ecs\.config|/var/lib/ecs/ecs\.config"
+    r"|/var/log/ecs|/var/log/ecs/ecs-agent\.log(?:\.[0-9-]+)?"
+    r"|/usr/bin/nodeadm|/etc/eks/bootstrap\.sh"
+    r"|/var/lib/kubelet/kubeconfig|/etc/kubernetes/kubelet/kubeconfig"
+    r"|/var/log/containers|/var/log/pods"
+)
+# Where the agents write and their parents, asked only whether they exist and how much room
+# their filesystem has (probes/host_disk.py walks up from a path not created yet).
+SPACE_METHODS = frozenset(("exists", "statvfs"))
+SPACE_PATHS = lazy_re.compile(
+    # nodeadm's cache is asked only whether it exists (its content derives from the user data)
+    r"/run/eks/nodeadm/config\.json"
+    r"|/|/opt|/opt/aws|/opt/aws/amazon-guardduty-agent|/tmp|/var|/var/lib|/var/lib/amazon"
+    r"|/var/lib/amazon/ssm|/var/lib/dpkg|/var/lib/rpm|/var/log|/var/log/amazon"
+    r"|/var/log/amazon/ssm|/var/log/amzn-guardduty-agent"
 )
 # Commands, by their first two words.
 ALLOWED_COMMANDS = frozenset(
@@ -193,7 +234,11 @@ def refusal(method: str, args: "Mapping[str, object]") -> "Optional[str]":
         return None
     if method in FILE_METHODS:
         path = str(args.get("path", ""))
-        if ".." not in path.split("/") and ALLOWED_PATHS.fullmatch(path.rstrip("/") or "/"):
+        bare = path.rstrip("/") or "/"
+        if ".." not in path.split("/") and (
+            ALLOWED_PATHS.fullmatch(bare)
+            or (method in SPACE_METHODS and SPACE_PATHS.fullmatch(bare))
+        ):
             return None
         return f"{path} is not on the recording's allow-list"
     if method == "run":
@@ -343,7 +388,10 @@ def decode_error(data: object) -> Exception:
     if name in ours:
         return ours[name](message)
     found = getattr(builtins, name, None)
-    if isinstance(found, type) and issubclass(found, Exception):
+    # A host's call fails with an OSError (it could not look) or a ValueError (what it read is
+    # not what was asked for, e.g. not UTF-8); a recording naming any other exception is not one
+    # a host raises, and a replay would report its check as crashed.
+    if isinstance(found, type) and issubclass(found, (OSError, ValueError)):
         for candidate in found.__mro__:  # UnicodeDecodeError takes five arguments: a ValueError
             try:
                 made = candidate(message)
@@ -351,7 +399,7 @@ def decode_error(data: object) -> Exception:
                 continue
             if isinstance(made, Exception):
                 return made
-    return RuntimeError(f"{name}: {message}")
+    return Malformed(f"a recorded error of a kind no host raises ({name[:40]!r})")
 
 
 def call_key(method: str, args: "Mapping[str, Json]") -> str:
@@ -435,7 +483,9 @@ class RecordingHost(ComposedHost):
         }
         size = len(json.dumps(entry))
         with self._lock:
-            if self._size + size > OBSERVATIONS_LIMIT:
+            if self._size + size > OBSERVATIONS_LIMIT or len(self.observations) >= (
+                OBSERVATIONS_COUNT
+            ):
                 self.dropped += 1
                 return
             self._size += size
