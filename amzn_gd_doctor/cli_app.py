@@ -44,6 +44,18 @@ def _use_color(mode: "ColorMode", output: "Optional[Path]") -> bool:
     )
 
 
+def _text_width(output: "Optional[Path]") -> int:
+    """The columns the text report is wrapped to: the terminal's, or the renderer's WIDTH when
+    the report goes to a file or a pipe (and, from there, to a fleet's logs)."""
+    from .render.text import WIDTH
+
+    if output is None and sys.stdout.isatty():
+        import shutil
+
+        return shutil.get_terminal_size((WIDTH, 24)).columns
+    return WIDTH
+
+
 class CheckFormat(str, enum.Enum):
     text = "text"
     json = "json"
@@ -141,7 +153,8 @@ def _root_option() -> Any:
         dir_okay=True,
         readable=True,
         help="Read every host file under DIR (a mounted "
-        "disk or a copied tree); commands are not run.",
+        "disk or a copied tree); commands are not run. In Bottlerocket's admin container the "
+        "default is the host's root, /.bottlerocket/rootfs.",
     )
 
 
@@ -211,7 +224,7 @@ def _options(
 
     return doctor.Options(
         deadline=deadline,
-        root=str(root) if root else None,
+        root=str(root) if root else admin_rootfs(),
         imds_endpoint=imds_endpoint,
         region=region,
         dns_servers=tuple(dns_server or ()),
@@ -219,6 +232,20 @@ def _options(
         origin=IMPORTED,
         pseudonymize=pseudonymize,
     )
+
+
+# Bottlerocket's admin container is superpowered: host-ctr mounts the host's root file system
+# there, read-only, beside the host's os-release as /etc/bottlerocket-release. Run in it
+# without --root, the doctor reads the host there rather than the container (docs/families.md).
+ADMIN_ROOTFS = "/.bottlerocket/rootfs"
+
+
+def admin_rootfs(top: str = "/") -> "Optional[str]":
+    """The host's root as Bottlerocket's admin container sees it, when the doctor runs in one
+    (``top``: the file system to look at, this machine's by default); else None."""
+    rootfs = os.path.join(top, ADMIN_ROOTFS.lstrip("/"))
+    in_container = os.path.isfile(os.path.join(top, "etc", "bottlerocket-release"))
+    return rootfs if in_container and os.path.isdir(rootfs) else None
 
 
 def _host(options: Any) -> Any:
@@ -388,7 +415,9 @@ def build_app(only: "Optional[str]" = None) -> Any:
             from .render import text as render_text
 
             color = _use_color(ColorMode.never if no_color else color_mode, output)
-            text = render_text.render(report, verbose=verbose, color=color)
+            text = render_text.render(
+                report, verbose=verbose, color=color, width=_text_width(output)
+            )
         if output is not None:
             _write_output(output, lambda fh: fh.write(text))
         else:
@@ -419,8 +448,9 @@ def build_app(only: "Optional[str]" = None) -> Any:
         ),
     ) -> None:
         """Run `check` and write what it observed and concluded to one .tar.gz for AWS
-        Support or a colleague; `check --from FILE` replays it. Exits as `check` does."""
-        from . import evidence
+        Support or a colleague; `check --from FILE` replays it. Exits 0 when the bundle is
+        written, whatever the host's verdict (on stderr and in the bundle), 2 when it is not."""
+        from . import bundle, evidence
         from .render import json as render_json
         from .render import text as render_text
 

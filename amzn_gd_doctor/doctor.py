@@ -22,6 +22,7 @@ from typing import (
 )
 
 from . import IMPORTED, __version__, catalog
+from .facts import title as fact_title
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
 from .model import (
     Confidence,
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
 # The rule that warns only on a machine that GuardDuty's EC2 Runtime Monitoring does not cover
 # (neither an EC2 instance nor an SSM hybrid node).
 NOT_EC2_RULE = "platform.ec2_instance"
+# The rule that warns only on an instance whose coverage GuardDuty judges elsewhere: an EKS node
+# whose agent is the EKS add-on's (rules/family.py).
+COVERAGE_OWNER_RULE = "platform.coverage_owner"
 
 
 class _Board:
@@ -98,6 +102,16 @@ class _Board:
 
 def _ms(seconds: float) -> int:
     return int(round(seconds * 1000))
+
+
+def _import_times() -> "Tuple[Optional[int], Optional[int]]":
+    """(import_ms, compile_ms) from the importer of the one file (packaging/pyz/main.py), which
+    loaded this module and counts its own time; the interpreter's importer counts none."""
+    times = getattr(__spec__.loader, "import_times", None)
+    if times is None:
+        return None, None
+    imported, compiled = times()
+    return _ms(imported), _ms(compiled)
 
 
 def _describe(exc: BaseException) -> str:
@@ -239,9 +253,15 @@ def _order_rules(rules: "Mapping[str, RuleSpec]") -> "List[RuleSpec]":
     return ordered
 
 
-def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Finding]") -> Finding:
+def evaluate(
+    spec: RuleSpec,
+    facts: "Mapping[str, Fact]",
+    done: "Mapping[str, Finding]",
+    rules: "Optional[Mapping[str, RuleSpec]]" = None,
+) -> Finding:
     """One rule over the facts, with gating: a blocked prerequisite, a missing input or a
-    crash becomes the finding instead of a call."""
+    crash becomes the finding instead of a call. ``rules`` (the run's) lets a blocked check
+    name the input its prerequisite could not read."""
 
     def finding(outcome: Outcome, summary: str, **kw: Any) -> Finding:
         return Finding(spec.id, spec.title, spec.area, outcome, summary, **kw)
@@ -254,16 +274,28 @@ def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Fi
             Outcome.CRASH,
         ):
             root = prior.blocked_by or req
-            return finding(Outcome.INCONCLUSIVE, f"not checked: blocked by {root}", blocked_by=root)
+            why = _blocked(root, done, facts, rules or {})
+            return finding(Outcome.INCONCLUSIVE, f"not checked: {why}", blocked_by=root)
+        if prior is not None and prior.outcome is Outcome.NOT_APPLICABLE:  # nor does this one
+            return finding(
+                Outcome.NOT_APPLICABLE, f'not applicable, as the check "{prior.title}" is not.'
+            )
     inputs = facts_for(spec, facts)
     for fid in spec.facts:
         fid, fact = _cause(fid, inputs[fid], facts)
         if fact.crashed:
-            return finding(Outcome.CRASH, f"{fid}: {fact.reason}")
+            return finding(Outcome.CRASH, f"{fact.reason} (reading {fact_title(fid)})")
+        if fact.blocked_by and fact.blocked_by in facts:  # its own input is the root cause
+            root_fact = facts[fact.blocked_by]
+            return finding(
+                Outcome.INCONCLUSIVE,
+                f"not checked: {_unread(fact.blocked_by, root_fact)}",
+                blocked_by=fact.blocked_by,
+            )
         if not fact.ok:
             return finding(
                 Outcome.INCONCLUSIVE,
-                f"inconclusive, because {fid} {_fact_problem(fact)}",
+                f"inconclusive, because {_unread(fid, fact)} ({fact.reason})",
                 blocked_by=fact.blocked_by,
             )
     args = [inputs[fid].value for fid in spec.facts]
@@ -285,6 +317,7 @@ def evaluate(spec: RuleSpec, facts: "Mapping[str, Fact]", done: "Mapping[str, Fi
         confidence=verdict.confidence,
         evidence=verdict.evidence,
         fix=verdict.fix,
+        symptom=verdict.symptom,
         duration_ms=waited + _ms(time.monotonic() - began),
     )
 
@@ -306,16 +339,60 @@ def facts_for(spec: RuleSpec, facts: "Mapping[str, Fact]") -> "Dict[str, Fact]":
     }
 
 
-def _fact_problem(fact: Fact) -> str:
+def _unread(fid: str, fact: Fact) -> str:
+    """What happened to a fact, in words that name it by its title, never by its id: "the
+    instance identity document cannot be observed here"."""
+    what = fact_title(fid)
     if fact.status is FactStatus.TIMEOUT:
-        return f"timed out ({fact.reason})"
+        return f"reading {what} timed out"
     if fact.status is FactStatus.UNSUPPORTED:
-        return f"is not available here ({fact.reason})"
-    return f"could not be read ({fact.reason})"
+        return f"{what} cannot be observed here"
+    return f"{what} could not be read"
+
+
+def _blocked(
+    root: str,
+    done: "Mapping[str, Finding]",
+    facts: "Mapping[str, Fact]",
+    rules: "Mapping[str, RuleSpec]",
+) -> str:
+    """Why a check was not run, in words: the fact that could not be observed at the root of
+    it, else the title of the check it depends on and how that one ended."""
+    prior = done.get(root)
+    if prior is None:  # the root is a fact
+        fact = facts.get(root)
+        return _unread(root, fact) if fact is not None else f"{fact_title(root)} is missing"
+    spec = rules.get(root)
+    if prior.outcome is Outcome.INCONCLUSIVE and spec is not None:
+        for fid in spec.facts:  # the prerequisite could not read one of its inputs
+            fid, fact = _cause(fid, facts.get(fid) or Fact(fid, FactStatus.UNSUPPORTED), facts)
+            if not fact.ok:
+                return _unread(fid, fact)
+    ended = {
+        Outcome.FAIL: "failed",
+        Outcome.CRASH: "crashed",
+    }.get(prior.outcome, "could not decide")
+    return f'it depends on the check "{prior.title}", which {ended}'
+
+
+def sentence(text: str) -> str:
+    """A rule's summary as a sentence of its own: a capital first letter and a final stop.
+    Summaries are written to follow a check id ("agent.installed: the agent ..."); a diagnosis
+    strings them together."""
+    text = text.strip()
+    if text[:1].islower():
+        text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else text + "."
 
 
 def diagnose(findings: "Sequence[Finding]") -> "Tuple[Diagnosis, ...]":
-    """Group failures by console issue; confirmed ones first, then in provisioning order."""
+    """Group failures by console issue, strongest confidence first, then in provisioning
+    order.
+
+    Within a diagnosis the failures that name a cause come before those that only show its
+    effect (``Finding.symptom``), and so do their fixes: the diagnosis's steps are the causes'
+    own steps (the catalogue's for a cause that gave none), and a symptom's steps ("read why it
+    dies") only when no cause was found. Its confidence is its strongest failure's."""
     issues = catalog.issues()
     grouped: Dict[str, List[Finding]] = {}
     for f in findings:
@@ -324,22 +401,23 @@ def diagnose(findings: "Sequence[Finding]") -> "Tuple[Diagnosis, ...]":
     result = []
     for code, group in grouped.items():
         issue = issues[code]
-        confirmed = any(f.confidence is Confidence.CONFIRMED for f in group)
+        ordered = sorted(group, key=lambda f: (f.symptom, f.confidence.rank))  # stable
+        fixers = [f for f in ordered if not f.symptom] or ordered
         fixes: List[str] = []
-        for step in [s for f in group for s in f.fix] + list(issue.remediation):
+        for step in [s for f in fixers for s in (f.fix or issue.remediation)]:
             if step not in fixes:
                 fixes.append(step)
         result.append(
             Diagnosis(
                 issue=issue,
-                confidence=Confidence.CONFIRMED if confirmed else Confidence.SUSPECTED,
-                summary=" ".join(f.summary for f in group),
+                confidence=min((f.confidence for f in group), key=lambda c: c.rank),
+                summary=" ".join(sentence(f.summary) for f in ordered),
                 remediation=tuple(fixes),
-                evidence=tuple(e for f in group for e in f.evidence),
-                findings=tuple(f.rule_id for f in group),
+                evidence=tuple(e for f in ordered for e in f.evidence),
+                findings=tuple(f.rule_id for f in ordered),
             )
         )
-    result.sort(key=lambda d: (d.confidence is not Confidence.CONFIRMED, d.issue.precedence))
+    result.sort(key=lambda d: (d.confidence.rank, d.issue.precedence))
     return tuple(result)
 
 
@@ -405,23 +483,34 @@ def run(
     probed = time.monotonic()
     done: Dict[str, Finding] = {}
     for spec in _order_rules(rules):
-        done[spec.id] = evaluate(spec, facts, done)
+        done[spec.id] = evaluate(spec, facts, done, rules)
     findings = tuple(done[spec.id] for spec in _order_rules(rules))
     not_ec2 = next(
         (f.summary for f in findings if f.rule_id == NOT_EC2_RULE and f.outcome is Outcome.WARN),
         None,
     )
+    elsewhere = next(
+        (
+            f.summary
+            for f in findings
+            if f.rule_id == COVERAGE_OWNER_RULE and f.outcome is Outcome.WARN
+        ),
+        None,
+    )
     diagnoses = diagnose(findings)
-    if not_ec2:  # the console shows nothing for such a machine: nothing is confirmed
+    if not_ec2 or elsewhere:  # no EC2 console issue decides it: nothing is confirmed
         diagnoses = tuple(replace(d, confidence=Confidence.SUSPECTED) for d in diagnoses)
     judged = time.monotonic()
+    imported, compiled = _import_times()
     try:
         host_info = summarize(facts, options)
     except Exception:  # the header is a convenience; it never takes the report down
         host_info = HostSummary()
     report = Report(
         tool_version=__version__,
-        coverage_status=CoverageStatus.UNKNOWN if not_ec2 else coverage(findings, diagnoses),
+        coverage_status=(
+            CoverageStatus.UNKNOWN if not_ec2 or elsewhere else coverage(findings, diagnoses)
+        ),
         primary=diagnoses[0] if diagnoses else None,
         diagnoses=diagnoses,
         findings=findings,
@@ -431,10 +520,13 @@ def run(
         elapsed_ms=_ms(time.monotonic() - started),
         deadline_s=options.deadline,
         not_ec2=not_ec2,
+        covered_elsewhere=elsewhere,
         timing=Timing(
             startup_ms=_ms(max(0.0, started - IMPORTED)),
             probes_ms=_ms(probed - started),
             rules_ms=_ms(judged - probed),
+            import_ms=imported,
+            compile_ms=compiled,
         ),
     )
     # The one place where the report's text is masked: every renderer shows only this.

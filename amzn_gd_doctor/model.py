@@ -33,8 +33,27 @@ class Outcome(str, enum.Enum):
 
 
 class Confidence(str, enum.Enum):
+    """How directly the host showed the cause of a failure (README, "Confidence"), strongest
+    first.
+
+    CONFIRMED: the cause itself was seen on the host (a kernel version, a tag, a kernel OOM kill,
+    the agent's own log line), and GuardDuty's documentation ties it to the console issue.
+    LIKELY: the console issue follows from what was seen, but the cause behind it is inferred
+    (the agent is absent, or keeps dying, and why is not seen). SUSPECTED: the evidence is
+    indirect (a sign that usually goes with the cause, such as SIGKILLs under a memory cap with
+    no OOM-killer line)."""
+
     CONFIRMED = "confirmed"
+    LIKELY = "likely"
     SUSPECTED = "suspected"
+
+    @property
+    def rank(self) -> int:
+        """0 for the strongest (CONFIRMED): a diagnosis sorts before weaker ones."""
+        return _CONFIDENCE_RANK[self.value]
+
+
+_CONFIDENCE_RANK = {"confirmed": 0, "likely": 1, "suspected": 2}
 
 
 class CoverageStatus(str, enum.Enum):
@@ -80,6 +99,10 @@ class Verdict:
     confidence: Confidence = Confidence.CONFIRMED
     evidence: "Tuple[str, ...]" = ()
     fix: "Tuple[str, ...]" = ()
+    # A failure that shows the console issue's effect (a restart loop, a unit that is down, a
+    # failed association run) rather than its cause: in a diagnosis, a failure that names the
+    # cause comes first, and its fix replaces this one's ("read why it dies").
+    symptom: bool = False
 
 
 def passed(summary: str, evidence: "Tuple[str, ...]" = ()) -> Verdict:
@@ -96,8 +119,14 @@ def failed(
     evidence: "Tuple[str, ...]" = (),
     fix: "Tuple[str, ...]" = (),
     confidence: Confidence = Confidence.CONFIRMED,
+    symptom: bool = False,
 ) -> Verdict:
-    return Verdict(Outcome.FAIL, summary, issue, confidence, evidence, fix)
+    """A failure naming a catalogue issue. ``summary`` is one whole sentence about what was
+    observed, as the report's "Observed" shows it: it starts with a word that may take a
+    capital ("the agent ...", "kernel 4.14 ...", not a path or a package name) and ends with a
+    period. ``fix``: the steps for this cause, most direct first; without any, the catalogue's
+    steps for the issue stand in."""
+    return Verdict(Outcome.FAIL, summary, issue, confidence, evidence, fix, symptom)
 
 
 def not_applicable(summary: str) -> Verdict:
@@ -123,6 +152,7 @@ class Finding:
     fix: "Tuple[str, ...]" = ()
     duration_ms: int = 0
     blocked_by: "Optional[str]" = None
+    symptom: bool = False  # as Verdict.symptom
 
 
 @value
@@ -165,6 +195,9 @@ class HostSummary:
     vpc_cidrs: "Tuple[str, ...]" = ()
     # The installed GuardDuty agent package's version (dpkg/rpm), for GuardDuty's own shapes.
     agent_version: "Optional[str]" = None
+    # The host family beside the distribution (Bottlerocket's release and variant, an ECS
+    # container instance's cluster, an EKS node's cluster), or None.
+    family: "Optional[str]" = None
 
 
 @value
@@ -176,11 +209,15 @@ class Incomplete:
 @value
 class Timing:
     """Where a run's time went, in milliseconds: from the first import to the start of the
-    diagnosis (imports and argument handling), the probes, and the rules."""
+    diagnosis (imports and argument handling), the probes, and the rules. From the one file
+    only (None otherwise): importing the modules it carries, and the part of that spent
+    compiling sources for want of valid bytecode for the interpreter."""
 
     startup_ms: int = 0
     probes_ms: int = 0
     rules_ms: int = 0
+    import_ms: "Optional[int]" = None
+    compile_ms: "Optional[int]" = None
 
 
 @value
@@ -210,6 +247,9 @@ class Report:
     not_ec2: "Optional[str]" = None
     # Set when the observations were replayed from a bundle rather than made on this host.
     replay: "Optional[Replay]" = None
+    # Why this instance's coverage is judged elsewhere than by EC2 Runtime Monitoring (an EKS
+    # node whose agent is the EKS add-on's: EKS coverage decides it), or None.
+    covered_elsewhere: "Optional[str]" = None
 
     @property
     def exit_code(self) -> ExitCode:

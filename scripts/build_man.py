@@ -257,8 +257,8 @@ def exit_status() -> List[str]:
         ),
         *tagged(
             bold(str(bad)),
-            "Coverage predicted UNHEALTHY: at least one console issue is diagnosed, confirmed "
-            "or suspected.",
+            "Coverage predicted UNHEALTHY: at least one console issue is diagnosed, confirmed, "
+            "likely or suspected.",
         ),
         *tagged(
             bold(str(usage_error)),
@@ -274,9 +274,9 @@ def exit_status() -> List[str]:
         ),
         ".PP",
         markup(
-            f"`collect` exits as `check` does ({ok}, {bad} or {unknown}) once the bundle is "
-            f"written, and {usage_error} when it is not: the name exists, its folder is missing "
-            "or cannot be written, or a usage error."
+            f"`collect` exits {ok} once the bundle is written, whatever the verdict (on "
+            f"standard error and in the bundle), and {usage_error} when it is not: the name "
+            "exists, its folder is missing or cannot be written, or a usage error."
         ),
         ".PP",
         markup(

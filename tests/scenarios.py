@@ -29,7 +29,7 @@ from support import FIXTURES, ROOTS, doctor_env, run_cli
 TREES = sorted(p.name for p in ROOTS.iterdir() if p.is_dir())
 OUTCOMES = ("pass", "fail", "warn", "not_applicable", "inconclusive", "timeout", "crash")
 COVERAGE = ("HEALTHY", "UNHEALTHY", "UNKNOWN")
-CONFIDENCE = ("confirmed", "suspected")
+CONFIDENCE = ("confirmed", "likely", "suspected")
 # Each coverage status is one exit code (`amzn-gd-doctor --help`).
 EXIT_CODES = {"HEALTHY": 0, "UNHEALTHY": 1, "UNKNOWN": 3}
 # Journal exports (tests/agent/journal_export.py) that a tree's "journal" may name.

@@ -357,3 +357,10 @@ def read_fifo_in_background(path: Path) -> Callable[[], bytes]:
         return got[0]
 
     return result
+
+
+def shown_in(fragment: str, text: str) -> bool:
+    """Whether a text report shows FRAGMENT (a check's summary), however its lines were wrapped:
+    render/text.py breaks lines at spaces, so both are compared with every run of white space
+    made one space."""
+    return " ".join(fragment.split()) in " ".join(text.split())

@@ -171,7 +171,10 @@ def test_explain_unknown_and_ambiguous_exit_2() -> None:
     assert unknown.returncode == 2 and "no console issue matches 'no-such-thing'" in unknown.stderr
     ambiguous = run_cli("explain", "kernel")
     assert ambiguous.returncode == 2
-    assert "matches 2 issues: kernel_too_low, kernel_too_high" in ambiguous.stderr
+    assert (
+        "matches 3 issues: kernel_too_low, kernel_too_high, bottlerocket_release_unsupported"
+        in ambiguous.stderr
+    )
 
 
 def test_list_shows_every_issue_in_order() -> None:
@@ -198,7 +201,7 @@ def test_list_shows_every_issue_in_order() -> None:
         ),
         (
             "ssm-healthy",
-            'amzn-gd-doctor: UNHEALTHY | No Agent Reporting | "" | confirmed | instance id unknown',
+            'amzn-gd-doctor: UNHEALTHY | No Agent Reporting | "" | likely | instance id unknown',
         ),
         (
             "al2023-6.1",

@@ -34,11 +34,12 @@ def test_dash_h_is_help(args: list) -> None:
 def test_explain_a_console_type_lists_every_issue_of_that_type() -> None:
     result = run_cli("explain", "No Agent Reporting")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("No Agent Reporting: 3 console issues\n\n")
+    # Three from the EC2 coverage page, one from Bottlerocket's (docs/families.md).
+    assert result.stdout.startswith("No Agent Reporting: 4 console issues\n\n")
     shown = [line for line in result.stdout.splitlines() if line.startswith("  Issue type:")]
-    assert shown == ["  Issue type:    No Agent Reporting"] * 3
+    assert shown == ["  Issue type:    No Agent Reporting"] * 4
     as_json = run_cli("explain", "no agent reporting", "-f", "json")
-    assert len(json.loads(as_json.stdout)) == 3
+    assert len(json.loads(as_json.stdout)) == 4
 
 
 def test_explain_a_typo_suggests_the_nearest_codes() -> None:

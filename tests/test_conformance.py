@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import json
+import pkgutil
 import re
 import typing
 from typing import Callable, Dict, Set
@@ -16,6 +18,7 @@ from scenarios import TREES
 from support import REPO
 
 from amzn_gd_doctor import catalog, registry, values
+from amzn_gd_doctor import facts as facts_package
 from amzn_gd_doctor.facts import Key
 from amzn_gd_doctor.host import Budget
 from amzn_gd_doctor.host import protocols as host_protocols
@@ -93,6 +96,9 @@ NO_SCENARIO = {
     "query leaves loopback, which always passes; tests/network/test_net_rules.py fails it",
     "platform.arch_supported": "under --root the architecture is not read from files and the "
     "identity document comes from IMDS; tests/test_platform.py",
+    "host.disk_not_full": "a tree cannot hold a disk's free space (statvfs answers for the "
+    "filesystem the tree lies on, the test machine's); tests/test_causes_disk.py fills a "
+    "tmpfs under a tree in a private mount namespace",
 }
 PASSING = {"pass"}
 FAILING = {"fail", "warn"}
@@ -132,18 +138,54 @@ def _reference_pairs(text: str) -> set:
     return pairs
 
 
+CATALOGUE = REPO / "amzn_gd_doctor" / "catalog" / "issues.json"
+BOTTLEROCKET_PAGE = (
+    "https://docs.aws.amazon.com/guardduty/latest/ug/gdu-assess-coverage-bottlerocket-ecs-ec2.html"
+)
+# The issue types and messages of Bottlerocket's coverage page that the catalogue holds, as that
+# page shows them (its table writes the empty message "Not applicable"; the EC2 page's "").
+BOTTLEROCKET_PAIRS = {
+    ("Agent Not Provisioned", "Kernel version is lower than the supported version."),
+    ("ECR Image Pull Failed", "The agent container image could not be pulled from Amazon ECR."),
+    ("No Agent Reporting", ""),
+}
+
+
+def _catalogue_sources() -> Dict[str, str]:
+    """Each entry's page: its own ``source``, or the catalogue's (the EC2 coverage page)."""
+    data = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    return {item["code"]: item.get("source", data["source"]) for item in data["issues"]}
+
+
 @pytest.mark.skipif(
     not REFERENCE.exists(), reason="shared/REFERENCE.md is not beside the repository"
 )
 def test_catalogue_matches_reference_verbatim() -> None:
+    """The EC2 page's 17 pairs, verbatim; entries from another coverage page name it."""
     expected = _reference_pairs(REFERENCE.read_text(encoding="utf-8"))
-    actual = {(i.issue_type, i.issue_message) for i in catalog.issues().values()}
+    sources = _catalogue_sources()
+    ec2 = json.loads(CATALOGUE.read_text(encoding="utf-8"))["source"]
+    actual = {
+        (i.issue_type, i.issue_message) for i in catalog.issues().values() if sources[i.code] == ec2
+    }
     assert len(expected) == 17
     assert actual == expected
 
 
+def test_other_coverage_pages_entries_are_theirs_verbatim() -> None:
+    """Bottlerocket's entries hold that page's pairs and point to it, and no other page is
+    named: a new page needs its pairs here."""
+    sources = _catalogue_sources()
+    ec2 = json.loads(CATALOGUE.read_text(encoding="utf-8"))["source"]
+    assert set(sources.values()) == {ec2, BOTTLEROCKET_PAGE}
+    bottlerocket = [catalog.issue(c) for c, s in sources.items() if s == BOTTLEROCKET_PAGE]
+    assert {(i.issue_type, i.issue_message) for i in bottlerocket} == BOTTLEROCKET_PAIRS
+    assert {i.doc_url for i in bottlerocket} == {BOTTLEROCKET_PAGE}
+
+
 # -- the typed contract between probe and rule ---------------------------------------------------
-FACT_MODULES = ("agent", "imds", "network", "platform", "ssm")
+# Every module of facts/ (one per area), found rather than listed: a new area is held at once.
+FACT_MODULES = tuple(sorted(m.name for m in pkgutil.iter_modules(facts_package.__path__)))
 
 
 def _mentions_any(tp: object) -> bool:

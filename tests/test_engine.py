@@ -63,7 +63,7 @@ def test_probe_crash_becomes_crash_finding_and_run_continues() -> None:
     assert found["toy.uses_bad"].outcome is Outcome.CRASH
     assert (
         found["toy.uses_bad"].summary
-        == "toy.bad: probe crashed: ZeroDivisionError: division by zero"
+        == "probe crashed: ZeroDivisionError: division by zero (reading toy bad)"
     )
     assert found["toy.uses_good"].summary == "value 7"
     assert report.coverage_status.value == "UNKNOWN"
@@ -98,7 +98,9 @@ def test_probe_timeout_is_reported_and_does_not_hold_the_run() -> None:
     fact = report.facts[0]
     assert fact.status is FactStatus.TIMEOUT
     assert fact.reason == "did not finish within its 0.3 s timeout"
-    assert by_id(report)["toy.r"].summary.startswith("inconclusive, because toy.slow timed out")
+    assert by_id(report)["toy.r"].summary.startswith(
+        "inconclusive, because reading toy slow timed out"
+    )
     assert time.monotonic() - began < 3.0
 
 
@@ -142,13 +144,13 @@ def test_missing_input_is_inconclusive_with_reason() -> None:
     )
     found = by_id(report)
     assert found["toy.a"].summary == (
-        "inconclusive, because toy.locked could not be read "
+        "inconclusive, because toy locked could not be read "
         "(permission denied reading /var/lib/amazon/ssm (run as root))"
     )
     assert found["toy.b"].summary == (
-        "inconclusive, because toy.foreign is not available here (not under --root)"
+        "inconclusive, because toy foreign cannot be observed here (not under --root)"
     )
-    assert found["toy.c"].summary == "inconclusive, because toy.gone could not be read (HTTP 500)"
+    assert found["toy.c"].summary == "inconclusive, because toy gone could not be read (HTTP 500)"
     assert {i.id for i in report.incomplete} == {"toy.locked", "toy.foreign", "toy.gone"}
 
 
@@ -172,7 +174,9 @@ def test_failed_requirement_blocks_dependents_naming_the_root_cause() -> None:
     found = by_id(report)
     assert found["toy.middle"].blocked_by == "toy.root"
     assert found["toy.leaf"].blocked_by == "toy.root"
-    assert found["toy.leaf"].summary == "not checked: blocked by toy.root"
+    assert (
+        found["toy.leaf"].summary == 'not checked: it depends on the check "toy root", which failed'
+    )
     assert [d.issue.code for d in report.diagnoses] == ["kernel_too_low"]
     assert [i.id for i in report.incomplete] == []
 
@@ -230,17 +234,15 @@ def test_a_rule_over_a_blocked_derived_fact_names_the_input_that_failed() -> Non
         found["toy.over_b"].summary,
         found["toy.over_b"].blocked_by,
     )
-    assert found["toy.over_ab"].summary == (
-        "inconclusive, because toy.b could not be read (needs toy.root: HTTP 500)"
-    )
+    assert found["toy.over_ab"].summary == "not checked: toy root could not be read"
     assert found["toy.over_ab"].blocked_by == "toy.root"
     assert found["toy.over_ac"].summary == (
-        "inconclusive, because toy.c timed out (no reply within 2 s)"
+        "inconclusive, because reading toy c timed out (no reply within 2 s)"
     )
     assert found["toy.over_ac"].blocked_by is None
     assert (found["toy.over_ad"].outcome, found["toy.over_ad"].summary) == (
         Outcome.CRASH,
-        "toy.d: probe crashed: ZeroDivisionError: division by zero",
+        "probe crashed: ZeroDivisionError: division by zero (reading toy d)",
     )
     # Derived facts are not listed, blocked or not, and add nothing to what is incomplete (a
     # crash finding is listed there, as it is over the crashed input itself).
@@ -318,7 +320,7 @@ def test_a_probe_returning_another_class_than_its_key_declares_is_a_crash() -> N
     found = by_id(report)
     assert found["toy.r"].outcome is Outcome.CRASH
     assert found["toy.r"].summary == (
-        "toy.count: probe crashed: returned str, not the int its key declares"
+        "probe crashed: returned str, not the int its key declares (reading toy count)"
     )
     assert found["toy.s"].summary == "value 7"
 

@@ -117,6 +117,7 @@ def test_fact_modules_import_no_probe_no_rule_and_nothing_costly() -> None:
         "amzn_gd_doctor",
         "amzn_gd_doctor.facts",
         "amzn_gd_doctor.facts.agent",
+        "amzn_gd_doctor.facts.causes",  # the error groups the agent's and SSM's logs hold
         "amzn_gd_doctor.facts.imds",
         "amzn_gd_doctor.facts.network",
         "amzn_gd_doctor.facts.platform",

@@ -154,7 +154,7 @@ def test_btf_present() -> None:
     assert (missing.outcome, missing.issue, missing.confidence.value) == (
         Outcome.FAIL,
         "no_agent_reporting",
-        "suspected",
+        "likely",
     )
 
 
@@ -253,7 +253,7 @@ def test_missing_kernel_file_is_inconclusive(tmp_path: Path) -> None:
     (root / "proc/sys/kernel/osrelease").unlink()
     item = finding(check_root(root), "platform.kernel_supported")
     assert item["outcome"] == "inconclusive"
-    assert "platform.kernel could not be read" in item["summary"]
+    assert "the kernel release could not be read" in item["summary"]
 
 
 SETPRIV = shutil.which("setpriv")
@@ -294,7 +294,7 @@ def test_permission_denied_is_reported_not_guessed(tmp_path: Path) -> None:
     report = json.loads(proc.stdout)
     item = finding(report, "platform.kernel_supported")
     assert item["summary"] == (
-        f"inconclusive, because platform.kernel could not be read "
+        f"inconclusive, because the kernel release could not be read "
         f"(permission denied reading {secret} (run as root))"
     )
     assert proc.returncode == 3
@@ -449,7 +449,7 @@ def test_a_malformed_os_release_is_named_not_hidden(
     assert found["platform.os_identified"]["outcome"] == "inconclusive"
     assert reason in found["platform.os_identified"]["summary"]
     assert (
-        "could not be read (see platform.os_identified)"
+        "could not be read (see the distribution check)"
         in found["platform.kernel_supported"]["summary"]
     )
     assert not any("crashed" in (f["reason"] or "") for f in report["facts"])

@@ -28,7 +28,10 @@ WHEELS = REPO / "build" / "pyz-wheels"
 PYTHONS = find_interpreters()
 FLOOR, NEWEST = MINORS[0], MINORS[-1]
 # A check of a fixture tree with no network: IMDS off, the resolver a refused loopback port.
-CHECK = ["check", "--root", str(ROOTS / "agent-healthy"), "-f", "json"]
+# A generous deadline: a run that compiles every module on a loaded machine must still finish
+# its probes, so that only where the code came from differs between runs (nothing in a --root
+# run waits on the network).
+CHECK = ["check", "--root", str(ROOTS / "agent-healthy"), "-f", "json", "--deadline", "120"]
 CHECK += ["--dns-server", "127.0.0.1:9"]
 ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
 ACCOUNT = re.compile(r"^# amzn-gd-doctor: (\S+) (from bytecode|compiled from source: (.*))$")

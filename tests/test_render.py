@@ -65,6 +65,21 @@ NO_REPORTING = Issue(
     remediation=("Check the agent's logs under /var/log/amzn-guardduty-agent.",),
     doc_url="https://docs.aws.amazon.com/guardduty/latest/ug/runtime-monitoring-agent-troubleshooting.html",
 )
+PRIVATE_DNS = Issue(
+    code="vpce_private_dns_attributes",
+    issue_type="VPC Endpoint Creation Failed",
+    issue_message=(
+        "Enabling private DNS requires both enableDnsSupport and enableDnsHostnames VPC "
+        "attributes set to true for {vpcId} (Service: Ec2, Status Code:400, Request ID: "
+        "{requestId})."
+    ),
+    scope="account",
+    precedence=80,
+    severity="high",
+    summary="GuardDuty could not create its VPC endpoint with private DNS.",
+    remediation=("Set both VPC attributes to true, then retry.",),
+    doc_url="https://docs.aws.amazon.com/guardduty/latest/ug/gdu-assess-coverage-ec2.html",
+)
 
 HOST = HostSummary(
     instance_id="i-0123456789abcdef0",
@@ -82,13 +97,24 @@ HOST = HostSummary(
 
 
 def unhealthy() -> Report:
-    """A primary diagnosis and a suspected second one, every outcome a check can have, a fact
-    of each status, something left incomplete, and host text with a control character."""
+    """A primary diagnosis, a likely second one and a suspected third, every outcome a check
+    can have, a fact of each status, something left incomplete, host text with a control
+    character, and lines longer than the width the text report wraps to (a URL among them)."""
     primary = Diagnosis(
         issue=DISCONNECTED,
         confidence=Confidence.CONFIRMED,
-        summary="The agent's unit was killed by the OOM killer 3 times in the last hour.",
-        remediation=DISCONNECTED.remediation,
+        summary=(
+            "The agent was killed by the kernel OOM killer 3 times in the last hour (5 in 24 h); "
+            "each time at its memory cap 128M. The agent is crash-looping: 4 restarts in the "
+            "last hour."
+        ),
+        remediation=DISCONNECTED.remediation
+        + (
+            "Read GuardDuty's memory caps for the agent in "
+            "https://docs.aws.amazon.com/guardduty/latest/ug/"
+            "prereq-runtime-monitoring-ec2-support.html "
+            "before raising MemoryMax.",
+        ),
         evidence=(
             "journal: amazon-guardduty-agent.service: "
             "A process of this unit has been killed by the OOM killer.",
@@ -97,11 +123,19 @@ def unhealthy() -> Report:
     )
     second = Diagnosis(
         issue=NO_REPORTING,
-        confidence=Confidence.SUSPECTED,
+        confidence=Confidence.LIKELY,
         summary="The agent's log shows 12 authentication failures.",
         remediation=NO_REPORTING.remediation,
         evidence=("/var/log/amzn-guardduty-agent/agent.log: 401 Unauthorized",),
         findings=("agent.logs_clean",),
+    )
+    third = Diagnosis(
+        issue=PRIVATE_DNS,
+        confidence=Confidence.SUSPECTED,
+        summary="The Amazon resolver 169.254.169.253 does not answer while IMDS does.",
+        remediation=PRIVATE_DNS.remediation,
+        evidence=("169.254.169.253: no answer in 2.0 s",),
+        findings=("network.amazon_resolver",),
     )
     findings = (
         Finding(
@@ -162,7 +196,7 @@ def unhealthy() -> Report:
             Outcome.FAIL,
             second.summary,
             issue="no_agent_reporting",
-            confidence=Confidence.SUSPECTED,
+            confidence=Confidence.LIKELY,
             evidence=second.evidence,
             duration_ms=5,
         ),
@@ -182,6 +216,27 @@ def unhealthy() -> Report:
             Outcome.NOT_APPLICABLE,
             "No region, so no endpoint name to resolve.",
         ),
+        Finding(
+            "network.amazon_resolver",
+            "Amazon-provided DNS resolver answers",
+            "network",
+            Outcome.FAIL,
+            "the Amazon resolver 169.254.169.253 does not answer while IMDS does, the sign of a "
+            "VPC with enableDnsSupport off; private DNS for the GuardDuty endpoint needs both "
+            "enableDnsSupport and enableDnsHostnames on vpc-0a1b2c3d4e5f60718.",
+            issue="vpce_private_dns_attributes",
+            confidence=Confidence.SUSPECTED,
+            evidence=third.evidence,
+        ),
+        Finding(
+            "network.tls_valid",
+            "Endpoint presents a certificate this host trusts",
+            "network",
+            Outcome.INCONCLUSIVE,
+            'not checked: it depends on the check "Amazon-provided DNS resolver answers", which '
+            "failed",
+            blocked_by="network.amazon_resolver",
+        ),
     )
     facts = (
         Fact("platform.os", FactStatus.OK, duration_ms=1),
@@ -200,7 +255,7 @@ def unhealthy() -> Report:
         tool_version=VERSION,
         coverage_status=CoverageStatus.UNHEALTHY,
         primary=primary,
-        diagnoses=(primary, second),
+        diagnoses=(primary, second, third),
         findings=findings,
         facts=facts,
         host=HOST,
@@ -295,7 +350,83 @@ def not_ec2() -> Report:
     )
 
 
-REPORTS = {"unhealthy": unhealthy, "undecided": undecided, "not-ec2": not_ec2}
+def covered_elsewhere() -> Report:
+    """An EKS node whose agent is the EKS add-on's: EKS coverage decides it, so the status is
+    undecided and its one failure only suspected (rules/family.py, platform.coverage_owner)."""
+    reason = (
+        "this instance's coverage is EKS Runtime Monitoring's (the aws-guardduty-agent add-on "
+        "runs here; EKS node, cluster my-cluster): see "
+        "https://docs.aws.amazon.com/guardduty/latest/ug/eks-runtime-monitoring-coverage.html."
+    )
+    waiting = Issue(
+        code="waiting_for_ssm_notification",
+        issue_type="No Agent Reporting",
+        issue_message="Waiting for SSM notification",
+        scope="host",
+        precedence=50,
+        severity="medium",
+        summary="GuardDuty is waiting for SSM to install the agent.",
+        remediation=("Make the instance SSM managed.",),
+        doc_url="https://docs.aws.amazon.com/guardduty/latest/ug/gdu-assess-coverage-ec2.html",
+    )
+    suspected = Diagnosis(
+        issue=waiting,
+        confidence=Confidence.SUSPECTED,
+        summary="SSM agent is not installed (no package, snap, unit or binary found).",
+        remediation=waiting.remediation,
+        evidence=(),
+        findings=("ssm.agent_running",),
+    )
+    return Report(
+        tool_version=VERSION,
+        coverage_status=CoverageStatus.UNKNOWN,
+        primary=suspected,
+        diagnoses=(suspected,),
+        findings=(
+            Finding(
+                "platform.coverage_owner",
+                "Whose coverage this instance is: EC2 Runtime Monitoring's, or EKS's",
+                "platform",
+                Outcome.WARN,
+                reason,
+            ),
+            Finding(
+                "ssm.agent_running",
+                "SSM agent installed and running (the host is an SSM managed node)",
+                "ssm",
+                Outcome.FAIL,
+                suspected.summary,
+                issue="waiting_for_ssm_notification",
+                confidence=Confidence.SUSPECTED,
+            ),
+            Finding(
+                "agent.installed",
+                "GuardDuty agent package installed",
+                "agent",
+                Outcome.NOT_APPLICABLE,
+                "amazon-guardduty-agent is not installed, and is not needed: the EKS add-on's "
+                "agent runs on this EKS node (platform.coverage_owner), so its coverage is EKS's.",
+            ),
+        ),
+        facts=(),
+        host=HostSummary(
+            os="Amazon Linux 2023",
+            kernel="6.1.115-126.197.amzn2023.x86_64",
+            family="EKS node, cluster my-cluster, GuardDuty's EKS add-on runs here",
+        ),
+        incomplete=(),
+        elapsed_ms=90,
+        deadline_s=10.0,
+        covered_elsewhere=reason,
+    )
+
+
+REPORTS = {
+    "unhealthy": unhealthy,
+    "undecided": undecided,
+    "not-ec2": not_ec2,
+    "covered-elsewhere": covered_elsewhere,
+}
 
 
 def stable_json(report: Report) -> str:
@@ -353,3 +484,31 @@ def test_eventbridge(request: pytest.FixtureRequest) -> None:
 def test_no_eventbridge_event_when_undecided() -> None:
     with pytest.raises(guardduty.NoEvent, match="the coverage status is undecided"):
         guardduty.render_event(undecided(), NOW)
+
+
+def test_text_is_wrapped_to_the_width_given_and_the_summary_line_is_not() -> None:
+    """Every line but the summary fits the width, except a URL longer than the width, which
+    stays whole on a line of its own; joining the wrapped lines again gives back every word;
+    width None wraps nothing."""
+    report = unhealthy()
+    whole = render_text.render(report, width=None)
+    for width in (60, 80, 100, 132):
+        text = render_text.render(report, width=width)
+        lines = text.splitlines()
+        assert lines[0] == render_text.summary_line(report)
+        too_long = [line for line in lines[1:] if len(line) > width]
+        assert all(line.startswith("https://") and " " not in line for line in too_long)
+        assert text.split() == whole.split()
+    assert max(len(line) for line in whole.splitlines()[1:]) > 100
+    lines = render_text.render(report).splitlines()
+    assert [line for line in lines[1:] if len(line) > render_text.WIDTH] == []
+    # A continuation hangs under the text it continues: the check's summary, the step's words.
+    at = next(n for n, line in enumerate(lines) if "[FAIL] network.amazon_resolver:" in line)
+    assert lines[at + 1].startswith(" " * 9) and lines[at + 1][9] != " "
+    step = next(n for n, line in enumerate(lines) if line.startswith("    3. Read GuardDuty's"))
+    assert lines[step + 1].startswith("https://") or lines[step + 1].startswith(" " * 7)
+
+
+def test_text_width_below_the_minimum_is_the_minimum() -> None:
+    narrow = render_text.render(unhealthy(), width=20)
+    assert narrow == render_text.render(unhealthy(), width=render_text.MIN_WIDTH)

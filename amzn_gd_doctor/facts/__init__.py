@@ -11,20 +11,35 @@ imports no probe. These modules import no probe, no rule, no host (the host's an
 hold come from ``answers.py``) and nothing that costs start-up time; ``lint-imports`` holds it.
 """
 
-from typing import Generic, Type, TypeVar
+from typing import Dict, Generic, Type, TypeVar
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
 
+# Every key's title by fact id, as keys are made: the engine words "could not be read" and
+# "not checked" with them (doctor.py), so that no fact id reaches a sentence.
+_TITLES: "Dict[str, str]" = {}
+
 
 class Key(Generic[T_co]):
-    """A fact's id (``area.thing``, the report's stable name) and the class of its value."""
+    """A fact's id (``area.thing``, the report's stable name), the class of its value, and its
+    title: what it is, in words that fit a sentence ("the instance identity document could not
+    be read"), so lower case unless a name, and singular or plural alike."""
 
-    __slots__ = ("id", "type")
+    __slots__ = ("id", "type", "title")
 
-    def __init__(self, fact_id: str, type_: "Type[T_co]") -> None:
+    def __init__(self, fact_id: str, type_: "Type[T_co]", title: str = "") -> None:
         self.id = fact_id
         self.type = type_
+        self.title = title
+        if title:
+            _TITLES[fact_id] = title
 
     def __repr__(self) -> str:
         return f"Key({self.id!r}, {self.type.__name__})"
+
+
+def title(fact_id: str) -> str:
+    """A fact's title, or for a key made without one its id in words ("host disk space"): never
+    the bare id, which is not for people."""
+    return _TITLES.get(fact_id) or fact_id.replace(".", " ").replace("_", " ")

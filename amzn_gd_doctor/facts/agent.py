@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Dict, Mapping, Optional, Tuple
 
 from ..values import field, value
 from . import Key
+from .causes import ErrorGroup
 
 if TYPE_CHECKING:
     from ..answers import ProcessInfo
@@ -63,6 +64,8 @@ class AgentJournal:
     last_state_age_s: "Optional[float]" = None
     phrases: "Tuple[PhraseHits, ...]" = ()
     last_agent_line: "Optional[str]" = None
+    # The agent's error lines (by their text, or PRIORITY<=3) that no phrase class explains
+    unexplained: "Tuple[ErrorGroup, ...]" = ()
 
 
 @value
@@ -85,6 +88,8 @@ class AgentLogs:
     phrases: "Tuple[PhraseHits, ...]" = ()
     garbage_lines: int = 0
     last_failure: "Optional[str]" = None  # the newest warning-or-worse line, shortened
+    # error and fatal lines that no phrase class explains, grouped
+    unexplained: "Tuple[ErrorGroup, ...]" = ()
 
     @property
     def read_any(self) -> bool:
@@ -241,10 +246,17 @@ class AgentEvidence:
     def hits(self, categories: "Tuple[str, ...]") -> "Tuple[PhraseHits, ...]":
         return tuple(h for h in self.phrases if h.category in categories)
 
+    @property
+    def unexplained(self) -> "Tuple[Tuple[str, ErrorGroup], ...]":
+        """Error lines no phrase class explains, with their source ("log", "journal")."""
+        logs = self.logs.unexplained if self.logs is not None else ()
+        journal = self.journal.unexplained if self.journal is not None else ()
+        return tuple(("log", g) for g in logs) + tuple(("journal", g) for g in journal)
 
-AGENT_PACKAGE = Key("agent.package", AgentPackage)
-AGENT_UNIT = Key("agent.unit", AgentUnit)
-AGENT_PROCESS = Key("agent.process", AgentProcess)
-AGENT_JOURNAL = Key("agent.journal", AgentJournal)
-AGENT_LOGS = Key("agent.logs", AgentLogs)
-AGENT_EVIDENCE = Key("agent.evidence", AgentEvidence)
+
+AGENT_PACKAGE = Key("agent.package", AgentPackage, "the GuardDuty agent's package record")
+AGENT_UNIT = Key("agent.unit", AgentUnit, "the agent's systemd unit")
+AGENT_PROCESS = Key("agent.process", AgentProcess, "the agent's process")
+AGENT_JOURNAL = Key("agent.journal", AgentJournal, "the agent's journal")
+AGENT_LOGS = Key("agent.logs", AgentLogs, "the agent's log files")
+AGENT_EVIDENCE = Key("agent.evidence", AgentEvidence, "the agent's logs and journal")

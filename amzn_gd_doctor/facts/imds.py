@@ -73,6 +73,6 @@ class NetworkInfo:
     vpc_cidrs: "Tuple[str, ...]"
 
 
-IMDS_IDENTITY = Key("imds.identity", IdentityResult)
-IMDS_TAGS = Key("imds.tags", TagResult)
-IMDS_NETWORK = Key("imds.network", NetworkInfo)
+IMDS_IDENTITY = Key("imds.identity", IdentityResult, "the instance identity document")
+IMDS_TAGS = Key("imds.tags", TagResult, "the instance's tags in IMDS")
+IMDS_NETWORK = Key("imds.network", NetworkInfo, "the VPC details from IMDS")

@@ -90,8 +90,8 @@ class Ec2Signs:
         return ", ".join(parts) or "no DMI or hypervisor file readable"
 
 
-PLATFORM_KERNEL = Key("platform.kernel", KernelRelease)
-PLATFORM_OS = Key("platform.os", OsInfo)
-PLATFORM_ARCH = Key("platform.arch", str)
-PLATFORM_BTF = Key("platform.btf", BtfInfo)
-PLATFORM_EC2_SIGNS = Key("platform.ec2_signs", Ec2Signs)
+PLATFORM_KERNEL = Key("platform.kernel", KernelRelease, "the kernel release")
+PLATFORM_OS = Key("platform.os", OsInfo, "the distribution (os-release)")
+PLATFORM_ARCH = Key("platform.arch", str, "the CPU architecture")
+PLATFORM_BTF = Key("platform.btf", BtfInfo, "the kernel's BTF file")
+PLATFORM_EC2_SIGNS = Key("platform.ec2_signs", Ec2Signs, "the EC2 signs (DMI and hypervisor files)")

@@ -5,6 +5,7 @@ from typing import Dict, Optional, Tuple
 
 from ..values import value
 from . import Key
+from .causes import ErrorGroup
 
 # GuardDuty's SSM document, and the SSM Distributor package that installs the agent.
 GD_DOCUMENT = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
@@ -16,9 +17,11 @@ class SsmAgent:
     installed: bool
     running: bool
     running_known: bool  # False under --root when neither the unit nor a /proc tells
-    how: str  # "deb", "rpm", "snap", "files" (unit or binary, no package record) or ""
+    # "deb", "rpm", "snap", "files" (unit or binary, no package record), "process" (only its
+    # process was seen) or ""
+    how: str
     version: "Optional[str]"
-    unit: "Optional[str]"
+    unit: "Optional[str]"  # None when no package, snap, unit or binary of it was found
     unit_state: "Dict[str, str]"  # systemctl show properties; only UnitFileState under --root
     pids: "Tuple[int, ...]" = ()
     notes: "Tuple[str, ...]" = ()
@@ -68,6 +71,13 @@ class SsmLogs:
     truncated: bool = False  # a file was larger than the tail read
     unreadable: "Tuple[str, ...]" = ()
     causes: "Tuple[LogCause, ...]" = ()  # why the agent cannot work, as its entries say
+    # Host causes its entries name (inotify, worker time-outs, ...): judged by the host checks
+    host_causes: "Tuple[LogCause, ...]" = ()
+    # ERROR and CRITICAL entries no cause or kind above explains, grouped (the most recent few)
+    unexplained: "Tuple[ErrorGroup, ...]" = ()
+    unexplained_entries: int = 0  # all of them, also those of groups not kept
+    # Association and command ids of entries that name GuardDuty's document or package
+    guardduty_runs: "Tuple[str, ...]" = ()
 
 
 @value
@@ -96,8 +106,12 @@ class PluginInstallState:
         return self.state_name in ("Failed", "RollbackUninstall", "RollbackInstall")
 
 
-SSM_AGENT = Key("ssm.agent", SsmAgent)
-SSM_REGISTRATION = Key("ssm.registration", SsmRegistration)
-SSM_GUARDDUTY_PLUGIN = Key("ssm.guardduty_plugin", PluginInstallState)
-SSM_ASSOCIATION = Key("ssm.association", SsmAssociations)
-SSM_LOGS = Key("ssm.logs", SsmLogs)
+SSM_AGENT = Key("ssm.agent", SsmAgent, "the SSM agent's install and state")
+SSM_REGISTRATION = Key("ssm.registration", SsmRegistration, "the SSM registration")
+SSM_GUARDDUTY_PLUGIN = Key(
+    "ssm.guardduty_plugin",
+    PluginInstallState,
+    "the Distributor install state of GuardDuty's package",
+)
+SSM_ASSOCIATION = Key("ssm.association", SsmAssociations, "the SSM association runs")
+SSM_LOGS = Key("ssm.logs", SsmLogs, "the SSM agent's logs")

@@ -13,12 +13,44 @@ import os
 import stat
 from typing import IO, Any, Dict, List, Optional
 
+from ..values import value
 from . import tree
 
 # os-release as the standard orders it: /etc first, the vendor's /usr/lib copy as the fallback.
 # Each is a few hundred bytes; 16 KiB bounds a hostile tree's file without cutting a real one.
 OS_RELEASE_FILES = ("/etc/os-release", "/usr/lib/os-release")
 OS_RELEASE_LIMIT = 16 * 1024
+
+
+@value
+class StatVfs:
+    """statvfs(3) of the filesystem that holds a path: its size and what is left of it, in
+    blocks of ``block_size`` bytes (``f_frsize``) and in inodes. ``*_free`` is what root may
+    still use (``f_bfree``, ``f_ffree``: both agents run as root), ``*_avail`` what any user may
+    (``f_bavail``, ``f_favail``). ``flags`` is ``f_flag`` (``ST_RDONLY`` 0x1, ``ST_NOEXEC`` 0x8)."""
+
+    block_size: int
+    blocks: int
+    blocks_free: int
+    blocks_avail: int
+    files: int
+    files_free: int
+    files_avail: int
+    flags: int
+
+
+def _statvfs(real: str) -> StatVfs:
+    st = os.statvfs(real)
+    return StatVfs(
+        st.f_frsize or st.f_bsize,
+        st.f_blocks,
+        st.f_bfree,
+        st.f_bavail,
+        st.f_files,
+        st.f_ffree,
+        st.f_favail,
+        st.f_flag,
+    )
 
 
 def _identity(info: Any) -> "Dict[str, str]":
@@ -64,6 +96,9 @@ class LiveFiles:
 
     def readlink(self, path: str) -> str:
         return os.readlink(path)
+
+    def statvfs(self, path: str) -> StatVfs:
+        return _statvfs(path)
 
     def os_release(self) -> "Dict[str, str]":
         """OS identity through distro: /etc/os-release, else /usr/lib/os-release."""
@@ -124,6 +159,12 @@ class TreeFiles:
     def readlink(self, path: str) -> str:
         """The link's own text, unchanged (``/dev/null`` for a masked unit, also in a tree)."""
         return os.readlink(tree.resolve(self.root, path, follow_last=False))
+
+    def statvfs(self, path: str) -> StatVfs:
+        """The filesystem that holds the tree's own copy of ``path``: a tree cannot carry the
+        free space of the disk it was copied from, so this is the space where the tree lies
+        (a test puts a tree on a small tmpfs to show a full disk)."""
+        return _statvfs(tree.resolve(self.root, path))
 
     def _lstat_in_tree(self, path: str) -> os.stat_result:
         """The file ``path`` names in the tree; its links are followed by the resolver, so the

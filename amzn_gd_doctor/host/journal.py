@@ -160,7 +160,7 @@ class JournalReader:
         for backend in self.journal_backends:
             if backend == "systemd-python":
                 try:
-                    from systemd import journal  # type: ignore[import-untyped]  # noqa: F401
+                    from systemd import journal  # noqa: F401
                 except ImportError:
                     tried.append("systemd-python is not installed")
                     continue

@@ -5,6 +5,7 @@ minutes) and the pure function that makes it.
 Registers no probe. Reads nothing by itself.
 """
 
+import datetime
 from typing import List
 
 from ..facts.agent import FLAP_WINDOW_S, UNIT, AgentJournal
@@ -14,12 +15,15 @@ from ..sanitize import clean
 from ..values import replace
 from .agent_journal_events import UnitCounts, count_pid1_entry, oom_kills
 from .agent_text import (
+    ERROR_LEVELS,
+    ERROR_PRIORITY,
     SAMPLE_CHARS,
     PhraseTally,
     is_failure_line,
     line_level,
     printable,
 )
+from .cause_errors import ErrorGrouper
 
 # A restart loop, a series of OOM kills and the last start all show within a day.
 WINDOW_S = 24 * 3600
@@ -40,6 +44,7 @@ def summarise(
     flap_us = end_us - FLAP_WINDOW_S * 1_000_000
     counts = UnitCounts()
     tally = PhraseTally()
+    errors = ErrorGrouper(newest_first=True)
     last_line = None
     for entry in reversed(unit_entries):  # newest first, so samples are the newest
         if entry.get("_PID") == "1" and entry.get("UNIT") == UNIT:
@@ -50,10 +55,13 @@ def summarise(
             continue
         # journald gives a service's stdout one priority (info), so the line's own level counts
         priority = parse_count(entry.get("PRIORITY"))
-        failure = (priority is not None and priority <= 4) or is_failure_line(
-            text, line_level(text)
-        )
-        tally.add(text, failure, recent=entry.realtime_us >= recent_us)
+        level = line_level(text)
+        failure = (priority is not None and priority <= 4) or is_failure_line(text, level)
+        named = tally.add(text, failure, recent=entry.realtime_us >= recent_us)
+        if named is None and (
+            level in ERROR_LEVELS or (priority is not None and priority <= ERROR_PRIORITY)
+        ):
+            errors.add(text, _when(entry.realtime_us))
         if last_line is None:
             last_line = clean(text, SAMPLE_CHARS)
     kills = oom_kills(kernel_entries)
@@ -78,4 +86,11 @@ def summarise(
         last_state_age_s=(end_us - last[1]) / 1e6 if last else None,
         phrases=tally.hits(),
         last_agent_line=last_line,
+        unexplained=errors.result(),
     )
+
+
+def _when(realtime_us: int) -> str:
+    """A journal entry's time as the other sources write it, in UTC."""
+    stamp = datetime.datetime.fromtimestamp(realtime_us / 1e6, datetime.timezone.utc)
+    return stamp.strftime("%Y-%m-%d %H:%M:%S")

@@ -7,7 +7,6 @@ bracketed or bare levels, glog, or none. Binary garbage and terminal escape sequ
 leave this module. The directory is root-only on most hosts.
 """
 
-import zlib
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
 from ..facts.agent import AGENT_LOGS, LOG_DIR, AgentLogs, LogFile
@@ -15,13 +14,18 @@ from ..host import CouldNotLook
 from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
+from .agent_log_files import gunzip_tail as gunzip_tail  # also read here by the tests
+from .agent_log_files import read_file
+from .agent_log_files import split_lines as split_lines
 from .agent_text import (
+    ERROR_LEVELS,
     SAMPLE_CHARS,
     PhraseTally,
     is_failure_line,
     line_level,
     printable,
 )
+from .cause_errors import ErrorGrouper, when_of
 
 if TYPE_CHECKING:
     from ..host.protocols import FilesPart
@@ -33,46 +37,15 @@ MAX_FILES = 4
 # 512 KiB holds hundreds of cycles; reading it is milliseconds even for a 2 GB file.
 TAIL_BYTES = 512 * 1024
 TOTAL_BYTES = 1024 * 1024
-# A rotated .gz cannot be read from its end: at most this much of it is decompressed (keeping
-# its last TAIL_BYTES), from at most GZ_INPUT_LIMIT compressed bytes.
-GZ_INPUT_LIMIT = 4 * 1024 * 1024
-GZ_OUTPUT_LIMIT = 32 * 1024 * 1024
 # An occurrence among the last RECENT_LINES lines is current, not history.
 RECENT_LINES = 500
 
 
-def split_lines(data: bytes, from_start: bool) -> "List[str]":
-    """Decoded lines of a chunk; a tail read that began mid-line loses its first piece, unless
-    that piece ends a run of NULs (the hole copytruncate leaves when the writer keeps its
-    offset): then what follows the NULs is a whole line."""
-    lines = data.decode("utf-8", "replace").split("\n")
-    if not from_start and len(lines) > 1:
-        lines = lines[1:] if "\x00" not in lines[0] else [lines[0].rsplit("\x00", 1)[1]] + lines[1:]
-    if lines and lines[-1] == "":
-        lines.pop()
-    return lines
-
-
-def gunzip_tail(data: bytes, keep: int) -> "Tuple[bytes, bool]":
-    """The last ``keep`` bytes of a gzip stream's first GZ_OUTPUT_LIMIT bytes, and whether the
-    whole stream was seen. Raises zlib.error for data that is not gzip."""
-    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    tail = b""
-    produced = 0
-    pending = data
-    while pending and produced < GZ_OUTPUT_LIMIT:
-        chunk = inflater.decompress(pending, 256 * 1024)
-        pending = inflater.unconsumed_tail
-        produced += len(chunk)
-        tail = (tail + chunk)[-keep:]
-        if inflater.eof:
-            return tail, True
-    return tail, inflater.eof
-
-
 def analyse(chunks: "List[Tuple[LogFile, List[str]]]", directory: str) -> AgentLogs:
-    """Levels and phrase classes over files given newest first, lines in file order."""
+    """Levels and phrase classes over files given newest first, lines in file order; error
+    and fatal lines that no phrase class explains, grouped."""
     tally = PhraseTally()
+    errors = ErrorGrouper(newest_first=True)
     levels: Dict[str, int] = {}
     garbage = 0
     total = 0
@@ -86,7 +59,9 @@ def analyse(chunks: "List[Tuple[LogFile, List[str]]]", directory: str) -> AgentL
             level = line_level(text)
             levels[level or "none"] = levels.get(level or "none", 0) + 1
             failure = is_failure_line(text, level)
-            tally.add(text, failure, recent=total < RECENT_LINES)
+            named = tally.add(text, failure, recent=total < RECENT_LINES)
+            if named is None and level in ERROR_LEVELS:
+                errors.add(text, when_of(text))
             if failure and last_failure is None and level is not None:
                 last_failure = clean(text, SAMPLE_CHARS)
             total += 1
@@ -99,26 +74,8 @@ def analyse(chunks: "List[Tuple[LogFile, List[str]]]", directory: str) -> AgentL
         tally.hits(),
         garbage,
         last_failure,
+        errors.result(),
     )
-
-
-def _read_file(
-    files: "FilesPart", path: str, name: str, budget: int
-) -> "Tuple[LogFile, List[str]]":
-    size = files.file_size(path)
-    if name.endswith(".gz"):
-        data = files.read_bytes(path, GZ_INPUT_LIMIT)
-        try:
-            tail, whole = gunzip_tail(data, budget)
-        except zlib.error:
-            return LogFile(name, size, True, 0, 0, "not a valid gzip file"), []
-        lines = split_lines(tail, from_start=whole and len(tail) < budget)
-        return LogFile(name, size, True, len(tail), len(lines)), lines
-    if name.endswith((".xz", ".bz2", ".zst", ".lz4")):
-        return LogFile(name, size, True, 0, 0, "compressed in a format that is not read"), []
-    data = files.read_bytes(path, budget, tail=True)
-    lines = split_lines(data, from_start=size <= budget)
-    return LogFile(name, size, False, len(data), len(lines)), lines
 
 
 def read_logs(files: "FilesPart", directory: str = LOG_DIR) -> AgentLogs:
@@ -140,7 +97,7 @@ def read_logs(files: "FilesPart", directory: str = LOG_DIR) -> AgentLogs:
         if remaining <= 0:
             break
         try:
-            chunk = _read_file(files, f"{directory}/{name}", name, min(TAIL_BYTES, remaining))
+            chunk = read_file(files, f"{directory}/{name}", name, min(TAIL_BYTES, remaining))
         except PermissionError:
             denied.append(name)
             chunks.append((LogFile(name, 0, False, 0, 0, "permission denied"), []))

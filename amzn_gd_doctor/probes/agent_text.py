@@ -38,6 +38,12 @@ _LEVELS = {
     **dict.fromkeys(("error", "err", "e"), "error"),
     **dict.fromkeys(("fatal", "critical", "crit", "panic", "f"), "fatal"),
 }
+# Levels at error and above: what an unexplained error line is (docs/causes.md).
+ERROR_LEVELS = ("error", "fatal")
+# journald's PRIORITY for errors and worse: 0 emerg, 1 alert, 2 crit, 3 err
+# (systemd.journal-fields(7)). A service's stdout is logged at 6 (info) whatever it says, so
+# this counts only for programs that set it themselves.
+ERROR_PRIORITY = 3
 _FAILURE_WORDS = lazy_re.compile(
     r"\b(error|fail(ed|ure|s)?|unable|cannot|can't|denied|refused|"
     r"time[d ]?out|panic|fatal)\b",

@@ -115,13 +115,18 @@ def agent(
     known = running or pids is not None or (runtime and "ActiveState" in state)
     if not known:
         notes.append("no /proc captured in the tree: whether the agent runs is unknown")
+    found = installed  # a package, snap, unit or binary of it
+    if pids and not installed:
+        # A running agent is an installed one, wherever its binary lives (a container, a path
+        # of its own): the host is SSM managed, whatever no package or unit says.
+        installed, how = True, "process"
     return SsmAgent(
         installed,
         running,
         known,
         how,
         version,
-        unit if installed else None,
+        unit if found else None,
         state,
         pids or (),
         tuple(notes),

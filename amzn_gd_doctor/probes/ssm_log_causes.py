@@ -34,25 +34,50 @@ def find_causes(entries: "Sequence[Entry]") -> "Tuple[Tuple[LogCause, ...], Froz
     """The causes the entries name, and which entries named one. ``... EC2RoleRequestError: no
     EC2 instance role found | caused by: ... dial tcp 169.254.169.254:80: connect: network is
     unreachable`` -> imds_unreachable, not no_instance_profile."""
-    hits: Dict[int, CausePattern] = {}
-    for i, entry in enumerate(entries):
-        for pattern in CAUSES:
-            if pattern.match.search(entry.text):
-                hits[i] = pattern
-                break
+    hits = match_entries(entries, CAUSES)
     unreachable = [i for i, p in hits.items() if p.cause == "imds_unreachable"]
     for i, p in hits.items():
         near = any(abs(i - j) <= NEAR_ENTRIES for j in unreachable)
         if p.cause == "no_instance_profile" and near:
             hits[i] = _BY_CAUSE["imds_unreachable"]
-    gd_runs = _guardduty_runs(entries)
+    return tally_hits(entries, hits), frozenset(hits)
+
+
+def match_entries(
+    entries: "Sequence[Entry]",
+    patterns: "Sequence[CausePattern]",
+    skip: "FrozenSet[int]" = frozenset(),
+) -> "Dict[int, CausePattern]":
+    """The first of ``patterns`` each entry matches, by the entry's index (``skip``: entries
+    another catalogue explained already)."""
+    hits: Dict[int, CausePattern] = {}
+    for i, entry in enumerate(entries):
+        if i in skip:
+            continue
+        for pattern in patterns:
+            if pattern.match.search(entry.text):
+                hits[i] = pattern
+                break
+    return hits
+
+
+def tally_hits(
+    entries: "Sequence[Entry]", hits: "Dict[int, CausePattern]"
+) -> "Tuple[LogCause, ...]":
+    """One LogCause per cause the hits name, in the order the causes were first logged."""
+    gd_runs = guardduty_runs(entries)
     grouped: Dict[str, List[Tuple[Entry, CausePattern]]] = {}
     for i in sorted(hits):
         grouped.setdefault(hits[i].cause, []).append((entries[i], hits[i]))
-    return tuple(_tally(c, found, gd_runs) for c, found in grouped.items()), frozenset(hits)
+    return tuple(_tally(c, found, gd_runs) for c, found in grouped.items())
 
 
-def _guardduty_runs(entries: "Sequence[Entry]") -> "Set[str]":
+def run_ids(text: str) -> "List[str]":
+    """The association, command or document ids an entry's bracketed contexts carry."""
+    return _RUN_ID_RE.findall(text)
+
+
+def guardduty_runs(entries: "Sequence[Entry]") -> "Set[str]":
     """Association and command ids of entries that name GuardDuty's document or package: the
     plugin's own lines carry the run's id but not always the package's name."""
     return {
@@ -93,4 +118,4 @@ def excerpt(text: str) -> str:
 def _names_guardduty(entry: Entry, gd_runs: "Set[str]") -> bool:
     if GD_PACKAGE in entry.text or GD_DOCUMENT in entry.text:
         return True
-    return any(run_id in gd_runs for run_id in _RUN_ID_RE.findall(entry.text))
+    return any(run_id in gd_runs for run_id in run_ids(entry.text))

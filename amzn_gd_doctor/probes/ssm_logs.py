@@ -1,21 +1,25 @@
 """The SSM agent's own logs: a bounded tail of amazon-ssm-agent.log and errors.log, cut into
-entries (a line and its "caused by:" lines), the causes they name (see ssm_log_causes), and the
-other kinds of line that explain why GuardDuty's association did or did not run.
+entries (a line and its "caused by:" lines), the causes they name (see ssm_log_causes), the
+host causes they name (ssm_log_host), the other kinds of line that explain why GuardDuty's
+association did or did not run (ssm_log_kinds), and the ERROR entries nothing explains,
+grouped (cause_errors).
 
 /var/log/amazon/ssm is root-only. Honours --root. Lines are made printable before they are kept.
 """
 
-import re
 from typing import TYPE_CHECKING, Dict, List, Sequence, Set, Tuple
 
 from .. import lazy_re
-from ..facts.ssm import GD_DOCUMENT, GD_PACKAGE, SSM_LOGS, LogCause, SsmLogs
+from ..facts.ssm import SSM_LOGS, LogCause, SsmLogs
 from ..host.protocols import FILES
 from ..probing import probe
 from ..sanitize import clean
 from ..values import value
+from .cause_errors import ErrorGrouper
 from .ssm_common import SSM_LOG_DIR, denied
-from .ssm_log_causes import find_causes
+from .ssm_log_causes import EVIDENCE_CHARS, find_causes, guardduty_runs
+from .ssm_log_host import find_host_causes
+from .ssm_log_kinds import ERROR_LEVELS, KINDS, NAMED_KINDS
 from .ssm_log_lines import parse_entries
 
 if TYPE_CHECKING:
@@ -28,37 +32,13 @@ LOG_FILES = (f"{SSM_LOG_DIR}/amazon-ssm-agent.log", f"{SSM_LOG_DIR}/errors.log")
 LOG_TAIL_BYTES = 256 * 1024
 # Evidence kept per kind: the latest few lines say enough, more would flood the report.
 MAX_LINES_PER_KIND = 3
+# GuardDuty's association runs every 10 minutes: a day's tail names a few ids (one association,
+# its runs); more than this is a loop of new associations, and the first ids say enough.
+MAX_RUN_IDS = 32
 
-# (kind, pattern) for entries that name no cause, first match wins. Phrases are the agent's own
-# (see docs/ssm.md); "credentials" keeps credential errors whose cause the entry does not say.
-KINDS: "Tuple[Tuple[str, re.Pattern[str]], ...]" = (
-    ("associations_unavailable", lazy_re.compile(r"Unable to load instance associations")),
-    (
-        "registration",
-        lazy_re.compile(
-            r"MachineFingerprintDoesNotMatch|InvalidActivation|ActivationExpired|"
-            r"Failed to register|registration failed|error while loading server info",
-            re.I,
-        ),
-    ),
-    (
-        "credentials",
-        lazy_re.compile(
-            r"EC2RoleRequestError|NoCredentialProviders|no valid credentials could be retrieved|"
-            r"Retrieve credentials produced error|AccessDeniedException|ExpiredToken|"
-            r"Health ping failed|instance management role is not configured"
-        ),
-    ),
-    (
-        "guardduty_failure",
-        lazy_re.compile(
-            rf"(?=.*(?:{GD_DOCUMENT}|{GD_PACKAGE}))(?=.*\b(?:ERROR|fail(?:ed|ure)?)\b)", re.I
-        ),
-    ),
-    ("guardduty", lazy_re.compile(rf"{GD_DOCUMENT}|{GD_PACKAGE}")),
-    ("association_run", lazy_re.compile(r"Executing association")),
-    ("error", lazy_re.compile(r"^\S+ \S+ ERROR ")),
-)
+# errors.log writes "[Func @ file.line] " after the level, amazon-ssm-agent.log does not
+# (seelog_unix.xml: fmterror, fmtinfo): set aside, an entry of both files is counted once.
+_ERRORS_LOG_FUNC_RE = lazy_re.compile(r"^(\S+ \S+ [A-Z]+ )\[[^\]@]* @ [^\]]*\] ")
 
 
 @value
@@ -66,6 +46,9 @@ class LogTally:
     counts: "Dict[str, int]"
     lines: "Dict[str, Tuple[str, ...]]"
     causes: "Tuple[LogCause, ...]"
+    host_causes: "Tuple[LogCause, ...]"
+    errors: ErrorGrouper
+    guardduty_runs: "Tuple[str, ...]" = ()
 
 
 def parse_log(data: bytes, truncated: bool = False) -> LogTally:
@@ -77,29 +60,38 @@ def parse_log(data: bytes, truncated: bool = False) -> LogTally:
 
 def parse_logs(tails: "Sequence[Tuple[bytes, bool]]") -> LogTally:
     """Several files' tails (data, cut) together. errors.log repeats the ERROR entries of
-    amazon-ssm-agent.log, so an entry already seen in an earlier file is counted once."""
+    amazon-ssm-agent.log, so an entry already seen in an earlier file is not counted again
+    (its ``[Func @ file.line]`` set aside)."""
     entries = []
-    seen: Set[str] = set()
+    seen: Set[str] = set()  # entries of the files before this one
     for data, truncated in tails:
         lines = data.decode("utf-8", errors="replace").splitlines()
+        here: Set[str] = set()
         for entry in parse_entries("\n".join(lines[1:] if truncated else lines)):
-            if entry.text not in seen:
-                seen.add(entry.text)
+            key = _ERRORS_LOG_FUNC_RE.sub(r"\1", entry.text, count=1)
+            if key not in seen:  # a line repeated within one file is counted each time
+                here.add(key)
                 entries.append(entry)
+        seen |= here
     causes, explained = find_causes(entries)
+    host_causes, host_explained = find_host_causes(entries, explained)
     counts: Dict[str, int] = {}
     kept: Dict[str, List[str]] = {}
+    errors = ErrorGrouper()
     for i, entry in enumerate(entries):
-        if i in explained:
+        if i in explained or i in host_explained:
             continue
-        for kind, pattern in KINDS:
-            if pattern.search(entry.text):
-                counts[kind] = counts.get(kind, 0) + 1
-                bucket = kept.setdefault(kind, [])
-                bucket.append(clean(entry.text))
-                del bucket[:-MAX_LINES_PER_KIND]
-                break
-    return LogTally(counts, {k: tuple(v) for k, v in kept.items()}, causes)
+        kind = next((k for k, pattern in KINDS if pattern.search(entry.text)), None)
+        if kind is not None:
+            counts[kind] = counts.get(kind, 0) + 1
+            bucket = kept.setdefault(kind, [])
+            bucket.append(clean(entry.text))
+            del bucket[:-MAX_LINES_PER_KIND]
+        if entry.level in ERROR_LEVELS and kind not in NAMED_KINDS:
+            errors.add(entry.text, entry.when, EVIDENCE_CHARS)
+    gd_runs = tuple(sorted(guardduty_runs(entries)))[:MAX_RUN_IDS]
+    kept_lines = {k: tuple(v) for k, v in kept.items()}
+    return LogTally(counts, kept_lines, causes, host_causes, errors, gd_runs)
 
 
 @probe(SSM_LOGS, parts=(FILES,))
@@ -130,4 +122,8 @@ def logs(ctx: "ProbeContext", files: "FilesPart") -> SsmLogs:
         any(cut for _, cut in tails),
         tuple(unreadable),
         tally.causes,
+        tally.host_causes,
+        tally.errors.result(),
+        tally.errors.total,
+        tally.guardduty_runs,
     )

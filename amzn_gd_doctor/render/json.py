@@ -11,7 +11,9 @@ from typing import Any, Dict
 from ..model import Diagnosis, Report
 from ..sanitize import printable
 
-SCHEMA_VERSION = "1.3"  # 1.1: timing; 1.2: verdict.not_ec2; 1.3: replay, host.agent_version
+# 1.1: timing; 1.2: verdict.not_ec2; 1.3: replay, host.agent_version; 1.4: timing.import_ms and
+# timing.compile_ms; 1.5: verdict.covered_elsewhere, host.family
+SCHEMA_VERSION = "1.5"
 
 
 def diagnosis_dict(d: Diagnosis) -> "Dict[str, Any]":
@@ -43,6 +45,7 @@ def report_dict(report: Report) -> "Dict[str, Any]":
             "code": primary.issue.code if primary else None,
             "confidence": primary.confidence.value if primary else None,
             "not_ec2": report.not_ec2,
+            "covered_elsewhere": report.covered_elsewhere,
         },
         "diagnoses": [diagnosis_dict(d) for d in report.diagnoses],
         "checks": [
@@ -83,6 +86,7 @@ def report_dict(report: Report) -> "Dict[str, Any]":
             "subnet_id": host.subnet_id,
             "vpc_cidrs": list(host.vpc_cidrs),
             "agent_version": host.agent_version,
+            "family": host.family,
         },
         "incomplete": [{"id": i.id, "reason": i.reason} for i in report.incomplete],
         "exit_code": int(report.exit_code),
@@ -103,6 +107,8 @@ def report_dict(report: Report) -> "Dict[str, Any]":
         "startup_ms": t.startup_ms,
         "probes_ms": t.probes_ms,
         "rules_ms": t.rules_ms,
+        "import_ms": t.import_ms,
+        "compile_ms": t.compile_ms,
         # Building this document; writing it out is one call more.
         "render_ms": int((time.monotonic() - began) * 1000),
     }

@@ -1,12 +1,31 @@
 """The report for people: the predicted console issue first, then a line per check with its
 fix under each failure. Every string from the host is escaped so no control character or
 terminal escape sequence reaches the terminal.
+
+Every line but the first (the one-line summary a fleet reads) is wrapped to the terminal's
+width, or to WIDTH columns when the report does not go to a terminal; a wrapped line continues
+under its own text (after ``[PASS] ``, ``Observed:      ``, ``1. ``), so the check ids and
+labels stay in their column.
 """
 
-from typing import Dict, List, Set
+from typing import Dict, List, Optional, Set
 
+from .. import lazy_re
 from ..model import Confidence, Diagnosis, ExitCode, Finding, Outcome, Report
 from ..sanitize import printable
+
+# Where a report that does not go to a terminal (a pipe, a file, Run Command's output) is
+# wrapped: as wide as the longest URL of GuardDuty's docs the report names, so that one fits
+# whole on a line of its own.
+WIDTH = 100
+# Narrower terminals still get this much: below it, the continuation column (17 after
+# "Observed:") would leave a few characters a line.
+MIN_WIDTH = 60
+_ANSI = lazy_re.compile(r"\x1b\[[0-9;]*m")
+# What a wrapped line continues under: a check's mark, a list dash, a step number, or a label
+# ("Observed:      ", "Hint: "); else two columns in from the line's own indent.
+_HANG = lazy_re.compile(r" *(?:\[.{4}\] |-> |- |\d+\. |[A-Za-z][A-Za-z ]*: +)")
+_URL = "://"
 
 MARKS = {
     Outcome.PASS: ("PASS", "32"),
@@ -54,6 +73,8 @@ def summary_line(report: Report) -> str:
             status,
             "not an EC2 instance: GuardDuty's EC2 Runtime Monitoring does not cover it",
         ]
+    elif report.covered_elsewhere:
+        fields = [status, clean(report.covered_elsewhere)]
     elif report.primary:
         p = report.primary
         fields = [status, p.issue.issue_type, f'"{p.issue.issue_message}"', p.confidence.value]
@@ -86,7 +107,7 @@ def _header(report: Report) -> "List[str]":
     parts = [
         clean(p)
         for p in (
-            h.os,
+            f"{h.os} ({h.family})" if h.os and h.family else h.os or h.family,
             f"kernel {h.kernel}" if h.kernel else None,
             h.arch,
             f"account {h.account_id}" if h.account_id else None,
@@ -107,7 +128,11 @@ def _verdict(report: Report, style: _Style) -> "List[str]":
         lines.append(f"  Not EC2:       {clean(report.not_ec2)}")
         if report.primary:
             lines.append("  The failures below are consequences, none is a console issue:")
-    if report.primary and not report.not_ec2:
+    elif report.covered_elsewhere:
+        lines.append(f"  Coverage:      {clean(report.covered_elsewhere)}")
+        if report.primary:
+            lines.append("  The failures below are not this instance's EC2 coverage issue:")
+    if report.primary and not report.not_ec2 and not report.covered_elsewhere:
         p = report.primary
         # The fix comes here, not only under its check: Run Command shows the first 2,500
         # characters of the output, and the checks that precede the failing one can fill them.
@@ -120,7 +145,7 @@ def _verdict(report: Report, style: _Style) -> "List[str]":
         ]
         lines += [f"    {n}. {clean(step)}" for n, step in enumerate(p.remediation, 1)]
         lines.append(f"  Docs: {p.issue.doc_url}")
-    elif status == "UNKNOWN":
+    elif status == "UNKNOWN" and not report.covered_elsewhere:
         lines.append("  Nothing failed, but some checks could not decide (see below).")
     return lines
 
@@ -158,7 +183,54 @@ def _check(
     return lines
 
 
-def render(report: Report, verbose: bool = False, color: bool = False) -> str:
+def _shown(text: str) -> int:
+    """Columns ``text`` takes on a terminal: its colour codes take none."""
+    return len(_ANSI.sub("", text))
+
+
+def wrap(line: str, width: int) -> "List[str]":
+    """``line`` as lines of at most ``width`` columns, broken at spaces; the continuations hang
+    under its text (_HANG). A word too long for a line of its own is cut, except a URL, which
+    stays whole to stay usable: it gets a line to itself, moved left as far as it needs."""
+    if _shown(line) <= width:
+        return [line]
+    plain = _ANSI.sub("", line)
+    hang = _HANG.match(plain)
+    indent = len(hang.group(0)) if hang else len(plain) - len(plain.lstrip(" ")) + 2
+    pad = " " * min(indent, width // 2)
+    head = len(line) - len(line.lstrip(" "))
+    out: List[str] = []
+    current, used, empty = line[:head], head, True
+    for word in line[head:].split(" "):
+        size = _shown(word)
+        if not empty and used + 1 + size > width:
+            out.append(current.rstrip())
+            current, used, empty = pad, len(pad), True
+        if empty and used + size > width:
+            if _URL in word:  # whole, on a line of its own, as far right as it fits
+                if current.strip():
+                    out.append(current.rstrip())
+                out.append(" " * max(0, min(len(pad), width - size)) + word)
+                current, used, empty = pad, len(pad), True
+                continue
+            while used + size > width:  # host text with no space in it: cut
+                room = width - used
+                out.append(current + word[:room])
+                word, size = word[room:], size - room
+                current, used = pad, len(pad)
+        current += word if empty else " " + word
+        used += size if empty else 1 + size
+        empty = False
+    if current.strip():
+        out.append(current.rstrip())
+    return out
+
+
+def render(
+    report: Report, verbose: bool = False, color: bool = False, width: "Optional[int]" = WIDTH
+) -> str:
+    """The text report. ``width``: the columns its lines are wrapped to (the terminal's, or
+    WIDTH), at least MIN_WIDTH; None leaves every line whole."""
     style = _Style(color)
     lines = [summary_line(report)] + _header(report) + _verdict(report, style) + ["", "Checks"]
     # The primary diagnosis's fix is in the verdict block already.
@@ -175,8 +247,8 @@ def render(report: Report, verbose: bool = False, color: bool = False) -> str:
     if others:
         lines += ["", "Other diagnoses (the console shows one issue at a time):"]
         for d in others:
-            suspect = " - suspected" if d.confidence is Confidence.SUSPECTED else ""
-            lines.append(f"  - {d.issue.issue_type} / {_message(d.issue.issue_message)}{suspect}")
+            weaker = f" - {d.confidence.value}" if d.confidence is not Confidence.CONFIRMED else ""
+            lines.append(f"  - {d.issue.issue_type} / {_message(d.issue.issue_message)}{weaker}")
     if report.incomplete:
         lines += ["", "Could not observe or decide:"]
         lines += [f"  - {clean(i.id)}: {clean(i.reason)}" for i in report.incomplete]
@@ -190,4 +262,7 @@ def render(report: Report, verbose: bool = False, color: bool = False) -> str:
         ]
     code = report.exit_code
     lines += ["", f"Exit {int(code)} ({EXIT_WORDS[code]}) after {report.elapsed_ms / 1000:.2f} s"]
+    if width is not None:  # the summary line, first, stays whole: a fleet reads it as one
+        columns = max(width, MIN_WIDTH)
+        lines = lines[:1] + [part for line in lines[1:] for part in wrap(line, columns)]
     return "\n".join(lines) + "\n"

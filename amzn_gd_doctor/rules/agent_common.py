@@ -39,6 +39,16 @@ MANUAL_INSTALL = (
 BY_HAND_UNIT = f"sudo systemctl status {AGENT}"
 BY_HAND_JOURNAL = f"sudo journalctl -u {AGENT} --since -24h"
 BY_HAND_LOGS = f"sudo tail -n 200 {LOG_DIR}/*"
+# The last step of a fix that changes what the agent needs: systemd may have given up on it
+# (start-limit-hit), so it is started again by hand rather than left to its restart timer.
+RESTART = f"sudo systemctl reset-failed {AGENT} && sudo systemctl restart {AGENT}"
+RESTART_STEP = f"Then restart the agent: `{RESTART}`."
+# A restart loop or a failed unit shows a cause it does not name: find it, fix it, restart.
+LOOP_FIX = (f"Read why it dies: `{BY_HAND_JOURNAL}`; fix that, then `{RESTART}`.",)
+START_FIX = (
+    f"Read why it stopped: `{BY_HAND_UNIT}` and `{BY_HAND_JOURNAL}`; then "
+    f"`sudo systemctl enable --now {AGENT}`.",
+)
 CONNECTIVITY = ("auth", "imds", "dns", "network", "tls")
 # The order causes are named in: what stops the agent outright first.
 CATEGORY_ORDER = CONNECTIVITY + ("ebpf", "memlock", "crash", "throttling")
@@ -47,22 +57,27 @@ FIXES = {
         "Look for a Deny of guardduty:SendSecurityTelemetry in the service control "
         "policies (AWS Organizations) over this account and in the guardduty-data VPC "
         "endpoint policy; the agent needs that action allowed.",
+        RESTART_STEP,
     ),
     "imds": (
         "The agent signs in with the instance identity: keep IMDS enabled "
         "(HttpEndpoint=enabled) and reachable by the agent's process.",
+        RESTART_STEP,
     ),
     "dns": (
         "Create the interface VPC endpoint com.amazonaws.<region>.guardduty-data with "
         "private DNS enabled (or enable automated agent configuration, which creates it).",
+        RESTART_STEP,
     ),
     "network": (
         "Allow inbound TCP 443 from the VPC CIDR on the guardduty-data endpoint's "
         "security group, and check NACLs, routes and any proxy the agent uses.",
+        RESTART_STEP,
     ),
     "tls": (
         "Exempt guardduty-data.<region>.amazonaws.com from TLS inspection, and check the "
         "system clock (`timedatectl`).",
+        RESTART_STEP,
     ),
 }
 

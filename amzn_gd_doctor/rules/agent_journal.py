@@ -13,12 +13,13 @@ from ..facts.agent import (
     AgentJournal,
     AgentUnit,
 )
-from ..model import Verdict, failed, inconclusive, passed
+from ..model import Confidence, Verdict, failed, inconclusive, passed
 from ..registry import rule
 from .agent_common import (
     AGENT,
     BY_HAND_JOURNAL,
     CRASH_LOOP_RESTARTS,
+    LOOP_FIX,
     cause,
     counts,
     flapping,
@@ -47,16 +48,18 @@ def not_crash_looping(evidence: AgentEvidence, unit: "Optional[AgentUnit]") -> V
     flap = flapping(journal)
     if max(total or 0, recent or 0) < CRASH_LOOP_RESTARTS and not gave_up and not flap:
         return _no_loop(total, recent)
+    return _looping(_loop_parts(total, journal, gave_up), cause(evidence))
+
+
+def _looping(parts: "List[str]", why: str) -> Verdict:
+    """The loop is the console's "Agent disconnected" either way: confirmed when the journal
+    or the logs say why the agent dies, else its cause is only inferred (likely)."""
     return failed(
         "agent_disconnected",
-        "the agent is crash-looping: "
-        + "; ".join(_loop_parts(total, journal, gave_up))
-        + cause(evidence)
-        + ".",
-        fix=(
-            f"Read the cause: `{BY_HAND_JOURNAL}`, fix it, then `sudo systemctl "
-            f"reset-failed {AGENT} && sudo systemctl restart {AGENT}`.",
-        ),
+        "the agent is crash-looping: " + "; ".join(parts) + why + ".",
+        fix=LOOP_FIX,
+        confidence=Confidence.CONFIRMED if why else Confidence.LIKELY,
+        symptom=True,
     )
 
 

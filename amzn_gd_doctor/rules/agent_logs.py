@@ -52,7 +52,8 @@ def btf_errors(
     btf_missing = any(h.name == "btf_missing" for h in hits)
     if evidence.hits(("memlock",)) and not btf_missing:
         return not_applicable(
-            "the agent's libbpf failures come with locked-memory errors: agent.memlock judges them."
+            "the agent's libbpf failures come with locked-memory errors: the locked-memory check "
+            "judges them."
         )
     total = sum(h.count for h in hits)
     skeleton = next((h for h in hits if h.name == "bpf_skeleton_failed"), None)
@@ -118,18 +119,65 @@ def logs_clean(lines: AgentEvidence, proxy: "Optional[ProxyView]") -> Verdict:
     current = [h for h in hits if h.recent and h.category in CONNECTIVITY]
     env = proxy.agent_env if proxy is not None else {}
     evidence = tuple(f"agent proxy setting {k}={v}" for k, v in sorted(env.items()))
+    evidence += _unexplained_evidence(lines)
     if current:
         return _cannot_reach(current, evidence)
     read = sources(lines)
-    if hits:
-        names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
-        return Verdict(
-            Outcome.WARN,
-            f"no current connectivity or authentication failure in "
-            f"{read}, but earlier or minor ones: {names}.",
-            evidence=evidence,
-        )
-    return passed(f"no connectivity or authentication failure in {read}.", evidence=evidence)
+    if hits or lines.unexplained:
+        return _earlier_or_unexplained(lines, hits, read, evidence)
+    return passed(
+        f"no connectivity or authentication failure, and no error line that matches no known "
+        f"cause, in {read}.",
+        evidence=evidence,
+    )
+
+
+def _earlier_or_unexplained(
+    lines: AgentEvidence, hits: "Tuple[PhraseHits, ...]", read: str, evidence: "Tuple[str, ...]"
+) -> Verdict:
+    """Failures that are not current, or error lines no phrase class explains: a warning that
+    names them, never a pass."""
+    names = ", ".join(f"{h.name} ×{h.count}" for h in hits)
+    earlier = f", but earlier or minor ones: {names}" if hits else ""
+    return Verdict(
+        Outcome.WARN,
+        f"no current connectivity or authentication failure in {read}{earlier}"
+        + _unexplained_phrase(lines)
+        + ".",
+        evidence=evidence,
+        fix=(UNEXPLAINED_FIX,) if lines.unexplained else (),
+    )
+
+
+# A quoted line in a summary: the error's words, within one sentence.
+QUOTE_CHARS = 160
+UNEXPLAINED_FIX = (
+    f"Read the quoted error lines in context (`{BY_HAND_LOGS}`, `{BY_HAND_JOURNAL}`): no known "
+    "cause matches them, so the doctor cannot say whether they stop the agent reporting."
+)
+
+
+def _unexplained_phrase(lines: AgentEvidence) -> str:
+    """``; 4 error lines match no known cause (2 kinds), the latest 'event ring buffer full'
+    ×1, last seen 2026-11-20 11:58:40 (log)``, or "" when there are none."""
+    found = lines.unexplained
+    if not found:
+        return ""
+    n = sum(g.count for _, g in found)
+    source, first = found[0]
+    text = first.sample if len(first.sample) <= QUOTE_CHARS else first.sample[:157] + "..."
+    seen = f", last seen {first.latest}" if first.latest else ""
+    kinds = f" ({len(found)} kinds)" if len(found) > 1 else ""
+    lines_ = "1 error line matches" if n == 1 else f"{n} error lines match"
+    return f"; {lines_} no known cause{kinds}, the latest '{text}' ×{first.count}{seen} ({source})"
+
+
+def _unexplained_evidence(lines: AgentEvidence) -> "Tuple[str, ...]":
+    return tuple(
+        f"agent {source}, no known cause (×{g.count}{', last ' + g.latest if g.latest else ''}): "
+        f"{g.sample}"
+        for source, g in lines.unexplained
+    )
 
 
 def _cannot_reach(current: "List[PhraseHits]", evidence: "Tuple[str, ...]") -> Verdict:

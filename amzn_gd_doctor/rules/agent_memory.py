@@ -27,6 +27,7 @@ from .agent_common import (
     CAP_KILLS,
     MEMLOCK_KERNELS_UPTO,
     MEMLOCK_MIN,
+    RESTART_STEP,
     cap_of,
     usable,
 )
@@ -114,7 +115,10 @@ def _cap_kills(times: str, unit: "Optional[AgentUnit]") -> Verdict:
 
 def _cap_fix(cap: "Optional[int]") -> "Tuple[str, ...]":
     if cap is None:
-        return ("Give the instance more memory, or find what else uses it (`ps aux --sort=-rss`).",)
+        return (
+            "Give the instance more memory, or find what else uses it (`ps aux --sort=-rss`).",
+            RESTART_STEP,
+        )
     return (
         f"Raise MemoryMax and MemoryLimit (to {fmt_bytes(cap * 2)}, for example) in "
         f"/lib/systemd/system/{UNIT} or a drop-in (`sudo systemctl edit {AGENT}`), then "

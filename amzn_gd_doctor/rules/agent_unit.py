@@ -17,14 +17,15 @@ from ..facts.agent import (
     AgentUnit,
     Systemd,
 )
-from ..model import Outcome, Verdict, failed, inconclusive, passed
+from ..model import Confidence, Outcome, Verdict, failed, inconclusive, passed
 from ..numbers import fmt_bytes
 from ..registry import rule
 from .agent_common import (
     AGENT,
-    BY_HAND_JOURNAL,
     BY_HAND_UNIT,
     CRASH_LOOP_RESTARTS,
+    LOOP_FIX,
+    START_FIX,
     flapping,
     usable,
 )
@@ -61,21 +62,24 @@ def unit_running(
 
 
 def _restarting(flap: str, state: str) -> Verdict:
-    """A loop fails whatever this instant shows: the agent is down for part of every cycle."""
+    """A loop fails whatever this instant shows: the agent is down for part of every cycle.
+    Likely: the console's "Agent disconnected" follows, but why it dies is another check's."""
     return failed(
         "agent_disconnected",
-        f"{UNIT} keeps restarting: {flap}; at this instant it is {state}, but it does "
-        "not stay up long enough to report.",
-        fix=(f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",),
+        f"the agent keeps restarting: {flap}; at this instant {UNIT} is {state}, but the "
+        "agent does not stay up long enough to report.",
+        fix=LOOP_FIX,
+        confidence=Confidence.LIKELY,
+        symptom=True,
     )
 
 
 def _not_loaded(unit: AgentUnit) -> Verdict:
-    """A masked or missing unit is never started, whatever else is true."""
+    """A masked or missing unit is never started, whatever else is true: the cause is seen."""
     how = "is masked" if unit.load_state == "masked" else "does not exist (LoadState=not-found)"
     return failed(
         "agent_disconnected",
-        f"{UNIT} {how}, so systemd never starts the agent.",
+        f"the agent's unit {UNIT} {how}, so systemd never starts the agent.",
         fix=(
             f"`sudo systemctl unmask {AGENT}`"
             if unit.load_state == "masked"
@@ -96,22 +100,30 @@ def _active(unit: AgentUnit, state: str) -> Verdict:
 
 
 def _not_running(unit: AgentUnit, state: str) -> Verdict:
-    """Between restarts, still starting or stopped: each is told apart, since the fix differs
-    in urgency though not in kind."""
+    """Between restarts, still starting, failed or stopped: each is told apart, since the fix
+    differs in urgency though not in kind. A stopped unit is the cause itself (confirmed); one
+    that failed or waits to restart shows a cause it does not name (likely); one still
+    starting may report in a moment (suspected)."""
     detail = f"result {unit.result}" + (
         f", {unit.n_restarts} restarts" if unit.n_restarts is not None else ""
     )
+    confidence, symptom = Confidence.LIKELY, True
     if unit.active_state == "activating" and unit.sub_state == "auto-restart":
-        summary = f"{UNIT} is between restarts ({state}, {detail})"
+        summary = f"the agent's unit {UNIT} is between restarts ({state}, {detail})"
     elif unit.active_state in ("activating", "reloading"):
-        summary = f"{UNIT} is still starting ({state}) and not yet running"
+        summary = f"the agent's unit {UNIT} is still starting ({state}) and not yet running"
+        confidence = Confidence.SUSPECTED
     else:
         disabled = " and not enabled at boot" if unit.unit_file_state == "disabled" else ""
-        summary = f"{UNIT} is {state}, {detail}{disabled}"
+        summary = f"the agent's unit {UNIT} is {state}, {detail}{disabled}"
+        if unit.active_state == "inactive":
+            confidence, symptom = Confidence.CONFIRMED, False
     return failed(
         "agent_disconnected",
         summary + ": the agent is not running.",
-        fix=(f"Read why: `{BY_HAND_UNIT}`, then `sudo systemctl enable --now {AGENT}`.",),
+        fix=START_FIX,
+        confidence=confidence,
+        symptom=symptom,
     )
 
 
@@ -137,28 +149,32 @@ def _state_from_journal(unit: AgentUnit, journal: "Optional[AgentJournal]") -> V
     if flap and not journal.start_limit_hits:  # after start-limit-hit, "last failed" says it
         return failed(
             "agent_disconnected",
-            f"{UNIT} keeps restarting: {flap}, counted back from the journal's newest entry; "
-            f"it was last {journal.last_state} {_duration(journal.last_state_age_s or 0)} "
-            f"before that entry (from the tree's journal; {files}).",
-            fix=(
-                f"Read why it dies: `{BY_HAND_JOURNAL}` (agent.not_crash_looping names the cause).",
-            ),
+            f"the agent keeps restarting: {flap}, counted back from the journal's newest "
+            f"entry; {UNIT} was last {journal.last_state} "
+            f"{_duration(journal.last_state_age_s or 0)} before that entry (from the tree's "
+            f"journal; {files}).",
+            fix=LOOP_FIX,
+            confidence=Confidence.LIKELY,
+            symptom=True,
         )
     if journal.last_state == "started" and journal.restarts_recent >= CRASH_LOOP_RESTARTS:
         return Verdict(
             Outcome.WARN,
             f"{UNIT} was last started {ago}, but it restarted "
             f"{journal.restarts_recent} times in the hour before (from the tree's "
-            "journal; agent.not_crash_looping judges the loop).",
+            "journal; the restart-loop check judges the loop).",
         )
     if journal.last_state == "started":
         return passed(
             f"{UNIT} was last started {ago}, with no stop or failure after it "
             f"(from the tree's journal; {files})."
         )
+    stopped = journal.last_state == "stopped"  # stopped is the cause; a failure shows one
     return failed(
         "agent_disconnected",
-        f"{UNIT} last {journal.last_state} {ago} and was not "
+        f"the agent's unit {UNIT} last {journal.last_state} {ago} and was not "
         f"started again (from the tree's journal; {files}).",
-        fix=(f"Read why: `{BY_HAND_UNIT}`, then `sudo systemctl enable --now {AGENT}`.",),
+        fix=START_FIX,
+        confidence=Confidence.CONFIRMED if stopped else Confidence.LIKELY,
+        symptom=not stopped,
     )

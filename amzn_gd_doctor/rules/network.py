@@ -172,7 +172,7 @@ def dns_private(
         return warned(f"{said}, {link_local}", evidence=evidence)
     return failed(
         "no_agent_reporting",
-        f"{said}, so the agent cannot reach GuardDuty through the VPC endpoint.",
+        f"the endpoint name {said}, so the agent cannot reach GuardDuty through the VPC endpoint.",
         evidence=evidence,
         fix=_dns_private_fix(names, network),
     )
@@ -419,6 +419,10 @@ def _tls_failed(name: str, first: TlsResult, evidence: "Tuple[str, ...]") -> Ver
         f"failed: {first.status} ({first.detail}): something on the path is not the "
         "endpoint (a proxy, firewall or appliance).",
         evidence=evidence,
+        fix=(
+            f"Find what answers for {name} on its port (a proxy, firewall or inspection "
+            "appliance) and let the agent reach the VPC endpoint directly.",
+        ),
     )
 
 

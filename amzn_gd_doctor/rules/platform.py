@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from .. import catalog
 from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.family import FAMILY_BOTTLEROCKET, Bottlerocket
 from ..facts.imds import IMDS_IDENTITY, IdentityResult
 from ..facts.platform import (
     PLATFORM_ARCH,
@@ -87,14 +88,19 @@ def _installed_agent_version(agent: "Optional[AgentPackage]") -> "Optional[str]"
     "platform.kernel_supported",
     title="Kernel within GuardDuty's supported range",
     facts=(PLATFORM_KERNEL,),
-    optional=(PLATFORM_OS, AGENT_PACKAGE),
+    optional=(PLATFORM_OS, AGENT_PACKAGE, FAMILY_BOTTLEROCKET),
     issues=("kernel_too_low", "kernel_too_high"),
 )
 def kernel_supported(
-    kernel: KernelRelease, os_info: "Optional[OsInfo]", agent: "Optional[AgentPackage]"
+    kernel: KernelRelease,
+    os_info: "Optional[OsInfo]",
+    agent: "Optional[AgentPackage]",
+    host: "Optional[Bottlerocket]" = None,
 ) -> Verdict:
     if kernel.family is None:
         return inconclusive(f"kernel release {kernel.raw[:80]!r} does not start with MAJOR.MINOR")
+    if host is not None and host.found:  # GuardDuty's rule there is the release, not the kernel
+        return _bottlerocket_kernel(kernel, host)
     matrix = catalog.kernel_matrix()
     family, lowest = kernel.family, parse_family(matrix["lowest_family"])
     if family < lowest:
@@ -105,12 +111,24 @@ def kernel_supported(
         )
     newest, basis = newest_family(matrix, _installed_agent_version(agent))
     if family > newest:
+        # Likely, not confirmed: the kernel is seen, but GuardDuty does not publish where
+        # "higher" starts, and the newest family grows with every agent release.
         return failed(
             "kernel_too_high",
             f"kernel {kernel.raw} (family {fmt(family)}) is above "
             f"{fmt(newest)}, the newest family {basis} supports.",
+            confidence=Confidence.LIKELY,
         )
     return _distribution_listed(kernel, family, os_info, matrix)
+
+
+def _bottlerocket_kernel(kernel: KernelRelease, host: Bottlerocket) -> Verdict:
+    """GuardDuty lists Bottlerocket by variant and release, not in the kernel matrix (its ECS-2
+    variants use kernel 6.1 and ECS-3 6.12): platform.bottlerocket_supported judges it."""
+    return passed(
+        f"kernel {kernel.raw} comes with {host.label}: GuardDuty judges Bottlerocket by its "
+        "variant and release, not by this matrix (the Bottlerocket release check judges it)."
+    )
 
 
 def _distribution_listed(
@@ -125,7 +143,7 @@ def _distribution_listed(
     if os_info is None:
         return warned(
             f"kernel family {fmt(family)} is in range; the distribution could not be read "
-            "(see platform.os_identified), so whether GuardDuty lists it is unknown."
+            "(see the distribution check), so whether GuardDuty lists it is unknown."
         )
     if dist is None:
         return warned(
@@ -152,16 +170,18 @@ def _distribution_listed(
 def btf_present(btf: BtfInfo) -> Verdict:
     if btf.present:
         return passed("/sys/kernel/btf/vmlinux is present (CONFIG_DEBUG_INFO_BTF=y).")
+    # Likely: the missing file is seen, but that the agent fails for it is GuardDuty's stated
+    # prerequisite, not seen here (agent.btf_errors confirms it from the agent's own lines).
     return failed(
         "no_agent_reporting",
-        "/sys/kernel/btf/vmlinux is missing: the kernel was built without "
-        "CONFIG_DEBUG_INFO_BTF=y, so the agent cannot load its eBPF programs (it logs "
-        "'libbpf: failed to find valid kernel BTF') and never reports.",
+        "the kernel has no BTF type information (/sys/kernel/btf/vmlinux is missing: it was "
+        "built without CONFIG_DEBUG_INFO_BTF=y), so the agent cannot load its eBPF programs "
+        "(it logs 'libbpf: failed to find valid kernel BTF') and never reports.",
         fix=(
             "Boot a kernel built with CONFIG_DEBUG_INFO_BTF=y (the distribution's standard "
             "EC2 kernels are); check with `ls /sys/kernel/btf/vmlinux`.",
         ),
-        confidence=Confidence.SUSPECTED,
+        confidence=Confidence.LIKELY,
     )
 
 

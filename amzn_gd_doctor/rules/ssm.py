@@ -7,6 +7,7 @@ platform.os where given).
 from typing import Dict, List, Optional, Tuple
 
 from ..facts.agent import AGENT_PACKAGE, AgentPackage
+from ..facts.family import FAMILY_BOTTLEROCKET, Bottlerocket
 from ..facts.platform import PLATFORM_OS, OsInfo
 from ..facts.ssm import (
     GD_DOCUMENT,
@@ -23,12 +24,21 @@ from ..facts.ssm import (
     SsmLogs,
     SsmRegistration,
 )
-from ..model import Verdict, failed, inconclusive, not_applicable, passed, warned
+from ..model import Confidence, Verdict, failed, inconclusive, not_applicable, passed, warned
 from ..registry import rule
+from .agent_common import MANUAL_INSTALL
+from .family_ssm import ssm_on_bottlerocket
 
 INSTALL_SSM_DOC = (
     "https://docs.aws.amazon.com/systems-manager/latest/userguide/"
     "manually-install-ssm-agent-linux.html"
+)
+# Once the SSM agent runs, what else makes the instance a managed node GuardDuty reaches.
+WAITING_FIX = (
+    "Give the instance a role with AmazonSSMManagedInstanceCore (or turn on Default Host "
+    "Management Configuration) and a path to the SSM endpoints; then check that it is managed: "
+    "`aws ssm describe-instance-information --filters Key=InstanceIds,Values=<id>`.",
+    MANUAL_INSTALL,
 )
 LOG_KINDS_TO_WARN = ("registration", "credentials", "associations_unavailable")
 RESTART_SSM = (
@@ -206,7 +216,7 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
             "work here: install the GuardDuty agent manually (see the manual install guide).",
         )
     if os_id == "debian":
-        return (f"Debian AMIs do not ship the SSM agent: install it ({INSTALL_SSM_DOC}).",)
+        return (f"Debian AMIs do not ship the SSM agent: install it as in {INSTALL_SSM_DOC}.",)
     return ()
 
 
@@ -214,16 +224,26 @@ def _os_hint(os_info: "Optional[OsInfo]") -> "Tuple[str, ...]":
     "ssm.agent_running",
     title="SSM agent installed and running (the host is an SSM managed node)",
     facts=(SSM_AGENT,),
-    optional=(AGENT_PACKAGE, PLATFORM_OS),
+    optional=(AGENT_PACKAGE, PLATFORM_OS, FAMILY_BOTTLEROCKET),
     issues=("waiting_for_ssm_notification",),
 )
 def agent_running(
-    ssm: SsmAgent, gd_agent: "Optional[AgentPackage]", os_info: "Optional[OsInfo]"
+    ssm: SsmAgent,
+    gd_agent: "Optional[AgentPackage]",
+    os_info: "Optional[OsInfo]",
+    host: "Optional[Bottlerocket]" = None,
 ) -> Verdict:
-    how = f" ({ssm.how}{', ' + ssm.version if ssm.version else ''})" if ssm.installed else ""
+    if host is not None and host.found:  # it runs in the control container (rules/family_ssm)
+        return ssm_on_bottlerocket(ssm, host)
+    how = _how(ssm)
     if ssm.running:
-        pids = f", pid {', '.join(map(str, ssm.pids))}" if ssm.pids else ""
-        return passed(f"SSM agent{how} is running ({ssm.unit}{pids}).")
+        pids = ", ".join(map(str, ssm.pids))
+        if ssm.unit is None:  # only its process was seen
+            return passed(
+                f"an SSM agent process runs (pid {pids}), although no package, snap, unit or "
+                "binary of it was found."
+            )
+        return passed(f"SSM agent{how} is running ({ssm.unit}{', pid ' + pids if pids else ''}).")
     if ssm.installed and not ssm.running_known:
         enabled = ssm.unit_state.get("UnitFileState", "unknown")
         return inconclusive(
@@ -233,6 +253,19 @@ def agent_running(
         )
     seen, fix = _not_running(ssm, how, os_info)
     return _without_ssm(seen, fix, gd_agent)
+
+
+# How the SSM agent is installed (SsmAgent.how), in words.
+HOW_WORDS = {"files": "no package record"}
+
+
+def _how(ssm: SsmAgent) -> str:
+    """`` (deb, 3.3.1142.0-1)``, `` (snap)``, `` (no package record)``, or "" when it is not
+    installed."""
+    if not ssm.installed or not ssm.how:
+        return ""
+    parts = [HOW_WORDS.get(ssm.how, ssm.how)] + ([ssm.version] if ssm.version else [])
+    return f" ({', '.join(parts)})"
 
 
 def _not_running(
@@ -249,7 +282,7 @@ def _not_running(
             ).strip()
             + ")"
         )
-        return seen, (f"sudo systemctl enable --now {ssm.unit}",)
+        return seen, (f"Start the SSM agent: `sudo systemctl enable --now {ssm.unit}`.",)
     seen = "SSM agent is not installed (no package, snap, unit or binary found)"
     return seen, _os_hint(os_info) or (f"Install the SSM agent: {INSTALL_SSM_DOC}",)
 
@@ -264,18 +297,19 @@ def _without_ssm(seen: str, fix: "Tuple[str, ...]", gd_agent: "Optional[AgentPac
             "or `dpkg -s amazon-guardduty-agent`)."
         )
     if gd_agent.installed:
+        version = f" (v{gd_agent.version})" if gd_agent.version else ""
         return warned(
-            f"{seen}; the GuardDuty agent is installed anyway (v"
-            f"{gd_agent.version or '?'}), so it does not depend on "
-            "SSM now, but automated agent configuration cannot update it.",
+            f"{seen}; the GuardDuty agent is installed anyway{version}, so it does not depend "
+            "on SSM now, but automated agent configuration cannot update it.",
             fix=fix,
         )
+    # Seen: no SSM agent at work, and no GuardDuty agent, which only SSM would install here.
+    gd = "only partly installed" if gd_agent.broken else "not installed"
     return failed(
         "waiting_for_ssm_notification",
-        f"{seen}, and the GuardDuty agent is not "
-        "installed: the instance is not SSM managed, so GuardDuty's association "
-        "never reaches it.",
-        fix=fix,
+        f"{seen}, and the GuardDuty agent is {gd}: the instance is not SSM managed, so "
+        "GuardDuty's association never reaches it.",
+        fix=fix + WAITING_FIX,
     )
 
 
@@ -327,8 +361,9 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
             f"the {GD_PACKAGE} installstate file {plugin.problem}; the SSM agent "
             "treats it as Unknown and reinstalls on the next association run."
         )
+    version = f" {plugin.version}" if plugin.version else ""
     seen = (
-        f"{GD_PACKAGE} {plugin.version or '?'} is {plugin.state_name} (state "
+        f"{GD_PACKAGE}{version} is {plugin.state_name} (state "
         f"{plugin.state}, {plugin.time or 'no time'}, retry count {plugin.retry_count})"
     )
     if plugin.failed:
@@ -339,7 +374,9 @@ def plugin_install_state(plugin: PluginInstallState, logs: "Optional[SsmLogs]") 
 
 
 def _install_failed(plugin: PluginInstallState, seen: str, logs: "Optional[SsmLogs]") -> Verdict:
-    """A failed install state: the SSM log's GuardDuty lines say why, so they are the evidence."""
+    """A failed install state: the SSM log's GuardDuty lines say why, so they are the evidence.
+    Likely: the failed install is seen, the prerequisite it missed is not (the SSM log check
+    names it when the log says)."""
     last = plugin.last_installed_version
     return failed(
         "ssm_association_execution_failed",
@@ -348,7 +385,11 @@ def _install_failed(plugin: PluginInstallState, seen: str, logs: "Optional[SsmLo
         fix=(
             f"Read why in /var/log/amazon/ssm/amazon-ssm-agent.log and errors.log "
             f"(`sudo grep -i {GD_PACKAGE} /var/log/amazon/ssm/*.log`).",
+            "Fix what it names (the OS, its version or the architecture against what GuardDuty "
+            "supports); the association runs again on its schedule.",
         ),
+        confidence=Confidence.LIKELY,
+        symptom=True,
     )
 
 
@@ -363,12 +404,17 @@ def association_execution(assoc: SsmAssociations, logs: "Optional[SsmLogs]") -> 
     bad = [run for run in assoc.guardduty if run.failed]
     if bad:
         run = bad[-1]
+        about = [f"association {run.association_id}"] if run.association_id else []
+        about += [f"created {run.created}"] if run.created else []
+        # Likely: the failed run is seen; the prerequisite it missed is inferred.
         return failed(
             "ssm_association_execution_failed",
-            f"{len(bad)} run(s) of {GD_DOCUMENT} failed; the latest is {run.status} in "
-            f"state/{run.folder}/{run.file} (association {run.association_id or '?'}, "
-            f"created {run.created or '?'}).",
+            f"GuardDuty's association did not complete: {len(bad)} run(s) of {GD_DOCUMENT} "
+            f"failed; the latest is {run.status} in state/{run.folder}/{run.file}"
+            + (f" ({', '.join(about)})." if about else "."),
             evidence=run.plugin_failures + _gd_failure_evidence(logs, "guardduty_failure"),
+            confidence=Confidence.LIKELY,
+            symptom=True,
         )
     if assoc.guardduty:
         run = assoc.guardduty[-1]
@@ -410,17 +456,55 @@ def _named_causes(
     summary = (
         f"SSM agent log ({scope}) names {len(causes)} cause(s): "
         + "; ".join(map(_cause_phrase, causes))
-        + (f"; also {other} line(s) that name no cause." if other else ".")
+        + (f"; also {other} line(s) that name no cause" if other else "")
+        + _unexplained_phrase(logs, "; also ")
+        + "."
     )
     fix = _cause_steps(causes) + ((CREDENTIALS_FIX,) if credentials else ())
+    fix += (UNEXPLAINED_FIX,) if logs.unexplained_entries else ()
     if _no_gd_build(logs):
         return failed("ssm_association_execution_failed", summary, evidence, fix)
     return warned(summary, evidence, fix)
 
 
+# A quoted line in a summary: enough for the error's words, short enough for one sentence.
+QUOTE_CHARS = 160
+UNEXPLAINED_FIX = (
+    "Read the quoted ERROR entries in /var/log/amazon/ssm/amazon-ssm-agent.log and errors.log "
+    "(`sudo grep -E ' (ERROR|CRITICAL) ' /var/log/amazon/ssm/*.log | tail -n 50`): no known "
+    "cause matches them, so the doctor cannot say whether they stop GuardDuty's association."
+)
+
+
+def _quote(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[: QUOTE_CHARS - 3] + "..."
+
+
+def _unexplained_phrase(logs: SsmLogs, lead: str) -> str:
+    """``12 ERROR entries that match no known cause, the latest 'retry 4 of 5 failed' ×8,
+    last seen 2024-11-04 09:09:13`` (with ``lead`` before it), or "" when there are none."""
+    if not logs.unexplained_entries:
+        return ""
+    n, first = logs.unexplained_entries, logs.unexplained[0] if logs.unexplained else None
+    seen = f", last seen {first.latest}" if first and first.latest else ""
+    quoted = f", the latest '{_quote(first.sample)}' ×{first.count}{seen}" if first else ""
+    groups = len(logs.unexplained)
+    kinds = f" ({groups} kind{'s' if groups != 1 else ''} shown)" if groups > 1 else ""
+    entries = "1 ERROR entry that matches" if n == 1 else f"{n} ERROR entries that match"
+    return f"{lead}{entries} no known cause{kinds}{quoted}"
+
+
+def _unexplained_evidence(logs: SsmLogs) -> "Tuple[str, ...]":
+    return tuple(
+        f"SSM log, no known cause (×{g.count}{', last ' + g.latest if g.latest else ''}): "
+        f"{g.sample}"
+        for g in logs.unexplained
+    )
+
+
 @rule(
     "ssm.logs_clean",
-    title="SSM agent log free of registration and credential errors",
+    title="SSM agent log free of errors: none that names a cause, none that matches no cause",
     facts=(SSM_LOGS,),
     issues=("ssm_association_execution_failed",),
 )
@@ -432,17 +516,33 @@ def logs_clean(logs: SsmLogs) -> Verdict:
     scope = f"{len(logs.files)} file(s){', tails only' if logs.truncated else ''}"
     other = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in found.items())
     evidence = _cause_evidence(causes) + _log_evidence(logs, *LOG_KINDS_TO_WARN)
+    evidence += _unexplained_evidence(logs)
+    fix = (UNEXPLAINED_FIX,) if logs.unexplained_entries else ()
     if causes:
         return _named_causes(logs, causes, scope, other, "credentials" in found, evidence)
-    if found:
+    if found or logs.unexplained_entries:
         return warned(
-            f"SSM agent log ({scope}) has {other} line(s): without working "
-            "credentials and registration SSM cannot run GuardDuty's association.",
-            evidence=evidence,
-            fix=(CREDENTIALS_FIX,),
+            _unnamed_summary(logs, scope, other),
+            evidence,
+            fix + ((CREDENTIALS_FIX,) if "credentials" in found else ()),
         )
     runs = logs.counts.get("association_run", 0)
+    host = sum(c.entries for c in logs.host_causes)
+    judged = f"; {host} entr{'y' if host == 1 else 'ies'} name host causes the host checks judge"
     return passed(
-        f"no registration, credential, network or Distributor errors in the SSM agent log "
-        f"({scope}; {runs} association run(s) logged)."
+        "no registration, credential, network or Distributor errors, and no ERROR entry that "
+        f"matches no known cause, in the SSM agent log ({scope}; {runs} association run(s) "
+        f"logged{judged if host else ''})."
+    )
+
+
+def _unnamed_summary(logs: SsmLogs, scope: str, other: str) -> str:
+    """Credential or registration lines without a cause, or ERROR entries no cause matches."""
+    if not other:
+        return f"SSM agent log ({scope}) has {_unexplained_phrase(logs, '')}."
+    return (
+        f"SSM agent log ({scope}) has {other} line(s): without working credentials and "
+        "registration SSM cannot run GuardDuty's association"
+        + _unexplained_phrase(logs, "; also ")
+        + "."
     )

@@ -20,7 +20,15 @@ REPO = Path(__file__).resolve().parents[2]
 AGENT_FIXTURES = REPO / "fixtures" / "agent"
 ROOTS = REPO / "fixtures" / "roots"
 # Facts from other areas the agent rules read.
-OTHER_FACTS = ("platform.kernel", "platform.btf", "ssm.agent", "net.proxy_view")
+OTHER_FACTS = (
+    "platform.kernel",
+    "platform.btf",
+    "ssm.agent",
+    "net.proxy_view",
+    # agent.host_container: the agent as Bottlerocket's host container (docs/families.md)
+    "family.bottlerocket",
+    "family.agent_container_journal",
+)
 
 
 def _systemd_python_missing() -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
@@ -441,9 +442,85 @@ def hostile_numbers() -> bytes:
 
 STARTING = '{"level":"info","msg":"GuardDuty security agent starting","version":"1.9.2"}'
 
+# Bottlerocket: host-ctr runs GuardDuty's agent as the host container amazon-guardduty-agent, its
+# output tagged host-containers@amazon-guardduty-agent (bottlerocket-core-kit host-ctr main.go
+# and host-containers@.service; the lines' shape as bottlerocket PR #1508 and core-kit PR #337
+# show them in a journal).
+HOST_CTR_ID = "host-containers@amazon-guardduty-agent"
+GD_REF = "ecr.aws/arn:aws:ecr:us-east-1:593207742271:repository/aws-guardduty-agent-ecs-ec2:v1.0.0"
+# containerd's error for a refused manifest request (its shape as aws/eks-charts#1044 shows it).
+PULL_ERROR = (
+    f'failed to resolve reference \\"{GD_REF}\\": unexpected status from HEAD request to '
+    "https://593207742271.dkr.ecr.us-east-1.amazonaws.com/v2/aws-guardduty-agent-ecs-ec2/"
+    "manifests/v1.0.0: 403 Forbidden"
+)
+
+
+def host_ctr(message: str, pid: int, at: int) -> bytes:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(at // S))
+    return entry(
+        at,
+        {
+            "_TRANSPORT": "stdout",
+            "_PID": str(pid),
+            "_UID": "0",
+            "_COMM": "host-ctr",
+            "_SYSTEMD_UNIT": f"{HOST_CTR_ID}.service",
+            "SYSLOG_IDENTIFIER": HOST_CTR_ID,
+            "PRIORITY": "6",
+            "MESSAGE": f'time="{stamp}" {message}',
+        },
+    )
+
+
+def host_ctr_pull_failures() -> bytes:
+    """Three starts of GuardDuty's host container 45 s apart (its unit's RestartSec), each
+    failing to pull the agent's image from ECR five times, then giving up."""
+    out: List[bytes] = _noise(END_US - 10 * MIN)
+    for cycle in range(3):
+        at, pid = END_US - (3 - cycle) * 2 * MIN, 3100 + cycle
+        out.append(
+            host_ctr(f'level=info msg="pulling with Amazon ECR Resolver" ref="{GD_REF}"', pid, at)
+        )
+        for attempt in range(5):
+            out.append(
+                host_ctr(
+                    f'level=warning msg="failed to pull image. waiting {2 + attempt}.'
+                    f'{417 + attempt}s before retrying..." error="{PULL_ERROR}"',
+                    pid,
+                    at + (attempt + 1) * 4 * S,
+                )
+            )
+        out.append(
+            host_ctr(
+                f'level=error msg="retries exhausted: {PULL_ERROR}" ref="{GD_REF}"',
+                pid,
+                at + 25 * S,
+            )
+        )
+    return b"".join(out)
+
+
+def unexplained_errors() -> bytes:
+    """Running an hour and sending events, with error lines no phrase class explains: the
+    agent's JSON errors on stdout (PRIORITY=6, as journald logs any stdout) and a plain line
+    written at PRIORITY=3 (err), which counts by its priority alone."""
+    t = END_US - 65 * MIN
+    out = _noise(t - MIN) + _start(t, 2540)
+    out.append(entry(t + 2000, agent(STARTING, 2540)))
+    for i, pid in enumerate((31337, 40211, 41877), start=1):
+        message = (
+            f'{{"level":"error","msg":"failed to read process info","pid":{pid},'
+            f'"error":"open /proc/{pid}/status: no such file or directory"}}'
+        )
+        out.append(entry(t + i * 15 * MIN, agent(message, 2540)))
+    out.append(entry(t + 62 * MIN, agent("event ring buffer full: dropped 2048 events", 2540, 3)))
+    return b"".join(out)
+
 
 SCENARIOS = {
     "clean-start": clean_start,
+    "unexplained-errors": unexplained_errors,
     "restart-loop": restart_loop,
     "restart-loop-systemd219": lambda: restart_loop(old=True),
     "oom-kills": oom_kills,
@@ -452,6 +529,7 @@ SCENARIOS = {
     "memcap-sigkill": memcap_sigkill,
     "bpf-skeleton": bpf_skeleton,
     "hostile-numbers": hostile_numbers,
+    "host-ctr-pull-failures": host_ctr_pull_failures,
 }
 
 

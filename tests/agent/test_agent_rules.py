@@ -412,8 +412,8 @@ def test_logs_clean_passes() -> None:
     v = agent_logs.logs_clean(evidence(logs(), journal()), seen(unit(), process()))
     assert v.outcome is Outcome.PASS
     assert v.summary == (
-        "no connectivity or authentication failure in 200 recent log lines and "
-        "the journal (40 entries)."
+        "no connectivity or authentication failure, and no error line that matches no known "
+        "cause, in 200 recent log lines and the journal (40 entries)."
     )
 
 
@@ -479,9 +479,9 @@ def test_unit_running_fails_while_flapping_whatever_the_instant(kw: Any, now: st
     assert (v.outcome, v.issue, v.summary) == (
         Outcome.FAIL,
         "agent_disconnected",
-        "amazon-guardduty-agent.service keeps restarting: systemd restarted it 2 times in the "
-        f"last 10 min (2 in the last hour); at this instant it is {now}, but it does not stay "
-        "up long enough to report.",
+        "the agent keeps restarting: systemd restarted it 2 times in the last 10 min (2 in the "
+        f"last hour); at this instant amazon-guardduty-agent.service is {now}, but the agent "
+        "does not stay up long enough to report.",
     )
 
 
@@ -499,8 +499,8 @@ def test_unit_running_failed_unit_is_said_as_failed_not_flapping() -> None:
         None,
     )
     assert v.summary == (
-        "amazon-guardduty-agent.service is failed (failed), result start-limit-hit, "
-        "4 restarts: the agent is not running."
+        "the agent's unit amazon-guardduty-agent.service is failed (failed), result "
+        "start-limit-hit, 4 restarts: the agent is not running."
     )
 
 
@@ -513,10 +513,10 @@ def test_unit_running_in_a_tree_fails_while_flapping() -> None:
     )
     assert (v.issue, v.summary) == (
         "agent_disconnected",
-        "amazon-guardduty-agent.service keeps restarting: systemd restarted it 2 times in the "
-        "last 10 min (2 in the last hour), counted back from the journal's newest entry; it "
-        "was last started 3 s before that entry (from the tree's journal; unit file "
-        "/lib/x.service, enabled).",
+        "the agent keeps restarting: systemd restarted it 2 times in the last 10 min (2 in the "
+        "last hour), counted back from the journal's newest entry; "
+        "amazon-guardduty-agent.service was last started 3 s before that entry (from the "
+        "tree's journal; unit file /lib/x.service, enabled).",
     )
 
 

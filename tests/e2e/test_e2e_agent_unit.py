@@ -150,9 +150,9 @@ def test_crash_looping_agent_unit(container: Any) -> None:
     # Restarting every second: disconnected whether this instant catches it up or waiting.
     running = run.check("agent.unit_running")
     assert (running["outcome"], running["issue"]) == ("fail", "agent_disconnected")
-    assert running["summary"].startswith(
-        "amazon-guardduty-agent.service keeps restarting: systemd restarted it "
-    ), running["summary"]
+    assert running["summary"].startswith("the agent keeps restarting: systemd restarted it "), (
+        running["summary"]
+    )
     assert run.check("agent.installed")["outcome"] == "pass"
     assert run.report["verdict"]["code"] == "agent_disconnected"
     assert run.report["verdict"]["coverage_status"] == "UNHEALTHY" and run.returncode == 1
@@ -232,8 +232,8 @@ def test_sigkilled_agent_unit(container: Any) -> None:
     assert (running["outcome"], running["issue"], running["summary"]) == (
         "fail",
         "agent_disconnected",
-        "amazon-guardduty-agent.service is failed (failed), result signal, 0 restarts: "
-        "the agent is not running.",
+        "the agent's unit amazon-guardduty-agent.service is failed (failed), result signal, "
+        "0 restarts: the agent is not running.",
     )
     # Without memory.events (cgroup v1) nothing tells this SIGKILL from an OOM kill; the
     # container's journal has no kernel messages either.
@@ -263,7 +263,8 @@ def test_flapping_agent_unit_gets_one_verdict_from_five_runs(container: Any) -> 
     assert "Main process exited, code=killed, status=9/KILL" in log
     assert "Failed with result 'signal'." in log
     expected = {
-        "verdict": ("UNHEALTHY", "agent_disconnected", "confirmed"),
+        # Likely: the loop makes the console's issue follow; the cap kill is only suspected.
+        "verdict": ("UNHEALTHY", "agent_disconnected", "likely"),
         "outcomes": {
             "agent.installed": "pass",
             "agent.unit_running": "fail",
@@ -299,9 +300,7 @@ def test_flapping_agent_unit_gets_one_verdict_from_five_runs(container: Any) -> 
             "most likely killed at the cap (on cgroup v1, or when the kernel's lines are not in "
             "the journal, an OOM kill shows only as SIGKILL)."
         ), oom
-        instants.append(
-            run.check("agent.unit_running")["summary"].split("at this instant it is ")[-1]
-        )
+        instants.append(run.check("agent.unit_running")["summary"].split("at this instant ")[-1])
     print("agent.unit_running at each run:", instants)
 
 

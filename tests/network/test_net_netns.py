@@ -54,10 +54,13 @@ def test_public_answer_with_silent_amazon_resolver(tmp_path: Path) -> None:
     )
     assert f["network.dns_private"][:2] == ["fail", "no_agent_reporting"]
     assert f["network.dns_private"][3].startswith(
-        f"{STANDARD} resolves to public 52.94.4.10 from system resolver"
+        f"the endpoint name {STANDARD} resolves to public 52.94.4.10 from system resolver"
     )
     assert f["network.amazon_resolver"][:3] == ["fail", "vpce_private_dns_attributes", "suspected"]
-    assert f["network.tcp_reachable"][3] == "not checked: blocked by network.dns_private"
+    assert f["network.tcp_reachable"][3] == (
+        'not checked: it depends on the check "Endpoint name resolves to private addresses in '
+        'the VPC", which failed'
+    )
 
 
 def test_private_answer_through_the_system_resolver(tmp_path: Path) -> None:

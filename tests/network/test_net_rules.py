@@ -155,7 +155,7 @@ def test_dns_public_fails_with_endpoint_steps() -> None:
         Confidence.CONFIRMED,
     )
     assert v.summary == (
-        f"{STANDARD} resolves to public 52.94.4.10, 52.94.4.11 from 10.0.0.2, "
+        f"the endpoint name {STANDARD} resolves to public 52.94.4.10, 52.94.4.11 from 10.0.0.2, "
         "so the agent cannot reach GuardDuty through the VPC endpoint."
     )
     assert "com.amazonaws.us-east-1.guardduty-data in vpc-0a1b2c3d4e5f60718" in v.fix[0]
@@ -166,20 +166,26 @@ def test_dns_public_fails_with_endpoint_steps() -> None:
 def test_dns_nxdomain_fails() -> None:
     v = dns_private(dns(("10.0.0.2", STANDARD, "nxdomain")))
     assert v.issue == "no_agent_reporting"
-    assert v.summary.startswith(f"{STANDARD} does not exist (NXDOMAIN from 10.0.0.2)")
+    assert v.summary.startswith(
+        f"the endpoint name {STANDARD} does not exist (NXDOMAIN from 10.0.0.2)"
+    )
 
 
 def test_dns_servfail_and_silence_fail() -> None:
     v = dns_private(
         dns(("10.0.0.2", STANDARD, "servfail"), ("169.254.169.253", STANDARD, "timeout"))
     )
-    assert v.summary.startswith(f"{STANDARD} gets SERVFAIL from every resolver that answered")
+    assert v.summary.startswith(
+        f"the endpoint name {STANDARD} gets SERVFAIL from every resolver that answered"
+    )
     v = dns_private(
         dns(("10.0.0.2", STANDARD, "timeout"), ("169.254.169.253", STANDARD, "timeout"))
     )
-    assert v.summary.startswith(f"{STANDARD} gets no reply from any resolver")
+    assert v.summary.startswith(f"the endpoint name {STANDARD} gets no reply from any resolver")
     v = dns_private(dns(("10.0.0.2", STANDARD, "unreachable"), ("x", STANDARD, "timeout")))
-    assert v.summary.startswith(f"{STANDARD} cannot be resolved: no resolver could be reached")
+    assert v.summary.startswith(
+        f"the endpoint name {STANDARD} cannot be resolved: no resolver could be reached"
+    )
     assert v.issue == "no_agent_reporting"
 
 

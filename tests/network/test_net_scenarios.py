@@ -12,7 +12,7 @@ from typing import Any, Callable, Dict, Optional
 
 import pytest
 from scenarios import assert_declared
-from support import ImdsServer
+from support import ImdsServer, shown_in
 
 from amzn_gd_doctor.model import Outcome, Report
 from amzn_gd_doctor.render import json as render_json
@@ -57,7 +57,7 @@ def declared(report: Report, pki: Pki, port: int, expected: Dict[str, Any]) -> N
     text = normalise(render_text.render(report, verbose=True), pki, port)
     checks = {c["id"]: c for c in data["checks"]}
     for rule in expected["outcomes"]:
-        assert f"{rule}: {checks[rule]['summary']}" in text
+        assert shown_in(f"{rule}: {checks[rule]['summary']}", text)
 
 
 def outcomes(report: Report) -> Dict[str, str]:
@@ -124,26 +124,26 @@ def test_healthy_path(
         (
             "public_answer",
             ("52.94.4.10",),
-            f"{STANDARD} resolves to public 52.94.4.10 from 127.0.0.1:PORT, so the agent "
-            "cannot reach GuardDuty through the VPC endpoint.",
+            f"the endpoint name {STANDARD} resolves to public 52.94.4.10 from 127.0.0.1:PORT, "
+            "so the agent cannot reach GuardDuty through the VPC endpoint.",
         ),
         (
             "nxdomain",
             "nxdomain",
-            f"{STANDARD} does not exist (NXDOMAIN from 127.0.0.1:PORT), so the agent cannot reach "
-            "GuardDuty through the VPC endpoint.",
-        ),
-        (
-            "servfail",
-            "servfail",
-            f"{STANDARD} gets SERVFAIL from every resolver that answered, so the agent "
-            "cannot reach GuardDuty through the VPC endpoint.",
-        ),
-        (
-            "nodata",
-            "nodata",
-            f"{STANDARD} has no address (NOERROR without an answer from 127.0.0.1:PORT), so "
+            f"the endpoint name {STANDARD} does not exist (NXDOMAIN from 127.0.0.1:PORT), so "
             "the agent cannot reach GuardDuty through the VPC endpoint.",
+        ),
+        (
+            "servfail",
+            "servfail",
+            f"the endpoint name {STANDARD} gets SERVFAIL from every resolver that answered, "
+            "so the agent cannot reach GuardDuty through the VPC endpoint.",
+        ),
+        (
+            "nodata",
+            "nodata",
+            f"the endpoint name {STANDARD} has no address (NOERROR without an answer from "
+            "127.0.0.1:PORT), so the agent cannot reach GuardDuty through the VPC endpoint.",
         ),
     ],
 )
@@ -182,8 +182,12 @@ def test_name_not_private_fails_once(
                 "network.tls_valid": "inconclusive",
             },
             "summaries": {
-                "network.tcp_reachable": ["blocked by network.dns_private"],
-                "network.tls_valid": ["blocked by network.dns_private"],
+                "network.tcp_reachable": [
+                    '"Endpoint name resolves to private addresses in the VPC", which failed'
+                ],
+                "network.tls_valid": [
+                    '"Endpoint name resolves to private addresses in the VPC", which failed'
+                ],
             },
         },
     )
@@ -276,7 +280,7 @@ def test_security_group_drops_connections(
             },
             "summaries": {
                 "network.dns_private": ["resolves to 127.0.0.13", "inside the VPC"],
-                "network.tls_valid": ["blocked by network.tcp_reachable"],
+                "network.tls_valid": ['"Endpoint accepts TCP connections", which failed'],
             },
         },
     )
@@ -459,8 +463,8 @@ def test_no_region_is_named_once(dns_server: Callable[..., DnsServer], pki: Pki)
                 "network.dns_private": "inconclusive",
             },
             "summaries": {
-                "network.endpoint_name": ["needs imds.identity"],
-                "network.dns_private": ["blocked by imds.identity"],
+                "network.endpoint_name": ["not checked: the instance identity document"],
+                "network.dns_private": ["not checked: the instance identity document"],
             },
         },
     )
@@ -499,7 +503,7 @@ def test_every_resolver_black_holed_ends_within_the_deadline(
     f = finding(report, "network.dns_private")
     assert (f.outcome, f.issue) == (Outcome.FAIL, "no_agent_reporting")
     assert f.summary == (
-        f"{STANDARD} gets no reply from any resolver, so the agent cannot "
+        f"the endpoint name {STANDARD} gets no reply from any resolver, so the agent cannot "
         "reach GuardDuty through the VPC endpoint."
     )
     declared(
@@ -516,7 +520,9 @@ def test_every_resolver_black_holed_ends_within_the_deadline(
             },
             "summaries": {
                 "network.resolver_configured": ["3 resolver(s) given with --dns-server"],
-                "network.tcp_reachable": ["blocked by network.dns_private"],
+                "network.tcp_reachable": [
+                    '"Endpoint name resolves to private addresses in the VPC", which failed'
+                ],
             },
         },
     )
@@ -527,7 +533,7 @@ def test_unreachable_resolver(imds: ImdsServer, pki: Pki) -> None:
 
     report = run_network(imds_url=imds.url, dns_servers=[f"127.0.0.1:{free_udp_port()}"], pki=pki)
     assert finding(report, "network.dns_private").summary.startswith(
-        f"{STANDARD} cannot be resolved: no resolver could be reached"
+        f"the endpoint name {STANDARD} cannot be resolved: no resolver could be reached"
     )
 
 
@@ -563,8 +569,8 @@ def test_foreign_root_reads_files_but_contacts_nothing(
     dns_rule = finding(report, "network.dns_private")
     assert (dns_rule.outcome, dns_rule.summary) == (
         Outcome.INCONCLUSIVE,
-        "inconclusive, because net.dns is not available here (the network "
-        "path is only tested live, not against a foreign root)",
+        "inconclusive, because the DNS answers for the endpoint names cannot be observed here "
+        "(the network path is only tested live, not against a foreign root)",
     )
     assert finding(report, "network.tls_valid").blocked_by == "network.dns_private"
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Optional
 
 import pytest
 
+from amzn_gd_doctor.facts.agent import AgentPackage
 from amzn_gd_doctor.facts.platform import OsInfo
 from amzn_gd_doctor.facts.ssm import (
     DocumentRun,
@@ -23,10 +23,9 @@ from amzn_gd_doctor.rules import ssm
 GD = "AmazonGuardDuty-ConfigureRuntimeMonitoringSsmPlugin"
 
 
-@dataclass(frozen=True)
-class GdAgent:
-    installed: bool
-    version: Optional[str] = None
+def GdAgent(installed: bool, version: Optional[str] = None) -> AgentPackage:  # noqa: N802
+    """The GuardDuty agent's package as agent.package reports it: installed or not."""
+    return AgentPackage("rpm", "installed" if installed else "not-installed", version)
 
 
 RUNNING = SsmAgent(
@@ -71,7 +70,10 @@ def test_agent_stopped_and_no_guardduty_agent_fails() -> None:
         "(amazon-ssm-agent.service: ActiveState failed, Result exit-code,"
         " UnitFileState enabled), and the GuardDuty agent is not installed"
     )
-    assert v.fix == ("sudo systemctl enable --now amazon-ssm-agent.service",)
+    assert (
+        v.fix[0] == "Start the SSM agent: `sudo systemctl enable --now amazon-ssm-agent.service`."
+    )
+    assert v.fix[1:] == ssm.WAITING_FIX
 
 
 def test_agent_absent_but_guardduty_agent_installed_only_warns() -> None:
