@@ -326,6 +326,31 @@ def build_app(only: "Optional[str]" = None) -> Any:
             typer.echo(f"amzn-gd-doctor {__version__}")
             raise typer.Exit(0)
 
+    # Each command is made only when registered: typer reads every registered command's options.
+    commands: Dict[str, Callable[[], Callable[..., None]]] = {
+        "check": _check_command,
+        "collect": _collect_command,
+        "explain": _explain_command,
+        "list": _list_issues_command,
+    }
+    for name, make in commands.items():
+        if only is None or name == only:
+            app.command(name)(make())
+    if only in (None, "fleet"):
+        fleet = typer.Typer(
+            add_completion=False,
+            rich_markup_mode=None,
+            help="Read the doctor's Run Command outputs of many instances back.",
+        )
+        fleet.command("summarize")(_fleet_summarize_command())
+        app.add_typer(fleet, name="fleet")
+    return app
+
+
+def _check_command() -> "Callable[..., None]":
+    """`check`: diagnose this host (or a tree, or a bundle) and render the report."""
+    import typer
+
     def check(
         ctx: typer.Context,
         fmt: CheckFormat = typer.Option(
@@ -424,6 +449,13 @@ def build_app(only: "Optional[str]" = None) -> Any:
             sys.stdout.write(text)
         raise typer.Exit(int(report.exit_code))
 
+    return check
+
+
+def _collect_command() -> "Callable[..., None]":
+    """`collect`: run `check` and write what it observed into an evidence bundle."""
+    import typer
+
     def collect(
         deadline: float = _deadline_option(),
         root: Optional[Path] = _root_option(),
@@ -489,6 +521,13 @@ def build_app(only: "Optional[str]" = None) -> Any:
         )
         raise typer.Exit(0)
 
+    return collect
+
+
+def _explain_command() -> "Callable[..., None]":
+    """`explain CODE`: one console issue, or every issue of one console type."""
+    import typer
+
     def explain(
         code: str = typer.Argument(..., help="Issue code, issue type or message (see `list`)."),
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
@@ -519,6 +558,13 @@ def build_app(only: "Optional[str]" = None) -> Any:
             head = f"{hits[0].issue_type}: {len(hits)} console issues\n\n" if len(hits) > 1 else ""
             sys.stdout.write(head + "\n".join(render_catalog.render_explain(h) for h in hits))
 
+    return explain
+
+
+def _list_issues_command() -> "Callable[..., None]":
+    """`list`: every console issue the doctor knows."""
+    import typer
+
     def list_issues(
         fmt: Format = typer.Option(Format.text, "--format", "-f", help="Output format."),
     ) -> None:
@@ -531,6 +577,13 @@ def build_app(only: "Optional[str]" = None) -> Any:
             sys.stdout.write(render_catalog.render_json(issues))
         else:
             sys.stdout.write(render_catalog.render_list(issues))
+
+    return list_issues
+
+
+def _fleet_summarize_command() -> "Callable[..., None]":
+    """`fleet summarize SOURCE`: many Run Command outputs as counts."""
+    import typer
 
     def fleet_summarize(
         source: str = typer.Argument(
@@ -585,24 +638,7 @@ def build_app(only: "Optional[str]" = None) -> Any:
             typer.echo(f"Error: {err}", err=True)
             raise typer.Exit(2) from None
 
-    commands: Dict[str, Callable[..., None]] = {
-        "check": check,
-        "collect": collect,
-        "explain": explain,
-        "list": list_issues,
-    }
-    for name, fn in commands.items():
-        if only is None or name == only:
-            app.command(name)(fn)
-    if only in (None, "fleet"):
-        fleet = typer.Typer(
-            add_completion=False,
-            rich_markup_mode=None,
-            help="Read the doctor's Run Command outputs of many instances back.",
-        )
-        fleet.command("summarize")(fleet_summarize)
-        app.add_typer(fleet, name="fleet")
-    return app
+    return fleet_summarize
 
 
 def _fleet_write(summary: Any, fmt: FleetFormat, output: Optional[Path], progress: Any) -> None:
