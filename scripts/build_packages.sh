@@ -16,7 +16,15 @@ export NFPM_VERSION=$VERSION  # paths in nfpm.yaml are relative to the repositor
 # builds of one commit give the same bytes; outside git, a fixed one.
 SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 1796601600)}
 export SOURCE_DATE_EPOCH
-rm -f dist/amzn-gd-doctor_*.deb dist/amzn-gd-doctor-*.rpm
-"$NFPM" package -f packaging/nfpm/nfpm.yaml -p deb -t "dist/amzn-gd-doctor_${VERSION}_all.deb" >/dev/null
-"$NFPM" package -f packaging/nfpm/nfpm.yaml -p rpm -t "dist/amzn-gd-doctor-${VERSION}-1.noarch.rpm" >/dev/null
+# Packages of earlier layouts (one per architecture) would be taken for this build's.
+rm -f dist/amzn-gd-doctor_*_amd64.deb dist/amzn-gd-doctor_*_arm64.deb \
+  dist/amzn-gd-doctor-*.x86_64.rpm dist/amzn-gd-doctor-*.aarch64.rpm
+# Each package is written beside its name and renamed over it: whoever reads dist/ meanwhile
+# (a test, an upload) sees the old package or the new one, never half of one.
+package() {  # package FORMAT TARGET
+  "$NFPM" package -f packaging/nfpm/nfpm.yaml -p "$1" -t "$2.tmp.$$" >/dev/null
+  mv -f "$2.tmp.$$" "$2"
+}
+package deb "dist/amzn-gd-doctor_${VERSION}_all.deb"
+package rpm "dist/amzn-gd-doctor-${VERSION}-1.noarch.rpm"
 ls -l dist/*.deb dist/*.rpm | awk '{print $NF ": " $5 " bytes"}'
