@@ -13,6 +13,7 @@ import json
 import os
 import secrets
 import shlex
+import shutil
 import subprocess
 import sys
 import threading
@@ -364,3 +365,17 @@ def shown_in(fragment: str, text: str) -> bool:
     render/text.py breaks lines at spaces, so both are compared with every run of white space
     made one space."""
     return " ".join(fragment.split()) in " ".join(text.split())
+
+
+def private_mount_namespace() -> List[str]:
+    """unshare's argv for a private mount namespace this user may make, or skip the test."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        pytest.skip("needs unshare (util-linux) for a private mount namespace")
+    flags = ["--mount", "--propagation", "private"]
+    if os.geteuid() != 0:
+        flags = ["--user", "--map-root-user"] + flags
+    probe = subprocess.run([unshare, *flags, "true"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip(f"unshare cannot make a private mount namespace here: {probe.stderr.strip()}")
+    return [unshare, *flags]

@@ -17,8 +17,7 @@ import sys
 from pathlib import Path
 from typing import Dict, List
 
-import pytest
-from support import REPO, ROOTS
+from support import REPO, ROOTS, private_mount_namespace
 
 UNSHARE = shutil.which("unshare")
 # Run inside the namespace: mount the tmpfs, copy the tree onto it, fill it, diagnose it with
@@ -40,7 +39,7 @@ try:
             fh.write(b"\0" * 65536)
             fh.flush()
 except OSError:
-    pass
+    pass  # ENOSPC: the file system is full, as wanted
 from amzn_gd_doctor import doctor, registry
 from amzn_gd_doctor.host import RootedHost
 probes, rules = registry.load()
@@ -57,16 +56,7 @@ print(json.dumps(found))
 
 
 def _namespace() -> List[str]:
-    """unshare's flags for a private mount namespace this user may make, or skip."""
-    if UNSHARE is None:
-        pytest.skip("needs unshare (util-linux) for a private mount namespace")
-    flags = ["--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        flags = ["--user", "--map-root-user"] + flags
-    probe = subprocess.run([UNSHARE, *flags, "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare cannot make a private mount namespace here: {probe.stderr.strip()}")
-    return [UNSHARE, *flags]
+    return private_mount_namespace()
 
 
 def _diagnose_full(tmp_path: Path, tree: str, extra: Dict[str, str]) -> Dict[str, List[str]]:

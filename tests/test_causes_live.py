@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
-from support import REPO
+from support import REPO, private_mount_namespace
 
 from amzn_gd_doctor.host.files import LiveFiles
 from amzn_gd_doctor.probes import host_inotify
@@ -34,15 +34,7 @@ RUN = "0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b"
 
 
 def _namespace() -> List[str]:
-    if UNSHARE is None:
-        pytest.skip("needs unshare (util-linux) for a private mount namespace")
-    flags = ["--mount", "--propagation", "private"]
-    if os.geteuid() != 0:
-        flags = ["--user", "--map-root-user"] + flags
-    probe = subprocess.run([UNSHARE, *flags, "true"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"unshare cannot make a private mount namespace here: {probe.stderr.strip()}")
-    return [UNSHARE, *flags]
+    return private_mount_namespace()
 
 
 def _inside(script: str, *args: str) -> Dict[str, object]:

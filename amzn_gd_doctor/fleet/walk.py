@@ -341,7 +341,7 @@ def count_instances(
                 try:
                     os.lstat(entry.path + _PLUGIN_SUFFIX)
                 except OSError:
-                    pass
+                    pass  # no plugin folder: not a Run Command output
                 else:
                     found += not scope.command_ids or parts[-1] in scope.command_ids
                     continue
