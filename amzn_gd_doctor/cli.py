@@ -18,8 +18,39 @@ COMMANDS = ("check", "collect", "explain", "list", "fleet")
 def _fast_path(args: "Sequence[str]") -> "Optional[int]":
     if list(args) in (["--version"], ["-V"]):
         sys.stdout.write(f"amzn-gd-doctor {__version__}\n")
+        sys.stdout.flush()
         return 0
     return None
+
+
+class _ClosedOutput:
+    """Standard output when the doctor was started with it closed (`>&-`): writing to it fails
+    as writing to a closed file does, and the failure is reported as any other."""
+
+    encoding = "utf-8"
+    errors = "strict"
+
+    def write(self, text: str) -> int:
+        import errno
+
+        raise OSError(errno.EBADF, "standard output is closed")
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _cannot_write(error: OSError) -> "NoReturn":
+    """The output could not be written (a full disk, a closed standard output): one line and
+    exit 2, as when the --output file cannot be written."""
+    import contextlib
+
+    # Without a standard error either, the exit status is all that is left to say it.
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        sys.stderr.write(f"amzn-gd-doctor: cannot write the output: {error.strerror or error}\n")
+    _exit(2, flush=False)
 
 
 def _with_default_command(args: "Sequence[str]") -> "List[str]":
@@ -63,6 +94,8 @@ def _on_sigterm_exit() -> None:
 
 def main(argv: "Optional[Sequence[str]]" = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:
+        sys.stdout = _ClosedOutput()
     try:
         fast = _fast_path(args)
         if fast is not None:
@@ -78,17 +111,23 @@ def main(argv: "Optional[Sequence[str]]" = None) -> None:
         _exit(code if isinstance(code, int) else 0 if code is None else 1)
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say
         _exit(1)
+    except OSError as error:
+        _cannot_write(error)
     _exit(0)
 
 
-def _exit(code: int) -> "NoReturn":
+def _exit(code: int, flush: bool = True) -> "NoReturn":
     """Flush the output, then leave without the interpreter's teardown (tens of milliseconds
     of module and thread clean-up that a one-shot command does not need). The report is
     complete by then; probes still running past the deadline are daemon threads that nothing
     waits for."""
-    for stream in (sys.stdout, sys.stderr):
+    for stream in (sys.stdout, sys.stderr) if flush else ():
         try:
             stream.flush()
-        except (OSError, ValueError):  # a reader that went away, or a closed stream
+        except BrokenPipeError:  # a reader that went away
+            code = code or 1
+        except (OSError, ValueError, AttributeError) as error:  # a full disk, a closed stream
+            if isinstance(error, OSError) and stream is sys.stdout:
+                _cannot_write(error)
             code = code or 1
     os._exit(code)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from typing import Dict, Optional
@@ -114,3 +115,24 @@ def test_color_always_reaches_a_pager_through_a_pipe() -> None:
 def test_help_names_values_in_words(command: list) -> None:
     text = run_cli(*command, "--help").stdout
     assert "<str>" not in text and "<int" not in text and "<float" not in text, text
+
+
+@pytest.mark.parametrize("args", [["--version"], ["list"], ["explain", "kernel_too_low"]])
+@pytest.mark.parametrize(
+    "redirect,why",
+    [("> /dev/full", "No space left on device"), (">&-", "standard output is closed")],
+    ids=["full", "closed"],
+)
+def test_output_that_cannot_be_written_is_one_line_and_exit_2(
+    args: list, redirect: str, why: str
+) -> None:
+    """A full disk behind standard output, or standard output closed: one line, no traceback."""
+    command = " ".join(shlex.quote(a) for a in doctor_argv() + args) + " " + redirect
+    proc = subprocess.run(
+        command, shell=True, env=doctor_env(AWS_EC2_METADATA_DISABLED="true"),
+        stderr=subprocess.PIPE, text=True, timeout=60,
+    )  # fmt: skip
+    assert (proc.returncode, proc.stderr) == (
+        2,
+        f"amzn-gd-doctor: cannot write the output: {why}\n",
+    )
