@@ -105,7 +105,7 @@ def _ms(seconds: float) -> int:
 
 
 def _import_times() -> "Tuple[Optional[int], Optional[int]]":
-    """(import_ms, compile_ms) from the importer of the one file (packaging/pyz/main.py), which
+    """(import_ms, compile_ms) from the importer of the one file (packaging/pyz/importer.py), which
     loaded this module and counts its own time; the interpreter's importer counts none."""
     times = getattr(__spec__.loader, "import_times", None)
     if times is None:

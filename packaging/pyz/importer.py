@@ -1,4 +1,5 @@
-"""Entry point of the one-file build: `python3 amzn-gd-doctor.pyz [ARGS]`.
+"""The importer of the one-file build (`_amzn_gd_doctor_pyz` in the file), put in place when the
+file's __main__ (packaging/pyz/main.py) imports it, before the doctor is imported.
 
 zipimport compiles every module it loads from source, on every run, and never keeps the result:
 that was most of the one file's start-up. So the build puts in the file bytecode for each
@@ -216,7 +217,3 @@ def _install():
 
 
 _install()
-
-from amzn_gd_doctor.cli import main  # noqa: E402
-
-main()
