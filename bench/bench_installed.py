@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """What users install, timed beside `pip install .` on the same interpreter: the one file
-(`python3 dist/amzn-gd-doctor.pyz`) on the floor (3.6) and the newest interpreter found, and the
-.deb installed in a copy of the Debian 12 tree (`/usr/bin/amzn-gd-doctor` on Debian's python3).
+(`python3 dist/amzn-gd-doctor.pyz`) and the package's launcher (the .deb unpacked with dpkg-deb
+-x: /usr/bin/amzn-gd-doctor and the compiled modules in /usr/share/amzn-gd-doctor, the same
+payload as the .rpm's) on the floor (3.6) and the newest interpreter found, and the .deb
+installed in a copy of the Debian 12 tree (`/usr/bin/amzn-gd-doctor` on Debian's python3).
 
     .venv-test/bin/python bench/bench_installed.py [--rounds N] [--python PY ...] [--no-deb]
 
@@ -22,6 +24,8 @@ The forms, per interpreter (pyenv's, or python3.X on PATH; made once under build
   `build/bench/bare-<minor>`, a venv of the same interpreter with nothing installed. The two
   start alike: neither sees what the interpreter's own site-packages holds (on this machine, a
   .pth file that imports at every start);
+- pkg: the .deb unpacked under build/bench/unpacked, its /usr/bin/amzn-gd-doctor run by the
+  same bare venv's python;
 - in a copy of build/debian12-tree (root only, made by the package tests), on Debian's python3:
   deb, `/usr/bin/amzn-gd-doctor` from `dpkg -i dist/amzn-gd-doctor_<v>_all.deb`, against pip,
   `pip install --target` of this checkout (by the same minor from pyenv) behind a console script.
@@ -93,6 +97,17 @@ def floor_pyz(dest: Path) -> Path:
     with zipfile.ZipFile(str(PYZ)) as zin, zipfile.ZipFile(str(dest), "w") as zout:
         for name in zin.namelist():
             zout.writestr(name, b"")
+    return dest
+
+
+def unpack_deb(dest: Path) -> Optional[Path]:
+    """The .deb's payload under DEST (made anew), or None when there is no .deb or dpkg-deb."""
+    debs = sorted(DIST.glob("amzn-gd-doctor_*_all.deb"))
+    if not debs or not shutil.which("dpkg-deb"):
+        print("pkg: skipped (needs dist/*.deb and dpkg-deb)")
+        return None
+    shutil.rmtree(str(dest), ignore_errors=True)
+    sh("dpkg-deb", "-x", str(debs[-1]), str(dest))
     return dest
 
 
@@ -265,6 +280,7 @@ def main() -> int:
     pythons = opts.python or [found[m] for m in (min(found, key=_key), max(found, key=_key))]
     WORK.mkdir(parents=True, exist_ok=True)
     floor = floor_pyz(WORK / "floor.pyz")
+    unpacked = unpack_deb(WORK / "unpacked")
     print(f"amzn-gd-doctor, installed forms against pip install ., {os.cpu_count()} CPUs, "
           f"medians of {opts.rounds} rounds; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
     missed = 0
@@ -277,10 +293,21 @@ def main() -> int:
             Form("pyz", [str(bare / "bin" / "python"), str(PYZ)], str(ROOT)),
             Form("floor", [str(bare / "bin" / "python"), str(floor)], "", ("--version",)),
         ]
+        if unpacked is not None:
+            launcher = str(unpacked / "usr" / "bin" / "amzn-gd-doctor")
+            forms.append(Form("pkg", [str(bare / "bin" / "python"), launcher], str(ROOT)))
         results = measure(forms, opts.rounds)
         missed += table(
             f"Python {version}: pip-installed, and python3 {PYZ.name}", results, "pip", "pyz"
         )
+        if unpacked is not None:
+            missed += table(
+                f"Python {version}: pip-installed, and the package's /usr/bin/amzn-gd-doctor "
+                "(unpacked)",
+                results,
+                "pip",
+                "pkg",
+            )
     if not opts.no_deb:
         scratch = Path(tempfile.mkdtemp(prefix="bench-deb-", dir=str(WORK)))
         try:

@@ -5,14 +5,15 @@
 
 Every command runs as a new process with this checkout first on PYTHONPATH, started the way the
 installed `amzn-gd-doctor` console script starts it, and then as users who take the one file
-start it: `python3 dist/amzn-gd-doctor.pyz` (build it first: ./scripts/build.sh; the packages'
-/usr/bin/amzn-gd-doctor is that file), on the same interpreter through a venv with nothing
-installed (build/bench/bare-<minor>), so that both start alike. --python names an interpreter
+start it, `python3 dist/amzn-gd-doctor.pyz`, and as the packages install it, the .deb's
+/usr/bin/amzn-gd-doctor and /usr/share/amzn-gd-doctor unpacked under build/bench/unpacked (build
+both first: ./scripts/build.sh), each on the same interpreter through a venv with nothing
+installed (build/bench/bare-<minor>), so that all start alike. --python names an interpreter
 with the doctor's dependencies (repeatable); the default is this interpreter and, when
 ./scripts/test.sh has made it, .venv-pkg-3.6/bin/python (the floor). Each line shows the time,
 its ratio to a same-run yardstick (that interpreter's `python -c pass`), the change of that
-ratio against bench/baseline.json, and the target: for the one file, 1.2 times the same command
-started as the console script, in the same run.
+ratio against bench/baseline.json, and the target: for the one file and the package, 1.2 times
+the same command started as the console script, in the same run.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ import sys
 import time
 from pathlib import Path
 from typing import List, Optional, Tuple
+
+from bench_installed import unpack_deb
 
 REPO = Path(__file__).resolve().parent.parent
 ROOT = REPO / "fixtures" / "roots" / "al2023-6.1"
@@ -143,31 +146,40 @@ def bare(python: str) -> str:
     return str(venv / "bin" / "python")
 
 
-def paired(a: list, b: Optional[list], runs: int) -> Tuple[float, Optional[float]]:
-    """Medians of A and B, each run in turn (A B A B ...) so that the machine's drift falls on
-    both; B is None when it cannot run (no pyz built). A gets this checkout on PYTHONPATH; B,
-    the one file, runs what it carries."""
+def paired(a: list, others: List[Optional[list]], runs: int) -> List[Optional[float]]:
+    """Medians of A and each of OTHERS, each run in turn (A B C A B C ...) so that the
+    machine's drift falls on all; None for one that cannot run (not built). A gets this checkout
+    on PYTHONPATH; the others (the one file, the package) run what they carry."""
     offline = {"AWS_EC2_METADATA_DISABLED": "true"}
     a_env, b_env = env(**offline), env(PYTHONPATH="", **offline)
-    if b is None:
-        return median(a, a_env, runs), None
-    timed(a, a_env)
-    timed(b, b_env)
-    taken = [(timed(a, a_env), timed(b, b_env)) for _ in range(runs)]
-    return statistics.median(t[0] for t in taken), statistics.median(t[1] for t in taken)
+    argvs = [(a, a_env)] + [(b, b_env) for b in others if b is not None]
+    for argv, environ in argvs:
+        timed(argv, environ)
+    taken = [[timed(argv, environ) for argv, environ in argvs] for _ in range(runs)]
+    medians = iter([statistics.median(t[n] for t in taken) for n in range(len(argvs))])
+    first = next(medians)
+    return [first] + [None if b is None else next(medians) for b in others]
 
 
-def measure(python: str, runs: int, live: Optional[float]) -> Tuple[float, List[Row]]:
+def measure(
+    python: str, runs: int, live: Optional[float], unpacked: Optional[Path]
+) -> Tuple[float, List[Row]]:
     doctor = [python, "-c", ENTRY]
     yardstick = median([python, "-c", "pass"], env(), runs)
     one_file = [bare(python), str(PYZ)] if PYZ.exists() else None
+    package = [bare(python), str(unpacked / "usr/bin/amzn-gd-doctor")] if unpacked else None
     rows: List[Row] = []
     ones: List[Row] = []
+    packaged: List[Row] = []
     for name, args, target in COMMANDS:
-        console, pyz = paired(doctor + args, one_file + args if one_file else None, runs)
+        console, pyz, pkg = paired(
+            doctor + args, [f + args if f else None for f in (one_file, package)], runs
+        )
+        assert console is not None
         rows.append((name, console, target))
         ones.append((f"pyz {name}", pyz, PYZ_RATIO * console))
-    rows.extend(ones)
+        packaged.append((f"pkg {name}", pkg, PYZ_RATIO * console))
+    rows.extend(ones + packaged)
     rows.append(("check, live host in a namespace (root only)", live, CHECK_S))
     rows.append(
         (
@@ -193,12 +205,13 @@ def main() -> int:
         [str(FLOOR_VENV)] if FLOOR_VENV.exists() else []
     )
     live = live_check(pythons, opts.runs)
+    unpacked = unpack_deb(REPO / "build" / "bench" / "unpacked")
     stored = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
     regressed = 0
     print(f"amzn-gd-doctor bench, {os.cpu_count()} CPUs, medians of {opts.runs} new processes")
     for python in pythons:
         version = version_of(python)
-        yardstick, rows = measure(python, opts.runs, live.get(python))
+        yardstick, rows = measure(python, opts.runs, live.get(python), unpacked)
         baseline = stored.get(version, {})
         print(f"Python {version} ({python}); yardstick `python -c pass` {yardstick * 1000:.1f} ms")
         ratios = {}
