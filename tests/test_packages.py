@@ -8,6 +8,7 @@ the pyz served over HTTPS on loopback."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -163,8 +164,6 @@ def test_a_second_build_reuses_its_environment_and_gives_the_same_bytes() -> Non
 # -- package contents ---------------------------------------------------------------------------
 def elf_members(data: bytes) -> List[str]:
     """Names of ELF files in a payload: the file itself, or members of a zip."""
-    import io
-
     found = ["<file>"] if data.startswith(b"\x7fELF") else []
     if zipfile.is_zipfile(io.BytesIO(data)):
         with zipfile.ZipFile(io.BytesIO(data)) as zf:
@@ -216,12 +215,8 @@ def test_package_holds_the_compiled_modules_launcher_man_page_and_copyright(
     )
     with zipfile.ZipFile(str(DIST / "amzn-gd-doctor.pyz")) as zf:
         names = zf.namelist()
-        carried = {
-            n: zf.read(n)
-            for n in names
-            if not n.startswith(("__pycache__/", "_licenses/"))
-            and n not in ("__main__.py", "_amzn_gd_doctor_pyz.py")
-        }
+        with zipfile.ZipFile(io.BytesIO(zf.read("modules.zip"))) as modules:
+            carried = {n: modules.read(n) for n in modules.namelist()}
     tags = sorted(n[len("__pycache__/") : -len(".bytecode")] for n in names if "bytecode" in n)
     assert len(tags) == len(find_interpreters())
     sources = {n: d for n, d in lib.items() if "__pycache__" not in n}

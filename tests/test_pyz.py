@@ -8,6 +8,7 @@ and on the newest interpreter here."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import re
@@ -63,20 +64,66 @@ def test_two_builds_give_the_same_bytes(tmp_path: Path) -> None:
 def test_contents_are_pure_python_with_the_backport_apart(pyz: Path) -> None:
     assert pyz.read_bytes().startswith(b"#!/usr/bin/env python3\n")
     archive = zipfile.ZipFile(str(pyz))
-    names = archive.namelist()
-    compiled = [n for n in names if n.endswith((".so", ".pyc", ".pyo", ".pyd", ".dll", ".exe"))]
-    assert compiled == []
+    own = archive.namelist()
+    # Few names of its own (the interpreter reads them all before running it): its start, the
+    # licences, the bytecode, and modules.zip, stored, with every module and data file.
+    assert archive.getinfo("modules.zip").compress_type == zipfile.ZIP_STORED
+    assert archive.getinfo("__main__.py").compress_type == zipfile.ZIP_STORED
+    # The start's pycs are the newest interpreter's, which zipimport checks (see
+    # test_pyz_bytecode.test_the_newest_interpreter_compiles_nothing).
+    start = {"__main__.py", "__main__.pyc", "_amzn_gd_doctor_pyz.py", "_amzn_gd_doctor_pyz.pyc"}
+    assert {n for n in own if not n.startswith(("__pycache__/", "_licenses/"))} == start | {
+        "modules.zip"
+    }
+    modules = zipfile.ZipFile(io.BytesIO(archive.read("modules.zip")))
+    names = modules.namelist()
+    assert len(own) <= 30 < len(names)
+    compiled = [n for n in own + names if n.endswith((".so", ".pyc", ".pyo", ".pyd", ".dll"))]
+    assert set(compiled) == start - {"__main__.py", "_amzn_gd_doctor_pyz.py"}
+    assert not [n for n in own + names if n.endswith(".exe")]
     # Bytecode only as one stored member per interpreter, read in place by the importer.
-    cached = [n for n in names if "__pycache__" in n]
+    cached = [n for n in own + names if "__pycache__" in n]
     assert cached and all(re.fullmatch(r"__pycache__/cpython-3\d+\.bytecode", n) for n in cached)
     for name in cached:
         assert archive.getinfo(name).compress_type == zipfile.ZIP_STORED
         assert archive.read(name).startswith(b"amzn-gd-doctor bytecode 1\n")
-    assert "__main__.py" in names and "amzn_gd_doctor/catalog/issues.json" in names
+    assert "amzn_gd_doctor/catalog/issues.json" in names and "amzn_gd_doctor/cli.py" in names
     assert not any(n.startswith(("_py36/", "dataclasses")) for n in names)
     tops = {n.split("/", 1)[0] for n in names}
     assert {"typer", "click", "requests", "urllib3", "dns", "distro", "certifi"} <= tops
     assert "psutil" not in tops and "systemd" not in tops
+
+
+@pytest.mark.parametrize(
+    "damage,said",
+    [
+        ("no modules", "no modules.zip in it"),
+        ("cut modules", "no zip directory where it should end"),
+    ],
+)
+def test_a_damaged_file_says_so_in_one_line(
+    pyz: Path, tmp_path: Path, damage: str, said: str
+) -> None:
+    """The file without its modules, or with them cut short: one line and exit 2 for any
+    command but --version (which needs nothing of them)."""
+    damaged = tmp_path / "damaged.pyz"
+    with zipfile.ZipFile(str(pyz)) as zin, open(damaged, "wb") as fh:
+        fh.write(b"#!/usr/bin/env python3\n")
+        with zipfile.ZipFile(fh, "w") as zout:
+            for info in zin.infolist():
+                data = zin.read(info)
+                if info.filename == "modules.zip":
+                    if damage == "no modules":
+                        continue
+                    data = data[: len(data) // 2]
+                zout.writestr(info, data)
+    proc = subprocess.run(
+        [sys.executable, str(damaged), "list"], capture_output=True, text=True, timeout=60
+    )
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == f"amzn-gd-doctor: cannot read {damaged}: {said}\n"
+    version = subprocess.run([sys.executable, str(damaged), "--version"], capture_output=True)
+    assert version.returncode == 0
 
 
 # IMDS and DNS on refused loopback ports: requests and dnspython are loaded and used.

@@ -9,6 +9,7 @@ the report's `timing` (`import_ms`, `compile_ms`)."""
 
 from __future__ import annotations
 
+import io
 import json
 import re
 import subprocess
@@ -97,13 +98,29 @@ def report(proc: subprocess.CompletedProcess) -> dict:
 
 
 def rewritten(pyz: Path, dest: Path, members: Mapping[str, bytes]) -> Path:
-    """A copy of PYZ with MEMBERS' contents replaced (each keeps its name and compression;
-    zipfile writes its new CRC-32 and size, as any tool that changes a member does)."""
-    with zipfile.ZipFile(str(pyz)) as zin, open(dest, "wb") as fh:
-        fh.write(b"#!/usr/bin/env python3\n")
-        with zipfile.ZipFile(fh, "w") as zout:
-            for info in zin.infolist():
-                zout.writestr(info, members.get(info.filename, zin.read(info)))
+    """A copy of PYZ with MEMBERS' contents replaced, each keeping its name and compression
+    (zipfile writes its new CRC-32 and size, as any tool that changes a member does): a member
+    of the file itself, or of modules.zip, the stored zip of its modules inside it."""
+
+    def copy(zin: zipfile.ZipFile, zout: zipfile.ZipFile, new: Mapping[str, bytes]) -> None:
+        for info in zin.infolist():
+            zout.writestr(info, new.get(info.filename, zin.read(info)))
+
+    with zipfile.ZipFile(str(pyz)) as zin:
+        own = set(zin.namelist())
+        inner = {n: d for n, d in members.items() if n not in own}
+        outer = {n: d for n, d in members.items() if n in own}
+        if inner:
+            modules = io.BytesIO()
+            with zipfile.ZipFile(io.BytesIO(zin.read("modules.zip"))) as mzin:
+                assert set(inner) <= set(mzin.namelist())
+                with zipfile.ZipFile(modules, "w") as mzout:
+                    copy(mzin, mzout, inner)
+            outer["modules.zip"] = modules.getvalue()
+        with open(dest, "wb") as fh:
+            fh.write(b"#!/usr/bin/env python3\n")
+            with zipfile.ZipFile(fh, "w") as zout:
+                copy(zin, zout, outer)
     return dest
 
 
@@ -150,8 +167,8 @@ def test_stale_bytecode_is_never_loaded(pyz: Path, tmp_path: Path, minor: str) -
     tells) and its bytecode not: that module is compiled from the new source, the others still
     come from bytecode."""
     interpreter = python(minor)
-    with zipfile.ZipFile(str(pyz)) as zf:
-        source = zf.read("amzn_gd_doctor/__init__.py")
+    with zipfile.ZipFile(str(pyz)) as zf, zipfile.ZipFile(io.BytesIO(zf.read("modules.zip"))) as m:
+        source = m.read("amzn_gd_doctor/__init__.py")
     version = re.search(rb'__version__ = "([^"]+)"', source).group(1)
     other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
     changed = source.replace(b'"' + version + b'"', b'"' + other + b'"')
@@ -244,3 +261,56 @@ def test_version_is_answered_before_anything_is_imported(pyz: Path, minor: str, 
         assert failed.returncode == 2
         assert failed.stderr.decode().startswith("amzn-gd-doctor: cannot write the output: ")
         assert why in failed.stderr.decode()
+
+
+# Runs the file as the interpreter runs a zipapp (runpy, with the file first on sys.path) under an
+# audit hook that reports every compile() of a source in the file (Python 3.8 and later).
+AUDITED = """
+import runpy, sys
+pyz = sys.argv[1]
+def hook(event, args):
+    if event == "compile" and isinstance(args[1], str) and args[1].startswith(pyz):
+        sys.stderr.write("# compiled " + args[1][len(pyz) + 1 :] + "\\n")
+        sys.stderr.flush()
+sys.addaudithook(hook)
+sys.argv = sys.argv[1:]
+sys.path.insert(0, pyz)
+runpy.run_path(pyz, run_name="__main__")
+"""
+
+
+def compiled_sources(interpreter: str, pyz: Path, *args: str) -> Tuple[str, list]:
+    proc = subprocess.run(
+        [interpreter, "-c", AUDITED, str(pyz), *args],
+        env=ENV, capture_output=True, text=True, cwd="/", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode in (0, 1, 3), proc.stderr[-3000:]
+    found = [line[len("# compiled ") :] for line in proc.stderr.splitlines()]
+    return proc.stdout, [name for name in found if name]
+
+
+@pytest.mark.parametrize("args", [["--version"], ["list"], CHECK], ids=["version", "list", "check"])
+def test_the_newest_interpreter_compiles_nothing(pyz: Path, args: list) -> None:
+    """On the newest interpreter the file's own start comes from its pyc (zipimport's
+    `__main__.pyc` and `_amzn_gd_doctor_pyz.pyc`) and every module from the bytecode member: no
+    source in the file is compiled. An older one compiles only the two small sources of the
+    start (3.8: the oldest with audit hooks, which see every compile)."""
+    _, compiled = compiled_sources(python(NEWEST), pyz, *args)
+    assert compiled == []
+    _, compiled = compiled_sources(python("3.8"), pyz, *args)
+    start = {"__main__.py"} if args == ["--version"] else {"__main__.py", "_amzn_gd_doctor_pyz.py"}
+    assert set(compiled) == start
+
+
+def test_a_stale_start_pyc_is_never_loaded(pyz: Path, tmp_path: Path) -> None:
+    """`__main__.py` changed after the build (the same size, another version) and its pyc not:
+    the newest interpreter compiles the changed source (the pyc is a checked hash-based one)."""
+    with zipfile.ZipFile(str(pyz)) as zf:
+        main = zf.read("__main__.py")
+    version = re.search(rb'VERSION = "([^"]+)"', main).group(1)
+    other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
+    changed = main.replace(b'"' + version + b'"', b'"' + other + b'"')
+    assert len(changed) == len(main) and changed != main
+    stale = rewritten(pyz, tmp_path / "stale.pyz", {"__main__.py": changed})
+    out, compiled = compiled_sources(python(NEWEST), stale, "--version")
+    assert (out, set(compiled)) == (f"amzn-gd-doctor {other.decode()}\n", {"__main__.py"})
