@@ -29,10 +29,6 @@ The forms, per interpreter (pyenv's, or python3.X on PATH; made once under build
 - in a copy of build/debian12-tree (root only, made by the package tests), on Debian's python3:
   deb, `/usr/bin/amzn-gd-doctor` from `dpkg -i dist/amzn-gd-doctor_<v>_all.deb`, against pip,
   `pip install --target` of this checkout (by the same minor from pyenv) behind a console script.
-
-Under `--version`, a line more: a zipapp with the pyz's names, all empty, that does nothing. It
-is what starting any zipapp that large costs (runpy, and zipimport reading its directory), which
-no code inside the pyz can save: the floor of the one file's `--version`.
 """
 
 from __future__ import annotations
@@ -86,18 +82,6 @@ class Form(NamedTuple):
     argv: List[str]  # the command, before the doctor's arguments
     root: str  # the fixture tree as this form sees it
     only: Tuple[str, ...] = ()  # the commands it runs, when not all
-
-
-def floor_pyz(dest: Path) -> Path:
-    """A zipapp with the pyz's names, every member empty and nothing in __main__: what starting
-    any zipapp that size costs (runpy, and zipimport reading the directory), which no code in
-    the pyz can save. Shown beside `--version`, which does little more."""
-    import zipfile
-
-    with zipfile.ZipFile(str(PYZ)) as zin, zipfile.ZipFile(str(dest), "w") as zout:
-        for name in zin.namelist():
-            zout.writestr(name, b"")
-    return dest
 
 
 def unpack_deb(dest: Path) -> Optional[Path]:
@@ -191,12 +175,10 @@ def debian_forms(tree: Path, pythons: Dict[str, str]) -> Optional[Tuple[str, Lis
     script.write_text(CONSOLE_SCRIPT.format(python="/usr/bin/python3", path=path))
     script.chmod(0o755)
     shutil.copytree(str(ROOT), str(tree / "tmp" / "root"), symlinks=True)
-    floor_pyz(tree / "tmp" / "floor.pyz")
     root = "/tmp/root"
     return version, [
         Form("pip", ["chroot", str(tree), "/usr/local/bin/amzn-gd-doctor-pip"], root),
         Form("deb", ["chroot", str(tree), "/usr/bin/amzn-gd-doctor"], root),
-        Form("floor", ["chroot", str(tree), "python3", "/tmp/floor.pyz"], "", ("--version",)),
     ]
 
 
@@ -252,12 +234,6 @@ def table(
             f"  {command:<10} {b_cpu * 1000:7.1f}ms {b_wall * 1000:5.1f}ms"
             f"  {o_cpu * 1000:7.1f}ms {o_wall * 1000:5.1f}ms  {r_cpu:9.2f} {r_wall:5.2f}  {mark}"
         )
-        if ("floor", command) in results:
-            f_cpu, f_wall = results[("floor", command)]
-            print(
-                f"  {'':<10} {'':>17}  {f_cpu * 1000:7.1f}ms {f_wall * 1000:5.1f}ms"
-                f"  {f_cpu / b_cpu:9.2f} {f_wall / b_wall:5.2f}  (an empty zipapp as large)"
-            )
     return missed
 
 
@@ -279,7 +255,6 @@ def main() -> int:
     found = find_interpreters()
     pythons = opts.python or [found[m] for m in (min(found, key=_key), max(found, key=_key))]
     WORK.mkdir(parents=True, exist_ok=True)
-    floor = floor_pyz(WORK / "floor.pyz")
     unpacked = unpack_deb(WORK / "unpacked")
     print(f"amzn-gd-doctor, installed forms against pip install ., {os.cpu_count()} CPUs, "
           f"medians of {opts.rounds} rounds; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
@@ -291,7 +266,6 @@ def main() -> int:
         forms = [
             Form("pip", [str(pip / "bin" / "amzn-gd-doctor")], str(ROOT)),
             Form("pyz", [str(bare / "bin" / "python"), str(PYZ)], str(ROOT)),
-            Form("floor", [str(bare / "bin" / "python"), str(floor)], "", ("--version",)),
         ]
         if unpacked is not None:
             launcher = str(unpacked / "usr" / "bin" / "amzn-gd-doctor")

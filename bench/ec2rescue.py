@@ -18,15 +18,16 @@ The doctor runs `check --format json` on the live host in two forms, on --python
 
 - A, installed as pip installs it: this checkout's code started as the `amzn-gd-doctor`
   console script starts it;
-- I, the installed form users take: `python3 dist/amzn-gd-doctor.pyz` (which is what the
-  packages' /usr/bin/amzn-gd-doctor runs), through a venv of the same interpreter with nothing
-  installed (build/bench/bare-<minor>, as bench/run.py makes it).
+- I, the one file users take: `python3 dist/amzn-gd-doctor.pyz`, through a venv of the same
+  interpreter with nothing installed (build/bench/bare-<minor>, as bench/run.py makes it);
+- P, what the packages install: the .deb unpacked under build/bench/unpacked (its launcher
+  /usr/bin/amzn-gd-doctor and its compiled modules), run by the same bare venv's python.
 
 B is `ec2rl run` restricted to the seven modules that cover the doctor's ground: kernelversion,
 osrelease, oomkiller, journal, systemsmanager, resolvconf, kernelconfig, run by --ec2rl-python
 (default: the same). EC2Rescue 1.1.7's bundled libraries import on Python 3.11 and older only
-(six.moves fails on 3.12). Each round runs A, I, B in turn; the ratios of A and I to B are
-printed, with the target for I.
+(six.moves fails on 3.12). Each round runs A, I, P, B in turn; the ratios of A, I and P to B
+are printed, with the target for the installed forms, I and P.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 sys.path.insert(0, str(REPO / "bench"))
 
+from bench_installed import unpack_deb  # noqa: E402
 from netns import SCRATCH, in_namespace, prepare_namespace, start_imds  # noqa: E402
 from run import ENTRY, PYZ, bare  # noqa: E402
 
@@ -83,19 +85,24 @@ def inside(opts: argparse.Namespace) -> int:
     doctor = [opts.python, "-c", ENTRY, "check", "--format", "json"]
     doctor_env = dict(environ, PYTHONPATH=str(REPO))
     one_file = [opts.bare, str(PYZ), "check", "--format", "json"]
+    launcher = str(Path(opts.unpacked) / "usr" / "bin" / "amzn-gd-doctor")
+    package = [opts.bare, launcher, "check", "--format", "json"]
     ec2rl = [str(Path(opts.ec2rl) / "ec2rl"), "run", f"--only-modules={MODULES}"]
     # One of each first: the page cache and EC2Rescue's first-run checks, not measured.
     timed(doctor, doctor_env, str(REPO), show=opts.show)
     timed(one_file, environ, str(REPO), show=opts.show)
+    timed(package, environ, str(REPO), show=opts.show)
     timed(ec2rl, environ, opts.ec2rl, show=opts.show)
-    a_times, i_times, b_times = [], [], []
+    a_times, i_times, p_times, b_times = [], [], [], []
     for _ in range(opts.pairs):
         a_times.append(timed(doctor, doctor_env, str(REPO)))
         i_times.append(timed(one_file, environ, str(REPO)))
+        p_times.append(timed(package, environ, str(REPO)))
         b_times.append(timed(ec2rl, environ, opts.ec2rl))
         for leftover in SCRATCH.glob("ec2rl*"):
             shutil.rmtree(str(leftover), ignore_errors=True)
     a, i, b = (statistics.median(t) for t in (a_times, i_times, b_times))
+    packaged = statistics.median(p_times)
     versions = [
         subprocess.run(
             [python, "-c", "import sys; print(sys.version.split()[0])"],
@@ -109,14 +116,15 @@ def inside(opts: argparse.Namespace) -> int:
     rows = [
         (f"A amzn-gd-doctor check, pip-installed (Python {versions[0]})", a_times),
         (f"I python3 {PYZ.name} check (Python {versions[0]})", i_times),
+        (f"P the package's amzn-gd-doctor check (Python {versions[0]})", p_times),
         (f"B ec2rl run, {len(MODULES.split(','))} modules (Python {versions[1]})", b_times),
     ]
     for label, times in rows:
         print(f"  {label:<58} median {statistics.median(times):.3f} s  min {min(times):.3f}")
     print(f"  ratio A/B {a / b:.3f}")
-    ratio = i / b
-    verdict = "ok" if ratio <= TARGET_RATIO else "MISSED"
-    print(f"  ratio I/B {ratio:.3f}  target <= {TARGET_RATIO:.2f}: {verdict}")
+    for name, took in (("I", i), ("P", packaged)):
+        verdict = "ok" if took / b <= TARGET_RATIO else "MISSED"
+        print(f"  ratio {name}/B {took / b:.3f}  target <= {TARGET_RATIO:.2f}: {verdict}")
     return 0
 
 
@@ -134,6 +142,7 @@ def main() -> int:
     )
     parser.add_argument("--show", action="store_true", help="print each tool's first output")
     parser.add_argument("--bare", help=argparse.SUPPRESS)
+    parser.add_argument("--unpacked", help=argparse.SUPPRESS)
     parser.add_argument("--inside", action="store_true", help=argparse.SUPPRESS)
     opts = parser.parse_args()
     opts.ec2rl = os.path.abspath(opts.ec2rl)
@@ -147,6 +156,10 @@ def main() -> int:
     argv = ["--inside", "--ec2rl", opts.ec2rl, "--pairs", str(opts.pairs)]
     argv += ["--python", opts.python, "--ec2rl-python", opts.ec2rl_python]
     argv += ["--bare", bare(opts.python)]  # made here: the namespace's /var/tmp is a tmpfs
+    unpacked = unpack_deb(REPO / "build" / "bench" / "unpacked")
+    if unpacked is None:
+        parser.error("no dist/*.deb to unpack: run ./scripts/build.sh first")
+    argv += ["--unpacked", str(unpacked)]
     argv += ["--show"] if opts.show else []
     return in_namespace(parser, __file__, argv)
 
