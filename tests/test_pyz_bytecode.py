@@ -124,6 +124,18 @@ def rewritten(pyz: Path, dest: Path, members: Mapping[str, bytes]) -> Path:
     return dest
 
 
+def another_version(source: bytes, pattern: bytes) -> Tuple[bytes, str]:
+    """SOURCE with the version that PATTERN finds changed in its last digit, so that the text
+    keeps its size and only its content tells; and that other version."""
+    found = re.search(pattern, source)
+    assert found is not None
+    version = found.group(1)
+    other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
+    changed = source.replace(b'"' + version + b'"', b'"' + other + b'"')
+    assert len(changed) == len(source) and changed != source
+    return changed, other.decode()
+
+
 @pytest.mark.parametrize("minor", MINORS)
 def test_each_interpreter_loads_the_doctor_from_its_bytecode(pyz: Path, minor: str) -> None:
     proc, loaded = run(python(minor), pyz, *CHECK)
@@ -169,13 +181,10 @@ def test_stale_bytecode_is_never_loaded(pyz: Path, tmp_path: Path, minor: str) -
     interpreter = python(minor)
     with zipfile.ZipFile(str(pyz)) as zf, zipfile.ZipFile(io.BytesIO(zf.read("modules.zip"))) as m:
         source = m.read("amzn_gd_doctor/__init__.py")
-    version = re.search(rb'__version__ = "([^"]+)"', source).group(1)
-    other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
-    changed = source.replace(b'"' + version + b'"', b'"' + other + b'"')
-    assert len(changed) == len(source) and changed != source
+    changed, other = another_version(source, rb'__version__ = "([^"]+)"')
     stale = rewritten(pyz, tmp_path / "stale.pyz", {"amzn_gd_doctor/__init__.py": changed})
     proc, loaded = run(interpreter, stale, *CHECK)
-    assert json.loads(proc.stdout)["tool"]["version"] == other.decode()
+    assert json.loads(proc.stdout)["tool"]["version"] == other
     assert loaded["amzn_gd_doctor"] == "bytecode of another source"
     assert loaded["amzn_gd_doctor.cli"] == "bytecode"
 
@@ -307,10 +316,7 @@ def test_a_stale_start_pyc_is_never_loaded(pyz: Path, tmp_path: Path) -> None:
     the newest interpreter compiles the changed source (the pyc is a checked hash-based one)."""
     with zipfile.ZipFile(str(pyz)) as zf:
         main = zf.read("__main__.py")
-    version = re.search(rb'VERSION = "([^"]+)"', main).group(1)
-    other = version[:-1] + (b"8" if version[-1:] == b"9" else b"9")
-    changed = main.replace(b'"' + version + b'"', b'"' + other + b'"')
-    assert len(changed) == len(main) and changed != main
+    changed, other = another_version(main, rb'VERSION = "([^"]+)"')
     stale = rewritten(pyz, tmp_path / "stale.pyz", {"__main__.py": changed})
     out, compiled = compiled_sources(python(NEWEST), stale, "--version")
-    assert (out, set(compiled)) == (f"amzn-gd-doctor {other.decode()}\n", {"__main__.py"})
+    assert (out, set(compiled)) == (f"amzn-gd-doctor {other}\n", {"__main__.py"})
