@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Build the .deb and .rpm packages of the doctor from dist/amzn-gd-doctor.pyz, one per format:
-# the payload is pure Python and the same for every architecture (Architecture: all, noarch).
-# Each holds the pyz as /usr/bin/amzn-gd-doctor, the man page, and the copyright file and
-# changelog under /usr/share/doc/amzn-gd-doctor/. Called by scripts/build.sh, which supplies
-# PYTHON and NFPM from its build environment.
+# Build the .deb and .rpm packages of the doctor, one per format: the payload is pure Python and
+# the same for every architecture (Architecture: all, noarch). Each holds the pyz's modules with
+# their bytecode for every interpreter in /usr/share/amzn-gd-doctor (build/package-tree, from
+# scripts/build_pyz.py --tree), the launcher /usr/bin/amzn-gd-doctor, the man page, and the
+# copyright file and changelog under /usr/share/doc/amzn-gd-doctor/. Called by scripts/build.sh,
+# which supplies PYTHON and NFPM from its build environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
