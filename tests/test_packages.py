@@ -390,6 +390,25 @@ def test_rpm_installs_runs_and_erases_clean(tree: Path) -> None:
     assert files(tree) == before
 
 
+@pytest.mark.usefixtures("built")
+def test_the_launcher_finds_its_modules_through_a_link_and_in_isolated_mode(tmp_path: Path) -> None:
+    """The launcher finds the folder beside its own real path: started through a link from
+    another folder (as `alternatives` or a /usr/local/bin link would), and under `python3 -I`,
+    where its own folder is not on sys.path."""
+    payload(DEB, tmp_path)
+    launcher = tmp_path / DEB.name / "usr/bin/amzn-gd-doctor"
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gd").symlink_to(launcher)
+    env = {"PATH": PATH, "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
+    for argv in (
+        [sys.executable, str(tmp_path / "bin" / "gd")],
+        [sys.executable, "-I", str(launcher)],
+    ):
+        for args, out in ((["--version"], f"amzn-gd-doctor {V}\n"), (["list"], "kernel_too_low")):
+            run = subprocess.run(argv + args, capture_output=True, text=True, env=env, cwd="/")
+            assert run.returncode == 0 and out in run.stdout, run.stderr[-2000:]
+
+
 @needs_tools
 @pytest.mark.usefixtures("built")
 def test_installed_doctor_uses_its_bytecode_and_never_a_stale_one(tree: Path) -> None:
