@@ -81,7 +81,6 @@ class Form(NamedTuple):
     label: str
     argv: List[str]  # the command, before the doctor's arguments
     root: str  # the fixture tree as this form sees it
-    only: Tuple[str, ...] = ()  # the commands it runs, when not all
 
 
 def unpack_deb(dest: Path) -> Optional[Path]:
@@ -186,15 +185,14 @@ def measure(forms: List[Form], rounds: int) -> Dict[Tuple[str, str], Tuple[float
     """(form, command) -> (median CPU, median wall), the forms in turn in every round."""
     out = {}
     for command, args in COMMANDS.items():
-        these = [f for f in forms if not f.only or command in f.only]
-        argvs = [f.argv + [a.format(root=f.root) for a in args] for f in these]
+        argvs = [f.argv + [a.format(root=f.root) for a in args] for f in forms]
         for argv in argvs:
             timed(argv)  # warm-up: the page cache, and the pip-installed form's bytecode
-        samples: List[List[Tuple[float, float]]] = [[] for _ in these]
+        samples: List[List[Tuple[float, float]]] = [[] for _ in forms]
         for _ in range(rounds):
             for n, argv in enumerate(argvs):
                 samples[n].append(timed(argv))
-        for form, taken in zip(these, samples):
+        for form, taken in zip(forms, samples):
             out[(form.label, command)] = (
                 statistics.median(t[0] for t in taken),
                 statistics.median(t[1] for t in taken),
