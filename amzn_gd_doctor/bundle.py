@@ -25,9 +25,10 @@ from . import lazy_re
 from .values import value
 
 FORMAT = "amzn-gd-doctor-bundle"
-FORMAT_VERSION = "1.1"  # the major changes when an older reader could not replay a bundle;
+FORMAT_VERSION = "1.2"  # the major changes when an older reader could not replay a bundle;
 # 1.1: gzip answers kept decompressed and masked (host/codec.py): a 1.0 reader replays them as
-# could-not-look
+# could-not-look; 1.2: each observation names the probe that asked it (host/threads.py), which
+# an older reader ignores
 MEMBERS = ("manifest.json", "observations.jsonl", "report.json", "report.txt")
 # Reading refuses members past these sizes: a bundle the doctor wrote stays well under them
 # (observations are bounded by host.recorded.OBSERVATIONS_LIMIT, reports are tens of KiB).
@@ -435,7 +436,8 @@ def _json_object(path: str, name: str, data: bytes) -> "Dict[str, Any]":
 
 def _observations(path: str, data: bytes) -> "List[Dict[str, Any]]":
     """One observation a line, each ``{"method": str, "args": {...}, "seq": int, "ms": number}``
-    with one of ``result`` and ``error``; JSON_VALUES values in all."""
+    with one of ``result`` and ``error``, and the ``probe`` that asked it when one did;
+    JSON_VALUES values in all."""
     if data.count(b"\n") > OBSERVATION_LINES:
         raise BundleError(f"{path}: observations.jsonl holds more than {OBSERVATION_LINES} lines")
     text = str(data, "utf-8", "surrogateescape")

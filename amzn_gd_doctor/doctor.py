@@ -24,6 +24,7 @@ from typing import (
 from . import IMPORTED, __version__, catalog
 from .facts import title as fact_title
 from .host import CouldNotLook, Host, HostTimeout, Unsupported
+from .host.threads import thread_name
 from .model import (
     Confidence,
     CoverageStatus,
@@ -194,7 +195,7 @@ def collect(
         threading.Thread(
             target=_run_probe,
             args=(spec, host, options, board, gate),
-            name=f"probe:{spec.id}",
+            name=thread_name(spec.id),
             daemon=True,
         ).start()
     gate.set()

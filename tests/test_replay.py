@@ -18,6 +18,7 @@ from test_corpus import Reports
 
 from amzn_gd_doctor.host import CouldNotLook, LiveHost
 from amzn_gd_doctor.host import recorded as recording
+from amzn_gd_doctor.host.threads import thread_name as recording_thread
 from amzn_gd_doctor.redact import mask
 
 
@@ -84,11 +85,6 @@ def test_tree_replays_as_it_ran(name: str, tmp_path: Path, scenario_reports: Rep
     assert stable_report(data, root) == expected
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="known defect: on a live host, ssm.agent_running can replay inconclusive "
-    "(a process-table read not found in the recording)",
-)
 def test_live_run_with_imds_and_dns_replays(
     imds_server: ImdsServer,
     dns_server: Callable[..., DnsServer],  # noqa: F811 (the fixture imported above)
@@ -96,7 +92,9 @@ def test_live_run_with_imds_and_dns_replays(
     tmp_path: Path,
 ) -> None:
     """No --root: commands, processes and the journal of this machine, IMDS and DNS on loopback
-    servers, the endpoint's port refused. What the bundle's report says is what a replay says."""
+    servers, the endpoint's port refused. What the bundle's report says is what a replay says,
+    even where probes running at once saw the process table change between their looks (see
+    test_replay_answers_each_probe_from_its_own_questions)."""
     dns = dns_server({STANDARD: ("127.0.0.1",)})
     bundle = tmp_path / "live.tar.gz"
     env = doctor_env(AWS_METADATA_SERVICE_TIMEOUT="0.5")
@@ -250,6 +248,55 @@ def test_replay_serves_repeats_in_order_and_refuses_the_unrecorded() -> None:
     with pytest.raises(CouldNotLook, match="^not in the recording$"):
         host.read_bytes("/b", 11)
     assert host.now() == 1234.5
+
+
+def in_thread(name: str, ask: Callable[[], object]) -> object:
+    """ASK's answer, asked from a thread named NAME (as the engine names a probe's thread)."""
+    import threading
+
+    out: List[object] = []
+    thread = threading.Thread(target=lambda: out.append(ask()), name=name)
+    thread.start()
+    thread.join()
+    return out[0]
+
+
+def test_replay_answers_each_probe_from_its_own_questions() -> None:
+    """Two probes listed /proc at different moments (a command of one of them ran meanwhile)
+    and read the comm of what each saw. Replayed, each gets its own listing and its own reads,
+    whichever asks first; a question no probe asked gets all the answers in recorded order, and
+    so does every question of a bundle that does not say which probe asked."""
+    entries = [
+        {"seq": 0, "probe": "b", "method": "list_dir", "args": {"path": "/proc"}, "result": ["1"]},
+        {"seq": 1, "probe": "a", "method": "list_dir", "args": {"path": "/proc"},
+         "result": ["1", "77"]},
+        {"seq": 2, "probe": "a", "method": "read_bytes",
+         "args": {"path": "/proc/77/comm", "limit": 64, "tail": False},
+         "result": {"bytes": "journalctl"}},
+        {"seq": 3, "method": "exists", "args": {"path": "/x"}, "result": True},
+        {"seq": 4, "probe": "a", "method": "exists", "args": {"path": "/x"}, "result": False},
+    ]  # fmt: skip
+    host = recording.ReplayHost(entries, {}, 0.0)
+    listing = lambda: host.list_dir("/proc")  # noqa: E731
+    assert in_thread(recording_thread("a"), listing) == ["1", "77"]
+    assert in_thread(recording_thread("a"), lambda: host.read_bytes("/proc/77/comm", 64)) == (
+        b"journalctl"
+    )
+    assert in_thread(recording_thread("b"), listing) == ["1"]
+    assert in_thread(recording_thread("c"), lambda: host.exists("/x")) is True  # not its own
+    assert in_thread(recording_thread("a"), lambda: host.exists("/x")) is False
+    anonymous = recording.ReplayHost([{k: v for k, v in e.items() if k != "probe"}
+                                      for e in entries], {}, 0.0)  # fmt: skip
+    assert in_thread(recording_thread("a"), lambda: anonymous.list_dir("/proc")) == ["1"]
+
+
+def test_the_recording_names_the_probe_that_asked() -> None:
+    inner = LiveHost(env={})
+    recorder = recording.RecordingHost(inner)
+    in_thread(recording_thread("platform.kernel"), lambda: recorder.exists("/proc"))
+    recorder.exists("/proc")  # the main thread: no probe
+    asked = [(o.get("probe"), o["method"]) for o in recorder.observations]
+    assert asked == [("platform.kernel", "exists"), (None, "exists")]
 
 
 # -- the recording is made from the host's declaration ---------------------------------------------

@@ -52,6 +52,7 @@ from .errors import CouldNotLook, HostTimeout, Unsupported
 from .http import HttpFailure, HttpResponse
 from .packages import DPKG_QUERY_FORMAT, RPM_QUERY_FORMAT
 from .protocols import RECORDED, method_names
+from .threads import current_probe
 
 if TYPE_CHECKING:
     from ..redact import Pseudonymizer
@@ -481,6 +482,9 @@ class RecordingHost(ComposedHost):
             kind: outcome,
             "ms": round((time.monotonic() - began) * 1000, 1),
         }
+        probe = current_probe()
+        if probe is not None:  # the replay answers this probe from its own calls (threads.py)
+            entry["probe"] = probe
         size = len(json.dumps(entry))
         with self._lock:
             if self._size + size > OBSERVATIONS_LIMIT or len(self.observations) >= (
@@ -499,9 +503,10 @@ UNSUPPORTED_MEANS_NONE = frozenset(("now",))
 
 
 class ReplayHost(ComposedHost):
-    """Serves recorded observations. A call is looked up by its method and arguments; repeated
-    calls get their answers in recorded order (the last one again once they run out); a call
-    that was not recorded is answered with CouldNotLook, so its check is inconclusive.
+    """Serves recorded observations. A call is looked up by its method and arguments, from the
+    calls of the probe that makes it when the recording says which (threads.py), else from all;
+    repeated calls get their answers in recorded order (the last one again once they run out);
+    a call that was not recorded is answered with CouldNotLook, so its check is inconclusive.
     ``rooted``: the recording is of a foreign root (--root), whose package database and units
     are read from files."""
 
@@ -515,12 +520,19 @@ class ReplayHost(ComposedHost):
     ) -> None:
         self.captured_at = captured_at
         self._lock = threading.Lock()
+        # Answers by question, and by the probe that asked it and the question (threads.py):
+        # a probe gets its own recorded answers, in their order, while it has any; a question
+        # that no probe asked (or a recording that did not say which) gets them all in order.
         self._answers: Dict[str, Deque[Mapping[str, object]]] = {}
+        self._by_probe: Dict[Tuple[str, str], Deque[Mapping[str, object]]] = {}
         for entry in sorted(observations, key=_seq):
             args = entry.get("args", {})
             if isinstance(args, dict):
                 key = call_key(str(entry.get("method")), args)
                 self._answers.setdefault(key, deque()).append(entry)
+                probe = entry.get("probe")
+                if isinstance(probe, str):
+                    self._by_probe.setdefault((probe, key), deque()).append(entry)
 
         def make(method: Method) -> "Callable[..., object]":
             def call(*args: object, **kwargs: object) -> object:
@@ -551,12 +563,18 @@ class ReplayHost(ComposedHost):
         from ..redact import mask
 
         shown = {k: encode(v, mask) for k, v in method.shown(bound).items()}
+        probe = current_probe()
+
+        def recorded(key: str) -> "Optional[Deque[Mapping[str, object]]]":
+            own = self._by_probe.get((probe, key)) if probe is not None else None
+            return own or self._answers.get(key)
+
         with self._lock:
-            queue = self._answers.get(call_key(method.name, shown))
+            queue = recorded(call_key(method.name, shown))
             older = _older_spelling(method.name, bound)
             if not queue and older is not None:
                 shown["argv"] = encode(older, mask)
-                queue = self._answers.get(call_key(method.name, shown))
+                queue = recorded(call_key(method.name, shown))
             if not queue:
                 if method.name == "now":
                     return self.captured_at
