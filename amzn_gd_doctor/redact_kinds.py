@@ -131,10 +131,13 @@ class Kind:
         if not self.lines:
             return shown
         # A masked log keeps its line count: one marker a line, or one marker and the breaks.
-        breaks = re.findall(r"\r?\n", secret)
         if self.lines == KEEP_BREAKS:
-            return shown + "".join(breaks)
-        return shown + "".join(b + shown for b in breaks)
+            return shown + "".join(re.findall(r"\r?\n", secret))
+        # A blank line inside the secret (a PGP block's after its armour headers) stays blank,
+        # so that a masked log has the same blank lines as the log: a reader that skips them
+        # (the agent's log probe) counts the same lines in both.
+        parts = re.split(r"(\r?\n)", secret)  # line, break, line, ..., line
+        return "".join(p if n % 2 or not p.strip() else shown for n, p in enumerate(parts))
 
 
 # -- private key blocks ---------------------------------------------------------------------------
@@ -350,7 +353,12 @@ _MYSQL_P = (
 # ~/.netrc: machine HOST login USER password SECRET, on one line or several.
 _NETRC = (
     r"(?:machine[ \t]{1,5}[^\s]{1,256}|default)(?:\s{1,5}(?:login|account|port|protocol)"
-    r"[ \t]{1,5}[^\s]{1,256}){0,4}\s{1,5}password[ \t]{1,5}" + NOT_MARKED + r"(?P<s>\S{1,4096})"
+    r"[ \t]{1,5}[^\s]{1,256}){0,4}\s{1,5}password[ \t]{1,5}"
+    + NOT_MARKED
+    # A quoted password (curl reads quoted netrc tokens), or a word up to a quote: a netrc
+    # line inside a JSON string (a command's output in an SSM state file) keeps its closing
+    # quote, so the masked JSON still parses.
+    + r"(?P<s>\"[^\"\n]{1,4096}\"|[^\s\"]{1,4096})"
 )
 # A crypt(3) password hash (shadow, htpasswd): its salt and hash.
 _PASSWORD_HASH = (
@@ -387,7 +395,7 @@ KINDS: "Tuple[Kind, ...]" = (
                 "-----BEGIN PGP PRIVATE KEY BLOCK-----\nVersion: GnuPG v2\n"
                 "Comment: Alice's key (work)\n\nlQOYBF0e1FYBCAC7\n=Ab1c\n"
                 "-----END PGP PRIVATE KEY BLOCK-----",
-                "\n".join(["[REDACTED:private-key]"] * 7),
+                "\n".join(["[REDACTED:private-key]"] * 3 + [""] + ["[REDACTED:private-key]"] * 3),
             ),
             (
                 "# -----BEGIN OPENSSH PRIVATE KEY-----\n# b3BlbnNzaC1rZXkt\n"
@@ -918,6 +926,14 @@ KINDS: "Tuple[Kind, ...]" = (
             (
                 "machine h\n  login bob\n  password hunter2\n",
                 "machine h\n  login bob\n  password [REDACTED:netrc]\n",
+            ),
+            (
+                'machine h login bob password "hunter 2"',
+                "machine h login bob password [REDACTED:netrc]",
+            ),
+            (
+                '["machine h login bob password hunter2", "next"]',
+                '["machine h login bob password [REDACTED:netrc]", "next"]',
             ),
         ),
         ("the machine has no password set",),

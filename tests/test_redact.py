@@ -77,7 +77,8 @@ MASKED = [
     (
         "-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,AB12\n\n"
         "MHcCAQEEIBv\n-----END EC PRIVATE KEY-----",
-        "\n".join(["[REDACTED:private-key]"] * 6),
+        # The blank line after the armour headers stays blank, as in the log.
+        "\n".join(["[REDACTED:private-key]"] * 3 + [""] + ["[REDACTED:private-key]"] * 2),
     ),
     (
         "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFHzBJBgkqhkiG9w0BBQ0wPDAbBgkqhkiG9w0BBQwwDgQI",

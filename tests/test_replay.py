@@ -51,23 +51,12 @@ def embedded_report(bundle: Path) -> Dict[str, object]:
         return dict(json.loads(member.read()))
 
 
-# Known defect: in canary-secrets the replayed agent logs count 183 recent lines where the run
-# counted 181 (masking at record time changes which lines the probe counts).
-REPLAY_DEFECTS = {"canary-secrets": "known defect: the replay counts 2 more recent agent log lines"}
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=REPLAY_DEFECTS[n]))
-        if n in REPLAY_DEFECTS
-        else n
-        for n in TREES
-    ],
-)
+@pytest.mark.parametrize("name", TREES)
 def test_tree_replays_as_it_ran(name: str, tmp_path: Path, scenario_reports: Reports) -> None:
     """The live run of each tree (`check`, shared with the scenario tests), then collect on a
-    copy, then replay: the collect's own report and the replay must both equal the live one."""
+    copy, then replay: the collect's own report and the replay must both equal the live one.
+    The canary tree's secrets are masked in the recording, so this also holds masking to
+    keeping what the probes read: a masked log its blank lines, a masked JSON file its quotes."""
     root = copy_tree(tmp_path, name)
     env = doctor_env(AWS_EC2_METADATA_DISABLED="true")
     bundle = tmp_path / "evidence.tar.gz"
