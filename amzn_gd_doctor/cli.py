@@ -36,7 +36,7 @@ class _ClosedOutput:
         raise OSError(errno.EBADF, "standard output is closed")
 
     def flush(self) -> None:
-        pass
+        pass  # nothing is ever buffered: every write fails
 
     def isatty(self) -> bool:
         return False

@@ -314,7 +314,7 @@ def _install():
             return None
 
         def invalidate_caches(self):
-            pass
+            pass  # nothing cached here: the file's directory is read once and does not change
 
         def iter_modules(self, prefix=""):
             seen = set()

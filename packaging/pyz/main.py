@@ -26,7 +26,7 @@ if VERSION is not None and sys.argv[1:] in (["--version"], ["-V"]):
             sys.stderr.write(f"amzn-gd-doctor: cannot write the output: {error.strerror}\n")
             sys.stderr.flush()
         except (AttributeError, OSError, ValueError):
-            pass
+            pass  # no standard error either: the exit status is all that is left to say it
     os._exit(code)
 
 import _amzn_gd_doctor_pyz  # noqa: E402,F401 (puts the importer in place)
