@@ -172,6 +172,147 @@ def own_entries() -> Dict[str, bytes]:
     return entries
 
 
+# Run by the build's own interpreter with the repository on its path: every pattern the doctor's
+# modules make through lazy_re (the modules are imported, nothing is run), as
+# [["s" or "b", text or base64 bytes, flags], ...].
+COLLECT_PATTERNS = r"""
+import base64, importlib, json, pkgutil, sys
+import amzn_gd_doctor
+from amzn_gd_doctor import lazy_re
+for info in pkgutil.walk_packages(amzn_gd_doctor.__path__, "amzn_gd_doctor."):
+    if not info.name.endswith("__main__"):
+        importlib.import_module(info.name)
+from amzn_gd_doctor.catalog.phrases import phrase_classes
+phrase_classes()  # the phrase classes' patterns are made on first use
+out = set()
+for pattern, flags in lazy_re.MADE:
+    if isinstance(pattern, bytes):
+        out.add(("b", base64.b64encode(pattern).decode("ascii"), flags))
+    else:
+        out.add(("s", pattern, flags))
+json.dump(sorted(out), sys.stdout)
+"""
+# Run by each interpreter, from 3.6 on: reads COLLECT_PATTERNS' list on stdin and writes what its
+# regular expression compiler hands the engine for each, `_sre.compile(pattern, flags, code,
+# groups, groupindex, indexgroup)`, caught on the way, with what that code depends on (see
+# amzn_gd_doctor/lazy_re.py). A pattern this interpreter cannot compile is left out.
+REGEX_COMPILER = r"""
+import base64, json, re, sys, warnings
+warnings.simplefilter("ignore")
+try:
+    import re._compiler as compiler
+except ImportError:
+    import sre_compile as compiler
+import _sre
+caught = []
+class Engine(object):
+    def __getattr__(self, name):
+        return getattr(_sre, name)
+    def compile(self, *args):
+        caught.append(args)
+        return _sre.compile(*args)
+compiler._sre = Engine()
+out = []
+for kind, text, flags in json.loads(sys.stdin.read()):
+    pattern = base64.b64decode(text) if kind == "b" else text
+    del caught[:]
+    re.purge()
+    try:
+        re.compile(pattern, flags)
+    except Exception:
+        continue
+    if len(caught) != 1 or len(caught[0]) != 6 or caught[0][0] != pattern:
+        continue
+    _, final, code, groups, groupindex, indexgroup = caught[0]
+    out.append([kind, text, flags, int(final), [int(c) for c in code], int(groups),
+                dict(groupindex), list(indexgroup), isinstance(indexgroup, tuple)])
+engine = [_sre.MAGIC, _sre.CODESIZE, _sre.MAXREPEAT, _sre.MAXGROUPS, sys.byteorder]
+version = "%d.%d.%d" % sys.version_info[:3]
+json.dump({"tag": sys.implementation.cache_tag, "version": version, "engine": engine,
+           "patterns": out}, sys.stdout)
+"""
+# The module of one interpreter's compiled patterns, amzn_gd_doctor/_re_<cache tag>.py.
+REGEX_MODULE = "amzn_gd_doctor/_re_{}.py"
+
+
+def collect_patterns() -> List[list]:
+    """Every pattern the doctor's modules make through lazy_re (COLLECT_PATTERNS)."""
+    environ = {
+        "PATH": "/usr/bin:/bin",
+        "LC_ALL": "C",
+        "PYTHONPATH": str(REPO),
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    proc = subprocess.run(
+        [sys.executable, "-s", "-c", COLLECT_PATTERNS],
+        stdout=subprocess.PIPE,
+        env=environ,
+        cwd=str(REPO),
+        check=True,
+    )
+    return json.loads(proc.stdout)
+
+
+def regex_module(result: dict) -> bytes:
+    """REGEX_COMPILER's answer as a module for lazy_re: ENGINE, and PATTERNS, {(pattern,
+    flags): (flags, code, groups, groupindex, indexgroup)}, in sorted order."""
+    lines = [
+        f'"""The doctor\'s regular expressions as CPython {result["version"]} compiles them, made',
+        'by scripts/build_pyz.py for lazy_re; taken only by the engine that ENGINE names."""',
+        "",
+        f"ENGINE = {tuple(result['engine'])!r}",
+        "PATTERNS = {",
+    ]
+    for kind, text, flags, final, code, groups, groupindex, indexgroup, as_tuple in sorted(
+        result["patterns"], key=lambda e: (e[0], e[1], e[2])
+    ):
+        pattern = base64.b64decode(text) if kind == "b" else text
+        index = tuple(indexgroup) if as_tuple else list(indexgroup)
+        value = (final, tuple(code), groups, dict(sorted(groupindex.items())), index)
+        lines.append(f"    {(pattern, flags)!r}: {value!r},")
+    lines.append("}")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def compile_regexes(python: str, patterns: List[list]) -> Optional[Tuple[str, str, bytes]]:
+    """(cache tag, member, module source) of PYTHON's compiled PATTERNS, or None when it gave
+    none (see REGEX_COMPILER)."""
+    environ = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    try:
+        proc = subprocess.run(
+            [python, "-s", "-S", "-c", REGEX_COMPILER],
+            input=json.dumps(patterns).encode("utf-8"),
+            stdout=subprocess.PIPE,
+            env=environ,
+            cwd="/",
+            check=True,
+        )
+        result = json.loads(proc.stdout)
+    except (OSError, subprocess.CalledProcessError, ValueError) as exc:
+        print(f"build_pyz: {python} gave no compiled patterns: {exc}", file=sys.stderr)
+        return None
+    tag = result["tag"]
+    member = REGEX_MODULE.format(tag.replace("-", "_"))
+    print(
+        f"build_pyz: {member}: {len(result['patterns'])} of {len(patterns)} patterns "
+        f"(Python {result['version']})"
+    )
+    return tag, member, regex_module(result)
+
+
+def regex_modules(pythons: List[str]) -> Dict[str, Tuple[str, bytes]]:
+    """Member -> (the interpreter that made it, source) of each interpreter's compiled
+    patterns (the first of a tag wins, as for bytecode)."""
+    patterns = collect_patterns()
+    out: Dict[str, Tuple[str, bytes]] = {}
+    for python in pythons:
+        made = compile_regexes(python, patterns)
+        if made is not None and made[1] not in out:
+            out[made[1]] = (python, made[2])
+    return out
+
+
 def version_key(path: Path) -> Tuple[int, ...]:
     """3.11.7 -> (3, 11, 7); a pre-release or other suffix sorts as its release's number."""
     return tuple(int(n) for n in re.findall(r"\d+", path.parent.parent.name)[:3])
@@ -246,21 +387,25 @@ def bundle(pycs: Dict[str, bytes], sources: Dict[str, bytes]) -> bytes:
     return BUNDLE_HEAD + len(text).to_bytes(4, "little") + text + b"".join(blobs)
 
 
-def compile_all(sources: Dict[str, bytes], pythons: List[str]) -> Compiled:
+def compile_all(
+    sources: Dict[str, bytes], pythons: List[str], own: "Optional[Dict[str, str]]" = None
+) -> Compiled:
     """Cache tag -> (version, {member: pyc}) from each of PYTHONS (the first of a tag wins);
-    prints which tags the build holds and which it lacks."""
+    prints which tags the build holds and which it lacks. OWN: member -> the one interpreter
+    that compiles it (an interpreter's compiled patterns, which only it reads)."""
     out: Compiled = {}
     for python in pythons:
-        compiled = compile_with(python, sources)
+        mine = {m: d for m, d in sources.items() if (own or {}).get(m, python) == python}
+        compiled = compile_with(python, mine)
         if compiled is None:
             continue
         tag, version, pycs = compiled
         if tag in out:
             continue  # two interpreters of one minor: the first found wins
         out[tag] = (version, pycs)
-        what = f"Python {version}, {len(pycs)} of {len(sources)} modules"
-        if len(pycs) < len(sources):
-            what += "; not compiled: " + ", ".join(sorted(set(sources) - set(pycs)))
+        what = f"Python {version}, {len(pycs)} of {len(mine)} modules"
+        if len(pycs) < len(mine):
+            what += "; not compiled: " + ", ".join(sorted(set(mine) - set(pycs)))
         print(f"build_pyz: bytecode for {tag} ({what})")
     missing = [t for t in ("cpython-" + m.replace(".", "") for m in MINORS) if t not in out]
     if missing:
@@ -437,7 +582,12 @@ def main() -> None:
     if not args.no_bytecode:
         pythons = args.python or list(find_interpreters().values())
         start = {name: entries[name] for name in PYZ_ONLY}
-        compiled = compile_all({**modules(entries), **start}, pythons)
+        own = regex_modules(pythons)
+        for member, (_, source) in own.items():
+            entries[member] = source
+        compiled = compile_all(
+            {**modules(entries), **start}, pythons, {m: p for m, (p, _) in own.items()}
+        )
         entries.update(start_pycs(compiled))
     if args.tree:
         mtime = source_date_epoch()

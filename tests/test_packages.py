@@ -203,7 +203,8 @@ def test_package_holds_the_compiled_modules_launcher_man_page_and_copyright(
 ) -> None:
     """The modules and data of the pyz (less its own start and its licences, which the
     copyright file holds), a pyc of every module for each interpreter the pyz has bytecode for,
-    named by its cache tag where Python looks for it, the launcher, and no machine code."""
+    named by its cache tag where Python looks for it (an interpreter's compiled patterns,
+    `amzn_gd_doctor/_re_<tag>.py`, only for that one), the launcher, and no machine code."""
     import gzip
 
     contents = payload(package, tmp_path)
@@ -226,8 +227,12 @@ def test_package_holds_the_compiled_modules_launcher_man_page_and_copyright(
     for name in (n for n in carried if n.endswith(".py")):
         folder, _, base = name.rpartition("/")
         at = folder + "/__pycache__/" if folder else "__pycache__/"
-        expected += [f"{at}{base[:-3]}.{tag}.pyc" for tag in tags]
+        own = [t for t in tags if name == f"amzn_gd_doctor/_re_{t.replace('-', '_')}.py"]
+        expected += [f"{at}{base[:-3]}.{tag}.pyc" for tag in own or tags]
     assert pycs == sorted(expected)
+    assert sorted(n for n in sources if "/_re_" in n) == sorted(
+        f"amzn_gd_doctor/_re_{t.replace('-', '_')}.py" for t in tags
+    )
     assert all(elf_members(data) == [] for data in contents.values())
     page = gzip.decompress(contents["usr/share/man/man1/amzn-gd-doctor.1.gz"]).decode()
     assert page.startswith(".TH AMZN\\-GD\\-DOCTOR 1 ") and "\\-\\-deadline" in page

@@ -8,6 +8,7 @@ import functools
 import re
 from typing import Dict, List, Optional, Tuple
 
+from .. import lazy_re
 from ..values import value
 from . import _load_json
 
@@ -50,7 +51,8 @@ def _compile(name: str, patterns: "List[str]") -> "re.Pattern[str]":
     for pattern in patterns:
         if re.search(r"\\[A-Z]", pattern):
             raise ValueError(f"phrase class {name}: upper-case escape in {pattern!r}")
-    return re.compile("|".join(f"(?:{p})" for p in patterns).lower())
+    # lazy_re: the build compiles it ahead for the installed forms (see lazy_re).
+    return lazy_re.compile("|".join(f"(?:{p})" for p in patterns).lower())
 
 
 @functools.lru_cache(maxsize=None)

@@ -21,6 +21,7 @@ from ..sanitize import clean as _clean_any
 from . import dnswire
 from .budget import Budget
 from .errors import Unsupported
+from .http import socket_name
 
 if TYPE_CHECKING:
     import ssl
@@ -329,7 +330,7 @@ class LiveNetwork:
         began = time.monotonic()
         label = "system resolver"
         finished, infos, exc = call_bounded(
-            lambda: socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM), budget
+            lambda: socket.getaddrinfo(socket_name(name), None, 0, socket.SOCK_STREAM), budget
         )
         if not finished:
             return DnsAnswer(
