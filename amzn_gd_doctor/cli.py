@@ -104,7 +104,7 @@ def main(argv: "Optional[Sequence[str]]" = None) -> None:
         from .cli_app import build_app
 
         full = _with_default_command(args)
-        only = full[0] if full[0] in ("explain", "list", "fleet") else None
+        only = full[0] if full[0] in COMMANDS else None  # --help lists them all
         build_app(only)(args=full, prog_name="amzn-gd-doctor")
     except SystemExit as stop:
         code = stop.code

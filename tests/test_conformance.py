@@ -10,7 +10,9 @@ import inspect
 import json
 import pkgutil
 import re
+import sys
 import typing
+from pathlib import Path
 from typing import Callable, Dict, Set
 
 import pytest
@@ -350,3 +352,37 @@ def test_every_rule_fits_on_a_screen() -> None:
 
     long = {r.id: body_lines(r.fn) for r in RULES.values() if body_lines(r.fn) > RULE_BODY_LINES}
     assert long == {}
+
+
+@pytest.mark.parametrize("package", ["amzn_gd_doctor.probes", "amzn_gd_doctor.rules"])
+def test_discovery_lists_what_pkgutil_lists_and_skips_the_bytecode_folder(
+    package: str, tmp_path: Path
+) -> None:
+    """The registry lists a folder itself (registry.module_names); a copy of the folder with a
+    `__pycache__` of many pycs, a package, a data file and a name that is no module gives the
+    same modules, in the same order, as pkgutil (which takes any name with a module suffix)."""
+    source = Path(importlib.import_module(package).__path__[0])
+    folder = tmp_path / "pkg"
+    folder.mkdir()
+    for path in source.glob("*.py"):
+        (folder / path.name).write_text("")
+    (folder / "__pycache__").mkdir()
+    for n in range(50):
+        (folder / "__pycache__" / f"m{n}.cpython-3{n % 8}.pyc").write_bytes(b"")
+    (folder / "sub").mkdir()
+    (folder / "sub" / "__init__.py").write_text("")
+    (folder / "data.json").write_text("{}")
+    (folder / "not-a-module.py").write_text("")
+    (folder / "empty").mkdir()
+    module = type(sys)("amzn_gd_doctor_discovery_probe")
+    module.__path__ = [str(folder)]  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        listed = registry.module_names(module.__name__)
+    finally:
+        del sys.modules[module.__name__]
+    assert listed == [i.name for i in pkgutil.iter_modules([str(folder)])]
+    assert "sub" in listed and "__pycache__" not in listed and "empty" not in listed
+    assert registry.module_names(package) == [
+        i.name for i in pkgutil.iter_modules(importlib.import_module(package).__path__)
+    ]
