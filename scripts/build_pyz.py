@@ -19,6 +19,11 @@ fixed timestamp and fixed permissions, and each interpreter compiles every modul
 process, in sorted order, with PYTHONHASHSEED=0 (marshal's output depends on set order and on
 reference counts, both fixed that way).
 
+Each interpreter also compiles the doctor's regular expressions, every pattern its modules make
+through lazy_re: what its compiler hands the engine goes into `amzn_gd_doctor/_re_<cache
+tag>.py`, in the file and in the folder below, and only that interpreter compiles that module
+to bytecode (see amzn_gd_doctor/lazy_re.py, which reads it, and COLLECT_PATTERNS below).
+
 With --tree DIR, the build also writes what the deb and rpm install under
 /usr/share/amzn-gd-doctor: the same sources as a plain folder, with each interpreter's bytecode
 beside them where Python's own importer looks for it (`__pycache__/<module>.<cache tag>.pyc`).
