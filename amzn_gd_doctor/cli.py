@@ -1,5 +1,6 @@
-"""Command line entry: answers `--version` before anything heavy is imported, hands every
-other command to the typer app in ``cli_app``, and exits without the interpreter's teardown.
+"""Command line entry: answers `--version` before anything heavy is imported, runs a `check`
+given only plain options without typer (``cli_app.plain_check``), hands every other command to
+the typer app in ``cli_app``, and exits without the interpreter's teardown.
 """
 
 import os
@@ -75,21 +76,26 @@ def _with_default_command(args: "Sequence[str]") -> "List[str]":
 
 
 class Terminated(SystemExit):
-    """SIGTERM, raised in the main thread as SIGINT raises KeyboardInterrupt: the ``finally``
+    """SIGTERM or SIGINT (Ctrl-C), raised in the main thread as a SystemExit: the ``finally``
     blocks on the way out run (a bundle's or a report's temporary file is removed), then the
-    process exits 128 + 15, as a process the signal ended."""
+    process exits 128 + the signal's number, as a process the signal ended: 143 and 130. A
+    KeyboardInterrupt would instead end as the installed click ends it (click 8.0 prints
+    `Aborted!` and exits 1, newer typer exits 130); a SystemExit passes through click."""
 
 
 def _terminate(signum: int, frame: object) -> None:
     raise Terminated(128 + signum)
 
 
-def _on_sigterm_exit() -> None:
+def _on_signals_exit() -> None:
     import signal
     import threading
 
     if threading.current_thread() is threading.main_thread():  # only it may install one
         signal.signal(signal.SIGTERM, _terminate)
+        # A SIGINT the doctor was started ignoring (`nohup`, a shell's background job) stays so.
+        if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            signal.signal(signal.SIGINT, _terminate)
 
 
 def main(argv: "Optional[Sequence[str]]" = None) -> None:
@@ -100,10 +106,13 @@ def main(argv: "Optional[Sequence[str]]" = None) -> None:
         fast = _fast_path(args)
         if fast is not None:
             _exit(fast)
-        _on_sigterm_exit()
-        from .cli_app import build_app
+        _on_signals_exit()
+        from .cli_app import build_app, plain_check, run_plain_check
 
         full = _with_default_command(args)
+        plain = plain_check(full)
+        if plain is not None:
+            _exit(run_plain_check(plain))
         only = full[0] if full[0] in COMMANDS else None  # --help lists them all
         build_app(only)(args=full, prog_name="amzn-gd-doctor")
     except SystemExit as stop:

@@ -194,11 +194,14 @@ def _dns_option() -> Any:
     )
 
 
+ENDPOINT_PORT = 443
+
+
 def _port_option() -> Any:
     import typer
 
     return typer.Option(
-        443,
+        ENDPOINT_PORT,
         "--endpoint-port",
         min=1,
         max=65535,
@@ -300,6 +303,91 @@ def _refuse_existing(path: str) -> "NoReturn":
         f"Error: {path} exists; collect never replaces a file. Choose another name.", err=True
     )
     raise typer.Exit(2)
+
+
+# `check` given only these options, each at most once and with a value written plainly, runs
+# without typer: importing typer and click is 24 to 33 ms, a fifth of a live check. That covers
+# the Run Command document's `check --no-color --format F --deadline N` and an operator's
+# `amzn-gd-doctor`, `amzn-gd-doctor -v`. Anything else (another option, one given twice, a value
+# written otherwise, `--help`, every mistake) goes to typer, which parses it, and refuses what
+# it refuses, as it always has; tests/test_cli_plain.py holds the two to the same options.
+_PLAIN_FLAGS = {
+    "--verbose": "verbose",
+    "-v": "verbose",
+    "--no-color": "no_color",
+    "--pseudonymize": "pseudonymize",
+}
+_PLAIN_VALUES = {"--format": "fmt", "-f": "fmt", "--color": "color_mode", "--deadline": "deadline"}
+# The variable click reads to answer shell completion instead of running the command.
+_COMPLETION_VARIABLE = "_AMZN_GD_DOCTOR_COMPLETE"
+
+
+def _plain_value(key: str, value: str) -> Any:
+    """``value`` as typer would pass it for ``key``, or None when typer is to judge it."""
+    from .model import MAX_DEADLINE_S
+
+    if key == "fmt":
+        return CheckFormat(value) if value in {f.value for f in CheckFormat} else None
+    if key == "color_mode":
+        return ColorMode(value) if value in {m.value for m in ColorMode} else None
+    # --deadline: digits with at most one point (what float() reads alike everywhere), in range.
+    digits = value.replace(".", "", 1)
+    if not digits or digits.strip("0123456789"):
+        return None
+    seconds = float(value)
+    return seconds if 0 < seconds <= MAX_DEADLINE_S else None
+
+
+def plain_check(args: "List[str]") -> "Optional[Dict[str, Any]]":
+    """The options of ``args`` (``check`` first) as `check` takes them, when they are plain (see
+    above); None when typer is to parse them."""
+    if not args or args[0] != "check" or os.environ.get(_COMPLETION_VARIABLE):
+        return None
+    found: Dict[str, Any] = {}
+    rest = args[1:]
+    while rest:
+        arg, rest = rest[0], rest[1:]
+        name, eq, value = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        if name in _PLAIN_FLAGS and not eq:
+            key, given = _PLAIN_FLAGS[name], True
+        elif name in _PLAIN_VALUES:
+            if not eq:
+                if not rest:
+                    return None
+                value, rest = rest[0], rest[1:]
+            key, given = _PLAIN_VALUES[name], _plain_value(_PLAIN_VALUES[name], value)
+            if given is None:
+                return None
+        else:
+            return None
+        if key in found:
+            return None
+        found[key] = given
+    return found
+
+
+def run_plain_check(found: "Dict[str, Any]") -> int:
+    """`check` of this host with the options ``plain_check`` found; the exit code."""
+    from . import doctor
+    from .model import DEFAULT_DEADLINE_S
+
+    options = _options(
+        found.get("deadline", DEFAULT_DEADLINE_S),
+        None,
+        None,
+        None,
+        None,
+        ENDPOINT_PORT,
+        found.get("pseudonymize", False),
+    )
+    report = doctor.run(_host(options), options)
+    return render_check(
+        report,
+        found.get("fmt", CheckFormat.text),
+        verbose=found.get("verbose", False),
+        color_mode=found.get("color_mode", ColorMode.auto),
+        no_color=found.get("no_color", False),
+    )
 
 
 def build_app(only: "Optional[str]" = None) -> Any:
@@ -412,44 +500,54 @@ def _check_command() -> "Callable[..., None]":
                 deadline, root, imds_endpoint, region, dns_server, endpoint_port, pseudonymize
             )
             report = doctor.run(_host(options), options)
-        if fmt is CheckFormat.json:
-            from .render import json as render_json
-
-            text = render_json.render(report)
-        elif fmt is CheckFormat.summary:
-            from .render import text as render_text
-
-            text = render_text.summary_line(report) + "\n"
-        elif fmt in (CheckFormat.coverage, CheckFormat.eventbridge):
-            import time
-
-            from .render import guardduty
-
-            try:
-                if fmt is CheckFormat.coverage:
-                    text = guardduty.render_coverage(report, time.time())
-                    reason = guardduty.undecided(report)
-                    if reason:
-                        sys.stderr.write(reason + "\n")
-                else:
-                    text = guardduty.render_event(report, time.time())
-            except guardduty.NoEvent as error:
-                sys.stderr.write(f"{error}\n")
-                raise typer.Exit(int(report.exit_code)) from None
-        else:
-            from .render import text as render_text
-
-            color = _use_color(ColorMode.never if no_color else color_mode, output)
-            text = render_text.render(
-                report, verbose=verbose, color=color, width=_text_width(output)
-            )
-        if output is not None:
-            _write_output(output, lambda fh: fh.write(text))
-        else:
-            sys.stdout.write(text)
-        raise typer.Exit(int(report.exit_code))
+        raise typer.Exit(render_check(report, fmt, verbose, color_mode, no_color, output))
 
     return check
+
+
+def render_check(
+    report: Any,
+    fmt: CheckFormat,
+    verbose: bool = False,
+    color_mode: ColorMode = ColorMode.auto,
+    no_color: bool = False,
+    output: "Optional[Path]" = None,
+) -> int:
+    """Write `check`'s report in ``fmt`` to ``output`` or standard output; the exit code."""
+    if fmt is CheckFormat.json:
+        from .render import json as render_json
+
+        text = render_json.render(report)
+    elif fmt is CheckFormat.summary:
+        from .render import text as render_text
+
+        text = render_text.summary_line(report) + "\n"
+    elif fmt in (CheckFormat.coverage, CheckFormat.eventbridge):
+        import time
+
+        from .render import guardduty
+
+        try:
+            if fmt is CheckFormat.coverage:
+                text = guardduty.render_coverage(report, time.time())
+                reason = guardduty.undecided(report)
+                if reason:
+                    sys.stderr.write(reason + "\n")
+            else:
+                text = guardduty.render_event(report, time.time())
+        except guardduty.NoEvent as error:
+            sys.stderr.write(f"{error}\n")
+            return int(report.exit_code)
+    else:
+        from .render import text as render_text
+
+        color = _use_color(ColorMode.never if no_color else color_mode, output)
+        text = render_text.render(report, verbose=verbose, color=color, width=_text_width(output))
+    if output is not None:
+        _write_output(output, lambda fh: fh.write(text))
+    else:
+        sys.stdout.write(text)
+    return int(report.exit_code)
 
 
 def _collect_command() -> "Callable[..., None]":

@@ -124,7 +124,7 @@ for minor in 3.6 3.7 3.8 3.9 "$NEWEST_MINOR"; do
   case $minor in
     3.6) corpus "installed package on $("$python" --version)" ".venv-pkg-$minor/bin/amzn-gd-doctor" ;;
     *) corpus "installed package on $("$python" --version) (sample trees and CLI)" ".venv-pkg-$minor/bin/amzn-gd-doctor" \
-         $(sample) tests/test_cli.py ;;
+         $(sample) tests/test_cli.py tests/test_cli_plain.py ;;
   esac
 done
 
@@ -140,7 +140,7 @@ for minor in $MINORS; do
   case $minor in
     3.6) corpus "dist/amzn-gd-doctor.pyz on $("$python" --version)" "$python dist/amzn-gd-doctor.pyz" ;;
     *) corpus "dist/amzn-gd-doctor.pyz on $("$python" --version) (sample trees and CLI)" "$python dist/amzn-gd-doctor.pyz" \
-         $(sample) tests/test_cli.py ;;
+         $(sample) tests/test_cli.py tests/test_cli_plain.py ;;
   esac
 done
 
