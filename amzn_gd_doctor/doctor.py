@@ -106,8 +106,9 @@ def _ms(seconds: float) -> int:
 
 
 def _import_times() -> "Tuple[Optional[int], Optional[int]]":
-    """(import_ms, compile_ms) from the importer of the one file (packaging/pyz/importer.py), which
-    loaded this module and counts its own time; the interpreter's importer counts none."""
+    """(import_ms, compile_ms) from the loader that loaded this module, when it counts its time:
+    the one file's importer (packaging/pyz/importer.py) and the packages' launcher
+    (packaging/nfpm/launcher.py) do; a pip install's plain importer does not."""
     times = getattr(__spec__.loader, "import_times", None)
     if times is None:
         return None, None

@@ -282,6 +282,33 @@ def test_unpacked_package_runs_every_module_from_its_bytecode(tmp_path: Path, mi
     tag = "cpython-" + minor.replace(".", "")
     assert len(origins) >= 50 and set(origins.values()) == {"bytecode " + tag}
     assert {p: p.stat().st_mtime_ns for p in root.rglob("*")} == before
+    # The launcher's loader counts the time (amzn_gd_doctor/timed_imports.py): nothing compiled.
+    timing = json.loads(run.stdout)["timing"]
+    assert timing["compile_ms"] == 0 and timing["import_ms"] > 0
+
+
+@pytest.mark.usefixtures("built")
+def test_a_run_without_valid_pycs_says_how_long_it_spent_compiling(tmp_path: Path) -> None:
+    """An optimised run (-O) looks for `.opt-1.pyc` files, which the package does not hold: as
+    on an interpreter it holds no bytecode for, every module is compiled from source on every
+    run, and the report's `timing.compile_ms` says so. The report itself is the same."""
+    payload(DEB, tmp_path)
+    launcher = str(tmp_path / DEB.name / "usr/bin/amzn-gd-doctor")
+    env = {"PATH": PATH, "LANG": "C.UTF-8", "AWS_EC2_METADATA_DISABLED": "true"}
+    check = ["check", "-f", "json", "--root", str(ROOTS / "agent-healthy")]
+    check += ["--dns-server", "127.0.0.1:9"]
+    reports = {}
+    for flags in ((), ("-O",)):
+        run = subprocess.run([sys.executable, *flags, launcher, *check], capture_output=True,
+                             text=True, env=env, cwd="/", timeout=300)  # fmt: skip
+        assert run.returncode == 3, run.stderr[-3000:]
+        reports[flags] = json.loads(run.stdout)
+    compiled, optimised = reports[()]["timing"], reports[("-O",)]["timing"]
+    assert compiled["compile_ms"] == 0
+    assert optimised["compile_ms"] > 20 and optimised["import_ms"] >= optimised["compile_ms"]
+    assert [c["outcome"] for c in reports[()]["checks"]] == [
+        c["outcome"] for c in reports[("-O",)]["checks"]
+    ]
 
 
 @pytest.mark.usefixtures("built")

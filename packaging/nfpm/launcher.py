@@ -7,6 +7,10 @@ each interpreter from 3.6 to 3.13 beside them, compiled at build time (scripts/b
 tag and the time stamp and size of the source beside it, and compiles the source otherwise.
 Nothing is written at run time. The folder is found beside this file's real path, so that an
 unpacked package (dpkg -x, rpm2cpio) runs as it is.
+
+The folder's modules are loaded by Python's own loader, timed for the report's `timing`
+(amzn_gd_doctor/timed_imports.py, itself loaded from its pyc: this script is compiled on every
+run, and each line of it costs).
 """
 
 import os
@@ -20,6 +24,10 @@ if sys.path and sys.path[0] == HERE:
     sys.path[0] = LIB
 else:
     sys.path.insert(0, LIB)
+
+from amzn_gd_doctor.timed_imports import install  # noqa: E402
+
+install(LIB)
 
 from amzn_gd_doctor.cli import main  # noqa: E402
 
