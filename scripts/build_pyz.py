@@ -280,20 +280,28 @@ def regex_module(result: dict) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
+# How the build runs an interpreter's compiler: -s -S, no site, so nothing outside the standard
+# library is imported; a clean environment with PYTHONHASHSEED=0 (which -E or -I would ignore).
+SCRIPT_ENV = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+
+
+def run_script(python: str, script: str, data: bytes) -> bytes:
+    """What SCRIPT, run by PYTHON as SCRIPT_ENV says, writes given DATA on its standard input."""
+    return subprocess.run(
+        [python, "-s", "-S", "-c", script],
+        input=data,
+        stdout=subprocess.PIPE,
+        env=SCRIPT_ENV,
+        cwd="/",
+        check=True,
+    ).stdout
+
+
 def compile_regexes(python: str, patterns: List[list]) -> Optional[Tuple[str, str, bytes]]:
     """(cache tag, member, module source) of PYTHON's compiled PATTERNS, or None when it gave
     none (see REGEX_COMPILER)."""
-    environ = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LC_ALL": "C"}
     try:
-        proc = subprocess.run(
-            [python, "-s", "-S", "-c", REGEX_COMPILER],
-            input=json.dumps(patterns).encode("utf-8"),
-            stdout=subprocess.PIPE,
-            env=environ,
-            cwd="/",
-            check=True,
-        )
-        result = json.loads(proc.stdout)
+        result = json.loads(run_script(python, REGEX_COMPILER, json.dumps(patterns).encode()))
     except (OSError, subprocess.CalledProcessError, ValueError) as exc:
         print(f"build_pyz: {python} gave no compiled patterns: {exc}", file=sys.stderr)
         return None
@@ -352,26 +360,19 @@ def compile_with(
     python: str, sources: Dict[str, bytes]
 ) -> Optional[Tuple[str, str, Dict[str, bytes]]]:
     """(cache tag, version, {member: pyc}) from PYTHON, or None when it is not a CPython that
-    can run the compiler. -s -S: no site, so nothing outside the standard library is imported;
-    a clean environment with PYTHONHASHSEED=0 (which -E or -I would ignore)."""
+    can run the compiler (run as run_script runs it)."""
     jobs = [[name, base64.b64encode(sources[name]).decode("ascii")] for name in sorted(sources)]
     check = "import sys; sys.exit(sys.implementation.name != 'cpython')"
-    environ = {"PYTHONHASHSEED": "0", "PATH": "/usr/bin:/bin", "LC_ALL": "C"}
     try:
-        if subprocess.run([python, "-s", "-S", "-c", check], env=environ, check=False).returncode:
+        if subprocess.run(
+            [python, "-s", "-S", "-c", check], env=SCRIPT_ENV, check=False
+        ).returncode:
             return None
-        proc = subprocess.run(
-            [python, "-s", "-S", "-c", COMPILER],
-            input=json.dumps(jobs).encode("ascii"),
-            stdout=subprocess.PIPE,
-            env=environ,
-            cwd="/",
-            check=True,
-        )
+        out = run_script(python, COMPILER, json.dumps(jobs).encode("ascii"))
     except (OSError, subprocess.CalledProcessError) as exc:
         print(f"build_pyz: {python} gave no bytecode: {exc}", file=sys.stderr)
         return None
-    result = json.loads(proc.stdout)
+    result = json.loads(out)
     pycs = {name: base64.b64decode(data) for name, data in result["pycs"].items()}
     return result["tag"], result["version"], pycs
 
