@@ -81,7 +81,7 @@ def write(path: str, members: "Sequence[Tuple[str, bytes]]", mtime: int) -> int:
     FileExistsError when it does (then nothing was changed)."""
     directory = os.path.dirname(os.path.abspath(path))
     tmp = _temporary(directory)
-    # Removed on any way out, SIGINT and SIGTERM included (cli.py turns SIGTERM into an
+    # Removed on any way out, SIGINT and SIGTERM included (cli.py turns both into an
     # exception), so that no temporary file is left behind.
     try:
         fd = tmp[1]

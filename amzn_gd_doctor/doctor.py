@@ -107,8 +107,8 @@ def _ms(seconds: float) -> int:
 
 def _import_times() -> "Tuple[Optional[int], Optional[int]]":
     """(import_ms, compile_ms) from the loader that loaded this module, when it counts its time:
-    the one file's importer (packaging/pyz/importer.py) and the packages' launcher
-    (packaging/nfpm/launcher.py) do; a pip install's plain importer does not."""
+    the one file's importer (packaging/pyz/importer.py) and the loader the packages' launcher
+    puts in place (timed_imports.py) do; a pip install's plain importer does not."""
     times = getattr(__spec__.loader, "import_times", None)
     if times is None:
         return None, None
