@@ -126,7 +126,10 @@ for args in spec["runs"]:
         assert ready, "the doctor never asked IMDS"
         proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
-    results.append({"rc": proc.returncode, "out": out.decode(), "err": err.decode()})
+    # PYTHONVERBOSE's lines come from threads importing at once, written to one text stream,
+    # which may garble them (a stray byte, seen once under load): only module names are read.
+    err = err.decode("utf-8", "replace")
+    results.append({"rc": proc.returncode, "out": out.decode(), "err": err})
 print(json.dumps(results))
 """
 
