@@ -237,6 +237,24 @@ def _options(
     )
 
 
+def _diagnose(
+    deadline: float,
+    root: "Optional[Path]",
+    imds_endpoint: "Optional[str]",
+    region: "Optional[str]",
+    dns_server: "Optional[List[str]]",
+    endpoint_port: int,
+    pseudonymize: bool,
+) -> Any:
+    """`check`'s report of this host, or of the tree at ``root``."""
+    from . import doctor
+
+    options = _options(
+        deadline, root, imds_endpoint, region, dns_server, endpoint_port, pseudonymize
+    )
+    return doctor.run(_host(options), options)
+
+
 # Bottlerocket's admin container is superpowered: host-ctr mounts the host's root file system
 # there, read-only, beside the host's os-release as /etc/bottlerocket-release. Run in it
 # without --root, the doctor reads the host there rather than the container (docs/families.md).
@@ -368,10 +386,9 @@ def plain_check(args: "List[str]") -> "Optional[Dict[str, Any]]":
 
 def run_plain_check(found: "Dict[str, Any]") -> int:
     """`check` of this host with the options ``plain_check`` found; the exit code."""
-    from . import doctor
     from .model import DEFAULT_DEADLINE_S
 
-    options = _options(
+    report = _diagnose(
         found.get("deadline", DEFAULT_DEADLINE_S),
         None,
         None,
@@ -380,7 +397,6 @@ def run_plain_check(found: "Dict[str, Any]") -> int:
         ENDPOINT_PORT,
         found.get("pseudonymize", False),
     )
-    report = doctor.run(_host(options), options)
     return render_check(
         report,
         found.get("fmt", CheckFormat.text),
@@ -494,12 +510,9 @@ def _check_command() -> "Callable[..., None]":
             _refuse_observation_options(ctx)
             report = _replay(from_bundle)
         else:
-            from . import doctor
-
-            options = _options(
+            report = _diagnose(
                 deadline, root, imds_endpoint, region, dns_server, endpoint_port, pseudonymize
             )
-            report = doctor.run(_host(options), options)
         raise typer.Exit(render_check(report, fmt, verbose, color_mode, no_color, output))
 
     return check
